@@ -1,0 +1,200 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Tao.Bench;
+
+/// <summary>
+/// A fast OpenAI-compatible server with fixed, deterministic answers, for tests and benchmarks. Request headers
+/// steer it: x-fake-words (answer length), x-fake-no-usage, x-fake-status, x-fake-delay-ms, x-fake-cut-after
+/// (streamed chunks before the connection is dropped), x-fake-chunk-delay-ms.
+/// </summary>
+public sealed class FakeUpstream : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private FakeUpstream(WebApplication app, Uri address)
+    {
+        _app = app;
+        Address = address;
+    }
+
+    public Uri Address { get; }
+
+    /// <summary>Requests received, when recording is on (tests): path, headers, body.</summary>
+    public ConcurrentQueue<ReceivedRequest> Received { get; } = new();
+
+    public bool Record { get; set; }
+
+    public static async Task<FakeUpstream> StartAsync(int port = 0, bool record = false)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, port);
+            k.AddServerHeader = false;
+            k.Limits.MinResponseDataRate = null;
+        });
+        var app = builder.Build();
+        FakeUpstream? self = null;
+        app.MapPost("/v1/chat/completions", context => Answer(context, self!, chat: true));
+        app.MapPost("/v1/completions", context => Answer(context, self!, chat: false));
+        app.MapPost("/v1/embeddings", context => Embeddings(context, self!));
+        app.MapGet("/v1/models", () => Results.Json(new { @object = "list", data = new[] { new { id = "fake", @object = "model", owned_by = "fake" } } }));
+        await app.StartAsync();
+        var address = new Uri(app.Urls.First());
+        self = new FakeUpstream(app, address) { Record = record };
+        return self;
+    }
+
+    private static async Task Answer(HttpContext context, FakeUpstream self, bool chat)
+    {
+        var body = await ReadAsync(context, self);
+        using var document = JsonDocument.Parse(body);
+        var root = document.RootElement;
+        var model = root.TryGetProperty("model", out var m) ? m.GetString() ?? "fake" : "fake";
+        var stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
+        var includeUsage = root.TryGetProperty("stream_options", out var so) && so.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
+        var headers = context.Request.Headers;
+        var noUsage = headers.ContainsKey("x-fake-no-usage");
+        if (int.TryParse(headers["x-fake-delay-ms"], out var delay) && delay > 0)
+        {
+            await Task.Delay(delay, context.RequestAborted);
+        }
+
+        if (int.TryParse(headers["x-fake-status"], out var status) && status >= 400)
+        {
+            context.Response.StatusCode = status;
+            await context.Response.WriteAsJsonAsync(new { error = new { message = "fake upstream failure", type = "server_error", code = "fake" } });
+            return;
+        }
+
+        var words = Words(headers["x-fake-words"], Prompt(root, chat));
+        var promptTokens = Math.Max(1, Prompt(root, chat).Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
+        var id = "cmpl-fake";
+        if (!stream)
+        {
+            var text = string.Join(' ', words);
+            var usage = noUsage ? null : new { prompt_tokens = promptTokens, completion_tokens = words.Count, total_tokens = promptTokens + words.Count };
+            object response = chat
+                ? new { id, @object = "chat.completion", created = 1, model, choices = new[] { new { index = 0, message = new { role = "assistant", content = text }, finish_reason = "stop" } }, usage }
+                : new { id, @object = "text_completion", created = 1, model, choices = new[] { new { index = 0, text, finish_reason = "stop" } }, usage };
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(response);
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = bytes.Length;
+            await context.Response.Body.WriteAsync(bytes);
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        var cutAfter = int.TryParse(headers["x-fake-cut-after"], out var cut) ? cut : int.MaxValue;
+        var chunkDelay = int.TryParse(headers["x-fake-chunk-delay-ms"], out var cd) ? cd : 0;
+        var output = context.Response.Body;
+        for (var i = 0; i < words.Count; i++)
+        {
+            if (i == cutAfter)
+            {
+                await output.FlushAsync();
+                context.Abort();
+                return;
+            }
+
+            var piece = (i == 0 ? string.Empty : " ") + words[i];
+            object chunk = chat
+                ? new { id, @object = "chat.completion.chunk", created = 1, model, choices = new[] { new { index = 0, delta = i == 0 ? (object)new { role = "assistant", content = piece } : new { content = piece }, finish_reason = (string?)null } } }
+                : new { id, @object = "text_completion", created = 1, model, choices = new[] { new { index = 0, text = piece, finish_reason = (string?)null } } };
+            await WriteEventAsync(output, chunk);
+            await output.FlushAsync();
+            if (chunkDelay > 0)
+            {
+                await Task.Delay(chunkDelay, context.RequestAborted);
+            }
+        }
+
+        object last = chat
+            ? new { id, @object = "chat.completion.chunk", created = 1, model, choices = new[] { new { index = 0, delta = new { }, finish_reason = "stop" } } }
+            : new { id, @object = "text_completion", created = 1, model, choices = new[] { new { index = 0, text = "", finish_reason = "stop" } } };
+        await WriteEventAsync(output, last);
+        if (includeUsage && !noUsage)
+        {
+            await WriteEventAsync(output, new { id, @object = "chat.completion.chunk", created = 1, model, choices = Array.Empty<object>(), usage = new { prompt_tokens = promptTokens, completion_tokens = words.Count, total_tokens = promptTokens + words.Count } });
+        }
+
+        await output.WriteAsync("data: [DONE]\n\n"u8.ToArray());
+        await output.FlushAsync();
+    }
+
+    private static async Task Embeddings(HttpContext context, FakeUpstream self)
+    {
+        var body = await ReadAsync(context, self);
+        using var document = JsonDocument.Parse(body);
+        var model = document.RootElement.TryGetProperty("model", out var m) ? m.GetString() : "fake";
+        var vector = Enumerable.Range(0, 8).Select(i => i / 8.0f).ToArray();
+        await context.Response.WriteAsJsonAsync(new
+        {
+            @object = "list", model,
+            data = new[] { new { @object = "embedding", index = 0, embedding = vector } },
+            usage = new { prompt_tokens = 3, total_tokens = 3 },
+        });
+    }
+
+    private static async Task<byte[]> ReadAsync(HttpContext context, FakeUpstream self)
+    {
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer);
+        var body = buffer.ToArray();
+        if (self.Record)
+        {
+            self.Received.Enqueue(new ReceivedRequest(context.Request.Path, context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body));
+        }
+
+        return body;
+    }
+
+    private static async Task WriteEventAsync(Stream output, object chunk)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(chunk);
+        await output.WriteAsync("data: "u8.ToArray());
+        await output.WriteAsync(json);
+        await output.WriteAsync("\n\n"u8.ToArray());
+    }
+
+    private static string Prompt(JsonElement root, bool chat)
+    {
+        if (chat && root.TryGetProperty("messages", out var messages) && messages.GetArrayLength() > 0)
+        {
+            var last = messages[messages.GetArrayLength() - 1];
+            return last.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() ?? string.Empty : string.Empty;
+        }
+
+        return root.TryGetProperty("prompt", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() ?? string.Empty : string.Empty;
+    }
+
+    /// <summary>The answer: "echo" and the prompt's words, or a fixed count of words when asked.</summary>
+    private static List<string> Words(string? count, string prompt)
+    {
+        if (int.TryParse(count, out var n) && n > 0)
+        {
+            return Enumerable.Range(0, n).Select(i => "w" + (i % 10)).ToList();
+        }
+
+        var words = new List<string> { "echo:" };
+        words.AddRange(prompt.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        return words;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+public sealed record ReceivedRequest(string Path, IReadOnlyDictionary<string, string> Headers, byte[] Body)
+{
+    public string BodyText => Encoding.UTF8.GetString(Body);
+}

@@ -1,0 +1,85 @@
+namespace Tao.Capture;
+
+/// <summary>
+/// One proxied call, as captured. The same shape is the Kafka message value (JSON, see docs/capture-record.md)
+/// and the row of the ClickHouse captures table; property names map to column names in snake_case.
+/// </summary>
+public sealed class CaptureRecord
+{
+    /// <summary>Version of this shape. Readers accept every version up to the one they know.</summary>
+    public const int CurrentSchemaVersion = 1;
+
+    public int SchemaVersion { get; set; } = CurrentSchemaVersion;
+
+    /// <summary>Gateway-assigned id (UUIDv7, time ordered), returned to the client in the x-request-id header.</summary>
+    public Guid RequestId { get; set; }
+
+    public DateTime StartedAt { get; set; }
+    public DateTime CompletedAt { get; set; }
+    public double LatencyMs { get; set; }
+
+    /// <summary>Time to the first content token when streamed, else to the first response byte; null when none came.</summary>
+    public double? TtftMs { get; set; }
+
+    /// <summary>chat.completions, completions or embeddings.</summary>
+    public string Endpoint { get; set; } = string.Empty;
+
+    public int Status { get; set; }
+    public string ErrorType { get; set; } = string.Empty;
+    public string ErrorMessage { get; set; } = string.Empty;
+
+    /// <summary>The model field as the client sent it.</summary>
+    public string RequestedModel { get; set; } = string.Empty;
+
+    /// <summary>The alias the requested name resolved through, empty when it named a model directly.</summary>
+    public string Alias { get; set; } = string.Empty;
+
+    /// <summary>The model-map entry that served the call.</summary>
+    public string Model { get; set; } = string.Empty;
+
+    /// <summary>The model name the upstream reported in its response.</summary>
+    public string ServedModel { get; set; } = string.Empty;
+
+    /// <summary>Version label of the served model (e.g. a flywheel round), from the model map.</summary>
+    public string ModelVersion { get; set; } = string.Empty;
+
+    public string Cluster { get; set; } = string.Empty;
+    public string Upstream { get; set; } = string.Empty;
+
+    /// <summary>Id of the gateway API key that made the call; never the key itself.</summary>
+    public string ApiKeyId { get; set; } = string.Empty;
+
+    public string Task { get; set; } = string.Empty;
+    public string EndUser { get; set; } = string.Empty;
+
+    /// <summary>Which gateway instance captured the call.</summary>
+    public string Gateway { get; set; } = string.Empty;
+
+    public bool Stream { get; set; }
+
+    /// <summary>The request body as JSON, with secret fields removed and redaction applied.</summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(RequestJsonConverter))]
+    public string RequestJson { get; set; } = "{}";
+
+    /// <summary>The prompt as text (messages as "role: content" lines, or the completion prompt), redacted.</summary>
+    public string Prompt { get; set; } = string.Empty;
+
+    /// <summary>Hash of the normalised prompt: the flywheel counts distinct inputs by it.</summary>
+    public ulong PromptHash { get; set; }
+
+    /// <summary>The answer text (first choice), reassembled from the deltas when streamed, redacted.</summary>
+    public string ResponseText { get; set; } = string.Empty;
+
+    public string FinishReason { get; set; } = string.Empty;
+    public int PromptTokens { get; set; }
+    public int CompletionTokens { get; set; }
+
+    /// <summary>True when the upstream reported no usage and the gateway counted tokens itself.</summary>
+    public bool TokensEstimated { get; set; }
+
+    public bool ClientAborted { get; set; }
+    public bool UpstreamTruncated { get; set; }
+
+    /// <summary>True when a body was longer than the capture cap and was cut.</summary>
+    public bool CaptureTruncated { get; set; }
+}

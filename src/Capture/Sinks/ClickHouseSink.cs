@@ -1,0 +1,81 @@
+using System.Text.Json;
+using ClickHouse.Driver;
+using Tao.Capture.Spool;
+using Tao.Storage;
+using Tao.Storage.Schema;
+
+namespace Tao.Capture.Sinks;
+
+/// <summary>
+/// Inserts capture records into the captures table with ClickHouse.Driver's binary insert. The table is a
+/// ReplacingMergeTree keyed by the record, so a batch re-sent after a crash collapses into one row per request.
+/// </summary>
+public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions options) : ICaptureSink
+{
+    private readonly string _table = $"{store.Database}.{CapturesTable.Name}";
+    private volatile bool _schemaReady;
+
+    public string Name => "clickhouse";
+
+    public int MaxBatchRecords => options.MaxBatchRecords;
+
+    public TimeSpan Linger => TimeSpan.FromMilliseconds(options.LingerMs);
+
+    public async Task DeliverAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellationToken)
+    {
+        var rows = new List<object[]>(batch.Count);
+        List<(SpoolEntry, string)>? poison = null;
+        foreach (var entry in batch)
+        {
+            try
+            {
+                rows.Add(ToRow(CaptureJson.Deserialize(entry.Payload.Span)));
+            }
+            catch (JsonException e)
+            {
+                (poison ??= []).Add((entry, $"unreadable record: {e.Message}"));
+            }
+        }
+
+        if (!_schemaReady)
+        {
+            // A server that was down at start is migrated when it first answers.
+            await new SchemaMigrator(store).MigrateAsync(cancellationToken).ConfigureAwait(false);
+            _schemaReady = true;
+        }
+
+        if (rows.Count > 0)
+        {
+            await store.Client.InsertBinaryAsync(_table, CapturesTable.InsertColumns, rows, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        if (poison is not null)
+        {
+            throw new PoisonRecordsException(poison);
+        }
+    }
+
+    /// <summary>Values in the order of <see cref="CapturesTable.InsertColumns"/>.</summary>
+    internal static object[] ToRow(CaptureRecord r) =>
+    [
+        r.RequestId, (byte)r.SchemaVersion, r.StartedAt, r.CompletedAt, r.LatencyMs, r.TtftMs is { } ttft ? ttft : DBNull.Value,
+        r.Endpoint, (ushort)r.Status, r.ErrorType, r.ErrorMessage, r.RequestedModel, r.Alias, r.Model, r.ServedModel,
+        r.ModelVersion, r.Cluster, r.Upstream, r.ApiKeyId, r.Task, r.EndUser, r.Gateway, r.Stream, r.RequestJson,
+        r.Prompt, r.PromptHash, r.ResponseText, r.FinishReason, (uint)r.PromptTokens, (uint)r.CompletionTokens,
+        r.TokensEstimated, r.ClientAborted, r.UpstreamTruncated, r.CaptureTruncated,
+    ];
+
+    public async Task<bool> CheckAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await store.Client.PingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or ClickHouseServerException or TaskCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

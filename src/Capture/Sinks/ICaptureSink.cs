@@ -1,0 +1,26 @@
+using Tao.Capture.Spool;
+
+namespace Tao.Capture.Sinks;
+
+/// <summary>Somewhere captured records are shipped to from the spool (Kafka, ClickHouse).</summary>
+public interface ICaptureSink : IAsyncDisposable
+{
+    /// <summary>Names the sink's cursor in the spool; a plain identifier.</summary>
+    string Name { get; }
+
+    /// <summary>Most records handed over in one batch.</summary>
+    int MaxBatchRecords { get; }
+
+    /// <summary>How long to let records accumulate before shipping a batch that is not full.</summary>
+    TimeSpan Linger { get; }
+
+    /// <summary>
+    /// Persists every record of the batch or throws. Records the sink can never accept are reported through
+    /// <see cref="PoisonRecordsException"/>; the rest of the batch must then have been persisted.
+    /// Redelivery after a failure must not count a record twice downstream.
+    /// </summary>
+    Task DeliverAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellationToken);
+
+    /// <summary>True when the sink's service answers.</summary>
+    Task<bool> CheckAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,358 @@
+namespace Tao.Capture.Spool;
+
+/// <summary>
+/// The durable local log between the proxy and the sinks. The proxy appends (never waits on a sink); each sink's
+/// shipper reads from its own committed position and commits after the sink has persisted a batch, so every sink
+/// resumes where it stopped after a crash or an outage. Segments every sink has passed are deleted.
+/// </summary>
+public sealed class CaptureSpool : IDisposable
+{
+    private const string SpareName = "next.spare";
+    private readonly SpoolOptions _options;
+    private readonly Lock _gate = new();
+    private readonly List<SpoolSegment> _segments = [];
+    private readonly SpoolCursors _cursors;
+    private readonly HashSet<string> _sinks = new(StringComparer.Ordinal);
+    private readonly Timer? _flushTimer;
+    private SpoolSegment _active;
+    private SpoolSegment? _spare;
+    private Task? _preparingSpare;
+    private TaskCompletionSource? _appended;
+    private long _dropped;
+    private long _droppedTooLarge;
+    private bool _full;
+    private bool _disposed;
+
+    public CaptureSpool(SpoolOptions options)
+    {
+        if (options.SegmentBytes < 64 * 1024 || options.MaxBytes < options.SegmentBytes)
+        {
+            throw new ArgumentException("spool SegmentBytes must be at least 64 KiB and MaxBytes at least one segment");
+        }
+
+        _options = options;
+        Directory.CreateDirectory(options.Path);
+        _cursors = new SpoolCursors(Path.Combine(options.Path, "cursors"), options.FlushPolicy != SpoolFlushPolicy.None);
+        File.Delete(Path.Combine(options.Path, SpareName));
+        foreach (var file in Directory.EnumerateFiles(options.Path, "*.seg").Order(StringComparer.Ordinal))
+        {
+            var segment = SpoolSegment.Open(file);
+            CorruptBytesSkipped += segment.CorruptBytesSkipped;
+            _segments.Add(segment);
+        }
+
+        if (_segments.Count == 0)
+        {
+            _segments.Add(SpoolSegment.Create(Path.Combine(options.Path, SpoolSegment.FileName(0)), 0, options.SegmentBytes));
+        }
+
+        _active = _segments[^1];
+        if (options.FlushPolicy == SpoolFlushPolicy.Interval)
+        {
+            _flushTimer = new Timer(_ => Flush(), null, options.FlushIntervalMs, options.FlushIntervalMs);
+        }
+    }
+
+    /// <summary>The spool's folder.</summary>
+    public string Folder => _options.Path;
+
+    /// <summary>Position of the oldest record still on disk.</summary>
+    public long Start
+    {
+        get { lock (_gate) { return _segments[0].Base; } }
+    }
+
+    /// <summary>Position just past the newest record.</summary>
+    public long End => _active.End;
+
+    /// <summary>Records dropped because the disk budget was exhausted or the record was larger than a segment.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    public long DroppedTooLarge => Interlocked.Read(ref _droppedTooLarge);
+
+    /// <summary>True while records are being dropped for lack of disk budget.</summary>
+    public bool IsFull => Volatile.Read(ref _full);
+
+    /// <summary>Bytes of torn or corrupt records skipped while opening the spool after a crash.</summary>
+    public long CorruptBytesSkipped { get; }
+
+    /// <summary>Disk the spool's segments take (they are preallocated).</summary>
+    public long BytesOnDisk
+    {
+        get { lock (_gate) { return _segments.Count * _options.SegmentBytes; } }
+    }
+
+    /// <summary>
+    /// Appends one record. Never blocks on I/O beyond a memory copy (segment files are prepared ahead). Returns
+    /// the record's position, or -1 when it was dropped because the disk budget is exhausted.
+    /// </summary>
+    public long Append(Guid key, ReadOnlySpan<byte> payload)
+    {
+        long position;
+        TaskCompletionSource? wake;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (SpoolSegment.Footprint(payload.Length) > _options.SegmentBytes - SpoolSegment.HeaderBytes)
+            {
+                Interlocked.Increment(ref _droppedTooLarge);
+                Interlocked.Increment(ref _dropped);
+                return -1;
+            }
+
+            if (!_active.HasRoomFor(payload.Length) && !TryRoll())
+            {
+                Interlocked.Increment(ref _dropped);
+                _full = true;
+                return -1;
+            }
+
+            _full = false;
+            position = _active.Append(key, payload);
+            if (_options.FlushPolicy == SpoolFlushPolicy.EveryRecord)
+            {
+                _active.Flush();
+            }
+
+            MaybePrepareSpare();
+            wake = _appended;
+            _appended = null;
+        }
+
+        wake?.TrySetResult();
+        return position;
+    }
+
+    /// <summary>Reads up to the given number of records and bytes, starting at <paramref name="from"/>.</summary>
+    public List<SpoolEntry> Read(long from, int maxRecords, long maxBytes)
+    {
+        var entries = new List<SpoolEntry>();
+        long bytes = 0;
+        var position = from;
+        while (entries.Count < maxRecords && bytes < maxBytes)
+        {
+            var segment = SegmentAt(position);
+            if (segment is null)
+            {
+                break;
+            }
+
+            if (position < segment.Base)
+            {
+                position = segment.Base; // older records were retired: continue with the oldest kept
+            }
+
+            if (position >= segment.End)
+            {
+                if (ReferenceEquals(segment, _active))
+                {
+                    break;
+                }
+
+                position = segment.End; // continue in the next segment, whose base is this end
+                if (SegmentAt(position) is not { } next || ReferenceEquals(next, segment))
+                {
+                    break;
+                }
+
+                continue;
+            }
+
+            if (!segment.TryRead(position, out var entry))
+            {
+                position = segment.End;
+                continue;
+            }
+
+            entries.Add(entry);
+            bytes += entry.Payload.Length;
+            position = entry.Next;
+        }
+
+        return entries;
+    }
+
+    /// <summary>Completes when a record at or after <paramref name="position"/> exists.</summary>
+    public Task WaitForDataAsync(long position, CancellationToken cancellationToken)
+    {
+        Task wait;
+        lock (_gate)
+        {
+            if (End > position || _disposed)
+            {
+                return Task.CompletedTask;
+            }
+
+            _appended ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            wait = _appended.Task;
+        }
+
+        return wait.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Declares a sink; a sink seen for the first time starts at the oldest record on disk.</summary>
+    public long RegisterSink(string sink)
+    {
+        if (!Storage.Identifier.IsValid(sink))
+        {
+            throw new ArgumentException($"sink name '{sink}' is not a plain identifier", nameof(sink));
+        }
+
+        lock (_gate)
+        {
+            _sinks.Add(sink);
+            var position = _cursors.Get(sink) ?? _segments[0].Base;
+            _cursors.Set(sink, Math.Max(position, _segments[0].Base));
+            return _cursors.Get(sink)!.Value;
+        }
+    }
+
+    public long CommittedPosition(string sink)
+    {
+        lock (_gate)
+        {
+            return _cursors.Get(sink) ?? Start;
+        }
+    }
+
+    /// <summary>Records that <paramref name="sink"/> has persisted everything before <paramref name="position"/>.</summary>
+    public void Commit(string sink, long position)
+    {
+        lock (_gate)
+        {
+            _cursors.Set(sink, position);
+            var oldestNeeded = _cursors.Minimum(_sinks) ?? End;
+            while (_segments.Count > 1 && _segments[0].End <= oldestNeeded)
+            {
+                var retired = _segments[0];
+                _segments.RemoveAt(0);
+                retired.Dispose();
+                File.Delete(retired.FilePath);
+            }
+        }
+    }
+
+    /// <summary>Forces appended records to stable storage.</summary>
+    public void Flush()
+    {
+        lock (_gate)
+        {
+            if (!_disposed)
+            {
+                _active.Flush();
+            }
+        }
+    }
+
+    private SpoolSegment? SegmentAt(long position)
+    {
+        lock (_gate)
+        {
+            for (var i = _segments.Count - 1; i >= 0; i--)
+            {
+                if (_segments[i].Base <= position)
+                {
+                    return _segments[i];
+                }
+            }
+
+            return _segments.Count > 0 && position < _segments[0].Base ? _segments[0] : null;
+        }
+    }
+
+    private bool TryRoll()
+    {
+        if ((_segments.Count + 1) * _options.SegmentBytes > _options.MaxBytes)
+        {
+            return false;
+        }
+
+        var basePosition = _active.End;
+        var path = Path.Combine(_options.Path, SpoolSegment.FileName(basePosition));
+        SpoolSegment next;
+        try
+        {
+            _active.Flush();
+            if (_spare is not null)
+            {
+                next = _spare;
+                _spare = null;
+                next.Rebase(path, basePosition);
+            }
+            else
+            {
+                next = SpoolSegment.Create(path, basePosition, _options.SegmentBytes);
+            }
+        }
+        catch (IOException)
+        {
+            return false; // the disk itself is full: same as an exhausted budget
+        }
+
+        _segments.Add(next);
+        _active = next;
+        return true;
+    }
+
+    /// <summary>Once the active segment is half used, a spare file is allocated off the request path.</summary>
+    private void MaybePrepareSpare()
+    {
+        if (_spare is not null || _preparingSpare is { IsCompleted: false }
+            || _active.End - _active.Base < _options.SegmentBytes / 2
+            || (_segments.Count + 1) * _options.SegmentBytes > _options.MaxBytes)
+        {
+            return;
+        }
+
+        _preparingSpare = Task.Run(() =>
+        {
+            try
+            {
+                var spare = SpoolSegment.Create(Path.Combine(_options.Path, SpareName), -1, _options.SegmentBytes);
+                lock (_gate)
+                {
+                    if (_disposed || _spare is not null)
+                    {
+                        spare.Dispose();
+                        File.Delete(spare.FilePath);
+                    }
+                    else
+                    {
+                        _spare = spare;
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // Out of disk: the roll will try again and drop if it must.
+            }
+        });
+    }
+
+    public void Dispose()
+    {
+        _flushTimer?.Dispose();
+        _preparingSpare?.Wait();
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            foreach (var segment in _segments)
+            {
+                segment.Dispose();
+            }
+
+            if (_spare is not null)
+            {
+                _spare.Dispose();
+                File.Delete(_spare.FilePath);
+            }
+
+            _appended?.TrySetResult();
+        }
+    }
+}

@@ -1,0 +1,134 @@
+using Tao.Capture.Spool;
+using Tao.Capture.Sinks;
+using Tao.Gateway.Auth;
+using Tao.Gateway.Errors;
+using Tao.Gateway.Routing;
+
+namespace Tao.Gateway.Admin;
+
+/// <summary>
+/// The admin API (admin key required): models, aliases (the flywheel's hot-swap), runtime clusters, API keys,
+/// and the capture pipeline's state. Every change is persisted before it takes effect.
+/// </summary>
+internal static class AdminEndpoints
+{
+    public static void MapAdmin(this IEndpointRouteBuilder app)
+    {
+        var admin = app.MapGroup("/admin");
+
+        admin.MapGet("/routing", (ModelCatalog catalog) => Results.Json(Describe(catalog.Current)));
+
+        admin.MapPut("/aliases/{alias}", (string alias, AliasEntry entry, ModelCatalog catalog) =>
+        {
+            if (!Tao.Storage.Identifier.IsValid(alias.Replace('-', '_').Replace('.', '_')))
+            {
+                return OpenAiResults.BadRequest("An alias is letters, digits, '_', '-' or '.', starting with a letter.", "alias");
+            }
+
+            return catalog.SetAlias(alias, entry) is { } error
+                ? OpenAiResults.BadRequest(error, "target")
+                : Results.Json(Describe(catalog.Current));
+        });
+
+        admin.MapDelete("/aliases/{alias}", (string alias, ModelCatalog catalog) =>
+            catalog.RemoveAlias(alias)
+                ? Results.Json(Describe(catalog.Current))
+                : catalog.IsConfiguredAlias(alias)
+                    ? OpenAiResults.Conflict($"Alias '{alias}' is defined in configuration; change it there or override it with PUT.")
+                    : OpenAiResults.NotFound($"No runtime alias '{alias}'."));
+
+        admin.MapPut("/models/{**name}", (string name, ModelEntry entry, ModelCatalog catalog, Yarp.ReverseProxy.IProxyStateLookup proxy) =>
+        {
+            if (string.IsNullOrWhiteSpace(entry.Cluster) || !proxy.TryGetCluster(entry.Cluster, out _))
+            {
+                return OpenAiResults.BadRequest($"Cluster '{entry.Cluster}' does not exist; add it under /admin/clusters first.", "cluster");
+            }
+
+            catalog.UpsertModel(name, entry);
+            return Results.Json(Describe(catalog.Current));
+        });
+
+        admin.MapDelete("/models/{**name}", (string name, ModelCatalog catalog) =>
+        {
+            if (catalog.RemoveModel(name, out var removed) is { } error)
+            {
+                return OpenAiResults.Conflict(error);
+            }
+
+            return removed ? Results.Json(Describe(catalog.Current))
+                : catalog.IsConfiguredModel(name) ? OpenAiResults.Conflict($"Model '{name}' is defined in configuration.")
+                : OpenAiResults.NotFound($"No runtime model '{name}'.");
+        });
+
+        admin.MapGet("/clusters", (RuntimeClusters clusters) => Results.Json(clusters.All));
+
+        admin.MapPut("/clusters/{id}", (string id, ClusterEntry entry, RuntimeClusters clusters) =>
+        {
+            if (!Tao.Storage.Identifier.IsValid(id.Replace('-', '_')))
+            {
+                return OpenAiResults.BadRequest("A cluster id is letters, digits, '_' or '-', starting with a letter.", "id");
+            }
+
+            if (clusters.IsConfigured(id))
+            {
+                return OpenAiResults.Conflict($"Cluster '{id}' is defined in the ReverseProxy configuration.");
+            }
+
+            if (entry.Destinations.Count == 0 || entry.Destinations.Values.Any(a => !Uri.TryCreate(a, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https")))
+            {
+                return OpenAiResults.BadRequest("A cluster needs at least one destination with an absolute http(s) address.", "destinations");
+            }
+
+            clusters.Upsert(id, entry);
+            return Results.Json(clusters.All);
+        });
+
+        admin.MapDelete("/clusters/{id}", (string id, RuntimeClusters clusters, ModelCatalog catalog) =>
+        {
+            var users = catalog.Current.Models.Where(m => m.Value.Cluster == id).Select(m => m.Key).ToList();
+            if (users.Count > 0)
+            {
+                return OpenAiResults.Conflict($"Models still route to cluster '{id}': {string.Join(", ", users)}");
+            }
+
+            return clusters.Remove(id) ? Results.Json(clusters.All) : OpenAiResults.NotFound($"No runtime cluster '{id}'.");
+        });
+
+        admin.MapGet("/keys", (ApiKeyStore keys) =>
+            Results.Json(keys.All.Select(k => new { k.Id, k.Name, k.Task, k.CreatedAt }).OrderBy(k => k.Id, StringComparer.Ordinal)));
+
+        admin.MapPost("/keys", (NewKey request, ApiKeyStore keys) =>
+        {
+            if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 128)
+            {
+                return OpenAiResults.BadRequest("A key needs a name of at most 128 characters.", "name");
+            }
+
+            var (key, secret) = keys.Create(request.Name, string.IsNullOrWhiteSpace(request.Task) ? null : request.Task);
+            return Results.Json(new { key.Id, key.Name, key.Task, Key = secret }, statusCode: 201);
+        });
+
+        admin.MapDelete("/keys/{id}", (string id, ApiKeyStore keys) =>
+            keys.Revoke(id) ? Results.NoContent() : OpenAiResults.NotFound($"No runtime key '{id}'."));
+
+        admin.MapGet("/capture", (CaptureSpool spool, IReadOnlyList<SinkShipper> shippers) => Results.Json(new
+        {
+            Spool = new { spool.Start, spool.End, spool.BytesOnDisk, spool.Dropped, spool.IsFull, spool.CorruptBytesSkipped },
+            Sinks = shippers.Select(s => new
+            {
+                s.Sink.Name, s.Status.Healthy, s.Status.CommittedPosition, LagBytes = s.Lag, s.Status.Delivered, s.Status.FailedAttempts,
+                s.Status.DeadLettered, s.Status.LastError, s.Status.LastSuccessAt,
+            }),
+        }));
+    }
+
+    private static object Describe(RoutingSnapshot snapshot) => new
+    {
+        snapshot.Version,
+        snapshot.UpdatedAt,
+        Models = snapshot.Models.ToDictionary(m => m.Key, m => m.Value.Redacted()),
+        snapshot.Aliases,
+    };
+
+    internal sealed record NewKey(string Name, string? Task);
+}

@@ -1,0 +1,19 @@
+namespace Tao.Gateway.Auth;
+
+/// <summary>Who may call the gateway: API keys for /v1, an admin key for /admin.</summary>
+public sealed class AuthOptions
+{
+    public const string Section = "Tao:Auth";
+
+    /// <summary>Accept /v1 calls without a key (local development and the demo only). Default: false.</summary>
+    public bool AllowAnonymous { get; set; }
+
+    /// <summary>The admin key in clear, usually from the environment (Tao__Auth__AdminKey). Default: none.</summary>
+    public string? AdminKey { get; set; }
+
+    /// <summary>SHA-256 (hex) of the admin key, for configuration files that must not hold it. Default: none.</summary>
+    public string? AdminKeySha256 { get; set; }
+
+    /// <summary>API keys from configuration; more are created at runtime through /admin/keys.</summary>
+    public List<ApiKeyOptions> Keys { get; set; } = [];
+}

@@ -1,0 +1,134 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text.Json;
+using Tao.Gateway.Auth;
+using Tao.Gateway.Proxy;
+using Tao.Gateway.Routing;
+
+namespace Tao.Gateway.Capture;
+
+/// <summary>
+/// One call's capture state, kept in the HttpContext features from the moment the request is understood until
+/// its record is written. The response side is fed as bytes pass through to the client.
+/// </summary>
+internal sealed class CaptureContext(
+    Guid requestId, DateTime startedAt, long startTimestamp, OpenAiEndpoint endpoint, InspectedRequest request,
+    Caller caller, ResolvedModel model, string? task, string cluster, int cap)
+{
+    private const int MaxParsedBodyBytes = 16 * 1024 * 1024;
+    private ArrayBufferWriter<byte>? _body;
+    private SseReassembler? _sse;
+    private long _bytesSeen;
+    private long? _contentLength;
+    private int _completed;
+
+    public Guid RequestId { get; } = requestId;
+    public DateTime StartedAt { get; } = startedAt;
+    public long StartTimestamp { get; } = startTimestamp;
+    public OpenAiEndpoint Endpoint { get; } = endpoint;
+    public InspectedRequest Request { get; } = request;
+    public Caller Caller { get; } = caller;
+    public ResolvedModel Model { get; } = model;
+    public string? Task { get; } = task;
+    public string Cluster { get; } = cluster;
+
+    /// <summary>Destination address the load balancer picked.</summary>
+    public string Upstream { get; set; } = string.Empty;
+
+    public ResponseSummary Summary { get; } = new();
+
+    /// <summary>Prompt token count started off the request path when usage is not expected from the upstream.</summary>
+    public Task<int>? PromptTokenEstimate { get; set; }
+
+    /// <summary>Completion tokens counted per streamed delta, for upstreams that report no usage.</summary>
+    public int StreamedTokenEstimate { get; set; }
+
+    public long? FirstByteTimestamp { get; private set; }
+    public long? FirstContentTimestamp { get; private set; }
+    public bool IsEventStream { get; private set; }
+    public bool UpstreamTruncated { get; set; }
+    public bool CaptureTruncated => Summary.Truncated || _bodyOverflow;
+    public bool IsCompleted => Volatile.Read(ref _completed) != 0;
+
+    private bool _bodyOverflow;
+
+    public void OnResponseStarted(string? contentType, long? contentLength)
+    {
+        _contentLength = contentLength;
+        IsEventStream = contentType?.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase) == true;
+        if (IsEventStream)
+        {
+            _sse = new SseReassembler(Summary, cap);
+        }
+        else
+        {
+            _body = new ArrayBufferWriter<byte>();
+        }
+    }
+
+    /// <summary>Sees response bytes on their way to the client. True when they complete the response.</summary>
+    public bool OnResponseBytes(ReadOnlySpan<byte> bytes, Func<string, int>? countDelta)
+    {
+        if (bytes.IsEmpty)
+        {
+            return false;
+        }
+
+        FirstByteTimestamp ??= Stopwatch.GetTimestamp();
+        _bytesSeen += bytes.Length;
+        if (_sse is not null)
+        {
+            var before = Summary.Length;
+            var done = _sse.Feed(bytes);
+            if (Summary.HasContent)
+            {
+                FirstContentTimestamp ??= Stopwatch.GetTimestamp();
+            }
+
+            if (countDelta is not null && Summary.Length > before)
+            {
+                StreamedTokenEstimate += countDelta(Summary.TextFrom(before));
+            }
+
+            return done;
+        }
+
+        if (_body is not null)
+        {
+            if (_body.WrittenCount + bytes.Length <= MaxParsedBodyBytes)
+            {
+                _body.Write(bytes);
+            }
+            else
+            {
+                _bodyOverflow = true;
+            }
+        }
+
+        return _contentLength is { } length && _bytesSeen >= length;
+    }
+
+    /// <summary>Folds a buffered (non-streamed) response body into the summary.</summary>
+    public void ParseBufferedBody()
+    {
+        if (_body is null || _body.WrittenCount == 0 || _bodyOverflow)
+        {
+            return;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(_body.WrittenMemory);
+            ChunkParser.Apply(document.RootElement, Summary, cap);
+        }
+        catch (JsonException)
+        {
+            // Not JSON (or cut short): the record keeps status and timings.
+        }
+
+        _body = null;
+    }
+
+    /// <summary>True for the first caller only: a call yields exactly one record.</summary>
+    public bool TryMarkCompleted() => Interlocked.Exchange(ref _completed, 1) == 0;
+}

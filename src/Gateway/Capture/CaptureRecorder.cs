@@ -1,0 +1,195 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Tao.Capture;
+using Tao.Gateway.Proxy;
+
+namespace Tao.Gateway.Capture;
+
+/// <summary>
+/// Turns a finished call into its capture record and appends it to the spool. It runs before the last bytes of
+/// the response reach the client, so a record exists for every answer a client has seen.
+/// </summary>
+internal sealed partial class CaptureRecorder(
+    CaptureWriter writer, IOptions<CaptureOptions> options, IOptions<GatewayOptions> gateway, Redactor redactor,
+    TokenEstimator tokens, ILogger<CaptureRecorder> logger)
+{
+    private readonly HashSet<string> _secretFields = new(options.Value.SecretFields, StringComparer.OrdinalIgnoreCase);
+
+    public int Cap => options.Value.MaxBodyBytes;
+
+    public bool Enabled => options.Value.Enabled;
+
+    public void Complete(CaptureContext context, int status, bool clientAborted = false, string? errorType = null, string? errorMessage = null)
+    {
+        if (!context.TryMarkCompleted())
+        {
+            return;
+        }
+
+        try
+        {
+            writer.Write(Build(context, status, clientAborted, errorType, errorMessage));
+        }
+        catch (Exception e)
+        {
+            // Capture must never fail a call; the failure is visible in logs and the dropped counter.
+            LogCaptureFailed(logger, context.RequestId, e);
+        }
+    }
+
+    private CaptureRecord Build(CaptureContext context, int status, bool clientAborted, string? errorType, string? errorMessage)
+    {
+        context.ParseBufferedBody();
+        var summary = context.Summary;
+        var now = Stopwatch.GetTimestamp();
+        var root = context.Request.Document.RootElement;
+        var cap = Cap;
+
+        var rawPrompt = PromptText.Extract(root);
+        var prompt = redactor.Apply(rawPrompt);
+        var promptCut = prompt.Length > cap;
+        if (promptCut)
+        {
+            prompt = prompt[..cap];
+        }
+
+        var requestJson = WriteRequest(root, cap, out var requestCut);
+        var encoding = context.Model.Entry.Tokenizer;
+        var estimated = summary.PromptTokens is null || (summary.CompletionTokens is null && context.Endpoint != OpenAiEndpoint.Embeddings);
+        var promptTokens = summary.PromptTokens ?? EstimatePrompt(context, rawPrompt, root, encoding);
+        var completionTokens = summary.CompletionTokens
+            ?? (context.IsEventStream ? context.StreamedTokenEstimate : tokens.Count(summary.Text, encoding));
+
+        return new CaptureRecord
+        {
+            RequestId = context.RequestId,
+            StartedAt = context.StartedAt,
+            CompletedAt = context.StartedAt + Stopwatch.GetElapsedTime(context.StartTimestamp, now),
+            LatencyMs = Stopwatch.GetElapsedTime(context.StartTimestamp, now).TotalMilliseconds,
+            TtftMs = (context.FirstContentTimestamp ?? context.FirstByteTimestamp) is { } first
+                ? Stopwatch.GetElapsedTime(context.StartTimestamp, first).TotalMilliseconds
+                : null,
+            Endpoint = context.Endpoint.RecordName(),
+            Status = status,
+            ErrorType = errorType ?? summary.ErrorType ?? (status >= 400 ? "http_" + status : string.Empty),
+            ErrorMessage = redactor.Apply(errorMessage ?? summary.ErrorMessage ?? string.Empty),
+            RequestedModel = context.Model.Requested,
+            Alias = context.Model.Alias ?? string.Empty,
+            Model = context.Model.Name,
+            ServedModel = summary.ServedModel ?? context.Model.UpstreamModel,
+            ModelVersion = context.Model.Entry.Version ?? string.Empty,
+            Cluster = context.Cluster,
+            Upstream = context.Upstream,
+            ApiKeyId = context.Caller.KeyId,
+            Task = context.Task ?? string.Empty,
+            EndUser = context.Request.User ?? string.Empty,
+            Gateway = gateway.Value.InstanceId,
+            Stream = context.Request.Stream,
+            RequestJson = requestJson,
+            Prompt = prompt,
+            PromptHash = PromptText.Hash(prompt),
+            ResponseText = redactor.Apply(summary.Text),
+            FinishReason = summary.FinishReason ?? string.Empty,
+            PromptTokens = promptTokens,
+            CompletionTokens = completionTokens,
+            TokensEstimated = estimated,
+            ClientAborted = clientAborted,
+            UpstreamTruncated = context.UpstreamTruncated
+                || (context.IsEventStream && !summary.Done && summary.FinishReason is null && status < 400),
+            CaptureTruncated = context.CaptureTruncated || promptCut || requestCut,
+        };
+    }
+
+    private int EstimatePrompt(CaptureContext context, string rawPrompt, JsonElement root, string? encoding)
+    {
+        if (context.PromptTokenEstimate is { IsCompletedSuccessfully: true } ready)
+        {
+            return ready.Result;
+        }
+
+        var messages = root.TryGetProperty("messages", out var m) && m.ValueKind == JsonValueKind.Array ? m.GetArrayLength() : 0;
+        return tokens.CountPrompt(rawPrompt, messages, encoding);
+    }
+
+    /// <summary>
+    /// The request as JSON without secret fields, with strings redacted, and cut (still valid JSON) past the cap.
+    /// </summary>
+    private string WriteRequest(JsonElement root, int cap, out bool cut)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        var truncated = false;
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            WriteElement(json, root, buffer, cap, ref truncated);
+        }
+
+        cut = truncated;
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private void WriteElement(Utf8JsonWriter json, JsonElement element, ArrayBufferWriter<byte> buffer, int cap, ref bool cut)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                json.WriteStartObject();
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (_secretFields.Contains(property.Name))
+                    {
+                        continue;
+                    }
+
+                    json.WritePropertyName(property.Name);
+                    if (Over(json, buffer, cap))
+                    {
+                        json.WriteNullValue();
+                        cut = true;
+                        break;
+                    }
+
+                    WriteElement(json, property.Value, buffer, cap, ref cut);
+                }
+
+                json.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                json.WriteStartArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (Over(json, buffer, cap))
+                    {
+                        cut = true;
+                        break;
+                    }
+
+                    WriteElement(json, item, buffer, cap, ref cut);
+                }
+
+                json.WriteEndArray();
+                break;
+            case JsonValueKind.String:
+                var text = redactor.Apply(element.GetString() ?? string.Empty);
+                var room = Math.Max(0, cap - (int)(json.BytesPending + buffer.WrittenCount));
+                if (text.Length > room)
+                {
+                    text = text[..room];
+                    cut = true;
+                }
+
+                json.WriteStringValue(text);
+                break;
+            default:
+                element.WriteTo(json);
+                break;
+        }
+    }
+
+    private static bool Over(Utf8JsonWriter json, ArrayBufferWriter<byte> buffer, int cap) => json.BytesPending + buffer.WrittenCount > cap;
+
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Error, Message = "Capture of request {RequestId} failed")]
+    private static partial void LogCaptureFailed(ILogger logger, Guid requestId, Exception exception);
+}

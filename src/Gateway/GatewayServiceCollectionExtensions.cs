@@ -1,0 +1,70 @@
+using System.Text.Json;
+using Tao.Capture;
+using Tao.Gateway.Admin;
+using Tao.Gateway.Auth;
+using Tao.Gateway.Capture;
+using Tao.Gateway.Errors;
+using Tao.Gateway.Health;
+using Tao.Gateway.Proxy;
+using Tao.Gateway.Routing;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Tao.Gateway;
+
+public static class GatewayServiceCollectionExtensions
+{
+    /// <summary>Everything the gateway runs on; a <see cref="Storage.ClickHouseStore"/> must be registered beside it.</summary>
+    public static IServiceCollection AddTaoGateway(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.Section));
+        services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section));
+        services.AddOptions<RoutingOptions>().Bind(configuration.GetSection(RoutingOptions.Section));
+        services.AddOptions<CaptureOptions>().Bind(configuration.GetSection(CaptureOptions.Section));
+        services.AddOptions<ReadinessOptions>().Bind(configuration.GetSection(ReadinessOptions.Section));
+
+        services.AddSingleton<GatewayStateStore>();
+        services.AddSingleton<ModelCatalog>();
+        services.AddSingleton<ApiKeyStore>();
+        services.AddSingleton<RuntimeClusters>();
+        services.AddSingleton<Redactor>();
+        services.AddSingleton<TokenEstimator>();
+        services.AddSingleton<CaptureRecorder>();
+        services.AddSingleton<ReadinessMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<ReadinessMonitor>());
+        services.AddTaoCapture(configuration);
+
+        services.AddSingleton<IForwarderHttpClientFactory, GatewayForwarderHttpClientFactory>();
+        services.AddReverseProxy()
+            .LoadFromConfig(configuration.GetSection("ReverseProxy"))
+            .LoadFromMemory([], [])
+            .AddTransforms<ProxyTransforms>();
+
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.DictionaryKeyPolicy = null;
+        });
+        return services;
+    }
+
+    /// <summary>The gateway's request pipeline: errors, auth, health, admin, /v1/models, and the proxy.</summary>
+    public static WebApplication UseTaoGateway(this WebApplication app)
+    {
+        app.Services.GetRequiredService<RuntimeClusters>().Load();
+        app.UseMiddleware<GatewayErrorMiddleware>();
+        app.UseMiddleware<AuthMiddleware>();
+        app.MapHealth();
+        app.MapAdmin();
+        app.MapModels();
+        app.MapReverseProxy(pipeline =>
+        {
+            pipeline.UseMiddleware<ProxyStep>();
+            pipeline.UseSessionAffinity();
+            pipeline.UseLoadBalancing();
+            pipeline.UsePassiveHealthChecks();
+        });
+        return app;
+    }
+}

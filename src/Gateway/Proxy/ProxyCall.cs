@@ -1,0 +1,15 @@
+using Tao.Gateway.Capture;
+using Tao.Gateway.Routing;
+
+namespace Tao.Gateway.Proxy;
+
+/// <summary>A request the gateway has accepted for proxying: its id, where it goes, and its capture (when on).</summary>
+internal sealed class ProxyCall(Guid requestId, ResolvedModel model, CaptureContext? capture)
+{
+    public Guid RequestId { get; } = requestId;
+    public ResolvedModel Model { get; } = model;
+    public CaptureContext? Capture { get; } = capture;
+
+    /// <summary>Set when the upstream's event stream broke off; the client's stream is then ended as failed.</summary>
+    public bool UpstreamInterrupted { get; set; }
+}

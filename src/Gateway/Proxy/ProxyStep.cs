@@ -1,0 +1,249 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+using Tao.Gateway.Auth;
+using Tao.Gateway.Capture;
+using Tao.Gateway.Errors;
+using Tao.Gateway.Routing;
+using Yarp.ReverseProxy;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
+
+namespace Tao.Gateway.Proxy;
+
+/// <summary>
+/// The gateway's step in YARP's proxy pipeline: checks and reads the request, resolves its "model" through the
+/// model map to a cluster, sets up the capture, lets YARP forward it, and turns forwarding failures into
+/// OpenAI-style errors.
+/// </summary>
+internal sealed partial class ProxyStep(
+    RequestDelegate next, ModelCatalog catalog, IProxyStateLookup proxyState, CaptureRecorder recorder, TokenEstimator tokens,
+    IOptionsMonitor<GatewayOptions> gatewayOptions, IOptionsMonitor<CaptureOptions> captureOptions, TimeProvider time)
+{
+    public const string RequestIdHeader = "x-tao-request-id";
+    public const string TaskHeader = "x-tao-task";
+    private static readonly TimeSpan InterruptedStreamDrain = TimeSpan.FromMilliseconds(50);
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var endpoint = OpenAiEndpoints.FromPath(context.Request.Path);
+        if (endpoint is not { } kind)
+        {
+            await OpenAiError.TryWriteAsync(context, 404, $"Invalid URL ({context.Request.Method} {context.Request.Path}).",
+                OpenAiError.InvalidRequest, "unknown_url");
+            return;
+        }
+
+        if (!HttpMethods.IsPost(context.Request.Method))
+        {
+            context.Response.Headers.Allow = "POST";
+            await OpenAiError.TryWriteAsync(context, 405, $"{context.Request.Method} is not allowed on {context.Request.Path}; use POST.",
+                OpenAiError.InvalidRequest, "method_not_allowed");
+            return;
+        }
+
+        if (!IsJson(context.Request.ContentType))
+        {
+            await OpenAiError.TryWriteAsync(context, 415, "The request body must be JSON (Content-Type: application/json).",
+                OpenAiError.InvalidRequest, "unsupported_media_type");
+            return;
+        }
+
+        var body = await ReadBodyAsync(context);
+        if (body is null)
+        {
+            return;
+        }
+
+        InspectedRequest inspected;
+        try
+        {
+            inspected = RequestInspector.Inspect(kind, body);
+        }
+        catch (RequestValidationException e)
+        {
+            await OpenAiError.TryWriteAsync(context, 400, e.Message, OpenAiError.InvalidRequest, e.Code, e.Param);
+            return;
+        }
+
+        using (inspected)
+        {
+            await ProxyAsync(context, kind, body, inspected);
+        }
+    }
+
+    private async Task ProxyAsync(HttpContext context, OpenAiEndpoint kind, byte[] body, InspectedRequest inspected)
+    {
+        var resolved = catalog.Current.Resolve(inspected.Model);
+        if (resolved is null)
+        {
+            await OpenAiError.TryWriteAsync(context, 404, $"The model '{inspected.Model}' does not exist or you do not have access to it.",
+                OpenAiError.InvalidRequest, "model_not_found", "model");
+            return;
+        }
+
+        if (!proxyState.TryGetCluster(resolved.Entry.Cluster, out var cluster))
+        {
+            await OpenAiError.TryWriteAsync(context, 502, $"The model '{inspected.Model}' is routed to cluster '{resolved.Entry.Cluster}', which is not configured.",
+                OpenAiError.Upstream, "cluster_not_found");
+            return;
+        }
+
+        var caller = context.Features.Get<Caller>() ?? Caller.Anonymous;
+        var task = context.Request.Headers[TaskHeader].FirstOrDefault() ?? inspected.MetadataTask ?? caller.Task;
+        if (task is not null && !TaskTag().IsMatch(task))
+        {
+            await OpenAiError.TryWriteAsync(context, 400, "A task tag is 1-64 characters of letters, digits, '.', '_' or '-'.",
+                OpenAiError.InvalidRequest, "invalid_task", TaskHeader);
+            return;
+        }
+
+        if (resolved.UpstreamModel != inspected.Model)
+        {
+            body = RequestInspector.RewriteModel(body, inspected.ModelToken, resolved.UpstreamModel);
+        }
+
+        if (inspected.Stream && kind == OpenAiEndpoint.ChatCompletions && captureOptions.CurrentValue.RequestStreamUsage
+            && !inspected.Document.RootElement.TryGetProperty("stream_options", out _))
+        {
+            body = StreamUsage.Request(body);
+        }
+
+        context.Request.Body = new MemoryStream(body, writable: false);
+        context.Request.ContentLength = body.Length;
+
+        var requestId = Guid.CreateVersion7();
+        context.Response.Headers[RequestIdHeader] = requestId.ToString();
+        CaptureContext? capture = null;
+        if (recorder.Enabled)
+        {
+            capture = new CaptureContext(requestId, time.GetUtcNow().UtcDateTime, Stopwatch.GetTimestamp(), kind, inspected, caller,
+                resolved, task, cluster.ClusterId, recorder.Cap);
+            if (inspected.Stream)
+            {
+                // Streams rarely report usage: count the prompt while the upstream thinks, not after it answers.
+                var root = inspected.Document.RootElement.Clone();
+                var encoding = resolved.Entry.Tokenizer;
+                capture.PromptTokenEstimate = Task.Run(() =>
+                {
+                    var messages = root.TryGetProperty("messages", out var m) && m.ValueKind == System.Text.Json.JsonValueKind.Array ? m.GetArrayLength() : 0;
+                    return tokens.CountPrompt(Tao.Capture.PromptText.Extract(root), messages, encoding);
+                });
+            }
+        }
+
+        var call = new ProxyCall(requestId, resolved, capture);
+        context.Features.Set(call);
+        context.ReassignProxyRequest(cluster);
+        await next(context);
+        await AfterForwardingAsync(context, call);
+    }
+
+    private async Task AfterForwardingAsync(HttpContext context, ProxyCall call)
+    {
+        var capture = call.Capture;
+        var clientAborted = context.RequestAborted.IsCancellationRequested;
+        if (call.UpstreamInterrupted)
+        {
+            // The error event is out; end the response without its final chunk so no client mistakes it for complete
+            // (the OpenAI .NET client, for one, ignores the error event and would report a clean end). Kestrel's
+            // abort drops output its send loop has not yet taken, so the event gets a moment to reach the socket.
+            if (capture is not null)
+            {
+                recorder.Complete(capture, context.Response.StatusCode, clientAborted);
+            }
+
+            await context.Response.Body.FlushAsync(CancellationToken.None);
+            await Task.Delay(InterruptedStreamDrain, time);
+            context.Abort();
+            return;
+        }
+
+        if (context.GetForwarderErrorFeature() is not { } failure)
+        {
+            if (capture is not null)
+            {
+                recorder.Complete(capture, context.Response.StatusCode, clientAborted);
+            }
+
+            return;
+        }
+
+        var (status, type, code, message) = failure.Error switch
+        {
+            ForwarderError.RequestTimedOut => (504, OpenAiError.Upstream, "upstream_timeout", "The upstream model server did not answer in time."),
+            ForwarderError.NoAvailableDestinations => (503, OpenAiError.Upstream, "no_healthy_upstream", "No healthy upstream is available for this model."),
+            ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled
+                or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient
+                => (499, OpenAiError.InvalidRequest, "client_closed_request", "The client closed the connection."),
+            ForwarderError.ResponseBodyDestination => (502, OpenAiError.Upstream, "upstream_body_interrupted", "The upstream model server failed while sending its response."),
+            _ => (502, OpenAiError.Upstream, "upstream_unreachable", "The upstream model server could not be reached or failed."),
+        };
+        clientAborted |= status == 499;
+        if (status != 499)
+        {
+            await OpenAiError.TryWriteAsync(context, status, message, type, code);
+        }
+
+        if (capture is not null)
+        {
+            capture.UpstreamTruncated |= failure.Error == ForwarderError.ResponseBodyDestination;
+            var recorded = context.Response.HasStarted ? context.Response.StatusCode : status;
+            recorder.Complete(capture, recorded, clientAborted, code, failure.Exception?.Message ?? message);
+        }
+    }
+
+    private async Task<byte[]?> ReadBodyAsync(HttpContext context)
+    {
+        var limit = gatewayOptions.CurrentValue.MaxRequestBodyBytes;
+        if (context.Request.ContentLength > limit)
+        {
+            await TooLargeAsync(context, limit);
+            return null;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        timeout.CancelAfter(TimeSpan.FromSeconds(gatewayOptions.CurrentValue.RequestBodyTimeoutSeconds));
+        var buffer = new MemoryStream(context.Request.ContentLength is { } known ? (int)known : 4096);
+        var chunk = new byte[16 * 1024];
+        try
+        {
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(chunk, timeout.Token)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    await TooLargeAsync(context, limit);
+                    return null;
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            await OpenAiError.TryWriteAsync(context, 408, "The request body did not arrive in time.", OpenAiError.InvalidRequest, "request_timeout");
+            return null;
+        }
+
+        if (buffer.Length == 0)
+        {
+            await OpenAiError.TryWriteAsync(context, 400, "The request body is empty; send a JSON object.", OpenAiError.InvalidRequest, "empty_body");
+            return null;
+        }
+
+        return buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
+    }
+
+    private static Task TooLargeAsync(HttpContext context, long limit) =>
+        OpenAiError.TryWriteAsync(context, 413, $"The request body is larger than the gateway's limit of {limit} bytes.",
+            OpenAiError.InvalidRequest, "request_too_large");
+
+    private static bool IsJson(string? contentType) =>
+        contentType is not null
+        && (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
+            || (contentType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && contentType.Contains("+json", StringComparison.OrdinalIgnoreCase)));
+
+    [GeneratedRegex(@"\A[A-Za-z0-9._\-]{1,64}\z")]
+    private static partial Regex TaskTag();
+}

@@ -1,0 +1,60 @@
+using System.Net.Http.Headers;
+using Tao.Gateway.Capture;
+using Yarp.ReverseProxy.Transforms;
+using Yarp.ReverseProxy.Transforms.Builder;
+
+namespace Tao.Gateway.Proxy;
+
+/// <summary>
+/// Transforms on every route: the client's gateway key is replaced by the upstream's credential, and the response
+/// body passes through the capture on its way out.
+/// </summary>
+internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator tokens) : ITransformProvider
+{
+    public void ValidateRoute(TransformRouteValidationContext context)
+    {
+    }
+
+    public void ValidateCluster(TransformClusterValidationContext context)
+    {
+    }
+
+    public void Apply(TransformBuilderContext context)
+    {
+        context.AddRequestTransform(transform =>
+        {
+            var headers = transform.ProxyRequest.Headers;
+            headers.Remove("Authorization");
+            headers.Remove("api-key");
+            headers.Remove(ProxyStep.TaskHeader);
+            // Plain bodies from upstreams: the capture reads them as they pass, and SSE gains nothing from compression.
+            headers.Remove("Accept-Encoding");
+            if (transform.HttpContext.Features.Get<ProxyCall>() is { } call)
+            {
+                if (call.Model.Entry.Credential() is { Length: > 0 } credential)
+                {
+                    headers.Authorization = new AuthenticationHeaderValue("Bearer", credential);
+                }
+
+                transform.ProxyRequest.Options.Set(UpstreamStreamGuard.CallKey, call);
+            }
+
+            return ValueTask.CompletedTask;
+        });
+
+        context.AddResponseTransform(transform =>
+        {
+            var http = transform.HttpContext;
+            if (transform.ProxyResponse is { } response && http.Features.Get<ProxyCall>() is { Capture: { } capture })
+            {
+                capture.Upstream = http.GetReverseProxyFeature().ProxiedDestination?.Model.Config.Address ?? string.Empty;
+                capture.OnResponseStarted(response.Content.Headers.ContentType?.MediaType, response.Content.Headers.ContentLength);
+                var encoding = capture.Model.Entry.Tokenizer;
+                http.Response.Body = new CaptureResponseStream(http.Response.Body, capture, recorder, http,
+                    capture.IsEventStream ? text => tokens.Count(text, encoding) : null);
+            }
+
+            return ValueTask.CompletedTask;
+        });
+    }
+}

@@ -1,0 +1,168 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Tao.Gateway.Proxy;
+
+/// <summary>
+/// Parses and checks a request body: valid JSON (UTF-8, bounded depth), an object with exactly one string
+/// "model", and the fields each endpoint cannot do without. Everything else is the upstream's to judge.
+/// </summary>
+internal static class RequestInspector
+{
+    private static readonly JsonDocumentOptions s_options = new() { MaxDepth = 64, CommentHandling = JsonCommentHandling.Disallow };
+
+    public static InspectedRequest Inspect(OpenAiEndpoint endpoint, ReadOnlyMemory<byte> body)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, s_options);
+        }
+        catch (JsonException e)
+        {
+            throw new RequestValidationException($"We could not parse the JSON body of your request: {e.Message}", null, "invalid_json");
+        }
+
+        try
+        {
+            return Check(endpoint, body.Span, document);
+        }
+        catch
+        {
+            document.Dispose();
+            throw;
+        }
+    }
+
+    private static InspectedRequest Check(OpenAiEndpoint endpoint, ReadOnlySpan<byte> body, JsonDocument document)
+    {
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new RequestValidationException("The request body must be a JSON object.", null, "invalid_json");
+        }
+
+        var modelToken = FindModelToken(body);
+        if (!root.TryGetProperty("model", out var model))
+        {
+            throw new RequestValidationException("You must provide a model parameter.", "model", "missing_model");
+        }
+
+        if (model.ValueKind != JsonValueKind.String || model.GetString() is not { Length: > 0 and <= 256 } modelName)
+        {
+            throw new RequestValidationException("'model' must be a non-empty string of at most 256 characters.", "model", "invalid_type");
+        }
+
+        switch (endpoint)
+        {
+            case OpenAiEndpoint.ChatCompletions:
+                RequireMessages(root);
+                break;
+            case OpenAiEndpoint.Completions:
+                Require(root, "prompt", JsonValueKind.String, JsonValueKind.Array);
+                break;
+            case OpenAiEndpoint.Embeddings:
+                Require(root, "input", JsonValueKind.String, JsonValueKind.Array);
+                break;
+        }
+
+        var stream = false;
+        if (root.TryGetProperty("stream", out var streamElement))
+        {
+            stream = streamElement.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False or JsonValueKind.Null => false,
+                _ => throw new RequestValidationException("'stream' must be a boolean.", "stream", "invalid_type"),
+            };
+        }
+
+        return new InspectedRequest(document)
+        {
+            Model = modelName,
+            ModelToken = modelToken,
+            Stream = stream,
+            User = OptionalString(root, "user"),
+            MetadataTask = root.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object
+                ? OptionalString(metadata, "task")
+                : null,
+        };
+    }
+
+    /// <summary>
+    /// Finds the one top-level "model" token. Two of them are refused: the gateway would route on one and the
+    /// upstream might read the other.
+    /// </summary>
+    private static Range FindModelToken(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 64 });
+        Range? found = null;
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("model"u8))
+            {
+                reader.Read();
+                if (found is not null)
+                {
+                    throw new RequestValidationException("The request names 'model' more than once.", "model", "duplicate_model");
+                }
+
+                found = new Range((int)reader.TokenStartIndex, (int)reader.BytesConsumed);
+            }
+
+            if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && reader.CurrentDepth >= 1)
+            {
+                reader.Skip();
+            }
+        }
+
+        return found ?? default;
+    }
+
+    private static void RequireMessages(JsonElement root)
+    {
+        if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+        {
+            throw new RequestValidationException("'messages' is required and must be an array.", "messages", "missing_messages");
+        }
+
+        if (messages.GetArrayLength() == 0)
+        {
+            throw new RequestValidationException("'messages' must contain at least one message.", "messages", "empty_messages");
+        }
+
+        var index = 0;
+        foreach (var message in messages.EnumerateArray())
+        {
+            if (message.ValueKind != JsonValueKind.Object || !message.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String)
+            {
+                throw new RequestValidationException($"messages[{index}] must be an object with a string 'role'.", $"messages[{index}]", "invalid_message");
+            }
+
+            index++;
+        }
+    }
+
+    private static void Require(JsonElement root, string name, params JsonValueKind[] kinds)
+    {
+        if (!root.TryGetProperty(name, out var value) || !kinds.Contains(value.ValueKind))
+        {
+            throw new RequestValidationException($"'{name}' is required.", name, $"missing_{name}");
+        }
+    }
+
+    private static string? OptionalString(JsonElement parent, string name) =>
+        parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    /// <summary>Replaces the model value without touching any other byte of the body.</summary>
+    public static byte[] RewriteModel(ReadOnlySpan<byte> body, Range modelToken, string upstreamModel)
+    {
+        var (start, length) = modelToken.GetOffsetAndLength(body.Length);
+        var replacement = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(upstreamModel));
+        var result = new byte[body.Length - length + replacement.Length];
+        body[..start].CopyTo(result);
+        replacement.CopyTo(result.AsSpan(start));
+        body[(start + length)..].CopyTo(result.AsSpan(start + replacement.Length));
+        return result;
+    }
+}

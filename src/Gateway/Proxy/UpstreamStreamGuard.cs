@@ -1,0 +1,125 @@
+using System.Net.Http.Headers;
+using Tao.Gateway.Errors;
+
+namespace Tao.Gateway.Proxy;
+
+/// <summary>
+/// Wraps the body of an upstream event stream. If the upstream dies mid-stream (reset, premature end), the client
+/// receives an error event that SSE-aware clients raise, and the proxy step then ends the client's response as
+/// failed rather than complete; the capture record is flagged as upstream-truncated.
+/// </summary>
+internal sealed class UpstreamStreamGuard : DelegatingHandler
+{
+    public static readonly HttpRequestOptionsKey<ProxyCall> CallKey = new("tao.call");
+
+    public UpstreamStreamGuard(HttpMessageHandler inner) : base(inner)
+    {
+    }
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        if (response.Content.Headers.ContentType?.MediaType == "text/event-stream")
+        {
+            request.Options.TryGetValue(CallKey, out var call);
+            var original = response.Content;
+            var guarded = new StreamContent(new GuardedStream(await original.ReadAsStreamAsync(cancellationToken), call, original));
+            foreach (var header in original.Headers)
+            {
+                guarded.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+
+            response.Content = guarded;
+        }
+
+        return response;
+    }
+
+    private sealed class GuardedStream(Stream inner, ProxyCall? call, HttpContent owner) : Stream
+    {
+        private static readonly byte[] s_errorEvent = BuildErrorEvent();
+        private ReadOnlyMemory<byte> _pending;
+        private bool _failed;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_failed)
+            {
+                return Drain(buffer.Span);
+            }
+
+            try
+            {
+                return await inner.ReadAsync(buffer, cancellationToken);
+            }
+            catch (Exception e) when (e is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+            {
+                _failed = true;
+                _pending = s_errorEvent;
+                if (call is not null)
+                {
+                    call.UpstreamInterrupted = true;
+                }
+
+                if (call?.Capture is { } capture)
+                {
+                    capture.UpstreamTruncated = true;
+                    capture.Summary.ErrorType ??= "upstream_stream_interrupted";
+                    capture.Summary.ErrorMessage ??= e.Message;
+                }
+
+                return Drain(buffer.Span);
+            }
+        }
+
+        private int Drain(Span<byte> destination)
+        {
+            var count = Math.Min(destination.Length, _pending.Length);
+            _pending.Span[..count].CopyTo(destination);
+            _pending = _pending[count..];
+            return count;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+
+        private static byte[] BuildErrorEvent()
+        {
+            var body = OpenAiError.Body("The upstream model server closed the stream before it finished.", OpenAiError.Upstream, "upstream_stream_interrupted");
+            // The blank lines first end whatever event the upstream left half-written.
+            return [.. "\n\ndata: "u8, .. body, .. "\n\n"u8];
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+                owner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

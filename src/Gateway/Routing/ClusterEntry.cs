@@ -1,0 +1,7 @@
+namespace Tao.Gateway.Routing;
+
+/// <summary>A cluster added at runtime (e.g. a new upstream a tuned model is served from): destination name to address.</summary>
+public sealed class ClusterEntry
+{
+    public Dictionary<string, string> Destinations { get; set; } = new(StringComparer.Ordinal);
+}

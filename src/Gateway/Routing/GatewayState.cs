@@ -1,0 +1,15 @@
+using Tao.Gateway.Auth;
+
+namespace Tao.Gateway.Routing;
+
+/// <summary>
+/// What the admin API changed at runtime: it overlays the configuration (an entry here replaces the configured one
+/// of the same name) and survives restarts in the state folder.
+/// </summary>
+public sealed class GatewayState
+{
+    public Dictionary<string, AliasEntry> Aliases { get; set; } = new(StringComparer.Ordinal);
+    public Dictionary<string, ModelEntry> Models { get; set; } = new(StringComparer.Ordinal);
+    public Dictionary<string, ClusterEntry> Clusters { get; set; } = new(StringComparer.Ordinal);
+    public List<ApiKey> Keys { get; set; } = [];
+}

@@ -1,0 +1,13 @@
+namespace Tao.Gateway.Routing;
+
+/// <summary>The model map from configuration: section "Tao", keys "Models" and "Aliases".</summary>
+public sealed class RoutingOptions
+{
+    public const string Section = "Tao";
+
+    /// <summary>Model name to where it is served.</summary>
+    public Dictionary<string, ModelEntry> Models { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Alias to the model (or alias) it currently names.</summary>
+    public Dictionary<string, string> Aliases { get; set; } = new(StringComparer.Ordinal);
+}

@@ -1,0 +1,62 @@
+namespace Tao.Storage;
+
+/// <summary>Where captures and analytics live: a ClickHouse server, or the embedded engine by default.</summary>
+public sealed class ClickHouseOptions
+{
+    public const string Section = "Tao:ClickHouse";
+
+    /// <summary>HTTP URL of a ClickHouse server (e.g. http://clickhouse:8123). Default: empty, meaning the embedded engine.</summary>
+    public string? Url { get; set; }
+
+    /// <summary>Database holding Tao's tables. Default: "tao".</summary>
+    public string Database { get; set; } = "tao";
+
+    /// <summary>User for a server. Default: "default".</summary>
+    public string Username { get; set; } = "default";
+
+    /// <summary>Password for a server. Default: empty.</summary>
+    public string? Password { get; set; }
+
+    /// <summary>Folder of the embedded engine's data; it survives restarts. Default: ".tao/data/clickhouse".</summary>
+    public string EmbeddedPath { get; set; } = Path.Combine(".tao", "data", "clickhouse");
+
+    /// <summary>
+    /// When above zero, the embedded engine also answers ClickHouse's HTTP interface on 127.0.0.1 at this port,
+    /// so clickhouse-client, Grafana or any HTTP client can query the store. Default: 0 (off).
+    /// </summary>
+    public int EmbeddedHttpPort { get; set; }
+
+    /// <summary>
+    /// Cluster name for ON CLUSTER DDL with replicated tables and a Distributed table over them. Default: empty (single node).
+    /// </summary>
+    public string? Cluster { get; set; }
+
+    /// <summary>Days request and response bodies are kept; metadata stays. Default: 90. 0 keeps them forever.</summary>
+    public int BodyRetentionDays { get; set; } = 90;
+
+    /// <summary>Per-query time limit for analytics reads, in seconds. Default: 30.</summary>
+    public int QueryTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Per-query memory limit for analytics reads, in bytes. Default: 2 GiB.</summary>
+    public long QueryMaxMemoryBytes { get; set; } = 2L * 1024 * 1024 * 1024;
+
+    public bool IsEmbedded => string.IsNullOrWhiteSpace(Url);
+
+    public void Validate()
+    {
+        if (!Identifier.IsValid(Database))
+        {
+            throw new ArgumentException($"{Section}:Database '{Database}' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)");
+        }
+
+        if (Cluster is { Length: > 0 } && !Identifier.IsValid(Cluster))
+        {
+            throw new ArgumentException($"{Section}:Cluster '{Cluster}' is not a plain identifier");
+        }
+
+        if (!IsEmbedded && !Uri.TryCreate(Url, UriKind.Absolute, out _))
+        {
+            throw new ArgumentException($"{Section}:Url '{Url}' is not an absolute URL");
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using ClickHouse.Driver;
+using ClickHouse.Driver.ADO;
+using Tao.Storage.Embedded;
+
+namespace Tao.Storage;
+
+/// <summary>
+/// The one way Tao talks to ClickHouse: a ClickHouse.Driver client pointed at a server, or at the
+/// embedded engine through an in-process HTTP handler. Everything above this class runs the same
+/// code in both modes.
+/// </summary>
+public sealed class ClickHouseStore : IAsyncDisposable
+{
+    private readonly HttpClient _http;
+    private readonly ChdbEngine? _engine;
+    private readonly EmbeddedClickHouseServer? _server;
+
+    private ClickHouseStore(ClickHouseOptions options, ClickHouseClient client, HttpClient http, ChdbEngine? engine, EmbeddedClickHouseServer? server)
+    {
+        Options = options;
+        Client = client;
+        _http = http;
+        _engine = engine;
+        _server = server;
+    }
+
+    public ClickHouseOptions Options { get; }
+
+    public ClickHouseClient Client { get; }
+
+    public string Database => Options.Database;
+
+    public bool IsEmbedded => _engine is not null;
+
+    /// <summary>Where ordinary ClickHouse clients reach the embedded store, when it is exposed.</summary>
+    public Uri? EmbeddedHttpEndpoint => _server?.Endpoint;
+
+    /// <summary>The embedded engine, when there is one (the SQL verifier of the trainer runs candidates on it).</summary>
+    public ChdbEngine? Engine => _engine;
+
+    public static async Task<ClickHouseStore> OpenAsync(ClickHouseOptions options, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        ChdbEngine? engine = null;
+        EmbeddedClickHouseServer? server = null;
+        HttpClient http;
+        ClickHouseClientSettings settings;
+        if (options.IsEmbedded)
+        {
+            engine = ChdbEngine.Open(options.EmbeddedPath);
+            http = new HttpClient(new ChdbHttpHandler(engine)) { Timeout = Timeout.InfiniteTimeSpan };
+            settings = new ClickHouseClientSettings { Host = "embedded", Port = 8123, HttpClient = http, Timeout = TimeSpan.FromMinutes(5) };
+            if (options.EmbeddedHttpPort > 0)
+            {
+                server = await EmbeddedClickHouseServer.StartAsync(engine, options.EmbeddedHttpPort, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            var url = new Uri(options.Url!);
+            http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan };
+            settings = new ClickHouseClientSettings
+            {
+                Host = url.Host,
+                Port = (ushort)url.Port,
+                Protocol = url.Scheme,
+                Username = options.Username,
+                Password = options.Password ?? string.Empty,
+                HttpClient = http,
+                Timeout = TimeSpan.FromMinutes(5),
+            };
+        }
+
+        var client = new ClickHouseClient(settings);
+        return new ClickHouseStore(options, client, http, engine, server);
+    }
+
+    /// <summary>Settings for reads on behalf of users: read-only, time- and memory-limited.</summary>
+    public QueryOptions ReadOnlyQuery() => new()
+    {
+        CustomSettings = new Dictionary<string, object>
+        {
+            ["readonly"] = 2,
+            ["max_execution_time"] = Options.QueryTimeoutSeconds,
+            ["max_memory_usage"] = Options.QueryMaxMemoryBytes,
+        },
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync().ConfigureAwait(false);
+        }
+
+        Client.Dispose();
+        _http.Dispose();
+        _engine?.Dispose();
+    }
+}

@@ -1,0 +1,164 @@
+namespace Tao.Storage.Embedded;
+
+/// <summary>
+/// The embedded ClickHouse engine (chDB) of this process, with its data in one folder.
+/// </summary>
+/// <remarks>
+/// chDB runs one engine per process with one storage path: several connections to that path may be
+/// open at once, but another path needs every connection closed first. So the engine is shared and
+/// reference counted; every <see cref="Open"/> for the same path returns it. Each connection runs one
+/// statement at a time and holds its own query-level settings (given when it is opened), so connections
+/// are pooled by their settings and rented exclusively.
+/// </remarks>
+public sealed class ChdbEngine : IDisposable
+{
+    private const int MaxIdlePerSettings = 4;
+    private static readonly Lock s_gate = new();
+    private static ChdbEngine? s_engine;
+    private static bool s_signalHandlersDisabled;
+
+    private readonly Dictionary<string, Stack<ChdbConnection>> _idle = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _concurrency;
+    private int _references;
+
+    private ChdbEngine(string path, int maxConcurrentQueries)
+    {
+        Path = path;
+        _concurrency = new SemaphoreSlim(maxConcurrentQueries, maxConcurrentQueries);
+    }
+
+    /// <summary>The folder the engine keeps its databases in.</summary>
+    public string Path { get; }
+
+    /// <summary>Opens (or joins) the process's engine on <paramref name="path"/>; dispose to leave it.</summary>
+    public static ChdbEngine Open(string path, int maxConcurrentQueries = 8)
+    {
+        var fullPath = System.IO.Path.GetFullPath(path);
+        lock (s_gate)
+        {
+            if (s_engine is { } existing)
+            {
+                if (!string.Equals(existing.Path, fullPath, StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException(
+                        $"the embedded ClickHouse engine of this process already uses '{existing.Path}'; chDB allows one storage path per process");
+                }
+
+                existing._references++;
+                return existing;
+            }
+
+            DisableSignalHandlers();
+            Directory.CreateDirectory(fullPath);
+            var engine = new ChdbEngine(fullPath, maxConcurrentQueries) { _references = 1 };
+            // Boot the engine now so a broken library or folder fails at startup, not at the first query.
+            engine.Return(engine.OpenConnection([]));
+            s_engine = engine;
+            return engine;
+        }
+    }
+
+    /// <summary>
+    /// chDB installs process-wide signal handlers that turn the runtime's first NullReferenceException
+    /// into a SIGSEGV crash. They must be switched off before the first connection; afterwards is too late.
+    /// </summary>
+    internal static void DisableSignalHandlers()
+    {
+        if (!s_signalHandlersDisabled)
+        {
+            ChdbNative.chdb_set_signal_handlers_enabled(0);
+            s_signalHandlersDisabled = true;
+        }
+    }
+
+    /// <summary>Version of the loaded engine, e.g. "26.7.3".</summary>
+    public static string Version => System.Runtime.InteropServices.Marshal.PtrToStringUTF8(ChdbNative.chdb_version()) ?? "unknown";
+
+    internal async Task<ChdbConnection> RentAsync(IReadOnlyList<KeyValuePair<string, string>> settings, CancellationToken cancellationToken)
+    {
+        await _concurrency.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var key = SettingsKey(settings);
+            lock (_idle)
+            {
+                if (_idle.TryGetValue(key, out var stack) && stack.Count > 0)
+                {
+                    return stack.Pop();
+                }
+            }
+
+            return OpenConnection(settings);
+        }
+        catch
+        {
+            _concurrency.Release();
+            throw;
+        }
+    }
+
+    internal void Release(ChdbConnection connection)
+    {
+        Return(connection);
+        _concurrency.Release();
+    }
+
+    private void Return(ChdbConnection connection)
+    {
+        lock (_idle)
+        {
+            if (_references > 0)
+            {
+                if (!_idle.TryGetValue(connection.SettingsKey, out var stack))
+                {
+                    _idle[connection.SettingsKey] = stack = new Stack<ChdbConnection>();
+                }
+
+                if (stack.Count < MaxIdlePerSettings)
+                {
+                    stack.Push(connection);
+                    return;
+                }
+            }
+        }
+
+        connection.Dispose();
+    }
+
+    private ChdbConnection OpenConnection(IReadOnlyList<KeyValuePair<string, string>> settings)
+    {
+        var arguments = new List<string>(settings.Count + 1) { $"--path={Path}" };
+        foreach (var (name, value) in settings)
+        {
+            arguments.Add($"--{name}={value}");
+        }
+
+        return ChdbConnection.Open(arguments, SettingsKey(settings));
+    }
+
+    private static string SettingsKey(IReadOnlyList<KeyValuePair<string, string>> settings) =>
+        settings.Count == 0 ? string.Empty : string.Join('&', settings.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Key}={s.Value}"));
+
+    public void Dispose()
+    {
+        lock (s_gate)
+        {
+            if (--_references > 0)
+            {
+                return;
+            }
+
+            s_engine = null;
+        }
+
+        lock (_idle)
+        {
+            foreach (var connection in _idle.Values.SelectMany(s => s))
+            {
+                connection.Dispose();
+            }
+
+            _idle.Clear();
+        }
+    }
+}

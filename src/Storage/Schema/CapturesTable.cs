@@ -1,0 +1,61 @@
+namespace Tao.Storage.Schema;
+
+/// <summary>
+/// The captures table: one row per proxied call, the same record the Kafka sink publishes.
+/// </summary>
+/// <remarks>
+/// ReplacingMergeTree on (task, started_at, request_id): a record replayed after a crash or an outage has the
+/// same key and collapses into one row (read with FINAL, or count uniqExact(request_id)). The key serves the
+/// flywheel's question "inputs of task T after time X" directly, and partitions by month keep time-range
+/// scans of the analytics cheap. Bodies carry a TTL so metadata outlives them.
+/// </remarks>
+public static class CapturesTable
+{
+    public const string Name = "captures";
+
+    public static IReadOnlyList<Column> Columns(int bodyRetentionDays)
+    {
+        var ttl = bodyRetentionDays > 0 ? $"TTL toDateTime(started_at) + INTERVAL {bodyRetentionDays} DAY" : string.Empty;
+        return
+        [
+            new("request_id", "UUID"),
+            new("schema_version", "UInt8"),
+            new("started_at", "DateTime64(6, 'UTC')"),
+            new("completed_at", "DateTime64(6, 'UTC')"),
+            new("latency_ms", "Float64"),
+            new("ttft_ms", "Nullable(Float64)"),
+            new("endpoint", "LowCardinality(String)"),
+            new("status", "UInt16"),
+            new("error_type", "LowCardinality(String)"),
+            new("error_message", "String"),
+            new("requested_model", "LowCardinality(String)"),
+            new("alias", "LowCardinality(String)"),
+            new("model", "LowCardinality(String)"),
+            new("served_model", "LowCardinality(String)"),
+            new("model_version", "LowCardinality(String)"),
+            new("cluster", "LowCardinality(String)"),
+            new("upstream", "LowCardinality(String)"),
+            new("api_key_id", "LowCardinality(String)"),
+            new("task", "LowCardinality(String)"),
+            new("end_user", "String"),
+            new("gateway", "LowCardinality(String)"),
+            new("stream", "Bool"),
+            new("request_json", "String", $"CODEC(ZSTD(3)) {ttl}".Trim()),
+            new("prompt", "String", $"CODEC(ZSTD(3)) {ttl}".Trim()),
+            new("prompt_hash", "UInt64"),
+            new("response_text", "String", $"CODEC(ZSTD(3)) {ttl}".Trim()),
+            new("finish_reason", "LowCardinality(String)"),
+            new("prompt_tokens", "UInt32"),
+            new("completion_tokens", "UInt32"),
+            new("tokens_estimated", "Bool"),
+            new("client_aborted", "Bool"),
+            new("upstream_truncated", "Bool"),
+            new("capture_truncated", "Bool"),
+            new("ingested_at", "DateTime64(3, 'UTC')", "DEFAULT now64(3)"),
+        ];
+    }
+
+    /// <summary>The columns a capture record fills (all but those the server defaults).</summary>
+    public static IReadOnlyList<string> InsertColumns { get; } =
+        Columns(0).Where(c => !c.Clause.StartsWith("DEFAULT", StringComparison.Ordinal)).Select(c => c.Name).ToArray();
+}

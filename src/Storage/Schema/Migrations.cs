@@ -1,0 +1,16 @@
+namespace Tao.Storage.Schema;
+
+/// <summary>Every schema step, oldest first. Append new steps; never edit a released one.</summary>
+public static class Migrations
+{
+    public static IEnumerable<Migration> All(SchemaDdl ddl)
+    {
+        yield return new Migration(1, "captures table", ddl.CreateTable(
+            CapturesTable.Name,
+            CapturesTable.Columns(ddl.Options.BodyRetentionDays),
+            engine: "ReplacingMergeTree",
+            orderBy: "(task, started_at, request_id)",
+            partitionBy: "toYYYYMM(started_at)",
+            shardingKey: "cityHash64(request_id)"));
+    }
+}

@@ -1,0 +1,45 @@
+namespace Tao.Storage.Schema;
+
+/// <summary>
+/// Writes DDL for a single node (the embedded engine or one server) or for a cluster, where each table is a
+/// Replicated* table <c>name_local</c> on every node plus a Distributed table <c>name</c> over them, so code
+/// reads and writes <c>name</c> in both topologies.
+/// </summary>
+public sealed class SchemaDdl(ClickHouseOptions options)
+{
+    public const string MigrationsTable = "schema_migrations";
+
+    public ClickHouseOptions Options { get; } = options;
+
+    private bool Clustered => Options.Cluster is { Length: > 0 };
+
+    private string OnCluster => Clustered ? $" ON CLUSTER {Options.Cluster}" : string.Empty;
+
+    public string Qualified(string table) => $"{Options.Database}.{table}";
+
+    public string CreateDatabase() => $"CREATE DATABASE IF NOT EXISTS {Options.Database}{OnCluster}";
+
+    public IReadOnlyList<string> CreateTable(
+        string name, IReadOnlyList<Column> columns, string engine, string orderBy, string? partitionBy, string shardingKey = "rand()")
+    {
+        var body = string.Join(",\n    ", columns.Select(c => c.Definition));
+        var partition = partitionBy is null ? string.Empty : $"\nPARTITION BY {partitionBy}";
+        if (!Clustered)
+        {
+            return [$"CREATE TABLE IF NOT EXISTS {Qualified(name)}\n(\n    {body}\n)\nENGINE = {engine}{partition}\nORDER BY {orderBy}"];
+        }
+
+        var local = $"{name}_local";
+        // ReplacingMergeTree(ver) becomes ReplicatedReplacingMergeTree('/path', '{replica}', ver).
+        var open = engine.IndexOf('(');
+        var engineName = open < 0 ? engine : engine[..open];
+        var engineArgs = open < 0 ? string.Empty : engine[(open + 1)..^1].Trim();
+        var path = $"'/clickhouse/tables/{{shard}}/{Options.Database}/{local}', '{{replica}}'";
+        var replicated = $"Replicated{engineName}({path}{(engineArgs.Length > 0 ? ", " + engineArgs : string.Empty)})";
+        return
+        [
+            $"CREATE TABLE IF NOT EXISTS {Qualified(local)}{OnCluster}\n(\n    {body}\n)\nENGINE = {replicated}{partition}\nORDER BY {orderBy}",
+            $"CREATE TABLE IF NOT EXISTS {Qualified(name)}{OnCluster} AS {Qualified(local)}\nENGINE = Distributed({Options.Cluster}, {Options.Database}, {local}, {shardingKey})",
+        ];
+    }
+}

@@ -1,0 +1,161 @@
+using System.ClientModel;
+using ClickHouse.Driver.Utility;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OpenAI;
+using OpenAI.Chat;
+using Tao.Bench;
+using Tao.Storage;
+using Tao.Storage.Schema;
+
+namespace Tao.Gateway.Tests;
+
+/// <summary>
+/// A real gateway on a loopback port in front of a fake upstream, capturing into the embedded ClickHouse engine.
+/// </summary>
+public class GatewayFixture : IAsyncLifetime
+{
+    public const string ApiKey = "sk-test-support-key";
+    public const string AdminKey = "test-admin-key";
+    public const string UpstreamCredential = "sk-upstream-secret";
+
+    private readonly Dictionary<string, string?> _overrides;
+
+    public GatewayFixture() : this([])
+    {
+    }
+
+    protected GatewayFixture(Dictionary<string, string?> overrides) => _overrides = overrides;
+
+    public FakeUpstream Upstream { get; private set; } = null!;
+    public ClickHouseStore Store { get; private set; } = null!;
+    public WebApplication App { get; private set; } = null!;
+    public Uri Address { get; private set; } = null!;
+    public string Folder { get; private set; } = null!;
+    public string Database { get; } = TestEngine.NewDatabase("gw");
+
+    public async Task InitializeAsync()
+    {
+        Upstream = await FakeUpstream.StartAsync(record: true);
+        Folder = TestEngine.NewFolder("gateway");
+        var settings = new Dictionary<string, string?>
+        {
+            ["Tao:Gateway:Urls"] = "http://127.0.0.1:0",
+            ["Tao:Gateway:StatePath"] = Path.Combine(Folder, "state"),
+            ["Tao:Gateway:InstanceId"] = "gw-test",
+            ["Tao:Gateway:MaxRequestBodyBytes"] = "65536",
+            ["Tao:Gateway:RequestBodyTimeoutSeconds"] = "2",
+            ["Tao:ClickHouse:EmbeddedPath"] = TestEngine.EnginePath,
+            ["Tao:ClickHouse:Database"] = Database,
+            ["Tao:Capture:Spool:Path"] = Path.Combine(Folder, "spool"),
+            ["Tao:Capture:Spool:SegmentBytes"] = (1024 * 1024).ToString(),
+            ["Tao:Capture:Spool:FlushPolicy"] = "None",
+            ["Tao:Capture:ClickHouse:LingerMs"] = "5",
+            ["Tao:Capture:SecretFields:0"] = "api_key",
+            ["Tao:Capture:SecretFields:1"] = "password",
+            ["Tao:Capture:Redaction:Emails"] = "true",
+            ["Tao:Capture:Redaction:CardNumbers"] = "true",
+            ["Tao:Auth:AdminKey"] = AdminKey,
+            ["Tao:Auth:Keys:0:Id"] = "key_support",
+            ["Tao:Auth:Keys:0:Name"] = "support app",
+            ["Tao:Auth:Keys:0:Key"] = ApiKey,
+            ["Tao:Auth:Keys:0:Task"] = "support",
+            ["ReverseProxy:Clusters:fake:Destinations:d1:Address"] = Upstream.Address.ToString(),
+            ["ReverseProxy:Clusters:fake:HttpRequest:ActivityTimeout"] = "00:00:02",
+            ["ReverseProxy:Clusters:dead:Destinations:d1:Address"] = "http://127.0.0.1:9/",
+            ["Tao:Models:base-model:Cluster"] = "fake",
+            ["Tao:Models:base-model:UpstreamModel"] = "upstream-base",
+            ["Tao:Models:base-model:ApiKey"] = UpstreamCredential,
+            ["Tao:Models:base-model:Version"] = "base",
+            ["Tao:Models:tuned-model:Cluster"] = "fake",
+            ["Tao:Models:tuned-model:UpstreamModel"] = "upstream-tuned",
+            ["Tao:Models:tuned-model:Version"] = "r1",
+            ["Tao:Models:dead-model:Cluster"] = "dead",
+            ["Tao:Aliases:support-bot"] = "base-model",
+        };
+        foreach (var (key, value) in _overrides)
+        {
+            settings[key] = value;
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var storeOptions = configuration.GetSection(ClickHouseOptions.Section).Get<ClickHouseOptions>()!;
+        Store = await ClickHouseStore.OpenAsync(storeOptions);
+        await new SchemaMigrator(Store).MigrateAsync();
+        App = GatewayApp.Build(configuration, Store);
+        await App.StartAsync();
+        var addresses = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
+        Address = new Uri(addresses.Addresses.First());
+    }
+
+    public ChatClient Chat(string model, string key = ApiKey, Dictionary<string, string>? headers = null)
+    {
+        var options = new OpenAIClientOptions { Endpoint = new Uri(Address, "/v1"), NetworkTimeout = TimeSpan.FromSeconds(30) };
+        if (headers is not null)
+        {
+            options.AddPolicy(new HeaderPolicy(headers), System.ClientModel.Primitives.PipelinePosition.PerCall);
+        }
+
+        return new ChatClient(model, new ApiKeyCredential(key), options);
+    }
+
+    public HttpClient Http(string? key = ApiKey)
+    {
+        var http = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(30) };
+        if (key is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        }
+
+        return http;
+    }
+
+    /// <summary>Waits until the captures table holds the request (the ClickHouse sink ships asynchronously).</summary>
+    public async Task<Dictionary<string, object?>> WaitForRecordAsync(Guid requestId, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            var parameters = new ClickHouse.Driver.ADO.Parameters.ClickHouseParameterCollection();
+            parameters.AddParameter("id", requestId);
+            using (var reader = await Store.Client.ExecuteReaderAsync(
+                $"SELECT * FROM {Database}.captures FINAL WHERE request_id = {{id:UUID}}", parameters))
+            {
+                if (reader.Read())
+                {
+                    var row = new Dictionary<string, object?>(StringComparer.Ordinal);
+                    for (var i = 0; i < reader.FieldCount; i++)
+                    {
+                        row[reader.GetName(i)] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+                    }
+
+                    return row;
+                }
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"no capture record for {requestId}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    public async Task<long> CountAsync(string where = "1")
+    {
+        var value = await Store.Client.ExecuteScalarAsync($"SELECT count() FROM {Database}.captures FINAL WHERE {where}");
+        return Convert.ToInt64(value);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        await Store.DisposeAsync();
+        await Upstream.DisposeAsync();
+    }
+}
