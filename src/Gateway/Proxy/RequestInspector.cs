@@ -13,6 +13,12 @@ internal static class RequestInspector
 
     public static InspectedRequest Inspect(OpenAiEndpoint endpoint, ReadOnlyMemory<byte> body)
     {
+        // The JSON parser checks structure, not the UTF-8 inside strings; a body that is not UTF-8 is refused whole.
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span))
+        {
+            throw new RequestValidationException("The request body is not valid UTF-8.", null, "invalid_json");
+        }
+
         JsonDocument document;
         try
         {
