@@ -151,7 +151,7 @@ internal sealed partial class ClickHouseHttpExecutor(ChdbEngine engine)
         }
 
         var rest = await ReadAtMostAsync(body, QueryLimit, cancellationToken).ConfigureAwait(false);
-        if (body.ReadByte() >= 0)
+        if (await body.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false) > 0)
         {
             return ClickHouseHttpResponse.Error(202, $"Query is larger than {QueryLimit} bytes");
         }

@@ -42,7 +42,17 @@ public sealed class EmbeddedClickHouseServer : IAsyncDisposable
             var call = new ClickHouseHttpRequest(
                 context.Request.Method, context.Request.Path.Value ?? "/", query,
                 context.Request.Headers.ContentEncoding.LastOrDefault(), context.Request.Body);
-            using var answer = await executor.ExecuteAsync(call, context.RequestAborted);
+            ClickHouseHttpResponse answer;
+            try
+            {
+                answer = await executor.ExecuteAsync(call, context.RequestAborted);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                answer = ClickHouseHttpResponse.Error(1001, e.Message);
+            }
+
+            using var owned = answer;
             context.Response.StatusCode = answer.Status;
             context.Response.ContentType = answer.ContentType;
             foreach (var (name, value) in answer.Headers)
