@@ -28,6 +28,14 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     public bool Record { get; set; }
 
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _holds = new(StringComparer.Ordinal);
+
+    /// <summary>Lets a stream held with "x-fake-hold: key" continue past its first chunk.</summary>
+    public void Release(string key) => Hold(key).TrySetResult();
+
+    private TaskCompletionSource Hold(string key) =>
+        _holds.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
     public static async Task<FakeUpstream> StartAsync(int port = 0, bool record = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -109,6 +117,11 @@ public sealed class FakeUpstream : IAsyncDisposable
                 : new { id, @object = "text_completion", created = 1, model, choices = new[] { new { index = 0, text = piece, finish_reason = (string?)null } } };
             await WriteEventAsync(output, chunk);
             await output.FlushAsync();
+            if (i == 0 && headers["x-fake-hold"].ToString() is { Length: > 0 } hold)
+            {
+                await self.Hold(hold).Task.WaitAsync(TimeSpan.FromSeconds(30), context.RequestAborted);
+            }
+
             if (chunkDelay > 0)
             {
                 await Task.Delay(chunkDelay, context.RequestAborted);

@@ -19,6 +19,8 @@ public static class GatewayApp
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes + 1;
             kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
         });
+        // Per-request log scopes and activities cost more than the proxying itself; nothing here reads them.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Services.AddSingleton(store);
         builder.Services.AddTaoGateway(builder.Configuration);
         configure?.Invoke(builder);

@@ -91,6 +91,28 @@ public sealed class CaptureFunctionalTests(GatewayFixture gateway) : IClassFixtu
     }
 
     [Fact]
+    public async Task Streaming_FirstChunkReachesTheClientBeforeTheUpstreamSendsTheSecond()
+    {
+        // The upstream holds the stream after its first chunk until this test has read that chunk through the
+        // gateway: a gateway that buffered the stream would never deliver it, and the read would time out.
+        var hold = Guid.NewGuid().ToString("N");
+        using var http = gateway.Http();
+        using var request = Json("/v1/chat/completions", """{"model":"base-model","stream":true,"messages":[{"role":"user","content":"first then rest"}]}""");
+        request.Headers.Add("x-fake-hold", hold);
+
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var firstEvent = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        gateway.Upstream.Release(hold);
+        var rest = await reader.ReadToEndAsync();
+
+        Assert.Contains("\"echo:\"", firstEvent);
+        Assert.DoesNotContain("first", firstEvent);
+        Assert.Contains(" first", rest);
+        Assert.EndsWith("data: [DONE]\n\n", rest);
+    }
+
+    [Fact]
     public async Task ChatCompletion_UpstreamOmitsUsage_TokensAreCountedAndMarkedEstimated()
     {
         using var http = gateway.Http();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
@@ -202,22 +203,40 @@ internal sealed partial class ProxyStep(
             return null;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        timeout.CancelAfter(TimeSpan.FromSeconds(gatewayOptions.CurrentValue.RequestBodyTimeoutSeconds));
-        var buffer = new MemoryStream(context.Request.ContentLength is { } known ? (int)known : 4096);
-        var chunk = new byte[16 * 1024];
+        var reader = context.Request.BodyReader;
+        CancellationTokenSource? timeout = null;
         try
         {
-            int read;
-            while ((read = await context.Request.Body.ReadAsync(chunk, timeout.Token)) > 0)
+            while (true)
             {
-                if (buffer.Length + read > limit)
+                // Most bodies are already in Kestrel's buffers: only a body still arriving pays for a timer.
+                if (!reader.TryRead(out var result))
                 {
+                    timeout ??= NewBodyTimeout(context);
+                    result = await reader.ReadAsync(timeout.Token);
+                }
+
+                if (result.Buffer.Length > limit)
+                {
+                    reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
                     await TooLargeAsync(context, limit);
                     return null;
                 }
 
-                buffer.Write(chunk, 0, read);
+                if (result.IsCompleted)
+                {
+                    var body = result.Buffer.ToArray();
+                    reader.AdvanceTo(result.Buffer.End);
+                    if (body.Length == 0)
+                    {
+                        await OpenAiError.TryWriteAsync(context, 400, "The request body is empty; send a JSON object.", OpenAiError.InvalidRequest, "empty_body");
+                        return null;
+                    }
+
+                    return body;
+                }
+
+                reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
             }
         }
         catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
@@ -225,14 +244,17 @@ internal sealed partial class ProxyStep(
             await OpenAiError.TryWriteAsync(context, 408, "The request body did not arrive in time.", OpenAiError.InvalidRequest, "request_timeout");
             return null;
         }
-
-        if (buffer.Length == 0)
+        finally
         {
-            await OpenAiError.TryWriteAsync(context, 400, "The request body is empty; send a JSON object.", OpenAiError.InvalidRequest, "empty_body");
-            return null;
+            timeout?.Dispose();
         }
+    }
 
-        return buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
+    private CancellationTokenSource NewBodyTimeout(HttpContext context)
+    {
+        var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        timeout.CancelAfter(TimeSpan.FromSeconds(gatewayOptions.CurrentValue.RequestBodyTimeoutSeconds));
+        return timeout;
     }
 
     private static Task TooLargeAsync(HttpContext context, long limit) =>

@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+
+namespace Tao.Bench;
+
+/// <summary>
+/// A closed-loop HTTP load generator: N connections, each sending the next request as soon as the previous one
+/// is answered, for a fixed time after a warm-up. Records every latency and the time to the first body byte.
+/// </summary>
+public sealed class LoadGenerator(Uri target, string path, string body, IReadOnlyDictionary<string, string> headers)
+{
+    /// <summary>The gateway's request id header; collected from every successful answer to check none went uncaptured.</summary>
+    public const string RequestIdHeader = "x-tao-request-id";
+
+    /// <summary>
+    /// Runs the load. With <paramref name="ratePerSecond"/> the load is open-loop: requests are spaced evenly at that
+    /// total rate (each connection waits its turn), so latency is measured below saturation instead of queueing at it.
+    /// </summary>
+    public async Task<LoadResult> RunAsync(
+        string name, int connections, TimeSpan duration, TimeSpan warmup, double? ratePerSecond = null, CancellationToken cancellationToken = default)
+    {
+        var interval = ratePerSecond is { } rate ? TimeSpan.FromSeconds(connections / rate) : TimeSpan.Zero;
+        using var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = connections,
+            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseProxy = false,
+        };
+        using var client = new HttpClient(handler) { BaseAddress = target, Timeout = TimeSpan.FromSeconds(30) };
+        var payload = Encoding.UTF8.GetBytes(body);
+        var latencies = new List<double>[connections];
+        var firstBytes = new List<double>[connections];
+        var ids = new List<string>[connections];
+        long requests = 0;
+        long errors = 0;
+        var measuring = false;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+
+        async Task Worker(int index)
+        {
+            var mine = latencies[index] = new List<double>(4096);
+            var firsts = firstBytes[index] = new List<double>(4096);
+            var seen = ids[index] = new List<string>(4096);
+            var buffer = new byte[16 * 1024];
+            var next = Stopwatch.GetTimestamp() + (long)(interval.Ticks * (index / (double)connections) * Stopwatch.Frequency / TimeSpan.TicksPerSecond);
+            while (!stop.IsCancellationRequested)
+            {
+                if (interval > TimeSpan.Zero)
+                {
+                    var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), next);
+                    if (wait > TimeSpan.Zero)
+                    {
+                        try
+                        {
+                            await Task.Delay(wait, stop.Token);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            break;
+                        }
+                    }
+
+                    next += (long)(interval.TotalSeconds * Stopwatch.Frequency);
+                }
+
+                using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(payload) };
+                request.Content.Headers.ContentType = new("application/json");
+                foreach (var (key, value) in headers)
+                {
+                    request.Headers.TryAddWithoutValidation(key, value);
+                }
+
+                var start = Stopwatch.GetTimestamp();
+                double? first = null;
+                var ok = false;
+                try
+                {
+                    using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stop.Token);
+                    await using var stream = await response.Content.ReadAsStreamAsync(stop.Token);
+                    int read;
+                    while ((read = await stream.ReadAsync(buffer, stop.Token)) > 0)
+                    {
+                        first ??= Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    }
+
+                    ok = response.IsSuccessStatusCode;
+                    if (ok && response.Headers.TryGetValues(RequestIdHeader, out var id))
+                    {
+                        seen.Add(id.First());
+                    }
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (HttpRequestException)
+                {
+                }
+                catch (IOException)
+                {
+                }
+
+                if (!Volatile.Read(ref measuring))
+                {
+                    continue;
+                }
+
+                if (ok)
+                {
+                    mine.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                    firsts.Add(first ?? double.NaN);
+                    Interlocked.Increment(ref requests);
+                }
+                else
+                {
+                    Interlocked.Increment(ref errors);
+                }
+            }
+        }
+
+        var workers = Enumerable.Range(0, connections).Select(i => Task.Run(() => Worker(i))).ToArray();
+        await Task.Delay(warmup, cancellationToken);
+        Volatile.Write(ref measuring, true);
+        var clock = Stopwatch.StartNew();
+        await Task.Delay(duration, cancellationToken);
+        Volatile.Write(ref measuring, false);
+        var elapsed = clock.Elapsed;
+        stop.Cancel();
+        await Task.WhenAll(workers);
+
+        var all = latencies.SelectMany(l => l).ToArray();
+        Array.Sort(all);
+        var allFirst = firstBytes.SelectMany(l => l).Where(v => !double.IsNaN(v)).ToArray();
+        Array.Sort(allFirst);
+        return new LoadResult(name, connections, elapsed, Interlocked.Read(ref requests), Interlocked.Read(ref errors), all, allFirst)
+        {
+            AnsweredRequestIds = ids.SelectMany(l => l).ToArray(),
+        };
+    }
+}

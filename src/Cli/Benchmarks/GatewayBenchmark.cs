@@ -1,0 +1,242 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Confluent.Kafka;
+using Tao.Bench;
+
+namespace Tao.Cli.Benchmarks;
+
+/// <summary>
+/// tao bench gateway: the same load, in one invocation, against the fake upstream directly, through nginx
+/// (proxy_pass), and through the gateway with capture off, capture into the embedded store, and capture into
+/// Kafka (librdkafka's mock cluster). Every server is its own process; load comes from wrk (closed loop, for
+/// throughput) and from an open-loop client at a fixed rate (for added latency below saturation, streaming time
+/// to first byte, and the check that every answered call was captured).
+/// </summary>
+internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWriter output)
+{
+    private const string Body = """{"model":"bench-model","messages":[{"role":"user","content":"hello benchmark, please answer"}]}""";
+    private const string StreamBody = """{"model":"bench-model","stream":true,"messages":[{"role":"user","content":"hello benchmark, please stream"}]}""";
+    private const string AdminKey = "bench-admin-key";
+    private const string Topic = "tao.captures";
+
+    public async Task<GatewayBenchmarkReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var work = Path.GetFullPath(Path.Combine(".tao", "bench", "gateway-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));
+        Directory.CreateDirectory(work);
+        var report = new GatewayBenchmarkReport(work, options);
+        var upstreamPort = ChildProcess.FreePort();
+        await using var upstream = ChildProcess.StartTao(Path.Combine(work, "upstream.log"), null, "fake-upstream", "--port", upstreamPort.ToString());
+        var upstreamUri = new Uri($"http://127.0.0.1:{upstreamPort}/");
+        await upstream.WaitForHttpAsync(new Uri(upstreamUri, "/v1/models"), TimeSpan.FromSeconds(60));
+
+        await MeasureAsync(report, new Target("direct", upstreamUri, null), work, cancellationToken);
+
+        if (NginxProxy.Binary is not null)
+        {
+            var port = ChildProcess.FreePort();
+            await using var nginx = await NginxProxy.StartAsync(Path.Combine(work, "nginx"), port, upstreamUri);
+            await MeasureAsync(report, new Target("nginx proxy_pass", new Uri($"http://127.0.0.1:{port}/"), nginx), work, cancellationToken);
+        }
+        else
+        {
+            output.WriteLine("  nginx is not installed: skipping the nginx baseline (apt-get install nginx)");
+        }
+
+        await WithGatewayAsync(report, "tao, capture off", work, upstreamUri, Capture.Off, null, cancellationToken);
+        await WithGatewayAsync(report, "tao, capture to embedded ClickHouse", work, upstreamUri, Capture.Embedded, null, cancellationToken);
+        using (var kafka = new KafkaMockCluster())
+        {
+            kafka.CreateTopic(Topic);
+            await WithGatewayAsync(report, "tao, capture to Kafka", work, upstreamUri, Capture.Kafka, kafka, cancellationToken);
+        }
+
+        return report;
+    }
+
+    private async Task WithGatewayAsync(GatewayBenchmarkReport report, string name, string work, Uri upstream, Capture capture,
+        KafkaMockCluster? kafka, CancellationToken cancellationToken)
+    {
+        var folder = Path.Combine(work, name.Replace(", ", "-").Replace(' ', '-'));
+        Directory.CreateDirectory(folder);
+        var port = ChildProcess.FreePort();
+        var storePort = ChildProcess.FreePort();
+        var configPath = Path.Combine(folder, "tao.json");
+        await File.WriteAllTextAsync(configPath,
+            GatewayConfig(port, storePort, upstream, capture, kafka?.BootstrapServers).ToJsonString(new JsonSerializerOptions { WriteIndented = true }),
+            cancellationToken);
+        await using var gateway = ChildProcess.StartTao(Path.Combine(folder, "gateway.log"), null, "gateway", "--config", configPath, "--data", folder);
+        var address = new Uri($"http://127.0.0.1:{port}/");
+        await gateway.WaitForHttpAsync(new Uri(address, "/healthz"), TimeSpan.FromSeconds(120));
+        var target = new Target(name, address, gateway)
+        {
+            Capture = capture,
+            StorePort = capture == Capture.Embedded ? storePort : null,
+            Kafka = kafka,
+        };
+        await MeasureAsync(report, target, folder, cancellationToken);
+        await gateway.StopAsync();
+    }
+
+    private async Task MeasureAsync(GatewayBenchmarkReport report, Target target, string folder, CancellationToken cancellationToken)
+    {
+        var headers = new Dictionary<string, string> { ["x-fake-words"] = options.Words.ToString() };
+        var answered = new List<string>();
+        foreach (var connections in options.Connections)
+        {
+            output.WriteLine($"  {target.Name}: throughput at {connections} connections ...");
+            var delivered0 = await DeliveredAsync(target);
+            var cpu0 = target.Process?.CpuSeconds ?? 0;
+            var run = await ClosedLoopAsync(target, headers, connections, folder, cancellationToken);
+            var cores = target.Process is null ? (double?)null : (target.Process.CpuSeconds - cpu0) / (run.Duration + options.Warmup).TotalSeconds;
+            var shipped = target.Capture is Capture.Embedded or Capture.Kafka
+                ? (await DeliveredAsync(target) - delivered0) / (run.Duration + options.Warmup).TotalSeconds
+                : (double?)null;
+            report.Throughput.Add(new ThroughputRow(target.Name, run, cores, target.Process?.ResidentBytes, shipped));
+        }
+
+        output.WriteLine($"  {target.Name}: latency at {options.Rate} requests/s over {options.LatencyConnections} connections ...");
+        var fixedRate = await new LoadGenerator(target.Address, "/v1/chat/completions", Body, headers)
+            .RunAsync(target.Name, options.LatencyConnections, options.Duration, options.Warmup, options.Rate, cancellationToken);
+        answered.AddRange(fixedRate.AnsweredRequestIds);
+        report.Latency.Add(fixedRate);
+
+        if (target.Capture is null or Capture.Embedded)
+        {
+            output.WriteLine($"  {target.Name}: streaming time to first byte ...");
+            var streaming = await new LoadGenerator(target.Address, "/v1/chat/completions", StreamBody, new Dictionary<string, string> { ["x-fake-words"] = "20" })
+                .RunAsync(target.Name, options.LatencyConnections, options.Duration, options.Warmup, options.Rate, cancellationToken);
+            answered.AddRange(streaming.AnsweredRequestIds);
+            report.Streaming.Add(streaming);
+        }
+
+        if (target.Capture is Capture.Embedded or Capture.Kafka)
+        {
+            report.CaptureChecks.Add(await CheckCaptureAsync(target, answered, cancellationToken));
+        }
+    }
+
+    private async Task<LoadResult> ClosedLoopAsync(Target target, Dictionary<string, string> headers, int connections, string folder, CancellationToken cancellationToken)
+    {
+        if (WrkRunner.Available)
+        {
+            await WrkRunner.RunAsync(target.Name, target.Address, "/v1/chat/completions", Body, headers, connections, options.Warmup, folder, cancellationToken);
+            return await WrkRunner.RunAsync(target.Name, target.Address, "/v1/chat/completions", Body, headers, connections, options.Duration, folder, cancellationToken);
+        }
+
+        return await new LoadGenerator(target.Address, "/v1/chat/completions", Body, headers)
+            .RunAsync(target.Name, connections, options.Duration, options.Warmup, null, cancellationToken);
+    }
+
+    private async Task<CaptureCheck> CheckCaptureAsync(Target target, List<string> answered, CancellationToken cancellationToken)
+    {
+        var drainStart = DateTime.UtcNow;
+        while ((await CaptureStateAsync(target.Address)).Lag > 0 && DateTime.UtcNow - drainStart < TimeSpan.FromMinutes(2))
+        {
+            await Task.Delay(100, cancellationToken);
+        }
+
+        var drain = DateTime.UtcNow - drainStart;
+        var stored = target.StorePort is { } port ? await StoredIdsAsync(port) : ConsumedIds(target.Kafka!);
+        var missing = answered.Count(id => !stored.Contains(id));
+        return new CaptureCheck(target.Name, answered.Count, stored.Count, missing, drain);
+    }
+
+    private static JsonObject GatewayConfig(int port, int storePort, Uri upstream, Capture capture, string? kafka) => new()
+    {
+        ["Logging"] = new JsonObject { ["LogLevel"] = new JsonObject { ["Default"] = "Warning" } },
+        ["Tao"] = new JsonObject
+        {
+            ["Gateway"] = new JsonObject { ["Urls"] = $"http://127.0.0.1:{port}", ["InstanceId"] = "bench" },
+            ["Auth"] = new JsonObject { ["AllowAnonymous"] = true, ["AdminKey"] = AdminKey },
+            ["Capture"] = new JsonObject
+            {
+                ["Enabled"] = capture != Capture.Off,
+                ["ClickHouse"] = new JsonObject { ["Enabled"] = capture == Capture.Embedded },
+                ["Kafka"] = new JsonObject { ["Enabled"] = capture == Capture.Kafka, ["BootstrapServers"] = kafka ?? string.Empty, ["Topic"] = Topic },
+            },
+            ["ClickHouse"] = new JsonObject { ["EmbeddedHttpPort"] = storePort },
+            ["Models"] = new JsonObject { ["bench-model"] = new JsonObject { ["Cluster"] = "upstream" } },
+        },
+        ["ReverseProxy"] = new JsonObject
+        {
+            ["Clusters"] = new JsonObject
+            {
+                ["upstream"] = new JsonObject { ["Destinations"] = new JsonObject { ["d1"] = new JsonObject { ["Address"] = upstream.ToString() } } },
+            },
+        },
+    };
+
+    private static async Task<long> DeliveredAsync(Target target) =>
+        target.Capture is Capture.Embedded or Capture.Kafka ? (await CaptureStateAsync(target.Address)).Delivered : 0;
+
+    private static async Task<(long Delivered, long Lag)> CaptureStateAsync(Uri gateway)
+    {
+        using var http = new HttpClient { BaseAddress = gateway };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", AdminKey);
+        using var document = JsonDocument.Parse(await http.GetStringAsync("/admin/capture"));
+        var sink = document.RootElement.GetProperty("sinks").EnumerateArray().First();
+        return (sink.GetProperty("delivered").GetInt64(), sink.GetProperty("lag_bytes").GetInt64());
+    }
+
+    private static async Task<HashSet<string>> StoredIdsAsync(int storePort)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{storePort}/"), Timeout = TimeSpan.FromMinutes(2) };
+        using var response = await http.PostAsync("/", new StringContent("SELECT toString(request_id) FROM tao.captures FINAL FORMAT TabSeparated"));
+        response.EnsureSuccessStatusCode();
+        var text = await response.Content.ReadAsStringAsync();
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+    }
+
+    private static HashSet<string> ConsumedIds(KafkaMockCluster kafka)
+    {
+        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = kafka.BootstrapServers, GroupId = "bench-verify", AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false,
+        }).Build();
+        consumer.Subscribe(Topic);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var quietUntil = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < quietUntil)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200))?.Message is { } message)
+            {
+                ids.Add(message.Key);
+                quietUntil = DateTime.UtcNow.AddSeconds(2);
+            }
+        }
+
+        consumer.Close();
+        return ids;
+    }
+
+    private enum Capture
+    {
+        Off,
+        Embedded,
+        Kafka,
+    }
+
+    private sealed record Target(string Name, Uri Address, ChildProcess? Process)
+    {
+        public Capture? Capture { get; init; }
+        public int? StorePort { get; init; }
+        public KafkaMockCluster? Kafka { get; init; }
+    }
+}
+
+internal sealed record GatewayBenchmarkOptions(
+    IReadOnlyList<int> Connections, TimeSpan Duration, TimeSpan Warmup, int Words, double Rate, int LatencyConnections);
+
+internal sealed record ThroughputRow(string Name, LoadResult Load, double? ProxyCores, long? ProxyResidentBytes, double? ShippedPerSecond);
+
+internal sealed record CaptureCheck(string Name, int Answered, int Stored, int Missing, TimeSpan DrainAfterLoad);
+
+internal sealed class GatewayBenchmarkReport(string folder, GatewayBenchmarkOptions options)
+{
+    public string Folder { get; } = folder;
+    public GatewayBenchmarkOptions Options { get; } = options;
+    public List<ThroughputRow> Throughput { get; } = [];
+    public List<LoadResult> Latency { get; } = [];
+    public List<LoadResult> Streaming { get; } = [];
+    public List<CaptureCheck> CaptureChecks { get; } = [];
+}

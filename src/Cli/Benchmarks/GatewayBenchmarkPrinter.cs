@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text;
+
+namespace Tao.Cli.Benchmarks;
+
+/// <summary>The benchmark's figures as markdown, with added latency over direct and ratios against nginx.</summary>
+internal static class GatewayBenchmarkPrinter
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static string Markdown(GatewayBenchmarkReport report)
+    {
+        var o = report.Options;
+        var text = new StringBuilder();
+        text.AppendLine($"Machine: {Environment.ProcessorCount} cores; every server is its own process on 127.0.0.1; the fake upstream answers " +
+                        $"{o.Words} words. Each run: {o.Warmup.TotalSeconds:0} s warm-up, then {o.Duration.TotalSeconds:0} s measured.");
+        text.AppendLine();
+        text.AppendLine($"### Throughput (closed loop, {(WrkRunner.Available ? "wrk" : ".NET client")})");
+        text.AppendLine();
+        text.AppendLine("| proxy | conns | req/s | vs nginx | p50 ms | p99 ms | p99.9 ms | proxy CPU (cores) | proxy RSS MiB | captures shipped/s |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var row in report.Throughput)
+        {
+            var nginx = report.Throughput.FirstOrDefault(r => r.Name.StartsWith("nginx", StringComparison.Ordinal) && r.Load.Connections == row.Load.Connections);
+            var ratio = nginx is null || row.Name == "direct" ? "" : (row.Load.RequestsPerSecond / nginx.Load.RequestsPerSecond).ToString("0.00", Inv);
+            text.AppendLine(string.Create(Inv,
+                $"| {row.Name} | {row.Load.Connections} | {row.Load.RequestsPerSecond:0} | {ratio} | {row.Load.Latency(50):0.00} | {row.Load.Latency(99):0.00} | {row.Load.Latency(99.9):0.00} | {Fmt(row.ProxyCores, "0.00")} | {Fmt(row.ProxyResidentBytes / 1048576.0, "0")} | {Fmt(row.ShippedPerSecond, "0")} |"));
+        }
+
+        text.AppendLine();
+        text.AppendLine($"### Added latency below saturation (open loop, {o.Rate:0} requests/s over {o.LatencyConnections} connections)");
+        text.AppendLine();
+        Latencies(text, report.Latency, r => r.Latency, "latency");
+        if (report.Streaming.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine($"### Streaming: time to first byte (open loop, {o.Rate:0} requests/s, 20 chunks per answer)");
+            text.AppendLine();
+            Latencies(text, report.Streaming, r => r.FirstByte, "first byte");
+        }
+
+        if (report.CaptureChecks.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("### Nothing lost");
+            text.AppendLine();
+            text.AppendLine("| capture | answered calls (checked by request id) | records stored | answered but missing | drained after load |");
+            text.AppendLine("|---|---:|---:|---:|---:|");
+            foreach (var check in report.CaptureChecks)
+            {
+                text.AppendLine(string.Create(Inv, $"| {check.Name} | {check.Answered} | {check.Stored} | {check.Missing} | {check.DrainAfterLoad.TotalSeconds:0.0} s |"));
+            }
+        }
+
+        text.AppendLine();
+        text.AppendLine($"Raw logs and configurations: `{Path.GetRelativePath(Directory.GetCurrentDirectory(), report.Folder)}`.");
+        return text.ToString();
+    }
+
+    private static void Latencies(StringBuilder text, List<Tao.Bench.LoadResult> runs, Func<Tao.Bench.LoadResult, Func<double, double>> metric, string what)
+    {
+        var direct = runs.FirstOrDefault(r => r.Name == "direct");
+        text.AppendLine($"| path | {what} p50 ms | p99 ms | p99.9 ms | added p50 ms | added p99 ms | added p99.9 ms | errors |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var run in runs)
+        {
+            var m = metric(run);
+            var added = direct is null || run == direct ? ("", "", "") : (
+                (m(50) - metric(direct)(50)).ToString("0.000", Inv), (m(99) - metric(direct)(99)).ToString("0.000", Inv), (m(99.9) - metric(direct)(99.9)).ToString("0.000", Inv));
+            text.AppendLine(string.Create(Inv, $"| {run.Name} | {m(50):0.000} | {m(99):0.000} | {m(99.9):0.000} | {added.Item1} | {added.Item2} | {added.Item3} | {run.Errors} |"));
+        }
+    }
+
+    private static string Fmt(double? value, string format) => value is { } v && !double.IsNaN(v) ? v.ToString(format, Inv) : "";
+}

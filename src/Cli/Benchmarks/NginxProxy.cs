@@ -1,0 +1,42 @@
+namespace Tao.Cli.Benchmarks;
+
+/// <summary>
+/// Debian's nginx as a plain proxy_pass in front of the same upstream: the practical floor for proxy overhead.
+/// One worker process in the foreground, so its CPU and memory are measured like the gateway's.
+/// </summary>
+internal static class NginxProxy
+{
+    public static string? Binary => new[] { "/usr/sbin/nginx", "/usr/bin/nginx" }.FirstOrDefault(File.Exists);
+
+    public static async Task<ChildProcess> StartAsync(string folder, int port, Uri upstream)
+    {
+        Directory.CreateDirectory(folder);
+        var config = Path.Combine(folder, "nginx.conf");
+        await File.WriteAllTextAsync(config, $$"""
+            daemon off;
+            master_process off;
+            worker_processes 1;
+            pid {{folder}}/nginx.pid;
+            error_log {{folder}}/error.log warn;
+            events { worker_connections 4096; }
+            http {
+              access_log off;
+              client_body_temp_path {{folder}}/body;
+              proxy_temp_path {{folder}}/proxy;
+              upstream upstream { server {{upstream.Host}}:{{upstream.Port}}; keepalive 256; }
+              server {
+                listen 127.0.0.1:{{port}};
+                location / {
+                  proxy_pass http://upstream;
+                  proxy_http_version 1.1;
+                  proxy_set_header Connection "";
+                  proxy_buffering off;
+                }
+              }
+            }
+            """);
+        var process = ChildProcess.Start(Binary!, ["-c", config, "-e", Path.Combine(folder, "error.log")], Path.Combine(folder, "nginx.log"));
+        await process.WaitForHttpAsync(new Uri($"http://127.0.0.1:{port}/v1/models"), TimeSpan.FromSeconds(20));
+        return process;
+    }
+}

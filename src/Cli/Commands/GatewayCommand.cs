@@ -1,0 +1,53 @@
+using System.CommandLine;
+
+namespace Tao.Cli.Commands;
+
+/// <summary>tao gateway: the OpenAI-compatible proxy with capture, until interrupted.</summary>
+internal static class GatewayCommand
+{
+    public static Command Create()
+    {
+        var data = CommonOptions.Data();
+        var config = CommonOptions.Config();
+        var urls = CommonOptions.Urls();
+        var command = new Command("gateway",
+            "Run the gateway: OpenAI-compatible reverse proxy (YARP) that routes by model, captures every call into the spool, " +
+            "and ships captures to ClickHouse (embedded by default) and Kafka (when configured). Runs until Ctrl+C. " +
+            TaoConfiguration.EnvironmentHelp)
+        {
+            data, config, urls,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var overrides = new Dictionary<string, string?>();
+            if (result.GetValue(urls) is { } u)
+            {
+                overrides["Tao:Gateway:Urls"] = u;
+            }
+
+            var configuration = TaoConfiguration.Build(result.GetValue(data), result.GetValue(config) ?? [], overrides);
+            await using var host = await GatewayHost.StartAsync(configuration, cancellationToken);
+            Console.WriteLine($"gateway listening on {string.Join(", ", host.Addresses)}");
+            Console.WriteLine(host.Store.IsEmbedded ? $"store: embedded ClickHouse in {host.Store.Options.EmbeddedPath}" : $"store: {host.Store.Options.Url}");
+            if (host.Store.EmbeddedHttpEndpoint is { } endpoint)
+            {
+                Console.WriteLine($"store answers ClickHouse HTTP clients on {endpoint}");
+            }
+
+            await WaitForShutdownAsync(cancellationToken);
+            return 0;
+        });
+        return command;
+    }
+
+    public static async Task WaitForShutdownAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Tao.Gateway;
+using Tao.Storage;
+using Tao.Storage.Schema;
+
+namespace Tao.Cli;
+
+/// <summary>Opens the store, migrates it when it answers, and runs the gateway on it.</summary>
+internal sealed class GatewayHost : IAsyncDisposable
+{
+    private GatewayHost(ClickHouseStore store, WebApplication app, IReadOnlyList<string> addresses)
+    {
+        Store = store;
+        App = app;
+        Addresses = addresses;
+    }
+
+    public ClickHouseStore Store { get; }
+    public WebApplication App { get; }
+    public IReadOnlyList<string> Addresses { get; }
+
+    public static async Task<GatewayHost> StartAsync(IConfiguration configuration, CancellationToken cancellationToken)
+    {
+        var options = configuration.GetSection(ClickHouseOptions.Section).Get<ClickHouseOptions>() ?? new ClickHouseOptions();
+        var store = await ClickHouseStore.OpenAsync(options, cancellationToken);
+        try
+        {
+            await new SchemaMigrator(store).MigrateAsync(cancellationToken);
+        }
+        catch (Exception e) when (!store.IsEmbedded && e is HttpRequestException or TaskCanceledException)
+        {
+            // A server that is down must not stop the proxy: the ClickHouse sink migrates once it answers.
+            Console.Error.WriteLine($"warning: ClickHouse at {options.Url} is not answering ({e.Message}); captures wait in the spool.");
+        }
+
+        var app = GatewayApp.Build(configuration, store);
+        await app.StartAsync(cancellationToken);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
+        return new GatewayHost(store, app, addresses);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        await Store.DisposeAsync();
+    }
+}
