@@ -1,0 +1,57 @@
+using Tao.Trainer.Model;
+using static TorchSharp.torch;
+
+namespace Tao.Trainer.Training;
+
+/// <summary>Prompt + completion pairs as a right-padded batch, and the log-probability the model gives each completion token.</summary>
+public static class SequenceBatch
+{
+    /// <summary>ids [b, t], attention [b, t] (1 = token), target [b, t] (1 = a completion token the loss scores).</summary>
+    public static (Tensor Ids, Tensor Attention, Tensor Target) Build(IReadOnlyList<(int[] Prompt, int[] Completion)> items, int padId, Device device)
+    {
+        var width = items.Max(i => i.Prompt.Length + i.Completion.Length);
+        var ids = new long[items.Count * width];
+        var attention = new long[items.Count * width];
+        var target = new float[items.Count * width];
+        for (var r = 0; r < items.Count; r++)
+        {
+            var (prompt, completion) = items[r];
+            for (var c = 0; c < width; c++)
+            {
+                var index = r * width + c;
+                if (c < prompt.Length)
+                {
+                    ids[index] = prompt[c];
+                    attention[index] = 1;
+                }
+                else if (c < prompt.Length + completion.Length)
+                {
+                    ids[index] = completion[c - prompt.Length];
+                    attention[index] = 1;
+                    target[index] = 1;
+                }
+                else
+                {
+                    ids[index] = padId;
+                }
+            }
+        }
+
+        return (tensor(ids, [items.Count, width], device: device), tensor(attention, [items.Count, width], device: device),
+            tensor(target, [items.Count, width], device: device));
+    }
+
+    /// <summary>
+    /// Log-probability of each token given the ones before it, [b, t-1], and the mask of completion positions, [b, t-1].
+    /// </summary>
+    public static (Tensor LogProbs, Tensor Mask) TokenLogProbs(LlamaForCausalLM model, Tensor ids, Tensor attention, Tensor target)
+    {
+        using var scope = NewDisposeScope();
+        var logits = model.forward(new CausalLMInput(ids, attention));
+        var logProbs = nn.functional.log_softmax(logits[.., ..^1, ..].to_type(ScalarType.Float32), -1);
+        var next = ids[.., 1..];
+        var chosen = logProbs.gather(-1, next.unsqueeze(-1)).squeeze(-1);
+        var mask = target[.., 1..];
+        return (chosen.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
+    }
+}
