@@ -26,6 +26,7 @@ public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, Tensor>
         }
 
         RegisterComponents();
+        InitializeWeights();
         if (Device.type != DeviceType.CPU)
         {
             this.to(Device);
@@ -35,6 +36,30 @@ public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, Tensor>
     public LlamaConfig Config => model.Config;
 
     public Device Device { get; }
+
+    /// <summary>
+    /// Hugging Face's Llama initialisation: every linear and embedding weight from N(0, 0.02), norms at one. TorchSharp's
+    /// defaults (N(0, 1) embeddings, tied to the output head) give logits in the tens and a first loss near 40.
+    /// </summary>
+    public void InitializeWeights(double std = 0.02)
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in named_parameters())
+        {
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal))
+            {
+                nn.init.ones_(parameter);
+            }
+            else if (name.EndsWith(".bias", StringComparison.Ordinal))
+            {
+                nn.init.zeros_(parameter);
+            }
+            else
+            {
+                nn.init.normal_(parameter, 0, std);
+            }
+        }
+    }
 
     /// <summary>Logits [batch, new tokens, vocab].</summary>
     public override Tensor forward(CausalLMInput input)

@@ -1,0 +1,19 @@
+using Tao.Trainer.Model;
+using Tao.Trainer.Tokenization;
+using Tao.Trainer.Training;
+
+namespace Tao.Trainer.Generation;
+
+/// <summary>Candidates sampled from the policy being tuned, in process.</summary>
+public sealed class LocalCandidateSource(LlamaForCausalLM model, TextTokenizer tokenizer, IProgress<int>? progress = null) : ICandidateSource
+{
+    public Task<IReadOnlyList<IReadOnlyList<Candidate>>> GenerateAsync(
+        IReadOnlyList<TaskPrompt> prompts, int perPrompt, GenerationOptions options, CancellationToken cancellationToken)
+    {
+        var encoded = prompts.Select(p => tokenizer.EncodePrompt(p.Messages)).ToList();
+        var sequences = new TextGenerator(model, tokenizer).Generate(encoded, options with { SamplesPerPrompt = perPrompt }, progress);
+        IReadOnlyList<IReadOnlyList<Candidate>> grouped = sequences.GroupBy(s => s.PromptIndex).OrderBy(g => g.Key)
+            .Select(g => (IReadOnlyList<Candidate>)g.OrderBy(s => s.Sample).Select(s => new Candidate(s.Text.Trim(), s.Tokens, s.FinishReason == "stop")).ToList()).ToList();
+        return Task.FromResult(grouped);
+    }
+}

@@ -1,0 +1,24 @@
+using System.Text.RegularExpressions;
+
+namespace Tao.Trainer.Scoring;
+
+/// <summary>
+/// Custom rules keyed by the question: when the prompt matches a question pattern, the answer must match that
+/// rule's answer pattern (an invoice number looks like INV-12345, a date like 2025-03-14). Prompts no rule covers
+/// score 1.
+/// </summary>
+public sealed class FieldFormatScorer(IReadOnlyList<(string QuestionPattern, string AnswerPattern)> rules) : IScorer
+{
+    private readonly (Regex Question, Regex Answer)[] _rules = rules
+        .Select(r => (new Regex(r.QuestionPattern, RegexOptions.IgnoreCase | RegexOptions.Compiled, TimeSpan.FromMilliseconds(200)),
+            new Regex(r.AnswerPattern, RegexOptions.Compiled, TimeSpan.FromMilliseconds(200))))
+        .ToArray();
+
+    public string Name => "field_format";
+
+    public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken)
+    {
+        var rule = _rules.FirstOrDefault(r => r.Question.IsMatch(group.Prompt));
+        return Task.FromResult(group.Candidates.Select(c => rule.Answer is null || rule.Answer.IsMatch(c.Trim()) ? 1.0 : 0.0).ToArray());
+    }
+}

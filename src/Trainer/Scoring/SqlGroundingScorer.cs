@@ -1,0 +1,40 @@
+using System.Text.RegularExpressions;
+
+namespace Tao.Trainer.Scoring;
+
+/// <summary>
+/// A label-free rule for text-to-SQL ("value linking"): every literal the query filters on — quoted strings and
+/// numbers in comparisons — must appear in the question. Execution cannot tell a query for the wrong customer from one
+/// for the right customer (both run and return a city); the question can.
+/// </summary>
+public sealed partial class SqlGroundingScorer : IScorer
+{
+    public string Name => "sql_grounding";
+
+    public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken)
+    {
+        var question = Question(group.Prompt).ToLowerInvariant();
+        var words = WordsOf().Matches(question).Select(m => m.Value).ToHashSet(StringComparer.Ordinal);
+        return Task.FromResult(group.Candidates.Select(sql =>
+        {
+            var literals = Literal().Matches(sql).Select(m => m.Groups["s"].Success ? m.Groups["s"].Value.ToLowerInvariant() : m.Groups["n"].Value).ToList();
+            if (literals.Count == 0)
+            {
+                return 1.0;
+            }
+
+            var grounded = literals.Count(l => l.Contains(' ') ? question.Contains(l, StringComparison.Ordinal) : words.Contains(l));
+            return (double)grounded / literals.Count;
+        }).ToArray());
+    }
+
+    /// <summary>The last line of the prompt is the question (earlier lines are instructions).</summary>
+    private static string Question(string prompt) => prompt.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? prompt;
+
+    // A quoted string, or a number that follows a comparison operator.
+    [GeneratedRegex(@"'(?<s>[^']*)'|(?:[=<>]\s*)(?<n>-?\d+(?:\.\d+)?)\b")]
+    private static partial Regex Literal();
+
+    [GeneratedRegex(@"[\p{L}\p{N}\.\-]+")]
+    private static partial Regex WordsOf();
+}

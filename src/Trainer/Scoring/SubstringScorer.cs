@@ -1,0 +1,17 @@
+namespace Tao.Trainer.Scoring;
+
+/// <summary>An extraction verifier: 1 when the answer is non-empty and appears verbatim in the given context (the document).</summary>
+public sealed class SubstringScorer(string contextKey = "document") : IScorer
+{
+    public string Name => $"substring({contextKey})";
+
+    public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken)
+    {
+        var document = group.ContextValue(contextKey) ?? group.Prompt;
+        return Task.FromResult(group.Candidates.Select(c =>
+        {
+            var answer = c.Trim();
+            return answer.Length > 0 && document.Contains(answer, StringComparison.Ordinal) ? 1.0 : 0.0;
+        }).ToArray());
+    }
+}

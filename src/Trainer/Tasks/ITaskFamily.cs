@@ -1,0 +1,24 @@
+using Tao.Trainer.Scoring;
+
+namespace Tao.Trainer.Tasks;
+
+/// <summary>A kind of enterprise task: its generated data, its label-free scorer, and how a gold answer is checked.</summary>
+public interface ITaskFamily
+{
+    string Name { get; }
+
+    /// <summary>Generates the family's data deterministically from a seed.</summary>
+    TaskSplit Generate(int seed, int baseTraining, int tuning, int heldOut);
+
+    /// <summary>Prepares what scoring needs (e.g. creates and fills the database SQL runs against).</summary>
+    Task PrepareAsync(CancellationToken cancellationToken);
+
+    /// <summary>The label-free scorer TAO uses: nothing in it looks at a gold answer.</summary>
+    IScorer Scorer();
+
+    /// <summary>Whether an answer is right, judged against the gold answer (evaluation only).</summary>
+    Task<bool> IsCorrectAsync(LabelledExample example, string answer, CancellationToken cancellationToken);
+
+    /// <summary>Generation limits that fit the family's answers.</summary>
+    int MaxAnswerTokens { get; }
+}

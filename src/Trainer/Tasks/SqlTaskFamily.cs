@@ -1,0 +1,156 @@
+using System.Globalization;
+using ClickHouse.Driver;
+using Tao.Storage;
+using Tao.Trainer.Scoring;
+using Tao.Trainer.Tokenization;
+using Tao.Trainer.Training;
+
+namespace Tao.Trainer.Tasks;
+
+/// <summary>
+/// Text-to-SQL over a generated shop database (customers, orders), in the spirit of BIRD-SQL: questions in several
+/// phrasings, answers are ClickHouse SQL. Candidates are scored by running them (execution + agreement of results);
+/// evaluation compares result sets with the gold query's.
+/// </summary>
+public sealed class SqlTaskFamily(ClickHouseStore store, string database = "tao_shop") : ITaskFamily
+{
+    private static readonly string[] Cities = ["berlin", "paris", "madrid", "rome", "vienna", "lisbon", "dublin", "oslo", "prague", "warsaw", "athens", "riga"];
+    private static readonly string[] Segments = ["retail", "business", "public"];
+    private static readonly string[] Statuses = ["paid", "refunded", "pending"];
+
+    public string Name => "sql";
+
+    public int MaxAnswerTokens => 48;
+
+    public string Database => database;
+
+    public const string System = "Answer with one ClickHouse SQL query.";
+
+    /// <summary>
+    /// Splits by gold query, not by question, so no held-out question asks for a query seen in training or tuning.
+    /// The base model mostly learns the first phrasing of each template (a quarter of its queries use the second);
+    /// the traffic (tuning and held-out inputs) uses the second, as an application's users word things their own way.
+    /// Counts are numbers of queries.
+    /// </summary>
+    public TaskSplit Generate(int seed, int baseTraining, int tuning, int heldOut)
+    {
+        var random = new Random(seed);
+        var queries = Questions().OrderBy(q => q.Sql, StringComparer.Ordinal).OrderBy(_ => random.Next()).ToList();
+        if (queries.Count < baseTraining + tuning + heldOut)
+        {
+            throw new ArgumentException($"the SQL family has {queries.Count} distinct queries; asked for {baseTraining + tuning + heldOut}");
+        }
+
+        LabelledExample Example(string question, string sql, int index) => new(
+            new TaskPrompt($"sql-{seed}-{index}", [new ChatMessage("system", System), new ChatMessage("user", question)],
+                new Dictionary<string, string> { [SqlExecutionScorer.DatabaseKey] = database }),
+            sql);
+
+        return new TaskSplit(
+            queries.Take(baseTraining).Select((q, i) => Example(i % 4 == 3 ? q.Traffic : q.Base, q.Sql, i)).ToList(),
+            queries.Skip(baseTraining).Take(tuning).Select((q, i) => Example(q.Traffic, q.Sql, 10_000 + i)).ToList(),
+            queries.Skip(baseTraining + tuning).Take(heldOut).Select((q, i) => Example(q.Traffic, q.Sql, 20_000 + i)).ToList());
+    }
+
+    /// <summary>Every query the family asks for, with the base model's phrasing and the traffic's phrasing.</summary>
+    public static IEnumerable<(string Base, string Traffic, string Sql)> Questions()
+    {
+        foreach (var city in Cities)
+        {
+            yield return ($"how many customers live in {city}?", $"count the customers from {city}", $"SELECT count() FROM customers WHERE city = '{city}'");
+            var join = "FROM orders JOIN customers ON orders.customer_id = customers.id";
+            yield return ($"how many orders came from customers in {city}?", $"count orders placed by {city} customers", $"SELECT count() {join} WHERE city = '{city}'");
+            yield return ($"what is the total order amount from {city}?", $"sum up the order amounts of {city} customers", $"SELECT sum(amount) {join} WHERE city = '{city}'");
+            foreach (var segment in Segments)
+            {
+                yield return ($"list the {segment} customers in {city}", $"which {segment} customers are based in {city}?",
+                    $"SELECT name FROM customers WHERE city = '{city}' AND segment = '{segment}'");
+            }
+        }
+
+        foreach (var segment in Segments)
+        {
+            yield return ($"how many {segment} customers are there?", $"count the {segment} customers", $"SELECT count() FROM customers WHERE segment = '{segment}'");
+        }
+
+        foreach (var status in Statuses)
+        {
+            yield return ($"how many orders are {status}?", $"count the {status} orders", $"SELECT count() FROM orders WHERE status = '{status}'");
+            yield return ($"what is the total amount of {status} orders?", $"sum of all {status} order amounts", $"SELECT sum(amount) FROM orders WHERE status = '{status}'");
+            yield return ($"what is the average amount of {status} orders?", $"mean amount of {status} orders", $"SELECT avg(amount) FROM orders WHERE status = '{status}'");
+            for (var month = 1; month <= 12; month++)
+            {
+                yield return ($"how many {status} orders were placed in month {month}?", $"count {status} orders from month {month}",
+                    $"SELECT count() FROM orders WHERE status = '{status}' AND month = {month}");
+            }
+        }
+
+        for (var month = 1; month <= 12; month++)
+        {
+            yield return ($"how many orders were placed in month {month}?", $"count the orders of month {month}", $"SELECT count() FROM orders WHERE month = {month}");
+            yield return ($"what is the average order amount in month {month}?", $"mean order amount for month {month}", $"SELECT avg(amount) FROM orders WHERE month = {month}");
+            yield return ($"what was the largest order in month {month}?", $"biggest order amount in month {month}", $"SELECT max(amount) FROM orders WHERE month = {month}");
+            yield return ($"what is the total order amount in month {month}?", $"sum of order amounts in month {month}", $"SELECT sum(amount) FROM orders WHERE month = {month}");
+        }
+
+        for (var threshold = 10; threshold <= 990; threshold += 10)
+        {
+            yield return ($"how many orders are above {threshold}?", $"count orders with an amount over {threshold}", $"SELECT count() FROM orders WHERE amount > {threshold}");
+            yield return ($"how many orders are below {threshold}?", $"count orders with an amount under {threshold}", $"SELECT count() FROM orders WHERE amount < {threshold}");
+            yield return ($"what is the total of orders above {threshold}?", $"sum of order amounts over {threshold}", $"SELECT sum(amount) FROM orders WHERE amount > {threshold}");
+        }
+
+        foreach (var first in FirstNames)
+        {
+            foreach (var last in LastNames)
+            {
+                var name = $"{first} {last}";
+                yield return ($"how many orders did {name} place?", $"count the orders of {name}",
+                    $"SELECT count() FROM orders JOIN customers ON orders.customer_id = customers.id WHERE name = '{name}'");
+                yield return ($"which city is {name} from?", $"where does {name} live?", $"SELECT city FROM customers WHERE name = '{name}'");
+            }
+        }
+    }
+
+    public async Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        var client = store.Client;
+        await client.ExecuteNonQueryAsync($"CREATE DATABASE IF NOT EXISTS {database}", cancellationToken: cancellationToken);
+        await client.ExecuteNonQueryAsync($"CREATE TABLE IF NOT EXISTS {database}.customers (id UInt32, name String, city LowCardinality(String), segment LowCardinality(String)) ENGINE = MergeTree ORDER BY id", cancellationToken: cancellationToken);
+        await client.ExecuteNonQueryAsync($"CREATE TABLE IF NOT EXISTS {database}.orders (id UInt32, customer_id UInt32, amount Float64, status LowCardinality(String), month UInt8) ENGINE = MergeTree ORDER BY id", cancellationToken: cancellationToken);
+        if (Convert.ToInt64(await client.ExecuteScalarAsync($"SELECT count() FROM {database}.customers", cancellationToken: cancellationToken)) > 0)
+        {
+            return;
+        }
+
+        var random = new Random(20251125);
+        var customers = Enumerable.Range(1, 240).Select(i => new object[]
+        {
+            (uint)i, PersonName(random), Cities[random.Next(Cities.Length)], Segments[random.Next(Segments.Length)],
+        }).ToList();
+        var orders = Enumerable.Range(1, 3000).Select(i => new object[]
+        {
+            (uint)i, (uint)random.Next(1, 241), Math.Round(10 + random.NextDouble() * 990, 2), Statuses[random.Next(Statuses.Length)], (byte)random.Next(1, 13),
+        }).ToList();
+        await client.InsertBinaryAsync($"{database}.customers", ["id", "name", "city", "segment"], customers, cancellationToken: cancellationToken);
+        await client.InsertBinaryAsync($"{database}.orders", ["id", "customer_id", "amount", "status", "month"], orders, cancellationToken: cancellationToken);
+    }
+
+    private static readonly string[] FirstNames = ["ana", "ben", "carla", "dario", "eva", "felix", "greta", "hugo", "ines", "jon", "kira", "leo", "mia", "nils", "olga", "pia"];
+    private static readonly string[] LastNames = ["meyer", "rossi", "novak", "silva", "berg", "costa", "weber", "moreau", "kowal", "lund"];
+
+    private static string PersonName(Random random) => $"{FirstNames[random.Next(FirstNames.Length)]} {LastNames[random.Next(LastNames.Length)]}";
+
+    /// <summary>Execution (runs, results agree with the other candidates') and value grounding (literals come from the question).</summary>
+    public IScorer Scorer() => new CompositeScorer([(new SqlExecutionScorer(store, runWeight: 0.3, agreementWeight: 0.7), 1.0), (new SqlGroundingScorer(), 1.0)]);
+
+    public async Task<bool> IsCorrectAsync(LabelledExample example, string answer, CancellationToken cancellationToken)
+    {
+        var executor = new SqlExecutionScorer(store);
+        var expected = await executor.RunAsync(database, example.Gold, cancellationToken);
+        var actual = await executor.RunAsync(database, answer, cancellationToken);
+        return expected is not null && actual is not null && string.Equals(expected, actual, StringComparison.Ordinal);
+    }
+
+    public static string Format(double value) => value.ToString(CultureInfo.InvariantCulture);
+}

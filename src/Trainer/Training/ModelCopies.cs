@@ -1,0 +1,51 @@
+using Tao.Trainer.Model;
+using static TorchSharp.torch;
+
+namespace Tao.Trainer.Training;
+
+/// <summary>Copies of weights: a frozen reference model, and in-memory snapshots to return to the best state.</summary>
+public static class ModelCopies
+{
+    /// <summary>An independent frozen copy (the reference model for KL and DPO).</summary>
+    public static LlamaForCausalLM Frozen(LlamaForCausalLM source)
+    {
+        var copy = new LlamaForCausalLM(source.Config, source.Device);
+        Restore(copy, Snapshot(source));
+        foreach (var parameter in copy.parameters())
+        {
+            parameter.requires_grad = false;
+        }
+
+        copy.eval();
+        return copy;
+    }
+
+    /// <summary>Detached clones of every parameter, by name.</summary>
+    public static Dictionary<string, Tensor> Snapshot(LlamaForCausalLM model)
+    {
+        using var noGrad = no_grad();
+        return model.named_parameters().ToDictionary(p => p.name, p =>
+        {
+            var clone = p.parameter.detach().clone();
+            clone.DetachFromDisposeScope();
+            return clone;
+        });
+    }
+
+    public static void Restore(LlamaForCausalLM model, IReadOnlyDictionary<string, Tensor> snapshot)
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            parameter.copy_(snapshot[name]);
+        }
+    }
+
+    public static void Dispose(Dictionary<string, Tensor>? snapshot)
+    {
+        foreach (var tensor in snapshot?.Values ?? Enumerable.Empty<Tensor>())
+        {
+            tensor.Dispose();
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using Tao.Trainer.Model;
+using Tao.Trainer.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Tao.Trainer.Training;
+
+/// <summary>Trains a reward model on preference pairs with the Bradley-Terry loss: -log sigmoid(r(chosen) - r(rejected)).</summary>
+public static class RewardModelTrainer
+{
+    public sealed record Pair(string Prompt, string Chosen, string Rejected);
+
+    /// <summary>Returns the mean loss of each epoch.</summary>
+    public static List<double> Train(LlamaRewardModel model, TextTokenizer tokenizer, IReadOnlyList<Pair> pairs, int epochs = 3, double learningRate = 1e-4, int batchSize = 16, int seed = 0)
+    {
+        using var optimizer = optim.AdamW(model.parameters(), lr: learningRate);
+        var random = new Random(seed);
+        var losses = new List<double>();
+        model.train();
+        for (var epoch = 0; epoch < epochs; epoch++)
+        {
+            var order = pairs.OrderBy(_ => random.Next()).ToList();
+            double total = 0;
+            var batches = 0;
+            for (var start = 0; start < order.Count; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                var batch = order.Skip(start).Take(batchSize).ToList();
+                var items = batch.SelectMany(p =>
+                {
+                    var prompt = tokenizer.EncodePrompt([new ChatMessage("user", p.Prompt)]);
+                    return new[] { (prompt, tokenizer.Encode(" " + p.Chosen.Trim())), (prompt, tokenizer.Encode(" " + p.Rejected.Trim())) };
+                }).ToList();
+                var (ids, attention, _) = SequenceBatch.Build(items, tokenizer.PadId, CPU);
+                var rewards = model.forward(new CausalLMInput(ids, attention)).view(-1, 2);
+                var loss = -nn.functional.logsigmoid(rewards[.., 0] - rewards[.., 1]).mean();
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+                total += loss.item<float>();
+                batches++;
+            }
+
+            losses.Add(total / Math.Max(1, batches));
+        }
+
+        return losses;
+    }
+}

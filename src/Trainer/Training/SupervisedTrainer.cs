@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using Tao.Trainer.Model;
+using Tao.Trainer.Tokenization;
+using static TorchSharp.torch;
+
+namespace Tao.Trainer.Training;
+
+/// <summary>Supervised fine-tuning on (prompt, answer) pairs: pre-training the project's base models and the labelled baseline.</summary>
+public static class SupervisedTrainer
+{
+    public sealed record Example(IReadOnlyList<ChatMessage> Prompt, string Answer);
+
+    public sealed record Result(IReadOnlyList<double> EpochLosses, long Tokens, TimeSpan Elapsed)
+    {
+        public double TokensPerSecond => Tokens / Math.Max(1e-9, Elapsed.TotalSeconds);
+    }
+
+    public static Result Train(LlamaForCausalLM model, TextTokenizer tokenizer, IReadOnlyList<Example> examples, int epochs, double learningRate,
+        int batchSize = 32, int seed = 0, Action<int, int, double>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var encoded = examples.Select(e => (tokenizer.EncodePrompt(e.Prompt), Completion(tokenizer, e.Answer))).ToList();
+        return TrainEncoded(model, tokenizer.PadId, encoded, epochs, learningRate, batchSize, seed, progress, cancellationToken);
+    }
+
+    /// <summary>The answer's tokens as the model must produce them: a space, the text, then end of sequence.</summary>
+    public static int[] Completion(TextTokenizer tokenizer, string answer) => [.. tokenizer.Encode(" " + answer.Trim()), tokenizer.EosId];
+
+    public static Result TrainEncoded(LlamaForCausalLM model, int padId, IReadOnlyList<(int[] Prompt, int[] Completion)> items, int epochs,
+        double learningRate, int batchSize, int seed, Action<int, int, double>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var trainable = model.parameters().Where(p => p.requires_grad).ToList();
+        using var optimizer = optim.AdamW(trainable, lr: learningRate, weight_decay: 0.0);
+        var random = new Random(seed);
+        var losses = new List<double>();
+        long tokens = 0;
+        var clock = Stopwatch.StartNew();
+        var steps = epochs * ((items.Count + batchSize - 1) / batchSize);
+        var step = 0;
+        model.train();
+        for (var epoch = 0; epoch < epochs; epoch++)
+        {
+            var order = items.OrderBy(_ => random.Next()).ToList();
+            double total = 0;
+            var batches = 0;
+            for (var start = 0; start < order.Count; start += batchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                var batch = order.Skip(start).Take(batchSize).ToList();
+                var (ids, attention, target) = SequenceBatch.Build(batch, padId, model.Device);
+                var (logProbs, mask) = SequenceBatch.TokenLogProbs(model, ids, attention, target);
+                var loss = Losses.Sft(logProbs, mask);
+                optimizer.zero_grad();
+                loss.backward();
+                nn.utils.clip_grad_norm_(trainable, 1.0);
+                SetLearningRate(optimizer, LearningRateAt(step, steps, learningRate));
+                optimizer.step();
+                var value = loss.item<float>();
+                total += value;
+                batches++;
+                tokens += batch.Sum(b => b.Prompt.Length + b.Completion.Length);
+                progress?.Invoke(++step, steps, value);
+            }
+
+            losses.Add(total / Math.Max(1, batches));
+        }
+
+        return new Result(losses, tokens, clock.Elapsed);
+    }
+
+    /// <summary>Linear warm-up over the first 5% of steps, then cosine decay to a tenth of the peak.</summary>
+    public static double LearningRateAt(int step, int steps, double peak)
+    {
+        var warmup = Math.Max(1, steps / 20);
+        if (step < warmup)
+        {
+            return peak * (step + 1) / warmup;
+        }
+
+        var progress = (double)(step - warmup) / Math.Max(1, steps - warmup);
+        return peak * (0.1 + 0.9 * 0.5 * (1 + Math.Cos(Math.PI * progress)));
+    }
+
+    public static void SetLearningRate(optim.Optimizer optimizer, double rate)
+    {
+        foreach (var group in optimizer.ParamGroups)
+        {
+            group.LearningRate = rate;
+        }
+    }
+}

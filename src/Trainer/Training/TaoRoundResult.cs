@@ -1,0 +1,14 @@
+namespace Tao.Trainer.Training;
+
+/// <summary>What a round did: its metrics, the iteration kept, and why it stopped.</summary>
+public sealed record TaoRoundResult(
+    IReadOnlyList<RoundMetrics> Metrics,
+    int BestIteration,
+    double? BestHeldOut,
+    bool StoppedByGuard,
+    string StopReason,
+    long TrainingTokens,
+    TimeSpan TrainingTime)
+{
+    public double TrainingTokensPerSecond => TrainingTokens / Math.Max(1e-9, TrainingTime.TotalSeconds);
+}
