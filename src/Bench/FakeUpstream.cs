@@ -86,9 +86,10 @@ public sealed class FakeUpstream : IAsyncDisposable
         if (!stream)
         {
             var text = string.Join(' ', words);
-            var usage = noUsage ? null : new { prompt_tokens = promptTokens, completion_tokens = words.Count, total_tokens = promptTokens + words.Count };
+            var n = root.TryGetProperty("n", out var nElement) && nElement.TryGetInt32(out var nValue) && !headers.ContainsKey("x-fake-ignore-n") ? Math.Clamp(nValue, 1, 128) : 1;
+            var usage = noUsage ? null : new { prompt_tokens = promptTokens, completion_tokens = words.Count * n, total_tokens = promptTokens + words.Count * n };
             object response = chat
-                ? new { id, @object = "chat.completion", created = 1, model, choices = new[] { new { index = 0, message = new { role = "assistant", content = text }, finish_reason = "stop" } }, usage }
+                ? new { id, @object = "chat.completion", created = 1, model, choices = Enumerable.Range(0, n).Select(i => new { index = i, message = new { role = "assistant", content = n == 1 ? text : $"{text} #{i}" }, finish_reason = "stop" }).ToArray(), usage }
                 : new { id, @object = "text_completion", created = 1, model, choices = new[] { new { index = 0, text, finish_reason = "stop" } }, usage };
             var bytes = JsonSerializer.SerializeToUtf8Bytes(response);
             context.Response.ContentType = "application/json";
