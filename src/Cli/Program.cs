@@ -8,5 +8,6 @@ var root = new RootCommand("Tao: an OpenAI-compatible gateway that captures your
     BenchCommand.Create(),
     FakeUpstreamCommand.Create(),
     SchemaCommand.Create(),
+    TrainCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -20,7 +20,12 @@ public sealed class TaoRound(
     LlamaForCausalLM policy, TextTokenizer tokenizer, IScorer scorer, TaoRoundOptions options,
     ICandidateSource? source = null, string? folder = null, Action<RoundProgress>? progress = null)
 {
-    private static readonly JsonSerializerOptions s_json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+    private static readonly JsonSerializerOptions s_json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
     private readonly List<RoundMetrics> _metrics = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private long _trainingTokens;
@@ -79,6 +84,7 @@ public sealed class TaoRound(
             }
 
             // A group teaches something only when its scores differ and its best candidate is good enough to move toward.
+            WriteSamples(iteration, groups);
             var informative = groups.Where(g => g.Scores.Max() - g.Scores.Min() > 1e-9 && g.Scores.Max() >= options.MinBestScore).ToList();
             var allScores = groups.SelectMany(g => g.Scores).ToList();
             var rewardMean = allScores.Average();
@@ -329,6 +335,25 @@ public sealed class TaoRound(
             Directory.CreateDirectory(folder);
             File.AppendAllText(Path.Combine(folder, "metrics.jsonl"), JsonSerializer.Serialize(metrics, s_json) + "\n");
         }
+    }
+
+    /// <summary>Up to 20 scored groups per iteration in samples.jsonl: what the scorer rewarded, for people to check.</summary>
+    private void WriteSamples(int iteration, List<(TaskPrompt Prompt, IReadOnlyList<Candidate> Candidates, double[] Scores)> groups)
+    {
+        if (folder is null)
+        {
+            return;
+        }
+
+        Directory.CreateDirectory(folder);
+        var lines = groups.Take(20).Select(g => JsonSerializer.Serialize(new
+        {
+            iteration,
+            prompt = g.Prompt.Id,
+            text = g.Prompt.Messages[^1].Content,
+            candidates = g.Candidates.Select((c, i) => new { text = c.Text, score = Math.Round(g.Scores[i], 4) }),
+        }, s_json));
+        File.AppendAllLines(Path.Combine(folder, "samples.jsonl"), lines);
     }
 
     private sealed record RoundState(int CompletedIterations, int BestIteration);
