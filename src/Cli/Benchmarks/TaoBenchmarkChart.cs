@@ -31,7 +31,7 @@ internal static class TaoBenchmarkChart
         plot.YLabel("held-out accuracy (%)");
         plot.Title("TAO on inputs only vs labelled fine-tuning");
         plot.Axes.SetLimitsY(0, 100);
-        plot.ShowLegend(ScottPlot.Alignment.LowerRight);
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
         plot.SavePng(path, 900, 560);
     }
 }

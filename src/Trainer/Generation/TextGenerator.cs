@@ -11,7 +11,11 @@ namespace Tao.Trainer.Generation;
 /// </summary>
 public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenizer)
 {
-    public IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<int[]> prompts, GenerationOptions options, IProgress<int>? progress = null)
+    public IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<int[]> prompts, GenerationOptions options, IProgress<int>? progress = null) =>
+        Generate(prompts, options, progress, null);
+
+    /// <summary>Generates, calling <paramref name="onToken"/> (job index, token) for every token kept, as it is produced (streaming).</summary>
+    public IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<int[]> prompts, GenerationOptions options, IProgress<int>? progress, Action<int, int>? onToken)
     {
         var jobs = new List<(int Prompt, int Sample)>();
         for (var p = 0; p < prompts.Count; p++)
@@ -31,7 +35,9 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
             for (var start = 0; start < jobs.Count; start += options.BatchSize)
             {
                 var batch = jobs.Skip(start).Take(options.BatchSize).ToList();
-                var outputs = GenerateBatch(batch.Select(j => prompts[j.Prompt]).ToList(), options, generator);
+                var offset = start;
+                var outputs = GenerateBatch(batch.Select(j => prompts[j.Prompt]).ToList(), options, generator,
+                    onToken is null ? null : (row, token) => onToken(offset + row, token));
                 for (var i = 0; i < batch.Count; i++)
                 {
                     var (tokens, logProbs, text, finish) = outputs[i];
@@ -50,7 +56,7 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
     }
 
     private List<(int[] Tokens, float[] LogProbs, string Text, string Finish)> GenerateBatch(
-        List<int[]> prompts, GenerationOptions options, torch.Generator generator)
+        List<int[]> prompts, GenerationOptions options, torch.Generator generator, Action<int, int>? onToken)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
@@ -102,6 +108,7 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
 
                 tokens[row].Add(token);
                 logProbs[row].Add(nextLogProbs[i]);
+                onToken?.Invoke(row, token);
                 if (options.Stop.Count > 0)
                 {
                     var text = tokenizer.Decode(tokens[row]);
