@@ -9,5 +9,7 @@ var root = new RootCommand("Tao: an OpenAI-compatible gateway that captures your
     FakeUpstreamCommand.Create(),
     SchemaCommand.Create(),
     TrainCommand.Create(),
+    ServeCommand.Create(),
+    FlywheelCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -56,7 +56,7 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
     }
 
     /// <summary>Values in the order of <see cref="CapturesTable.InsertColumns"/>.</summary>
-    internal static object[] ToRow(CaptureRecord r) =>
+    public static object[] ToRow(CaptureRecord r) =>
     [
         r.RequestId, (byte)r.SchemaVersion, r.StartedAt, r.CompletedAt, r.LatencyMs, r.TtftMs is { } ttft ? ttft : DBNull.Value,
         r.Endpoint, (ushort)r.Status, r.ErrorType, r.ErrorMessage, r.RequestedModel, r.Alias, r.Model, r.ServedModel,

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Tao.Cli.Demo;
 
 namespace Tao.Cli.Commands;
 
@@ -9,27 +10,27 @@ internal static class UpCommand
     {
         var data = CommonOptions.Data();
         var config = CommonOptions.Config();
-        var urls = CommonOptions.Urls();
+        var once = new Option<bool>("--once") { Description = "Stop after the first promotion decision; exit 0 when a tuned version was promoted." };
+        var noTraffic = new Option<bool>("--no-demo-traffic") { Description = "Do not start the simulated apps: serve only real clients." };
+        var reset = new Option<bool>("--reset") { Description = "Start over: delete the data folder (captures, registry, gateway state) first. The built base model is kept." };
         var command = new Command("up",
-            "Run Tao on this machine with embedded defaults: the gateway with the embedded ClickHouse store in front of the " +
-            "upstreams in its configuration (anonymous calls allowed, for local use), until Ctrl+C. " + TaoConfiguration.EnvironmentHelp)
+            "Run the whole flywheel on this machine: the project's base model (built on first run and kept) behind a local model server, " +
+            "the gateway with the embedded store in front of it, simulated apps sending prompts through the gateway, and the flywheel " +
+            "tuning and hot-swapping as inputs accumulate; prints progress, then a before/after table. Reruns continue from the stored state. " +
+            "Environment: TAO_DATA_DIR (default ./.tao/data), TAO_ADMIN_KEY (default: generated and printed).")
         {
-            data, config, urls,
+            data, config, once, noTraffic, reset,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
-            var overrides = new Dictionary<string, string?> { ["Tao:Auth:AllowAnonymous"] = "true" };
-            if (result.GetValue(urls) is { } u)
+            var folder = TaoConfiguration.DataDirectory(result.GetValue(data));
+            if (result.GetValue(reset) && Directory.Exists(folder))
             {
-                overrides["Tao:Gateway:Urls"] = u;
+                Directory.Delete(folder, recursive: true);
             }
 
-            var configuration = TaoConfiguration.Build(result.GetValue(data), result.GetValue(config) ?? [], overrides);
-            await using var host = await GatewayHost.StartAsync(configuration, cancellationToken);
-            Console.WriteLine($"Tao gateway: {string.Join(", ", host.Addresses)} (OpenAI base URL: {host.Addresses[0]}/v1)");
-            Console.WriteLine($"Store: embedded ClickHouse in {host.Store.Options.EmbeddedPath}");
-            await GatewayCommand.WaitForShutdownAsync(cancellationToken);
-            return 0;
+            return await new DemoRun(folder, result.GetValue(once), !result.GetValue(noTraffic), result.GetValue(config) ?? [], Console.Out)
+                .RunAsync(cancellationToken);
         });
         return command;
     }

@@ -12,5 +12,11 @@ public static class Migrations
             orderBy: "(task, started_at, request_id)",
             partitionBy: "toYYYYMM(started_at)",
             shardingKey: "cityHash64(request_id)"));
+
+        yield return new Migration(2, "flywheel rounds, model versions, round inputs", [
+            .. ddl.CreateTable(FlywheelTables.Rounds, FlywheelTables.RoundColumns, "ReplacingMergeTree(updated_at)", "round_id", partitionBy: null, shardingKey: "cityHash64(round_id)"),
+            .. ddl.CreateTable(FlywheelTables.Versions, FlywheelTables.VersionColumns, "ReplacingMergeTree(updated_at)", "version", partitionBy: null, shardingKey: "cityHash64(version)"),
+            .. ddl.CreateTable(FlywheelTables.RoundInputs, FlywheelTables.RoundInputColumns, "ReplacingMergeTree", "(round_id, request_id)", partitionBy: null, shardingKey: "cityHash64(round_id)"),
+        ]);
     }
 }

@@ -1,0 +1,265 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Tao.Flywheel;
+using Tao.Serving;
+using Tao.Storage;
+using Tao.Trainer.Registry;
+using Tao.Trainer.Tasks;
+
+namespace Tao.Cli.Demo;
+
+/// <summary>
+/// The main job on one machine: the project's base model behind a local model server, the gateway in front of it with
+/// the embedded store, simulated apps sending their users' prompts, and the flywheel tuning and promoting as traffic
+/// accumulates. Everything runs in this process, on embedded defaults.
+/// </summary>
+internal sealed class DemoRun(string dataFolder, bool once, bool demoTraffic, IEnumerable<string> configFiles, TextWriter output)
+{
+    private const string ShopKey = "sk-tao-demo-shop-app";
+    private const string InvoiceKey = "sk-tao-demo-invoice-app";
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+    private readonly DateTime _start = DateTime.UtcNow;
+
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(dataFolder);
+        var adminKey = Environment.GetEnvironmentVariable("TAO_ADMIN_KEY") is { Length: > 0 } given ? given : AdminKey();
+        var ports = (Gateway: DemoPorts.Pick(8080), Server: DemoPorts.Pick(8000), Flywheel: DemoPorts.Pick(8090), Store: DemoPorts.Pick(8123));
+        var registryPath = Path.Combine(dataFolder, "registry");
+        var evalFolder = Path.Combine(dataFolder, "eval");
+
+        // 1. The store, and the base model (built once per checkout and kept).
+        var storeOptions = new ClickHouseOptions { EmbeddedPath = Path.Combine(dataFolder, "clickhouse"), EmbeddedHttpPort = ports.Store };
+        await using var store = await ClickHouseStore.OpenAsync(storeOptions, cancellationToken);
+        await new Storage.Schema.SchemaMigrator(store).MigrateAsync(cancellationToken);
+        var sql = new SqlTaskFamily(store);
+        var docs = new DocumentQaTaskFamily();
+        await sql.PrepareAsync(cancellationToken);
+        var recipe = new BaseModelRecipe();
+        Say("base model: " + (Directory.Exists(Path.Combine(".tao", "models", recipe.Key)) ? "reusing the one built earlier" : "building it (once per checkout, about 3 minutes on 2 cores)"));
+        var built = await BaseModelBuilder.EnsureAsync(Path.GetFullPath(Path.Combine(".tao", "models")), recipe, [sql, docs], m => Say(m), cancellationToken);
+        var sqlSplit = sql.Generate(recipe.Seed, recipe.SqlQueries, 200, 100);
+        var docSplit = docs.Generate(recipe.Seed, recipe.Documents, 60, 30);
+        WriteEval(Path.Combine(evalFolder, "sql.jsonl"), sqlSplit.HeldOut);
+        WriteEval(Path.Combine(evalFolder, "docqa.jsonl"), docSplit.HeldOut);
+
+        // 2. The registry knows the base as each group's first version; the server loads every live version.
+        var registry = new ModelRegistry(registryPath);
+        foreach (var id in new[] { "shop-base", "invoices-base" })
+        {
+            if (registry.Get(id) is null)
+            {
+                registry.Register(built.Folder, new ModelVersion { Id = id, CreatedAt = DateTimeOffset.UtcNow, Status = "base", Decision = "the project's base model" });
+            }
+        }
+
+        var configuration = TaoConfiguration.Build(dataFolder, configFiles, Settings(ports, adminKey, registryPath, evalFolder));
+        await using var server = ModelServerApp.Build(configuration);
+        await server.StartAsync(cancellationToken);
+        var host = server.Services.GetRequiredService<ModelHost>();
+        foreach (var version in registry.List().Where(v => v.Status is "base" or "promoted"))
+        {
+            host.Load(version.Id, registry.Folder(version.Id));
+        }
+
+        // 3. The gateway in front of it, and the flywheel behind.
+        await using var gateway = Gateway.GatewayApp.Build(configuration, store);
+        await gateway.StartAsync(cancellationToken);
+        await using var flywheel = FlywheelApp.Build(configuration, store);
+        var service = flywheel.Services.GetRequiredService<FlywheelService>();
+        var decided = new TaskCompletionSource<RoundRecord>(TaskCreationOptions.RunContinuationsAsynchronously);
+        service.RoundFinished += round =>
+        {
+            Say($"round {round.RoundId}: {round.Status.ToUpperInvariant()} {round.CandidateVersion} — {round.Reason}");
+            decided.TrySetResult(round);
+        };
+        await flywheel.StartAsync(cancellationToken);
+        var gatewayUrl = new Uri($"http://127.0.0.1:{ports.Gateway}/");
+        Say($"gateway: {gatewayUrl} (OpenAI base URL {gatewayUrl}v1; aliases shop-assistant, invoice-assistant); admin key {adminKey}");
+
+        // 4. Simulated apps send their users' prompts through the gateway.
+        DemoTraffic? traffic = null;
+        if (demoTraffic)
+        {
+            traffic = new DemoTraffic(gatewayUrl,
+            [
+                new DemoApp("shop analytics app", "shop-assistant", ShopKey, 0.6, sqlSplit.Tuning.Select(e => e.Prompt).ToList()),
+                new DemoApp("invoice desk app", "invoice-assistant", InvoiceKey, 0.4, docSplit.Tuning.Select(e => e.Prompt).ToList()),
+            ], requestsPerSecond: 8);
+            traffic.Start();
+            Say("simulated users: two apps calling the gateway with the OpenAI client (--no-demo-traffic to turn them off)");
+        }
+
+        using var ticker = new PeriodicTimer(TimeSpan.FromSeconds(10));
+        var firstDecision = decided.Task;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var tick = ticker.WaitForNextTickAsync(cancellationToken).AsTask();
+            var done = await Task.WhenAny(tick, firstDecision);
+            if (done == firstDecision && once)
+            {
+                break;
+            }
+
+            if (done == firstDecision)
+            {
+                firstDecision = new TaskCompletionSource<RoundRecord>().Task; // keep serving; later rounds are logged as they end
+            }
+
+            if (tick.IsCanceled || cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+
+            Progress(service, traffic);
+        }
+
+        if (traffic is not null)
+        {
+            if (once && decided.Task.IsCompletedSuccessfully && decided.Task.Result.Status == "promoted")
+            {
+                Say("traffic continues for 15 s on the swapped alias ...");
+                await Task.Delay(TimeSpan.FromSeconds(15), CancellationToken.None);
+            }
+
+            await traffic.StopAsync();
+        }
+
+        var round = decided.Task.IsCompletedSuccessfully ? decided.Task.Result : null;
+        await SummaryAsync(store, round, traffic, gatewayUrl, ports, registryPath, CancellationToken.None);
+        await flywheel.StopAsync(CancellationToken.None);
+        await gateway.StopAsync(CancellationToken.None);
+        await server.StopAsync(CancellationToken.None);
+        return !once || round?.Status == "promoted" ? 0 : 1;
+    }
+
+    private Dictionary<string, string?> Settings((int Gateway, int Server, int Flywheel, int Store) ports, string adminKey, string registryPath, string evalFolder)
+    {
+        var sqlScorer = """{"scorers": [{"type": "sql", "weight": 1}, {"type": "sql_grounding", "weight": 1}]}""";
+        var docScorer = """
+            {"scorers": [{"type": "substring", "weight": 0.4}, {"type": "majority", "weight": 0.4},
+              {"type": "field_format", "weight": 0.2, "rules": [
+                {"question": "invoice number", "answer": "^INV-\\d+$"}, {"question": "when|date", "answer": "^\\d{4}-\\d{2}-\\d{2}$"},
+                {"question": "total|owed", "answer": "^\\d+\\.\\d{2} [A-Z]{3}$"}, {"question": "company|who", "answer": "^[A-Z][a-z]+ (Ltd|GmbH|SA|Inc|BV)$"}]}]}
+            """;
+        var settings = new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Tao"] = "Warning",
+            ["Tao:Gateway:Urls"] = $"http://127.0.0.1:{ports.Gateway}",
+            ["Tao:Gateway:InstanceId"] = "demo",
+            ["Tao:Auth:AllowAnonymous"] = "true",
+            ["Tao:Auth:AdminKey"] = adminKey,
+            ["Tao:Auth:Keys:0:Id"] = "key_shop_app",
+            ["Tao:Auth:Keys:0:Name"] = "shop analytics app",
+            ["Tao:Auth:Keys:0:Key"] = ShopKey,
+            ["Tao:Auth:Keys:0:Task"] = "sql",
+            ["Tao:Auth:Keys:1:Id"] = "key_invoice_app",
+            ["Tao:Auth:Keys:1:Name"] = "invoice desk app",
+            ["Tao:Auth:Keys:1:Key"] = InvoiceKey,
+            ["Tao:Auth:Keys:1:Task"] = "docqa",
+            ["Tao:ClickHouse:EmbeddedHttpPort"] = ports.Store.ToString(Inv),
+            ["Tao:Capture:ClickHouse:LingerMs"] = "500",
+            ["ReverseProxy:Clusters:tao-models:Destinations:local:Address"] = $"http://127.0.0.1:{ports.Server}/",
+            ["ReverseProxy:Clusters:tao-models:HttpRequest:ActivityTimeout"] = "00:05:00",
+            ["Tao:Models:shop-base:Cluster"] = "tao-models",
+            ["Tao:Models:shop-base:Version"] = "shop-base",
+            ["Tao:Models:invoices-base:Cluster"] = "tao-models",
+            ["Tao:Models:invoices-base:Version"] = "invoices-base",
+            ["Tao:Aliases:shop-assistant"] = "shop-base",
+            ["Tao:Aliases:invoice-assistant"] = "invoices-base",
+            ["Tao:Serve:Urls"] = $"http://127.0.0.1:{ports.Server}",
+            ["Tao:Serve:AdminKey"] = adminKey,
+            ["Tao:Flywheel:Urls"] = $"http://127.0.0.1:{ports.Flywheel}",
+            ["Tao:Flywheel:GatewayUrl"] = $"http://127.0.0.1:{ports.Gateway}",
+            ["Tao:Flywheel:GatewayAdminKey"] = adminKey,
+            ["Tao:Flywheel:RegistryPath"] = registryPath,
+            ["Tao:Flywheel:WorkPath"] = Path.Combine(dataFolder, "flywheel"),
+            ["Tao:Flywheel:PollSeconds"] = "5",
+        };
+        void Group(string name, string alias, string baseVersion, string task, string scorer, int threshold, Dictionary<string, string>? context = null)
+        {
+            var prefix = $"Tao:Flywheel:Groups:{name}";
+            settings[$"{prefix}:Alias"] = alias;
+            settings[$"{prefix}:BaseVersion"] = baseVersion;
+            settings[$"{prefix}:Threshold"] = threshold.ToString(Inv);
+            settings[$"{prefix}:MinIntervalMinutes"] = "3";
+            settings[$"{prefix}:Tasks:{task}:Scorer"] = scorer;
+            settings[$"{prefix}:Tasks:{task}:LabelledEval"] = Path.Combine(evalFolder, $"{task}.jsonl");
+            foreach (var (key, value) in context ?? [])
+            {
+                settings[$"{prefix}:Tasks:{task}:Context:{key}"] = value;
+            }
+
+            settings[$"{prefix}:Target:Kind"] = "Local";
+            settings[$"{prefix}:Target:Cluster"] = "tao-models";
+            settings[$"{prefix}:Target:ServerUrl"] = $"http://127.0.0.1:{ports.Server}";
+            settings[$"{prefix}:Target:ServerAdminKey"] = adminKey;
+        }
+
+        Group("shop", "shop-assistant", "shop-base", "sql", sqlScorer, 200, new Dictionary<string, string> { ["database"] = "tao_shop" });
+        Group("invoices", "invoice-assistant", "invoices-base", "docqa", docScorer, 250);
+        return settings;
+    }
+
+    private static void WriteEval(string path, IReadOnlyList<LabelledExample> examples) =>
+        LabelledSet.Write(path, examples.Select(e => new LabelledEvalExample(e.Prompt.Messages, e.Gold,
+            (IReadOnlyDictionary<string, string>?)e.Prompt.Context ?? new Dictionary<string, string>())));
+
+    private void Progress(FlywheelService service, DemoTraffic? traffic)
+    {
+        var groups = string.Join(" | ", service.Status.OrderBy(s => s.Group).Select(s =>
+            $"{s.Group}: live {s.LiveVersion}, {s.NewInputs}/{s.Threshold} new inputs" +
+            (s.ActiveRound is null ? "" : s.Progress is { } p ? $", round: iteration {p.Iteration}/{p.Iterations} {p.Stage} {p.Done}/{p.Total}" : ", round starting")));
+        var calls = traffic is null ? "" : $"traffic {traffic.Ok} answered, {traffic.Failed} failed | ";
+        Say(calls + groups);
+    }
+
+    private async Task SummaryAsync(ClickHouseStore store, RoundRecord? round, DemoTraffic? traffic, Uri gateway,
+        (int Gateway, int Server, int Flywheel, int Store) ports, string registryPath, CancellationToken cancellationToken)
+    {
+        output.WriteLine();
+        if (round is not null)
+        {
+            output.WriteLine($"First flywheel round: {round.RoundId} — {round.Status} ({round.Reason})");
+            output.WriteLine($"  tuned on {round.TuningInputs} captured inputs (no labels), rewards {round.RewardFirst:0.000} → {round.RewardLast:0.000}, {round.DurationSeconds:0} s");
+            output.WriteLine();
+            output.WriteLine("| task | held-out labelled inputs | before (live) | after (tuned) | label-free before | label-free after |");
+            output.WriteLine("|---|---:|---:|---:|---:|---:|");
+            foreach (var task in round.Tasks)
+            {
+                string P(string key) => round.Evaluation.TryGetValue(key, out var v) ? (v * 100).ToString("0.0", Inv) + " %" : "—";
+                var count = File.Exists(Path.Combine(dataFolder, "eval", $"{task}.jsonl")) ? File.ReadLines(Path.Combine(dataFolder, "eval", $"{task}.jsonl")).Count() : 0;
+                output.WriteLine($"| {task} | {count} | {P($"labelled.{task}.current")} | {P($"labelled.{task}.candidate")} | {P($"label_free.{task}.current")} | {P($"label_free.{task}.candidate")} |");
+            }
+        }
+
+        output.WriteLine();
+        if (traffic is not null)
+        {
+            output.WriteLine($"Traffic from the simulated apps: {traffic.Ok} answered, {traffic.Failed} failed; answered by " +
+                string.Join(", ", traffic.ServedBy.Select(s => $"{s.Key} {s.Value}")) + (traffic.LastError is null ? "" : $"; last error: {traffic.LastError}"));
+        }
+
+        using var reader = await store.Client.ExecuteReaderAsync(
+            $"SELECT served_model, count(), countIf(status >= 400), sum(prompt_tokens + completion_tokens), quantile(0.5)(latency_ms), quantile(0.99)(latency_ms) " +
+            $"FROM {store.Database}.captures FINAL GROUP BY served_model ORDER BY served_model", cancellationToken: cancellationToken);
+        output.WriteLine("Captured calls (embedded ClickHouse):");
+        while (reader.Read())
+        {
+            output.WriteLine(string.Create(Inv, $"  {reader.GetString(0)}: {reader.GetValue(1)} calls, {reader.GetValue(2)} errors, {reader.GetValue(3)} tokens, latency p50 {reader.GetDouble(4):0.0} ms, p99 {reader.GetDouble(5):0.0} ms"));
+        }
+
+        output.WriteLine();
+        output.WriteLine($"Where to look: gateway {gateway} | flywheel status http://127.0.0.1:{ports.Flywheel}/flywheel/status | " +
+                         $"store: ClickHouse HTTP on http://127.0.0.1:{ports.Store}/ (database tao), files in {Path.Combine(dataFolder, "clickhouse")} | registry {registryPath}");
+    }
+
+    private void Say(string message) => output.WriteLine($"[{(DateTime.UtcNow - _start).TotalSeconds,5:0}s] {message}");
+
+    private static string AdminKey() => "tao-admin-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+}

@@ -1,0 +1,95 @@
+using System.ClientModel;
+using System.Collections.Concurrent;
+using OpenAI;
+using OpenAI.Chat;
+using Tao.Trainer.Training;
+
+namespace Tao.Cli.Demo;
+
+/// <summary>
+/// Simulated users: apps calling the gateway with the official OpenAI client, each with its own API key (and so its task
+/// tag), sending prompts drawn from their task's traffic. Counts every answer and failure, and which version answered.
+/// </summary>
+internal sealed class DemoTraffic(Uri gateway, IReadOnlyList<DemoApp> apps, double requestsPerSecond, int workers = 4)
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentDictionary<string, long> _servedBy = new(StringComparer.Ordinal);
+    private readonly List<Task> _workers = [];
+    private long _ok;
+    private long _failed;
+
+    public long Ok => Interlocked.Read(ref _ok);
+    public long Failed => Interlocked.Read(ref _failed);
+    public IReadOnlyDictionary<string, long> ServedBy => _servedBy;
+    public string? LastError { get; private set; }
+
+    public void Start()
+    {
+        var interval = TimeSpan.FromSeconds(workers / requestsPerSecond);
+        for (var w = 0; w < workers; w++)
+        {
+            var random = new Random(1000 + w);
+            _workers.Add(Task.Run(async () =>
+            {
+                var clients = apps.ToDictionary(a => a, a => new ChatClient(a.Alias, new ApiKeyCredential(a.Key),
+                    new OpenAIClientOptions { Endpoint = new Uri(gateway, "/v1"), NetworkTimeout = TimeSpan.FromMinutes(2) }));
+                while (!_stop.IsCancellationRequested)
+                {
+                    var app = Pick(random);
+                    var prompt = app.Prompts[random.Next(app.Prompts.Count)];
+                    try
+                    {
+                        var messages = prompt.Messages.Select<Tao.Trainer.Tokenization.ChatMessage, ChatMessage>(m =>
+                            m.Role == "system" ? new SystemChatMessage(m.Content) : new UserChatMessage(m.Content)).ToList();
+                        var result = await clients[app].CompleteChatAsync(messages,
+                            new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 48 }, _stop.Token);
+                        Interlocked.Increment(ref _ok);
+                        _servedBy.AddOrUpdate(result.Value.Model, 1, (_, n) => n + 1);
+                    }
+                    catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+                    {
+                        break;
+                    }
+                    catch (Exception e)
+                    {
+                        Interlocked.Increment(ref _failed);
+                        LastError = e.Message;
+                    }
+
+                    try
+                    {
+                        await Task.Delay(interval, _stop.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+                }
+            }));
+        }
+    }
+
+    private DemoApp Pick(Random random)
+    {
+        var total = apps.Sum(a => a.Share);
+        var roll = random.NextDouble() * total;
+        foreach (var app in apps)
+        {
+            roll -= app.Share;
+            if (roll <= 0)
+            {
+                return app;
+            }
+        }
+
+        return apps[^1];
+    }
+
+    public async Task StopAsync()
+    {
+        _stop.Cancel();
+        await Task.WhenAll(_workers);
+    }
+}
+
+internal sealed record DemoApp(string Name, string Alias, string Key, double Share, IReadOnlyList<TaskPrompt> Prompts);

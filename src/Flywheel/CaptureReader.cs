@@ -1,0 +1,86 @@
+using System.Text.Json;
+using ClickHouse.Driver.ADO.Parameters;
+using ClickHouse.Driver.Utility;
+using Tao.Storage;
+using Tao.Trainer.Tokenization;
+
+namespace Tao.Flywheel;
+
+/// <summary>
+/// The flywheel's questions to the captures table: how many distinct new inputs a set of tasks has since a watermark,
+/// and which they are. Distinct by normalised prompt hash; only successful chat calls count.
+/// </summary>
+public sealed class CaptureReader(ClickHouseStore store)
+{
+    private string Table => $"{store.Database}.captures";
+
+    public async Task<long> CountNewAsync(IReadOnlyList<string> tasks, DateTime since, CancellationToken cancellationToken)
+    {
+        var value = await store.Client.ExecuteScalarAsync(
+            $"SELECT uniqExact(prompt_hash) FROM {Table} WHERE task IN {{tasks:Array(String)}} AND started_at > {{since:DateTime64(6)}} " +
+            "AND status = 200 AND endpoint = 'chat.completions'",
+            Parameters(tasks, since), cancellationToken: cancellationToken);
+        return Convert.ToInt64(value);
+    }
+
+    /// <summary>The newest distinct inputs after <paramref name="since"/> (newest first), or a stable sample of older ones.</summary>
+    public async Task<List<CapturedInput>> ReadAsync(IReadOnlyList<string> tasks, DateTime since, bool newer, int limit, CancellationToken cancellationToken)
+    {
+        var parameters = Parameters(tasks, since);
+        parameters.AddParameter("limit", (ulong)Math.Max(0, limit));
+        var window = newer ? "started_at > {since:DateTime64(6)}" : "started_at <= {since:DateTime64(6)}";
+        var order = newer ? "last_seen DESC" : "cityHash64(prompt_hash)";
+        var sql = $$"""
+            SELECT argMax(request_id, started_at), prompt_hash, argMax(task, started_at), max(started_at) AS last_seen, argMax(request_json, started_at)
+            FROM {{Table}}
+            WHERE task IN {tasks:Array(String)} AND {{window}} AND status = 200 AND endpoint = 'chat.completions'
+            GROUP BY prompt_hash
+            ORDER BY {{order}}
+            LIMIT {limit:UInt64}
+            """;
+        var inputs = new List<CapturedInput>();
+        using var reader = await store.Client.ExecuteReaderAsync(sql, parameters, cancellationToken: cancellationToken);
+        while (reader.Read())
+        {
+            var messages = Messages(reader.GetString(4));
+            if (messages.Count > 0)
+            {
+                inputs.Add(new CapturedInput(reader.GetGuid(0), Convert.ToUInt64(reader.GetValue(1)), reader.GetString(2),
+                    DateTime.SpecifyKind(Convert.ToDateTime(reader.GetValue(3)), DateTimeKind.Utc), messages));
+            }
+        }
+
+        return inputs;
+    }
+
+    private static ClickHouseParameterCollection Parameters(IReadOnlyList<string> tasks, DateTime since)
+    {
+        var parameters = new ClickHouseParameterCollection();
+        parameters.AddParameter("tasks", tasks.ToArray());
+        parameters.AddParameter("since", DateTime.SpecifyKind(since, DateTimeKind.Utc));
+        return parameters;
+    }
+
+    /// <summary>The chat messages of a captured request (text parts only).</summary>
+    internal static List<ChatMessage> Messages(string requestJson)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(requestJson);
+            if (!document.RootElement.TryGetProperty("messages", out var list) || list.ValueKind != JsonValueKind.Array)
+            {
+                return [];
+            }
+
+            return list.EnumerateArray()
+                .Where(m => m.ValueKind == JsonValueKind.Object && m.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String)
+                .Select(m => new ChatMessage(m.GetProperty("role").GetString()!, m.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : string.Empty))
+                .Where(m => m.Role != "assistant" || m.Content.Length > 0)
+                .ToList();
+        }
+        catch (JsonException)
+        {
+            return [];
+        }
+    }
+}

@@ -1,0 +1,133 @@
+namespace Tao.Flywheel;
+
+/// <summary>The flywheel: which served models it tunes, on which tasks, and where it promotes them.</summary>
+public sealed class FlywheelOptions
+{
+    public const string Section = "Tao:Flywheel";
+
+    /// <summary>Seconds between checks for new inputs. Default: 10.</summary>
+    public int PollSeconds { get; set; } = 10;
+
+    /// <summary>Gateway admin API, where promotions move aliases. Default: http://127.0.0.1:8080.</summary>
+    public string GatewayUrl { get; set; } = "http://127.0.0.1:8080";
+
+    public string? GatewayAdminKey { get; set; }
+
+    /// <summary>Model registry folder. Default: ".tao/data/registry".</summary>
+    public string RegistryPath { get; set; } = Path.Combine(".tao", "data", "registry");
+
+    /// <summary>Working folder of rounds (resumable state, checkpoints). Default: ".tao/data/flywheel".</summary>
+    public string WorkPath { get; set; } = Path.Combine(".tao", "data", "flywheel");
+
+    /// <summary>Address of the flywheel's status API. Default: http://127.0.0.1:8090.</summary>
+    public string Urls { get; set; } = "http://127.0.0.1:8090";
+
+    /// <summary>Key for the status API's write operations (rollback, run now). Default: the gateway admin key.</summary>
+    public string? AdminKey { get; set; }
+
+    /// <summary>Consume the captures topic and write ClickHouse here (Helicone-style), so gateways need no ClickHouse credentials. Default: off.</summary>
+    public KafkaIngestOptions KafkaIngest { get; set; } = new();
+
+    /// <summary>Served models to tune, by name (each is one gateway alias).</summary>
+    public Dictionary<string, ModelGroupOptions> Groups { get; set; } = new(StringComparer.Ordinal);
+}
+
+public sealed class KafkaIngestOptions
+{
+    public bool Enabled { get; set; }
+    public string BootstrapServers { get; set; } = string.Empty;
+    public string Topic { get; set; } = "tao.captures";
+    public string GroupId { get; set; } = "tao-flywheel";
+}
+
+/// <summary>One served model (behind one alias) and the tasks it serves; a round tunes it on all of them at once.</summary>
+public sealed class ModelGroupOptions
+{
+    /// <summary>The gateway alias clients call; promotion moves it. Required.</summary>
+    public string Alias { get; set; } = string.Empty;
+
+    /// <summary>Version id of the model first served behind the alias, and its folder; registered on start when missing.</summary>
+    public string BaseVersion { get; set; } = string.Empty;
+
+    public string? BaseModel { get; set; }
+
+    /// <summary>Tasks by task tag, each with its scorer and optional labelled evaluation set.</summary>
+    public Dictionary<string, TaskOptions> Tasks { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>New distinct inputs (by normalised prompt hash, all tasks together) that trigger a round. Default: 200.</summary>
+    public int Threshold { get; set; } = 200;
+
+    /// <summary>Least time between two rounds, in minutes. Default: 10.</summary>
+    public double MinIntervalMinutes { get; set; } = 10;
+
+    /// <summary>Most new inputs a round reads. Default: 600.</summary>
+    public int MaxInputs { get; set; } = 600;
+
+    /// <summary>Older inputs mixed in, as a share of the new ones, so a round does not forget. Default: 0.25.</summary>
+    public double OlderSampleFraction { get; set; } = 0.25;
+
+    /// <summary>Share of the new inputs kept out of tuning to evaluate on. Default: 0.2.</summary>
+    public double HeldOutFraction { get; set; } = 0.2;
+
+    /// <summary>The candidate must beat the current version by this on every evaluation, and no task may drop by more. Default: 0.</summary>
+    public double Margin { get; set; }
+
+    public RoundSettings Round { get; set; } = new();
+
+    public PromotionTarget Target { get; set; } = new();
+
+    /// <summary>Share of traffic (0-100) a promoted version first gets as a canary; 0 promotes at once. Default: 0.</summary>
+    public double CanaryPercent { get; set; }
+
+    /// <summary>How long the canary runs before full promotion, in seconds. Default: 60.</summary>
+    public int CanarySeconds { get; set; } = 60;
+}
+
+public sealed class TaskOptions
+{
+    /// <summary>Scorer configuration file (see tao train --help), or inline JSON. Required.</summary>
+    public string Scorer { get; set; } = string.Empty;
+
+    /// <summary>Facts the scorer needs with every input of the task (e.g. "database" for SQL). Default: none.</summary>
+    public Dictionary<string, string> Context { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Optional labelled evaluation set (JSON lines: messages, expected, context).</summary>
+    public string? LabelledEval { get; set; }
+}
+
+public sealed class RoundSettings
+{
+    public string Objective { get; set; } = "BestOfN";
+    public int Candidates { get; set; } = 8;
+    public int Iterations { get; set; } = 3;
+    public double LearningRate { get; set; } = 3e-4;
+    public int BatchSize { get; set; } = 16;
+    public int EpochsPerIteration { get; set; } = 2;
+    public double MinBestScore { get; set; } = 0.6;
+    public double Temperature { get; set; } = 1.0;
+    public int MaxTokens { get; set; } = 48;
+
+    /// <summary>Train LoRA adapters of this rank (needed for the vLLM target); 0 trains all weights. Default: 0.</summary>
+    public int LoraRank { get; set; }
+}
+
+/// <summary>Where a promoted version is served from.</summary>
+public sealed class PromotionTarget
+{
+    /// <summary>Local (Tao's model server), Vllm (LoRA adapter hot-loaded into vLLM), or Url (any upstream). Default: Local.</summary>
+    public string Kind { get; set; } = "Local";
+
+    /// <summary>Gateway cluster of the model server (Local) or of vLLM (Vllm). Default: "tao-models".</summary>
+    public string Cluster { get; set; } = "tao-models";
+
+    /// <summary>Model server URL and admin key (Local).</summary>
+    public string ServerUrl { get; set; } = "http://127.0.0.1:8000";
+    public string? ServerAdminKey { get; set; }
+
+    /// <summary>vLLM URL (Vllm): adapters are loaded through /v1/load_lora_adapter; the path must be readable by vLLM.</summary>
+    public string VllmUrl { get; set; } = "http://127.0.0.1:8001";
+
+    /// <summary>Upstream base URL and model name (Url).</summary>
+    public string? Url { get; set; }
+    public string? UrlModel { get; set; }
+}

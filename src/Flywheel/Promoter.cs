@@ -1,0 +1,77 @@
+using Microsoft.Extensions.Logging;
+using Tao.Trainer.Registry;
+
+namespace Tao.Flywheel;
+
+/// <summary>
+/// Makes a registered version live behind the group's alias: the target serves it first (model server load, vLLM
+/// adapter load, or a new cluster), then the gateway learns the model, then the alias moves — optionally through a
+/// canary share first. Each step leaves the previous version serving until the alias moves atomically.
+/// </summary>
+public sealed partial class Promoter(ModelRegistry registry, GatewayAdminClient gateway, Func<string, HttpClient> http, ILogger<Promoter> logger)
+{
+    public async Task PromoteAsync(ModelGroupOptions group, string version, CancellationToken cancellationToken)
+    {
+        await ServeAsync(group, version, cancellationToken);
+        var previous = await gateway.AliasTargetAsync(group.Alias, cancellationToken);
+        if (group.CanaryPercent > 0 && previous is not null && previous != version)
+        {
+            LogCanary(logger, group.Alias, version, group.CanaryPercent);
+            await gateway.PutAliasAsync(group.Alias, previous, version, group.CanaryPercent, cancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(group.CanarySeconds), cancellationToken);
+        }
+
+        await gateway.PutAliasAsync(group.Alias, version, null, 0, cancellationToken);
+        LogPromoted(logger, group.Alias, version);
+    }
+
+    /// <summary>Makes the version servable and known to the gateway, without moving the alias.</summary>
+    public async Task ServeAsync(ModelGroupOptions group, string version, CancellationToken cancellationToken)
+    {
+        var target = group.Target;
+        var folder = registry.Folder(version);
+        switch (target.Kind.ToLowerInvariant())
+        {
+            case "local":
+                registry.Verify(version);
+                await new ModelServerClient(http(target.ServerUrl), target.ServerAdminKey).LoadAsync(version, Path.GetFullPath(folder), cancellationToken);
+                await gateway.PutModelAsync(version, target.Cluster, version, version, cancellationToken);
+                break;
+            case "vllm":
+                registry.Verify(version);
+                await new VllmClient(http(target.VllmUrl)).LoadAdapterAsync(version, Path.GetFullPath(folder), cancellationToken);
+                await gateway.PutModelAsync(version, target.Cluster, version, version, cancellationToken);
+                break;
+            case "url":
+                var cluster = "tao-" + version;
+                await gateway.PutClusterAsync(cluster, target.Url ?? throw new ArgumentException("the Url target needs Url"), cancellationToken);
+                await gateway.PutModelAsync(version, cluster, target.UrlModel ?? version, version, cancellationToken);
+                break;
+            default:
+                throw new ArgumentException($"unknown promotion target '{target.Kind}' (Local, Vllm, Url)");
+        }
+    }
+
+    /// <summary>Moves the alias back to the version the current one was tuned from (the last promoted ancestor).</summary>
+    public async Task<string> RollbackAsync(string groupName, ModelGroupOptions group, CancellationToken cancellationToken)
+    {
+        var current = await gateway.AliasTargetAsync(group.Alias, cancellationToken) ?? throw new InvalidOperationException($"alias {group.Alias} is unknown to the gateway");
+        var lineage = registry.Lineage(current);
+        var previous = lineage.Take(lineage.Count - 1).LastOrDefault(v => v.Status is "promoted" or "base")
+            ?? throw new InvalidOperationException($"{current} has no earlier version to roll back to");
+        await ServeAsync(group, previous.Id, cancellationToken);
+        await gateway.PutAliasAsync(group.Alias, previous.Id, null, 0, cancellationToken);
+        registry.Update(current, v => v with { Status = "rolled_back", Decision = $"rolled back to {previous.Id} at {DateTimeOffset.UtcNow:O}" });
+        LogRolledBack(logger, groupName, current, previous.Id);
+        return previous.Id;
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Canary: {Alias} sends {Percent}% of calls to {Version}")]
+    private static partial void LogCanary(ILogger logger, string alias, string version, double percent);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Promoted: {Alias} now serves {Version}")]
+    private static partial void LogPromoted(ILogger logger, string alias, string version);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Rolled back {Group}: {From} -> {To}")]
+    private static partial void LogRolledBack(ILogger logger, string group, string from, string to);
+}

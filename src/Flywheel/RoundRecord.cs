@@ -1,0 +1,28 @@
+namespace Tao.Flywheel;
+
+/// <summary>A round as recorded in flywheel_rounds (and shown by the status API, the CLI and the dashboard).</summary>
+public sealed record RoundRecord
+{
+    public string RoundId { get; init; } = string.Empty;
+    public string Group { get; init; } = string.Empty;
+    public IReadOnlyList<string> Tasks { get; init; } = [];
+
+    /// <summary>running, promoted, rejected, abandoned, failed.</summary>
+    public string Status { get; init; } = "running";
+
+    public DateTime StartedAt { get; init; }
+    public DateTime UpdatedAt { get; init; }
+    public DateTime WindowFrom { get; init; }
+    public DateTime WindowTo { get; init; }
+    public int Inputs { get; init; }
+    public int TuningInputs { get; init; }
+    public int HeldOutInputs { get; init; }
+    public string ParentVersion { get; init; } = string.Empty;
+    public string CandidateVersion { get; init; } = string.Empty;
+    public double RewardFirst { get; init; }
+    public double RewardLast { get; init; }
+    public Dictionary<string, double> Evaluation { get; init; } = new(StringComparer.Ordinal);
+    public string Decision { get; init; } = string.Empty;
+    public string Reason { get; init; } = string.Empty;
+    public double DurationSeconds { get; init; }
+}

@@ -1,0 +1,241 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Tao.Storage;
+using Tao.Trainer.Checkpoints;
+using Tao.Trainer.Generation;
+using Tao.Trainer.Lora;
+using Tao.Trainer.Registry;
+using Tao.Trainer.Scoring;
+using Tao.Trainer.Tokenization;
+using Tao.Trainer.Training;
+
+namespace Tao.Flywheel;
+
+/// <summary>
+/// One flywheel round for a model group: fix the inputs (new ones since the watermark, a sample of older ones, a held-out
+/// slice), tune the live version on them with a TAO round, register the result, evaluate it against the live version,
+/// and promote it only when it wins by the margin on every task's evaluation; otherwise record why not.
+/// </summary>
+public sealed partial class RoundRunner(
+    ClickHouseStore store, FlywheelStore flywheel, CaptureReader captures, ModelRegistry registry, Promoter promoter, FlywheelOptions options,
+    ILogger<RoundRunner> logger)
+{
+    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
+
+    /// <summary>Progress of the round in flight (for status and the demo's display).</summary>
+    public RoundProgress? Progress { get; private set; }
+
+    public async Task<RoundRecord> RunAsync(string groupName, ModelGroupOptions group, string parentVersion, RoundPlan? resumed, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var plan = resumed ?? await PlanAsync(groupName, group, parentVersion, cancellationToken);
+        var folder = Path.Combine(options.WorkPath, "rounds", plan.RoundId);
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(plan, s_json));
+        var record = new RoundRecord
+        {
+            RoundId = plan.RoundId, Group = groupName, Tasks = group.Tasks.Keys.ToList(), Status = "running", StartedAt = plan.StartedAt,
+            WindowFrom = plan.WindowFrom, WindowTo = plan.WindowTo, Inputs = plan.Tuning.Count + plan.HeldOut.Count + plan.Older.Count,
+            TuningInputs = plan.Tuning.Count + plan.Older.Count, HeldOutInputs = plan.HeldOut.Count, ParentVersion = plan.ParentVersion,
+        };
+        await flywheel.SaveAsync(record, cancellationToken);
+        if (resumed is null)
+        {
+            await flywheel.SaveInputsAsync(plan.RoundId,
+                plan.Tuning.Select(i => (i, "tune")).Concat(plan.HeldOut.Select(i => (i, "held_out"))).Concat(plan.Older.Select(i => (i, "older"))), cancellationToken);
+        }
+
+        LogStarted(logger, plan.RoundId, plan.ParentVersion, record.TuningInputs, record.HeldOutInputs);
+        try
+        {
+            record = await TuneEvaluateAndDecideAsync(groupName, group, plan, folder, record, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            throw; // left "running": the next start resumes it
+        }
+        catch (Exception e)
+        {
+            record = record with { Status = "failed", Decision = "failed", Reason = e.Message };
+            LogFailed(logger, plan.RoundId, e);
+        }
+
+        record = record with { DurationSeconds = clock.Elapsed.TotalSeconds + (resumed is null ? 0 : 0) };
+        await flywheel.SaveAsync(record, CancellationToken.None);
+        Progress = null;
+        return record;
+    }
+
+    private async Task<RoundPlan> PlanAsync(string groupName, ModelGroupOptions group, string parentVersion, CancellationToken cancellationToken)
+    {
+        var tasks = group.Tasks.Keys.ToList();
+        var watermark = await flywheel.WatermarkAsync(groupName, cancellationToken);
+        var fresh = await captures.ReadAsync(tasks, watermark, newer: true, group.MaxInputs, cancellationToken);
+        var older = group.OlderSampleFraction > 0
+            ? await captures.ReadAsync(tasks, watermark, newer: false, (int)(fresh.Count * group.OlderSampleFraction), cancellationToken)
+            : [];
+        // The held-out slice is chosen by prompt hash: stable, and independent of arrival order.
+        var heldOut = fresh.Where(i => i.PromptHash % 1000 < (ulong)(group.HeldOutFraction * 1000)).ToList();
+        var tuning = fresh.Except(heldOut).ToList();
+        var roundId = $"{groupName}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+        return new RoundPlan(roundId, groupName, parentVersion, watermark, fresh.Count > 0 ? fresh.Max(i => i.StartedAt) : watermark,
+            tuning, heldOut, older, DateTime.UtcNow);
+    }
+
+    private async Task<RoundRecord> TuneEvaluateAndDecideAsync(string groupName, ModelGroupOptions group, RoundPlan plan, string folder, RoundRecord record,
+        CancellationToken cancellationToken)
+    {
+        var scorers = group.Tasks.ToDictionary(t => t.Key, t => CreateScorer(t.Value), StringComparer.Ordinal);
+        var parentFolder = registry.Folder(plan.ParentVersion);
+        registry.Verify(plan.ParentVersion);
+        var tokenizer = TextTokenizer.Load(parentFolder);
+        using var current = ModelCheckpoint.Load(parentFolder);
+        using var policy = ModelCheckpoint.Load(parentFolder);
+        var settings = group.Round;
+        var roundOptions = new TaoRoundOptions
+        {
+            Objective = Enum.Parse<TaoObjective>(settings.Objective, ignoreCase: true),
+            Candidates = settings.Candidates,
+            Iterations = settings.Iterations,
+            LearningRate = settings.LearningRate,
+            BatchSize = settings.BatchSize,
+            EpochsPerIteration = settings.EpochsPerIteration,
+            MinBestScore = settings.MinBestScore,
+            Lora = settings.LoraRank > 0 ? new LoraOptions { Rank = settings.LoraRank, Alpha = 2 * settings.LoraRank } : null,
+            Generation = new GenerationOptions { Temperature = settings.Temperature, MaxNewTokens = settings.MaxTokens, BatchSize = 256 },
+        };
+        var prompts = plan.Tuning.Concat(plan.Older).Select(i => Prompt(i, group)).ToList();
+        var round = new TaoRound(policy, tokenizer, new TaskRoutedScorer(scorers), roundOptions, folder: Path.Combine(folder, "tao"),
+            progress: p => Progress = p);
+        var result = await round.RunAsync(prompts, heldOut: null, cancellationToken);
+        var rewards = result.Metrics.Where(m => m.Event == "iteration" && m.RewardMean is not null).Select(m => m.RewardMean!.Value).ToList();
+        record = record with { RewardFirst = rewards.FirstOrDefault(), RewardLast = rewards.LastOrDefault() };
+
+        Progress = new RoundProgress("evaluate", settings.Iterations, settings.Iterations, 0, group.Tasks.Count);
+        var evaluator = new VersionEvaluator(store);
+        var evaluation = new Dictionary<string, double>(StringComparer.Ordinal);
+        var gains = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (task, taskOptions) in group.Tasks)
+        {
+            var heldOut = plan.HeldOut.Where(i => i.Task == task).Select(i => Prompt(i, group)).ToList();
+            var (currentScore, candidateScore) = await evaluator.LabelFreeAsync(current, policy, tokenizer, heldOut, scorers[task], samples: 4, settings.MaxTokens, cancellationToken);
+            evaluation[$"label_free.{task}.current"] = currentScore;
+            evaluation[$"label_free.{task}.candidate"] = candidateScore;
+            gains[task] = candidateScore - currentScore;
+            if (taskOptions.LabelledEval is { } path && File.Exists(path))
+            {
+                var examples = LabelledSet.Read(path);
+                var labelledCurrent = await evaluator.LabelledAsync(current, tokenizer, examples, settings.MaxTokens, cancellationToken);
+                var labelledCandidate = await evaluator.LabelledAsync(policy, tokenizer, examples, settings.MaxTokens, cancellationToken);
+                evaluation[$"labelled.{task}.current"] = labelledCurrent;
+                evaluation[$"labelled.{task}.candidate"] = labelledCandidate;
+                gains[task] = labelledCandidate - labelledCurrent; // a labelled set, when given, decides
+            }
+        }
+
+        var version = RegisterCandidate(groupName, group, plan, policy, round, tokenizer, parentFolder, evaluation, string.Join(" | ", scorers.Select(s => $"{s.Key}: {s.Value.Name}")));
+        var mean = gains.Values.DefaultIfEmpty(0).Average();
+        var worst = gains.Count == 0 ? (Task: "", Gain: 0.0) : gains.Select(g => (Task: g.Key, Gain: g.Value)).MinBy(g => g.Gain);
+        string decision, reason;
+        if (plan.Tuning.Count + plan.Older.Count == 0)
+        {
+            (decision, reason) = ("rejected", "no inputs to tune on");
+        }
+        else if (mean <= group.Margin)
+        {
+            (decision, reason) = ("rejected", $"mean gain {mean:+0.000;-0.000} does not beat the margin {group.Margin:0.000}");
+        }
+        else if (worst.Gain < -group.Margin)
+        {
+            (decision, reason) = ("rejected", $"task {worst.Task} gets worse by {-worst.Gain:0.000}, beyond the margin {group.Margin:0.000}");
+        }
+        else
+        {
+            (decision, reason) = ("promoted", $"mean gain {mean:+0.000;-0.000} over {plan.ParentVersion}; " + string.Join(", ", gains.Select(g => $"{g.Key} {g.Value:+0.000;-0.000}")));
+        }
+
+        if (decision == "promoted")
+        {
+            Progress = new RoundProgress("promote", settings.Iterations, settings.Iterations, 0, 1);
+            await promoter.PromoteAsync(group, version.Id, cancellationToken);
+        }
+
+        version = registry.Update(version.Id, v => v with { Status = decision, Decision = reason });
+        await flywheel.SaveVersionAsync(groupName, version, cancellationToken);
+        LogDecided(logger, plan.RoundId, version.Id, decision, reason);
+        return record with { Status = decision, CandidateVersion = version.Id, Evaluation = evaluation, Decision = decision, Reason = reason };
+    }
+
+    private ModelVersion RegisterCandidate(string groupName, ModelGroupOptions group, RoundPlan plan, Trainer.Model.LlamaForCausalLM policy, TaoRound round,
+        TextTokenizer tokenizer, string parentFolder, Dictionary<string, double> evaluation, string scorer)
+    {
+        var staging = Path.Combine(options.WorkPath, "rounds", plan.RoundId, "candidate");
+        if (Directory.Exists(staging))
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+
+        Directory.CreateDirectory(staging);
+        if (round.Adapters is not null && group.Target.Kind.Equals("vllm", StringComparison.OrdinalIgnoreCase))
+        {
+            LoraAdapters.ExportPeft(round.Adapters, new LoraOptions { Rank = group.Round.LoraRank, Alpha = 2 * group.Round.LoraRank }, staging, plan.ParentVersion);
+        }
+        else
+        {
+            if (round.Adapters is not null)
+            {
+                LoraAdapters.Merge(policy); // served locally at base cost
+            }
+
+            ModelCheckpoint.Save(policy, staging);
+        }
+
+        foreach (var file in new[] { "tokenizer.json", "tokenizer_config.json", "tokenizer.model" }.Where(f => File.Exists(Path.Combine(parentFolder, f))))
+        {
+            File.Copy(Path.Combine(parentFolder, file), Path.Combine(staging, file), overwrite: true);
+        }
+
+        var number = registry.Lineage(plan.ParentVersion).Count;
+        var id = $"{groupName}-r{number}-{plan.StartedAt:HHmmss}";
+        var version = registry.Register(staging, new ModelVersion
+        {
+            Id = id,
+            Parent = plan.ParentVersion,
+            CreatedAt = DateTimeOffset.UtcNow,
+            Tasks = group.Tasks.Keys.ToList(),
+            Data = new DataWindow(plan.WindowFrom, plan.WindowTo, plan.Tuning.Count + plan.HeldOut.Count + plan.Older.Count),
+            Scorer = scorer,
+            RoundId = plan.RoundId,
+            Evaluation = evaluation,
+            Status = "candidate",
+        });
+        _ = tokenizer;
+        return version;
+    }
+
+    private static TaskPrompt Prompt(CapturedInput input, ModelGroupOptions group)
+    {
+        var context = new Dictionary<string, string>(group.Tasks.TryGetValue(input.Task, out var task) ? task.Context : [], StringComparer.Ordinal)
+        {
+            [TaskRoutedScorer.TaskKey] = input.Task,
+        };
+        return new TaskPrompt(input.RequestId.ToString(), input.Messages, context);
+    }
+
+    private IScorer CreateScorer(TaskOptions task)
+    {
+        var text = task.Scorer.TrimStart();
+        var services = new ScorerFactory.Services(store);
+        return text.StartsWith('{') || text.StartsWith('[') ? ScorerFactory.FromJson(text, services) : ScorerFactory.FromFile(task.Scorer, services);
+    }
+
+    [LoggerMessage(EventId = 3100, Level = LogLevel.Information, Message = "Round {RoundId} started from {Parent}: {Tuning} inputs to tune on, {HeldOut} held out")]
+    private static partial void LogStarted(ILogger logger, string roundId, string parent, int tuning, int heldOut);
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Round {RoundId}: {Version} {Decision} ({Reason})")]
+    private static partial void LogDecided(ILogger logger, string roundId, string version, string decision, string reason);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Error, Message = "Round {RoundId} failed")]
+    private static partial void LogFailed(ILogger logger, string roundId, Exception exception);
+}
