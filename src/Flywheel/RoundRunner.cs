@@ -61,7 +61,7 @@ public sealed partial class RoundRunner(
             LogFailed(logger, plan.RoundId, e);
         }
 
-        record = record with { DurationSeconds = clock.Elapsed.TotalSeconds + (resumed is null ? 0 : 0) };
+        record = record with { DurationSeconds = clock.Elapsed.TotalSeconds };
         await flywheel.SaveAsync(record, CancellationToken.None);
         Progress = null;
         return record;
@@ -134,7 +134,7 @@ public sealed partial class RoundRunner(
             }
         }
 
-        var version = RegisterCandidate(groupName, group, plan, policy, round, tokenizer, parentFolder, evaluation, string.Join(" | ", scorers.Select(s => $"{s.Key}: {s.Value.Name}")));
+        var version = RegisterCandidate(groupName, group, plan, policy, round, parentFolder, evaluation, string.Join(" | ", scorers.Select(s => $"{s.Key}: {s.Value.Name}")));
         var mean = gains.Values.DefaultIfEmpty(0).Average();
         var worst = gains.Count == 0 ? (Task: "", Gain: 0.0) : gains.Select(g => (Task: g.Key, Gain: g.Value)).MinBy(g => g.Gain);
         string decision, reason;
@@ -146,9 +146,9 @@ public sealed partial class RoundRunner(
         {
             (decision, reason) = ("rejected", $"mean gain {mean:+0.000;-0.000} does not beat the margin {group.Margin:0.000}");
         }
-        else if (worst.Gain < -group.Margin)
+        else if (worst.Gain < -Math.Abs(group.Margin))
         {
-            (decision, reason) = ("rejected", $"task {worst.Task} gets worse by {-worst.Gain:0.000}, beyond the margin {group.Margin:0.000}");
+            (decision, reason) = ("rejected", $"task {worst.Task} gets worse by {-worst.Gain:0.000}, beyond the margin {Math.Abs(group.Margin):0.000}");
         }
         else
         {
@@ -168,7 +168,7 @@ public sealed partial class RoundRunner(
     }
 
     private ModelVersion RegisterCandidate(string groupName, ModelGroupOptions group, RoundPlan plan, Trainer.Model.LlamaForCausalLM policy, TaoRound round,
-        TextTokenizer tokenizer, string parentFolder, Dictionary<string, double> evaluation, string scorer)
+        string parentFolder, Dictionary<string, double> evaluation, string scorer)
     {
         var staging = Path.Combine(options.WorkPath, "rounds", plan.RoundId, "candidate");
         if (Directory.Exists(staging))
@@ -210,7 +210,6 @@ public sealed partial class RoundRunner(
             Evaluation = evaluation,
             Status = "candidate",
         });
-        _ = tokenizer;
         return version;
     }
 

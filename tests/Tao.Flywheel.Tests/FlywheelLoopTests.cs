@@ -1,0 +1,263 @@
+using System.ClientModel;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace Tao.Flywheel.Tests;
+
+/// <summary>
+/// The loop end to end on loopback: calls through the gateway are captured, the flywheel notices them, tunes the live
+/// version, evaluates it on held-out inputs, and moves the alias — or refuses to.
+/// </summary>
+public sealed class FlywheelLoopTests
+{
+    [Fact]
+    public async Task CaptureReader_CountsDistinctSuccessfulChatPromptsSinceTheWatermark()
+    {
+        await using var stack = await FlywheelStack.StartAsync();
+        await stack.SendAsync(6);
+        await stack.SendAsync(6); // the same six prompts again
+        using var http = new HttpClient { BaseAddress = stack.GatewayUrl };
+        using var failed = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = JsonContent.Create(new { model = "no-such-model", messages = new[] { new { role = "user", content = "never answered" } } }),
+        };
+        failed.Headers.Add("x-tao-task", FlywheelStack.Task);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync(failed)).StatusCode);
+
+        var reader = new CaptureReader(stack.Store);
+        Assert.Equal(6, await reader.CountNewAsync([FlywheelStack.Task], DateTime.UnixEpoch, default));
+        Assert.Equal(0, await reader.CountNewAsync(["other-task"], DateTime.UnixEpoch, default));
+
+        var inputs = await reader.ReadAsync([FlywheelStack.Task], DateTime.UnixEpoch, newer: true, 100, default);
+        Assert.Equal(6, inputs.Count);
+        Assert.All(inputs, i => Assert.Equal("user", i.Messages.Single().Role));
+        var watermark = inputs.Max(i => i.StartedAt);
+        var newest = await stack.Store.Client.ExecuteScalarAsync($"SELECT toString(max(started_at)) FROM {stack.Store.Database}.captures WHERE status = 200");
+        Assert.True(0 == await reader.CountNewAsync([FlywheelStack.Task], watermark, default), $"watermark {watermark:O} ({watermark.Kind}), newest {newest}");
+        Assert.Equal(6, (await reader.ReadAsync([FlywheelStack.Task], watermark, newer: false, 100, default)).Count);
+    }
+
+    [Fact]
+    public async Task ReachingTheThreshold_RunsOneRound_PromotesAndMovesTheWatermark()
+    {
+        await using var stack = await FlywheelStack.StartAsync(new()
+        {
+            ["Tao:Flywheel:PollSeconds"] = "1",
+            [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:Threshold"] = "12",
+        }, startFlywheel: true);
+        var finished = new List<RoundRecord>();
+        stack.Service.RoundFinished += r => { lock (finished) { finished.Add(r); } };
+
+        await stack.SendAsync(11);
+        await Task.Delay(2500);
+        Assert.Empty(finished); // below the threshold nothing happens
+
+        await stack.SendAsync(1, offset: 11);
+        var round = await WaitForRoundAsync(finished, 1);
+        Assert.Equal("promoted", round.Decision);
+        Assert.Equal(12, round.Inputs);
+        Assert.True(round.HeldOutInputs > 0 && round.TuningInputs > 0, $"tuning {round.TuningInputs}, held out {round.HeldOutInputs}");
+        Assert.Equal(FlywheelStack.BaseVersion, round.ParentVersion);
+        Assert.Equal(round.CandidateVersion, await stack.AliasTargetAsync());
+        Assert.Contains($"label_free.{FlywheelStack.Task}.candidate", round.Evaluation.Keys);
+
+        var version = stack.Registry.Get(round.CandidateVersion)!;
+        Assert.Equal(FlywheelStack.BaseVersion, version.Parent);
+        Assert.Equal("promoted", version.Status);
+        Assert.Equal(12, version.Data!.Inputs);
+        stack.Registry.Verify(version.Id);
+        Assert.Equal([FlywheelStack.BaseVersion, version.Id], stack.Registry.Lineage(version.Id).Select(v => v.Id));
+
+        // The watermark moved past those inputs: later polls start nothing new.
+        await Task.Delay(2500);
+        Assert.Single(finished);
+        Assert.Single(await stack.Rounds.RoundsAsync(FlywheelStack.Group, default));
+        var inputs = Convert.ToInt64(await stack.Store.Client.ExecuteScalarAsync(
+            $"SELECT count() FROM {stack.Store.Database}.round_inputs WHERE round_id = '{round.RoundId}'"));
+        Assert.Equal(12, inputs);
+
+        // Calls on the alias are now answered by the promoted version, and captured as such.
+        using var http = new HttpClient { BaseAddress = stack.GatewayUrl };
+        var answer = await http.PostAsJsonAsync("/v1/chat/completions", new { model = FlywheelStack.Alias, max_tokens = 4, messages = new[] { new { role = "user", content = "after" } } });
+        answer.EnsureSuccessStatusCode();
+        Assert.Equal(version.Id, JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("model").GetString());
+    }
+
+    [Fact]
+    public async Task ACandidateThatDoesNotBeatTheMargin_IsRegisteredAsRejected_AndTheAliasStays()
+    {
+        await using var stack = await FlywheelStack.StartAsync(new()
+        {
+            [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:Margin"] = "1", // no candidate can gain more than 1 on a [0, 1] score
+        });
+        await stack.SendAsync(10);
+
+        var round = await stack.Service.RunNowAsync(FlywheelStack.Group, default);
+        Assert.NotNull(round);
+        Assert.Equal("rejected", round.Decision);
+        Assert.Contains("does not beat the margin", round.Reason);
+        Assert.Equal(FlywheelStack.BaseVersion, await stack.AliasTargetAsync());
+        Assert.Equal("rejected", stack.Registry.Get(round.CandidateVersion)!.Status);
+        var stored = (await stack.Rounds.RoundsAsync(FlywheelStack.Group, default)).Single();
+        Assert.Equal("rejected", stored.Status);
+        Assert.Equal(round.Reason, stored.Reason);
+    }
+
+    [Fact]
+    public async Task HotSwapUnderLoad_FailsNoCall_AndRollbackRestoresTheParent()
+    {
+        await using var stack = await FlywheelStack.StartAsync(new()
+        {
+            [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:CanaryPercent"] = "50",
+            [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:CanarySeconds"] = "1",
+        });
+        await stack.SendAsync(10);
+        await stack.Flywheel.StartAsync();
+
+        var client = new ChatClient(FlywheelStack.Alias, new ApiKeyCredential(FlywheelStack.ClientKey), new OpenAIClientOptions { Endpoint = new Uri(stack.GatewayUrl, "v1") });
+        using var stop = new CancellationTokenSource();
+        var served = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var calls = 0;
+        var load = Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    if (worker % 2 == 0)
+                    {
+                        var completion = (await client.CompleteChatAsync([new UserChatMessage($"load {worker}")], new ChatCompletionOptions { MaxOutputTokenCount = 4 })).Value;
+                        served.AddOrUpdate(completion.Model, 1, (_, n) => n + 1);
+                    }
+                    else
+                    {
+                        var model = string.Empty;
+                        await foreach (var update in client.CompleteChatStreamingAsync([new UserChatMessage($"stream {worker}")], new ChatCompletionOptions { MaxOutputTokenCount = 4 }))
+                        {
+                            model = update.Model ?? model;
+                        }
+
+                        served.AddOrUpdate(model, 1, (_, n) => n + 1);
+                    }
+
+                    Interlocked.Increment(ref calls);
+                }
+                catch (Exception e)
+                {
+                    failures.Enqueue(e.Message);
+                }
+            }
+        })).ToList();
+
+        var round = await stack.Service.RunNowAsync(FlywheelStack.Group, default);
+        await Task.Delay(500);
+        stop.Cancel();
+        await Task.WhenAll(load);
+
+        Assert.NotNull(round);
+        Assert.Equal("promoted", round.Decision);
+        Assert.Empty(failures);
+        Assert.True(calls > 20, $"only {calls} calls ran during the round");
+        Assert.True(served.ContainsKey(FlywheelStack.BaseVersion) && served.ContainsKey(round.CandidateVersion),
+            "calls were served by: " + string.Join(", ", served.Select(s => $"{s.Key}={s.Value}")));
+        Assert.Equal(round.CandidateVersion, await stack.AliasTargetAsync());
+
+        using var http = new HttpClient { BaseAddress = stack.FlywheelUrl };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.PostAsync($"/flywheel/groups/{FlywheelStack.Group}/rollback", null)).StatusCode);
+        using var rollback = new HttpRequestMessage(HttpMethod.Post, $"/flywheel/groups/{FlywheelStack.Group}/rollback");
+        rollback.Headers.Authorization = new AuthenticationHeaderValue("Bearer", FlywheelStack.AdminKey);
+        var response = await http.SendAsync(rollback);
+        response.EnsureSuccessStatusCode();
+        Assert.Equal(FlywheelStack.BaseVersion, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("live").GetString());
+        Assert.Equal(FlywheelStack.BaseVersion, await stack.AliasTargetAsync());
+        Assert.Equal("rolled_back", stack.Registry.Get(round.CandidateVersion)!.Status);
+        Assert.Equal(FlywheelStack.BaseVersion, (await client.CompleteChatAsync([new UserChatMessage("after rollback")])).Value.Model);
+
+        var status = JsonDocument.Parse(await http.GetStringAsync("/flywheel/status")).RootElement;
+        Assert.Equal(FlywheelStack.Group, status[0].GetProperty("group").GetString());
+    }
+
+    [Fact]
+    public async Task ARoundInterruptedByARestart_IsResumedFromItsFolder()
+    {
+        await using var stack = await FlywheelStack.StartAsync(new()
+        {
+            [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:Round:Iterations"] = "3",
+        });
+        await stack.SendAsync(10);
+
+        using var interrupt = new CancellationTokenSource();
+        var running = stack.Service.RunNowAsync(FlywheelStack.Group, interrupt.Token);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (stack.Runner.Progress is not { Iteration: >= 2 } && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        interrupt.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+        var interrupted = (await stack.Rounds.RoundsAsync(FlywheelStack.Group, default)).Single();
+        Assert.Equal("running", interrupted.Status);
+
+        await stack.RestartFlywheelAsync();
+        var finished = new List<RoundRecord>();
+        stack.Service.RoundFinished += r => { lock (finished) { finished.Add(r); } };
+        await stack.Flywheel.StartAsync();
+        var round = await WaitForRoundAsync(finished, 1);
+        Assert.Equal(interrupted.RoundId, round.RoundId);
+        Assert.Equal("promoted", round.Decision);
+        Assert.Equal(round.CandidateVersion, await stack.AliasTargetAsync());
+        Assert.Single(await stack.Rounds.RoundsAsync(FlywheelStack.Group, default));
+    }
+
+    [Fact]
+    public async Task ARoundWhoseFolderIsGone_IsAbandonedNotPromoted()
+    {
+        await using var stack = await FlywheelStack.StartAsync();
+        await stack.SendAsync(6);
+        using var interrupt = new CancellationTokenSource();
+        var running = stack.Service.RunNowAsync(FlywheelStack.Group, interrupt.Token);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (stack.Runner.Progress is null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        interrupt.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+        Directory.Delete(Path.Combine(stack.Folder, "work", "rounds"), recursive: true);
+
+        await stack.RestartFlywheelAsync();
+        var finished = new List<RoundRecord>();
+        stack.Service.RoundFinished += r => { lock (finished) { finished.Add(r); } };
+        await stack.Flywheel.StartAsync();
+        var round = await WaitForRoundAsync(finished, 1);
+        Assert.Equal("abandoned", round.Status);
+        Assert.Equal(FlywheelStack.BaseVersion, await stack.AliasTargetAsync());
+        Assert.Equal("abandoned", (await stack.Rounds.RoundsAsync(FlywheelStack.Group, default)).Single().Status);
+    }
+
+    internal static async Task<RoundRecord> WaitForRoundAsync(List<RoundRecord> finished, int count)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (DateTime.UtcNow < deadline)
+        {
+            lock (finished)
+            {
+                if (finished.Count >= count)
+                {
+                    return finished[count - 1];
+                }
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"no round {count} finished within 3 minutes");
+    }
+}
