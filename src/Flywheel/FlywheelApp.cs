@@ -27,6 +27,17 @@ public static class FlywheelApp
         builder.Services.AddSingleton(sp => new Promoter(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<GatewayAdminClient>(),
             url => new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) }, sp.GetRequiredService<ILogger<Promoter>>()));
         builder.Services.AddSingleton<RoundRunner>();
+        if (options.Leader.Kind.Equals("kafka", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Services.AddSingleton<KafkaLeadership>();
+            builder.Services.AddSingleton<ILeadership>(sp => sp.GetRequiredService<KafkaLeadership>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<KafkaLeadership>());
+        }
+        else
+        {
+            builder.Services.AddSingleton<ILeadership, SoleLeadership>();
+        }
+
         builder.Services.AddSingleton<FlywheelService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<FlywheelService>());
         if (options.KafkaIngest.Enabled)

@@ -28,6 +28,9 @@ public sealed class FlywheelOptions
     /// <summary>Consume the captures topic and write ClickHouse here (Helicone-style), so gateways need no ClickHouse credentials. Default: off.</summary>
     public KafkaIngestOptions KafkaIngest { get; set; } = new();
 
+    /// <summary>How several flywheel instances agree on the one that runs rounds. Default: none (this instance leads).</summary>
+    public LeaderOptions Leader { get; set; } = new();
+
     /// <summary>Served models to tune, by name (each is one gateway alias).</summary>
     public Dictionary<string, ModelGroupOptions> Groups { get; set; } = new(StringComparer.Ordinal);
 }
@@ -38,6 +41,20 @@ public sealed class KafkaIngestOptions
     public string BootstrapServers { get; set; } = string.Empty;
     public string Topic { get; set; } = "tao.captures";
     public string GroupId { get; set; } = "tao-flywheel";
+}
+
+/// <summary>Leader election among flywheel replicas (see <see cref="KafkaLeadership"/>).</summary>
+public sealed class LeaderOptions
+{
+    /// <summary>None (single instance) or Kafka (group membership on a one-partition topic). Default: None.</summary>
+    public string Kind { get; set; } = "None";
+
+    public string BootstrapServers { get; set; } = string.Empty;
+    public string Topic { get; set; } = "tao.flywheel.leader";
+    public string GroupId { get; set; } = "tao-flywheel-leader";
+
+    /// <summary>How long a silent leader keeps the role, in milliseconds. Default: 10000.</summary>
+    public int SessionTimeoutMs { get; set; } = 10_000;
 }
 
 /// <summary>One served model (behind one alias) and the tasks it serves; a round tunes it on all of them at once.</summary>
@@ -106,6 +123,18 @@ public sealed class RoundSettings
     public double MinBestScore { get; set; } = 0.6;
     public double Temperature { get; set; } = 1.0;
     public int MaxTokens { get; set; } = 48;
+
+    /// <summary>
+    /// Sample candidates from an OpenAI-compatible server (e.g. vLLM serving the live version) instead of in-process.
+    /// Such candidates come from the live version, not the policy being tuned, so this suits BestOfN and DPO; GRPO needs
+    /// on-policy samples and keeps sampling locally. Default: none (sample in-process).
+    /// </summary>
+    public string? CandidateUrl { get; set; }
+
+    /// <summary>Model name to ask the candidate server for. Default: the live version's id.</summary>
+    public string? CandidateModel { get; set; }
+
+    public string? CandidateApiKey { get; set; }
 
     /// <summary>Train LoRA adapters of this rank (needed for the vLLM target); 0 trains all weights. Default: 0.</summary>
     public int LoraRank { get; set; }

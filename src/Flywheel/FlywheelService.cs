@@ -15,7 +15,7 @@ namespace Tao.Flywheel;
 /// </summary>
 public sealed partial class FlywheelService(
     IOptions<FlywheelOptions> options, FlywheelStore store, CaptureReader captures, ModelRegistry registry, RoundRunner runner,
-    GatewayAdminClient gateway, ILogger<FlywheelService> logger, TimeProvider time) : BackgroundService
+    GatewayAdminClient gateway, ILeadership leadership, ILogger<FlywheelService> logger, TimeProvider time) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, GroupStatus> _status = new(StringComparer.Ordinal);
@@ -29,9 +29,15 @@ public sealed partial class FlywheelService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await PrepareGroupsAsync(stoppingToken);
-        await ResumeInterruptedAsync(stoppingToken);
+        var resumed = false;
         while (!stoppingToken.IsCancellationRequested)
         {
+            if (leadership.IsLeader && !resumed)
+            {
+                await ResumeInterruptedAsync(stoppingToken); // the leader owns interrupted rounds
+                resumed = true;
+            }
+
             foreach (var (name, group) in options.Value.Groups)
             {
                 try
@@ -73,7 +79,12 @@ public sealed partial class FlywheelService(
         var rounds = await store.RoundsAsync(name, cancellationToken, 1);
         var live = await LiveVersionAsync(group, cancellationToken);
         _status[name] = new GroupStatus(name, group.Alias, live, tasks, count, group.Threshold, watermark,
-            _active.GetValueOrDefault(name), runner.Progress, rounds.FirstOrDefault());
+            _active.GetValueOrDefault(name), runner.Progress, rounds.FirstOrDefault(), leadership.IsLeader ? "leader" : "standby", leadership.Identity);
+        if (!leadership.IsLeader)
+        {
+            return null; // another instance runs rounds; this one only reports
+        }
+
         var intervalPassed = rounds.Count == 0 || time.GetUtcNow().UtcDateTime - rounds[0].StartedAt >= TimeSpan.FromMinutes(group.MinIntervalMinutes);
         if (!force && (count < group.Threshold || !intervalPassed))
         {

@@ -106,7 +106,10 @@ public sealed partial class RoundRunner(
             Generation = new GenerationOptions { Temperature = settings.Temperature, MaxNewTokens = settings.MaxTokens, BatchSize = 256 },
         };
         var prompts = plan.Tuning.Concat(plan.Older).Select(i => Prompt(i, group)).ToList();
-        var round = new TaoRound(policy, tokenizer, new TaskRoutedScorer(scorers), roundOptions, folder: Path.Combine(folder, "tao"),
+        ICandidateSource? source = settings.CandidateUrl is { Length: > 0 } url && roundOptions.Objective is TaoObjective.BestOfN or TaoObjective.Dpo
+            ? new OpenAiCandidateSource(new Uri(url), settings.CandidateModel ?? plan.ParentVersion, settings.CandidateApiKey ?? "none")
+            : null;
+        var round = new TaoRound(policy, tokenizer, new TaskRoutedScorer(scorers), roundOptions, source, folder: Path.Combine(folder, "tao"),
             progress: p => Progress = p);
         var result = await round.RunAsync(prompts, heldOut: null, cancellationToken);
         var rewards = result.Metrics.Where(m => m.Event == "iteration" && m.RewardMean is not null).Select(m => m.RewardMean!.Value).ToList();

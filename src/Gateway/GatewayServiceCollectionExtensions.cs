@@ -24,6 +24,8 @@ public static class GatewayServiceCollectionExtensions
         services.AddOptions<ReadinessOptions>().Bind(configuration.GetSection(ReadinessOptions.Section));
 
         services.AddSingleton<GatewayStateStore>();
+        services.AddSingleton<GatewayStateSync>();
+        services.AddHostedService(sp => sp.GetRequiredService<GatewayStateSync>());
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<RuntimeClusters>();

@@ -23,6 +23,7 @@ public class GatewayFixture : IAsyncLifetime
     public const string UpstreamCredential = "sk-upstream-secret";
 
     private readonly Dictionary<string, string?> _overrides;
+    private Dictionary<string, string?> _settings = [];
 
     public GatewayFixture() : this([])
     {
@@ -46,6 +47,7 @@ public class GatewayFixture : IAsyncLifetime
             ["Tao:Gateway:Urls"] = "http://127.0.0.1:0",
             ["Tao:Gateway:StatePath"] = Path.Combine(Folder, "state"),
             ["Tao:Gateway:InstanceId"] = "gw-test",
+            ["Tao:Gateway:StateSyncSeconds"] = "0.5",
             ["Tao:Gateway:MaxRequestBodyBytes"] = "65536",
             ["Tao:Gateway:RequestBodyTimeoutSeconds"] = "2",
             ["Tao:ClickHouse:EmbeddedPath"] = TestEngine.EnginePath,
@@ -75,12 +77,14 @@ public class GatewayFixture : IAsyncLifetime
             ["Tao:Models:tuned-model:Version"] = "r1",
             ["Tao:Models:dead-model:Cluster"] = "dead",
             ["Tao:Aliases:support-bot"] = "base-model",
+            ["Tao:Gateway:Readiness:ProbeIntervalSeconds"] = "1",
         };
         foreach (var (key, value) in _overrides)
         {
             settings[key] = value;
         }
 
+        _settings = settings;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var storeOptions = configuration.GetSection(ClickHouseOptions.Section).Get<ClickHouseOptions>()!;
         Store = await ClickHouseStore.OpenAsync(storeOptions);
@@ -89,6 +93,25 @@ public class GatewayFixture : IAsyncLifetime
         await App.StartAsync();
         var addresses = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
         Address = new Uri(addresses.Addresses.First());
+    }
+
+    /// <summary>
+    /// Starts another gateway replica on the same store and upstreams, with its own state folder and spool, as a second
+    /// instance behind a load balancer would run. The caller stops it.
+    /// </summary>
+    public async Task<(WebApplication App, Uri Address)> StartReplicaAsync(string name)
+    {
+        var folder = TestEngine.NewFolder(name);
+        var settings = new Dictionary<string, string?>(_settings)
+        {
+            ["Tao:Gateway:StatePath"] = Path.Combine(folder, "state"),
+            ["Tao:Gateway:InstanceId"] = name,
+            ["Tao:Capture:Spool:Path"] = Path.Combine(folder, "spool"),
+        };
+        var app = GatewayApp.Build(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), Store);
+        await app.StartAsync();
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
+        return (app, new Uri(addresses.Addresses.First()));
     }
 
     public ChatClient Chat(string model, string key = ApiKey, Dictionary<string, string>? headers = null)

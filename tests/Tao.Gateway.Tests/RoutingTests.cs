@@ -148,9 +148,29 @@ public sealed class RoutingTests(GatewayFixture gateway) : IClassFixture<Gateway
         using var http = gateway.Http(null);
         Assert.Equal(200, (int)(await http.GetAsync("/healthz")).StatusCode);
 
-        using var ready = await http.GetAsync("/readyz");
-        using var report = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
-        var upstreams = report.RootElement.GetProperty("upstreams").EnumerateArray().ToDictionary(u => u.GetProperty("cluster").GetString()!, u => u.GetProperty("reachable").GetBoolean());
+        // Probes run every second in the fixture; other tests in this class stress the fake upstream, so wait for a
+        // probe that saw it (this waits for a state, it does not time anything).
+        HttpResponseMessage ready;
+        JsonDocument report;
+        Dictionary<string, bool> upstreams;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            ready = await http.GetAsync("/readyz");
+            report = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
+            upstreams = report.RootElement.GetProperty("upstreams").EnumerateArray().ToDictionary(u => u.GetProperty("cluster").GetString()!, u => u.GetProperty("reachable").GetBoolean());
+            if (upstreams["fake"] || DateTime.UtcNow > deadline)
+            {
+                break;
+            }
+
+            ready.Dispose();
+            report.Dispose();
+            await Task.Delay(200);
+        }
+
+        using var _ = ready;
+        using var __ = report;
         Assert.True(upstreams["fake"]);
         Assert.False(upstreams["dead"]); // dead-model's cluster points at a closed port
         Assert.Equal(503, (int)ready.StatusCode);

@@ -19,6 +19,7 @@ public sealed class ApiKeyStore
         _time = time;
         _byHash = Build();
         options.OnChange(_ => Volatile.Write(ref _byHash, Build()));
+        state.Replaced += _ => Volatile.Write(ref _byHash, Build());
     }
 
     public ApiKey? Find(string presentedKey) =>

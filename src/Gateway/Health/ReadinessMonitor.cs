@@ -121,17 +121,26 @@ internal sealed class ReadinessMonitor(
             return false;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(1));
-        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        try
+        // One slow connect on a busy host must not flip readiness: a second, longer attempt decides.
+        foreach (var seconds in new[] { 1, 3 })
         {
-            await socket.ConnectAsync(uri.Host, uri.Port, timeout.Token);
-            return true;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
+            using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await socket.ConnectAsync(uri.Host, uri.Port, timeout.Token);
+                return true;
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                if (e is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
+                {
+                    return false; // nothing listens: no point asking again
+                }
+            }
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            return false;
-        }
+
+        return false;
     }
 }

@@ -8,6 +8,9 @@ namespace Tao.Gateway.Routing;
 /// </summary>
 public sealed class GatewayState
 {
+    /// <summary>Orders states across replicas: every change takes a version above both the last one and the clock (µs since 1970).</summary>
+    public long Version { get; set; }
+
     public Dictionary<string, AliasEntry> Aliases { get; set; } = new(StringComparer.Ordinal);
     public Dictionary<string, ModelEntry> Models { get; set; } = new(StringComparer.Ordinal);
     public Dictionary<string, ClusterEntry> Clusters { get; set; } = new(StringComparer.Ordinal);

@@ -3,16 +3,22 @@ using Microsoft.Extensions.Options;
 
 namespace Tao.Gateway.Routing;
 
-/// <summary>Loads and saves <see cref="GatewayState"/> as one JSON file, replaced atomically (write, fsync, rename).</summary>
+/// <summary>
+/// Holds <see cref="GatewayState"/> and keeps it in one JSON file, replaced atomically (write, fsync, rename), so a
+/// restart — even with the store unreachable — serves the last known routing. <see cref="GatewayStateSync"/> reconciles
+/// it with the other replicas through the store.
+/// </summary>
 public sealed class GatewayStateStore
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
     private readonly string _path;
     private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
     private GatewayState _state;
 
-    public GatewayStateStore(IOptions<GatewayOptions> options)
+    public GatewayStateStore(IOptions<GatewayOptions> options, TimeProvider time)
     {
+        _time = time;
         Directory.CreateDirectory(options.Value.StatePath);
         _path = Path.Combine(options.Value.StatePath, "state.json");
         _state = File.Exists(_path)
@@ -20,28 +26,67 @@ public sealed class GatewayStateStore
             : new GatewayState();
     }
 
+    /// <summary>Raised after a local change is on disk (the sync pushes it to the other replicas).</summary>
+    public event Action<GatewayState>? Updated;
+
+    /// <summary>Raised after a newer state from another replica replaced this one (routing, clusters and keys rebuild).</summary>
+    public event Action<GatewayState>? Replaced;
+
     /// <summary>Applies a change and persists it before returning; the change is visible only once it is on disk.</summary>
     public GatewayState Update(Action<GatewayState> change)
     {
+        GatewayState copy;
         lock (_gate)
         {
-            var copy = JsonSerializer.Deserialize<GatewayState>(JsonSerializer.SerializeToUtf8Bytes(_state, s_json), s_json)!;
+            copy = Clone(_state);
             change(copy);
-            var temp = _path + ".tmp";
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
+            copy.Version = Math.Max(_state.Version + 1, (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / 10);
+            Persist(copy);
+            _state = copy;
+        }
+
+        Updated?.Invoke(copy);
+        return copy;
+    }
+
+    /// <summary>Adopts a state from another replica when it is newer than this one. True when it was adopted.</summary>
+    public bool Adopt(GatewayState shared)
+    {
+        lock (_gate)
+        {
+            if (shared.Version <= _state.Version)
             {
-                JsonSerializer.Serialize(stream, copy, s_json);
-                stream.Flush(flushToDisk: true);
+                return false;
             }
 
-            File.Move(temp, _path, overwrite: true);
-            _state = copy;
-            return copy;
+            Persist(shared);
+            _state = shared;
         }
+
+        Replaced?.Invoke(shared);
+        return true;
     }
 
     public GatewayState Current
     {
         get { lock (_gate) { return _state; } }
+    }
+
+    public static string Serialize(GatewayState state) => JsonSerializer.Serialize(state, s_json);
+
+    public static GatewayState Deserialize(string json) => JsonSerializer.Deserialize<GatewayState>(json, s_json) ?? new GatewayState();
+
+    private static GatewayState Clone(GatewayState state) => JsonSerializer.Deserialize<GatewayState>(JsonSerializer.SerializeToUtf8Bytes(state, s_json), s_json)!;
+
+    private void Persist(GatewayState state)
+    {
+        var temp = _path + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
+        {
+            JsonSerializer.Serialize(stream, state, s_json);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, _path, overwrite: true);
     }
 }

@@ -23,6 +23,13 @@ public sealed class ModelCatalog : IDisposable
         _time = time;
         _current = Build(options.CurrentValue, state.Current);
         _subscription = options.OnChange(o => Publish(o, _state.Current));
+        state.Replaced += shared =>
+        {
+            lock (_writeGate)
+            {
+                Publish(_options.CurrentValue, shared);
+            }
+        };
     }
 
     public RoutingSnapshot Current => Volatile.Read(ref _current);

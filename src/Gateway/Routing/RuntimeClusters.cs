@@ -12,8 +12,12 @@ public sealed class RuntimeClusters(InMemoryConfigProvider provider, GatewayStat
     public const string DefaultRouteId = "tao-v1";
     public const string PlaceholderCluster = "tao-unrouted";
 
-    /// <summary>Publishes what the state file holds; called once at start.</summary>
-    public void Load() => Publish(state.Current);
+    /// <summary>Publishes what the state file holds, and again whenever another replica's newer state is adopted; called once at start.</summary>
+    public void Load()
+    {
+        state.Replaced += Publish;
+        Publish(state.Current);
+    }
 
     public IReadOnlyDictionary<string, ClusterEntry> All => state.Current.Clusters;
 

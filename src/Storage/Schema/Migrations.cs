@@ -18,5 +18,8 @@ public static class Migrations
             .. ddl.CreateTable(FlywheelTables.Versions, FlywheelTables.VersionColumns, "ReplacingMergeTree(updated_at)", "version", partitionBy: null, shardingKey: "cityHash64(version)"),
             .. ddl.CreateTable(FlywheelTables.RoundInputs, FlywheelTables.RoundInputColumns, "ReplacingMergeTree", "(round_id, request_id)", partitionBy: null, shardingKey: "cityHash64(round_id)"),
         ]);
+
+        yield return new Migration(3, "gateway state shared by replicas", ddl.CreateTable(
+            GatewayStateTable.Name, GatewayStateTable.Columns, "ReplacingMergeTree(version)", "key", partitionBy: null, shardingKey: "cityHash64(key)"));
     }
 }

@@ -24,8 +24,16 @@ public sealed class CommandScorer(string command, IReadOnlyList<string> argument
         deadline.CancelAfter(timeout ?? TimeSpan.FromSeconds(30));
         try
         {
-            await process.StandardInput.WriteAsync(JsonSerializer.Serialize(new { prompt = group.Prompt, candidates = group.Candidates, context = group.Context }));
-            process.StandardInput.Close();
+            try
+            {
+                await process.StandardInput.WriteAsync(JsonSerializer.Serialize(new { prompt = group.Prompt, candidates = group.Candidates, context = group.Context }).AsMemory(), deadline.Token);
+                process.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // The command exited without reading its input (broken pipe); its exit code decides below.
+            }
+
             var output = await process.StandardOutput.ReadToEndAsync(deadline.Token);
             await process.WaitForExitAsync(deadline.Token);
             if (process.ExitCode != 0)
