@@ -1,15 +1,3 @@
-using System.CommandLine;
-using Tao.Cli.Commands;
+using Tao.Cli;
 
-var root = new RootCommand("Tao: an OpenAI-compatible gateway that captures your LLM traffic and tunes your model on it (TAO).")
-{
-    GatewayCommand.Create(),
-    UpCommand.Create(),
-    BenchCommand.Create(),
-    FakeUpstreamCommand.Create(),
-    SchemaCommand.Create(),
-    TrainCommand.Create(),
-    ServeCommand.Create(),
-    FlywheelCommand.Create(),
-};
-return await root.Parse(args).InvokeAsync();
+return await TaoCli.Create().Parse(args).InvokeAsync();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Configuration;
 using Tao.Storage;
 using Tao.Storage.Schema;
 
@@ -12,12 +13,29 @@ internal static class SchemaCommand
         var database = new Option<string>("--database") { Description = "Database name. Default: tao.", DefaultValueFactory = _ => "tao" };
         var cluster = new Option<string?>("--cluster") { Description = "Cluster name: Replicated tables plus a Distributed table over them." };
         var retention = new Option<int>("--body-retention-days") { Description = "TTL of bodies in days (0 = forever). Default: 90.", DefaultValueFactory = _ => 90 };
-        var command = new Command("schema", "Print the ClickHouse DDL of every migration, for a single node or (--cluster) a replicated cluster.")
+        var apply = new Option<bool>("--apply")
         {
-            database, cluster, retention,
+            Description = "Apply the migrations to the configured store (Tao:ClickHouse, from --config files and Tao__ClickHouse__… variables) " +
+                "instead of printing them; what a deployment runs once before the services start.",
         };
-        command.SetAction(result =>
+        var data = CommonOptions.Data();
+        var config = CommonOptions.Config();
+        var command = new Command("schema", "Print the ClickHouse DDL of every migration, for a single node or (--cluster) a replicated cluster; or apply it (--apply).")
         {
+            database, cluster, retention, apply, data, config,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            if (result.GetValue(apply))
+            {
+                var configuration = TaoConfiguration.Build(result.GetValue(data), result.GetValue(config) ?? []);
+                var configured = configuration.GetSection(ClickHouseOptions.Section).Get<ClickHouseOptions>() ?? new();
+                await using var store = await ClickHouseStore.OpenAsync(configured, cancellationToken);
+                await new SchemaMigrator(store).MigrateAsync(cancellationToken);
+                Console.WriteLine($"schema of {configured.Database} is current{(configured.Cluster is { Length: > 0 } c ? $" on cluster {c}" : string.Empty)}");
+                return 0;
+            }
+
             var options = new ClickHouseOptions
             {
                 Database = result.GetValue(database)!, Cluster = result.GetValue(cluster), BodyRetentionDays = result.GetValue(retention),
