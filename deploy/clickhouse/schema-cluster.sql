@@ -124,3 +124,38 @@ ORDER BY key;
 CREATE TABLE IF NOT EXISTS tao.gateway_state ON CLUSTER tao AS tao.gateway_state_local
 ENGINE = Distributed(tao, tao, gateway_state_local, cityHash64(key));
 
+-- 4: per-minute traffic rollup fed by a materialized view
+CREATE TABLE IF NOT EXISTS tao.traffic_minutely_local ON CLUSTER tao
+(
+    minute DateTime('UTC'),
+    task LowCardinality(String),
+    model LowCardinality(String),
+    alias LowCardinality(String),
+    model_version LowCardinality(String),
+    api_key_id LowCardinality(String),
+    endpoint LowCardinality(String),
+    requests SimpleAggregateFunction(sum, UInt64),
+    errors SimpleAggregateFunction(sum, UInt64),
+    prompt_tokens SimpleAggregateFunction(sum, UInt64),
+    completion_tokens SimpleAggregateFunction(sum, UInt64),
+    latency AggregateFunction(quantilesTDigest(0.5, 0.95, 0.99), Float64),
+    ttft AggregateFunction(quantilesTDigest(0.5, 0.95, 0.99), Nullable(Float64)),
+    tpot AggregateFunction(quantilesTDigest(0.5, 0.95, 0.99), Nullable(Float64))
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/tao/traffic_minutely_local', '{replica}')
+PARTITION BY toYYYYMM(minute)
+ORDER BY (minute, task, model, alias, model_version, api_key_id, endpoint);
+
+CREATE TABLE IF NOT EXISTS tao.traffic_minutely ON CLUSTER tao AS tao.traffic_minutely_local
+ENGINE = Distributed(tao, tao, traffic_minutely_local, rand());
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS tao.traffic_minutely_mv_local ON CLUSTER tao TO tao.traffic_minutely_local AS
+SELECT toStartOfMinute(started_at) AS minute, task, model, alias, model_version, api_key_id, endpoint,
+    count() AS requests, countIf(status >= 400) AS errors,
+    sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
+    quantilesTDigestState(0.5, 0.95, 0.99)(latency_ms) AS latency,
+    quantilesTDigestState(0.5, 0.95, 0.99)(ttft_ms) AS ttft,
+    quantilesTDigestState(0.5, 0.95, 0.99)(if(c.completion_tokens > 1 AND c.ttft_ms IS NOT NULL, (c.latency_ms - c.ttft_ms) / (c.completion_tokens - 1), NULL)) AS tpot
+FROM tao.captures_local AS c
+GROUP BY minute, task, model, alias, model_version, api_key_id, endpoint;
+

@@ -39,6 +39,7 @@ public static class ConfigurationChecker
         (ReadinessOptions.Section, typeof(ReadinessOptions)),
         (FlywheelOptions.Section, typeof(FlywheelOptions)),
         (ModelServerOptions.Section, typeof(ModelServerOptions)),
+        (Tao.Gateway.Analytics.AnalyticsOptions.Section, typeof(Tao.Gateway.Analytics.AnalyticsOptions)),
         ("ReverseProxy:Clusters", typeof(Dictionary<string, ClusterConfig>)),
         ("ReverseProxy:Routes", typeof(Dictionary<string, RouteConfig>)),
     ];

@@ -25,6 +25,8 @@ public static class GatewayServiceCollectionExtensions
 
         services.AddSingleton<GatewayStateStore>();
         services.AddSingleton<GatewayStateSync>();
+        services.AddOptions<Analytics.AnalyticsOptions>().Bind(configuration.GetSection(Analytics.AnalyticsOptions.Section));
+        services.AddSingleton<Analytics.AnalyticsService>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayStateSync>());
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<ApiKeyStore>();
@@ -59,6 +61,7 @@ public static class GatewayServiceCollectionExtensions
         app.UseMiddleware<AuthMiddleware>();
         app.MapHealth();
         app.MapAdmin();
+        Analytics.AnalyticsEndpoints.MapAnalytics(app);
         app.MapModels();
         app.MapReverseProxy(pipeline =>
         {

@@ -38,7 +38,7 @@ public class GatewayFixture : IAsyncLifetime
     public string Folder { get; private set; } = null!;
     public string Database { get; } = TestEngine.NewDatabase("gw");
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         Upstream = await FakeUpstream.StartAsync(record: true);
         Folder = TestEngine.NewFolder("gateway");

@@ -21,5 +21,12 @@ public static class Migrations
 
         yield return new Migration(3, "gateway state shared by replicas", ddl.CreateTable(
             GatewayStateTable.Name, GatewayStateTable.Columns, "ReplacingMergeTree(version)", "key", partitionBy: null, shardingKey: "cityHash64(key)"));
+
+        yield return new Migration(4, "per-minute traffic rollup fed by a materialized view", [
+            .. ddl.CreateTable(TrafficRollup.Name, TrafficRollup.Columns, "AggregatingMergeTree", $"(minute, {string.Join(", ", TrafficRollup.Dimensions)})",
+                partitionBy: "toYYYYMM(minute)", shardingKey: "rand()"),
+            ddl.CreateMaterializedView(TrafficRollup.View, TrafficRollup.Name, CapturesTable.Name, TrafficRollup.Select),
+            .. TrafficRollup.Backfill(ddl),
+        ]);
     }
 }

@@ -42,4 +42,14 @@ public sealed class SchemaDdl(ClickHouseOptions options)
             $"CREATE TABLE IF NOT EXISTS {Qualified(name)}{OnCluster} AS {Qualified(local)}\nENGINE = Distributed({Options.Cluster}, {Options.Database}, {local}, {shardingKey})",
         ];
     }
+
+    /// <summary>
+    /// A materialized view feeding <paramref name="target"/> from every insert into <paramref name="source"/>. On a
+    /// cluster it reads the node's <c>source_local</c> and writes its <c>target_local</c>, so each replica aggregates
+    /// what it stores.
+    /// </summary>
+    public string CreateMaterializedView(string name, string target, string source, Func<string, string> select) =>
+        Clustered
+            ? $"CREATE MATERIALIZED VIEW IF NOT EXISTS {Qualified(name + "_local")}{OnCluster} TO {Qualified(target + "_local")} AS\n{select(Qualified(source + "_local"))}"
+            : $"CREATE MATERIALIZED VIEW IF NOT EXISTS {Qualified(name)} TO {Qualified(target)} AS\n{select(Qualified(source))}";
 }
