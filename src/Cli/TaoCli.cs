@@ -18,5 +18,7 @@ public static class TaoCli
         FlywheelCommand.Create(),
         ConfigCommand.Create(),
         ProbeCommand.Create(),
+        StatsCommand.CreateStats(),
+        StatsCommand.CreateTopPrompts(),
     };
 }
