@@ -27,6 +27,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<GatewayStateSync>();
         services.AddOptions<Analytics.AnalyticsOptions>().Bind(configuration.GetSection(Analytics.AnalyticsOptions.Section));
         services.AddSingleton<Analytics.AnalyticsService>();
+        services.AddSingleton<Dashboard.DashboardSession>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayStateSync>());
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<ApiKeyStore>();
@@ -62,6 +63,7 @@ public static class GatewayServiceCollectionExtensions
         app.MapHealth();
         app.MapAdmin();
         Analytics.AnalyticsEndpoints.MapAnalytics(app);
+        Dashboard.DashboardEndpoints.MapDashboard(app);
         app.MapModels();
         app.MapReverseProxy(pipeline =>
         {

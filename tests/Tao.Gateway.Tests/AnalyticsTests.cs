@@ -7,7 +7,7 @@ namespace Tao.Gateway.Tests;
 /// A gateway over a store seeded with 1000 known captures (and a flywheel round), so every analytics figure has an
 /// answer computed by hand: 250 calls to gpt-big, 750 to small behind the alias support-bot, one in ten failed.
 /// </summary>
-public sealed class AnalyticsFixture() : GatewayFixture(new Dictionary<string, string?>
+public class AnalyticsFixture() : GatewayFixture(new Dictionary<string, string?>
 {
     ["Tao:Analytics:Prices:gpt-big:Prompt"] = "10",
     ["Tao:Analytics:Prices:gpt-big:Completion"] = "30",

@@ -7,7 +7,7 @@ namespace Tao.Gateway.Auth;
 /// /v1 needs a gateway API key (unless anonymous use is explicitly allowed); /admin needs the admin key.
 /// Keys arrive as "Authorization: Bearer ..." or an "api-key" header. The key never travels further.
 /// </summary>
-internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOptionsMonitor<AuthOptions> options)
+internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOptionsMonitor<AuthOptions> options, Dashboard.DashboardSession session)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -15,6 +15,13 @@ internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOp
         if (path.StartsWithSegments("/admin"))
         {
             var presented = PresentedKey(context.Request);
+            if (presented is null && HttpMethods.IsGet(context.Request.Method) && path.StartsWithSegments("/admin/analytics")
+                && session.IsValid(context.Request.Cookies[Dashboard.DashboardSession.CookieName]))
+            {
+                await next(context); // the dashboard's read-only session
+                return;
+            }
+
             if (presented is null)
             {
                 await OpenAiError.TryWriteAsync(context, 401, "The admin API needs the admin key as 'Authorization: Bearer <key>'.",
