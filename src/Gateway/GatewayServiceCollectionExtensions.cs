@@ -38,6 +38,8 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<ReadinessMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<ReadinessMonitor>());
         services.AddTaoCapture(configuration);
+        services.AddSingleton<Telemetry.GatewayMetrics>();
+        Telemetry.TelemetrySetup.AddTaoTelemetry(services, configuration);
 
         services.AddSingleton<IForwarderHttpClientFactory, GatewayForwarderHttpClientFactory>();
         services.AddReverseProxy()
@@ -64,6 +66,7 @@ public static class GatewayServiceCollectionExtensions
         app.MapAdmin();
         Analytics.AnalyticsEndpoints.MapAnalytics(app);
         Dashboard.DashboardEndpoints.MapDashboard(app);
+        Telemetry.TelemetrySetup.MapTelemetry(app);
         app.MapModels();
         app.MapReverseProxy(pipeline =>
         {

@@ -14,7 +14,7 @@ namespace Tao.Gateway.Capture;
 /// </summary>
 internal sealed partial class CaptureRecorder(
     CaptureWriter writer, IOptions<CaptureOptions> options, IOptions<GatewayOptions> gateway, Redactor redactor,
-    TokenEstimator tokens, ILogger<CaptureRecorder> logger)
+    TokenEstimator tokens, Telemetry.GatewayMetrics metrics, ILogger<CaptureRecorder> logger)
 {
     private readonly HashSet<string> _secretFields = new(options.Value.SecretFields, StringComparer.OrdinalIgnoreCase);
 
@@ -31,7 +31,9 @@ internal sealed partial class CaptureRecorder(
 
         try
         {
-            writer.Write(Build(context, status, clientAborted, errorType, errorMessage));
+            var record = Build(context, status, clientAborted, errorType, errorMessage);
+            writer.Write(record);
+            metrics.Record(record);
         }
         catch (Exception e)
         {

@@ -115,6 +115,20 @@ internal sealed partial class ProxyStep(
 
         var requestId = Guid.CreateVersion7();
         context.Response.Headers[RequestIdHeader] = requestId.ToString();
+        if (Activity.Current is { IsAllDataRequested: true } activity)
+        {
+            // The server span of this call (only when tracing is on): GenAI attributes and the capture's id.
+            var operation = kind switch { OpenAiEndpoint.ChatCompletions => "chat", OpenAiEndpoint.Completions => "text_completion", _ => "embeddings" };
+            activity.DisplayName = $"{operation} {inspected.Model}";
+            activity.SetTag("gen_ai.operation.name", operation);
+            activity.SetTag("gen_ai.request.model", inspected.Model);
+            activity.SetTag("gen_ai.provider.name", cluster.ClusterId);
+            activity.SetTag("tao.request_id", requestId.ToString());
+            activity.SetTag("tao.alias", resolved.Alias);
+            activity.SetTag("tao.model_version", resolved.Entry.Version);
+            activity.SetTag("tao.task", task);
+        }
+
         CaptureContext? capture = null;
         if (recorder.Enabled)
         {
