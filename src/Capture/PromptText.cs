@@ -9,6 +9,23 @@ namespace Tao.Capture;
 /// </summary>
 public static class PromptText
 {
+    /// <summary>
+    /// A JSON string's value. JSON may escape a lone surrogate ("\ud800"), which is no Unicode text; such a string is
+    /// kept in its escaped form rather than failing the capture of the call.
+    /// </summary>
+    public static string Text(JsonElement element)
+    {
+        try
+        {
+            return element.GetString() ?? string.Empty;
+        }
+        catch (InvalidOperationException)
+        {
+            var raw = element.GetRawText();
+            return raw.Length >= 2 ? raw[1..^1] : raw;
+        }
+    }
+
     /// <summary>Chat: "role: content" per message; completions: the prompt; embeddings: the input.</summary>
     public static string Extract(JsonElement root)
     {
@@ -22,7 +39,7 @@ public static class PromptText
                     continue;
                 }
 
-                var role = message.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : "user";
+                var role = message.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? Text(r) : "user";
                 if (text.Length > 0)
                 {
                     text.Append('\n');
@@ -55,7 +72,7 @@ public static class PromptText
         switch (content.ValueKind)
         {
             case JsonValueKind.String:
-                text.Append(content.GetString());
+                text.Append(Text(content));
                 break;
             case JsonValueKind.Array:
                 var first = true;
@@ -69,15 +86,15 @@ public static class PromptText
                     first = false;
                     if (part.ValueKind == JsonValueKind.String)
                     {
-                        text.Append(part.GetString());
+                        text.Append(Text(part));
                     }
                     else if (part.ValueKind == JsonValueKind.Object && part.TryGetProperty("text", out var partText) && partText.ValueKind == JsonValueKind.String)
                     {
-                        text.Append(partText.GetString());
+                        text.Append(Text(partText));
                     }
                     else if (part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String)
                     {
-                        text.Append('[').Append(type.GetString()).Append(']');
+                        text.Append('[').Append(Text(type)).Append(']');
                     }
                     else if (part.ValueKind == JsonValueKind.Number)
                     {

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using OpenAI;
 using OpenAI.Chat;
 using Tao.Bench;
@@ -37,6 +38,9 @@ public class GatewayFixture : IAsyncLifetime
     public Uri Address { get; private set; } = null!;
     public string Folder { get; private set; } = null!;
     public string Database { get; } = TestEngine.NewDatabase("gw");
+
+    /// <summary>Every log line the gateway wrote (message and exception), for checks that secrets never reach logs.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Logs { get; } = new();
 
     public virtual async Task InitializeAsync()
     {
@@ -89,7 +93,7 @@ public class GatewayFixture : IAsyncLifetime
         var storeOptions = configuration.GetSection(ClickHouseOptions.Section).Get<ClickHouseOptions>()!;
         Store = await ClickHouseStore.OpenAsync(storeOptions);
         await new SchemaMigrator(Store).MigrateAsync();
-        App = GatewayApp.Build(configuration, Store);
+        App = GatewayApp.Build(configuration, Store, builder => builder.Logging.AddProvider(new CollectingLoggerProvider(Logs)));
         await App.StartAsync();
         var addresses = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
         Address = new Uri(addresses.Addresses.First());
@@ -180,5 +184,26 @@ public class GatewayFixture : IAsyncLifetime
         await App.DisposeAsync();
         await Store.DisposeAsync();
         await Upstream.DisposeAsync();
+    }
+}
+
+/// <summary>Keeps every formatted log line in memory.</summary>
+internal sealed class CollectingLoggerProvider(System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILoggerProvider
+{
+    public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(categoryName, lines);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
+            Func<TState, Exception?, string> formatter) =>
+            lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
     }
 }

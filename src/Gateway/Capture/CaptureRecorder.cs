@@ -174,7 +174,7 @@ internal sealed partial class CaptureRecorder(
                 json.WriteEndArray();
                 break;
             case JsonValueKind.String:
-                var text = redactor.Apply(element.GetString() ?? string.Empty);
+                var text = redactor.Apply(PromptText.Text(element));
                 var room = Math.Max(0, cap - (int)(json.BytesPending + buffer.WrittenCount));
                 if (text.Length > room)
                 {

@@ -75,5 +75,5 @@ internal static class ChunkParser
     }
 
     private static string? StringOf(JsonElement parent, string name) =>
-        parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? Tao.Capture.PromptText.Text(value) : null;
 }

@@ -43,6 +43,15 @@ internal sealed partial class ProxyStep(
             return;
         }
 
+        if (context.Request.Headers.ContentEncoding is { Count: > 0 } encoding
+            && !string.Equals(encoding.ToString(), "identity", StringComparison.OrdinalIgnoreCase))
+        {
+            // The gateway reads the body to route and capture it; an encoded body would be routed on bytes it cannot see.
+            await OpenAiError.TryWriteAsync(context, 415, $"Request bodies must not be content-encoded (got '{encoding}'); send plain JSON.",
+                OpenAiError.InvalidRequest, "unsupported_content_encoding");
+            return;
+        }
+
         if (!IsJson(context.Request.ContentType))
         {
             await OpenAiError.TryWriteAsync(context, 415, "The request body must be JSON (Content-Type: application/json).",

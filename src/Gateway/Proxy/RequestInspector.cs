@@ -54,7 +54,7 @@ internal static class RequestInspector
             throw new RequestValidationException("You must provide a model parameter.", "model", "missing_model");
         }
 
-        if (model.ValueKind != JsonValueKind.String || model.GetString() is not { Length: > 0 and <= 256 } modelName)
+        if (model.ValueKind != JsonValueKind.String || Tao.Capture.PromptText.Text(model) is not { Length: > 0 and <= 256 } modelName)
         {
             throw new RequestValidationException("'model' must be a non-empty string of at most 256 characters.", "model", "invalid_type");
         }
@@ -70,6 +70,11 @@ internal static class RequestInspector
             case OpenAiEndpoint.Embeddings:
                 Require(root, "input", JsonValueKind.String, JsonValueKind.Array);
                 break;
+        }
+
+        if (root.TryGetProperty("user", out var user) && user.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+        {
+            throw new RequestValidationException("'user' must be a string.", "user", "invalid_type");
         }
 
         var stream = false;
@@ -158,7 +163,7 @@ internal static class RequestInspector
     }
 
     private static string? OptionalString(JsonElement parent, string name) =>
-        parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? Tao.Capture.PromptText.Text(value) : null;
 
     /// <summary>Replaces the model value without touching any other byte of the body.</summary>
     public static byte[] RewriteModel(ReadOnlySpan<byte> body, Range modelToken, string upstreamModel)
