@@ -9,7 +9,7 @@ namespace Tao.Bench;
 /// <summary>
 /// A fast OpenAI-compatible server with fixed, deterministic answers, for tests and benchmarks. Request headers
 /// steer it: x-fake-words (answer length), x-fake-no-usage, x-fake-status, x-fake-delay-ms, x-fake-cut-after
-/// (streamed chunks before the connection is dropped), x-fake-chunk-delay-ms.
+/// (streamed chunks before the connection is dropped), x-fake-chunk-delay-ms, x-fake-reset (drop the connection unanswered).
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
 {
@@ -73,6 +73,12 @@ public sealed class FakeUpstream : IAsyncDisposable
             await Task.Delay(delay, context.RequestAborted);
         }
 
+        if (headers.ContainsKey("x-fake-reset"))
+        {
+            context.Abort(); // the connection drops with no answer at all
+            return;
+        }
+
         if (int.TryParse(headers["x-fake-status"], out var status) && status >= 400)
         {
             context.Response.StatusCode = status;
@@ -108,6 +114,9 @@ public sealed class FakeUpstream : IAsyncDisposable
             if (i == cutAfter)
             {
                 await output.FlushAsync();
+                // A reset discards whatever the peer has not yet read: give the chunks sent a moment to be taken, as a
+                // server that dies mid-answer would have (the cut must land mid-stream, not before the headers).
+                await Task.Delay(50);
                 context.Abort();
                 return;
             }

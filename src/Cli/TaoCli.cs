@@ -20,5 +20,7 @@ public static class TaoCli
         ProbeCommand.Create(),
         StatsCommand.CreateStats(),
         StatsCommand.CreateTopPrompts(),
+        StoreCommand.Create(),
+        FaultsCommand.Create(),
     };
 }

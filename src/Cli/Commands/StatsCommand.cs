@@ -85,6 +85,11 @@ internal static class StatsCommand
 
                 var window = document.GetProperty("window");
                 table.Caption($"{window.GetProperty("from").GetDateTime():u} → {window.GetProperty("to").GetDateTime():u}, source: {document.GetProperty("source").GetString()}");
+                if (Console.IsOutputRedirected)
+                {
+                    AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 200); // logs and pipes have no width; do not fold the table
+                }
+
                 AnsiConsole.Write(table);
             });
         });
@@ -132,6 +137,11 @@ internal static class StatsCommand
                             Text(row, "request_id"), Markup.Escape(Text(row, "model")), Markup.Escape(Text(row, "task")), Number(row, "status"),
                             Markup.Escape(Shorten(Text(row, "prompt"), 50)), Markup.Escape(Shorten(Text(row, "response"), 50)));
                     }
+                }
+
+                if (Console.IsOutputRedirected)
+                {
+                    AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 200); // logs and pipes have no width; do not fold the table
                 }
 
                 AnsiConsole.Write(table);

@@ -59,7 +59,14 @@ internal static class OpenAiError
             return false;
         }
 
+        // Keep the request id: a client reporting a failed call needs it as much as one reporting a good one.
+        var requestId = context.Response.Headers[Proxy.ProxyStep.RequestIdHeader];
         context.Response.Clear();
+        if (requestId.Count > 0)
+        {
+            context.Response.Headers[Proxy.ProxyStep.RequestIdHeader] = requestId;
+        }
+
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         var body = Body(message, type, code, param);

@@ -67,6 +67,9 @@ internal sealed class UpstreamStreamGuard : DelegatingHandler
             {
                 _failed = true;
                 _pending = s_errorEvent;
+                // Let go of the broken upstream connection now: it must never serve another request.
+                inner.Dispose();
+                owner.Dispose();
                 if (call is not null)
                 {
                     call.UpstreamInterrupted = true;

@@ -1,0 +1,36 @@
+using System.CommandLine;
+using Microsoft.Extensions.Configuration;
+using Tao.Storage;
+using Tao.Storage.Schema;
+
+namespace Tao.Cli.Commands;
+
+/// <summary>tao store serve: the embedded engine over ClickHouse's HTTP interface, for tools (and tao faults).</summary>
+internal static class StoreCommand
+{
+    public static Command Create()
+    {
+        var data = CommonOptions.Data();
+        var config = CommonOptions.Config();
+        var port = new Option<int>("--port") { Description = "Port on 127.0.0.1 for ClickHouse's HTTP interface. Default: 8123.", DefaultValueFactory = _ => 8123 };
+        var serve = new Command("serve",
+            "Open the embedded ClickHouse engine in the data folder, apply Tao's schema, and serve it over ClickHouse's HTTP interface on 127.0.0.1, " +
+            "so any ClickHouse client (or a gateway with Tao:ClickHouse:Url) can use it. The engine is one process's: stop the gateway first. " + TaoConfiguration.EnvironmentHelp)
+        {
+            data, config, port,
+        };
+        serve.SetAction(async (result, cancellationToken) =>
+        {
+            var configuration = TaoConfiguration.Build(result.GetValue(data), result.GetValue(config) ?? []);
+            var options = configuration.GetSection(ClickHouseOptions.Section).Get<ClickHouseOptions>() ?? new();
+            options.Url = null;
+            options.EmbeddedHttpPort = result.GetValue(port);
+            await using var store = await ClickHouseStore.OpenAsync(options, cancellationToken);
+            await new SchemaMigrator(store).MigrateAsync(cancellationToken);
+            Console.WriteLine($"embedded ClickHouse ({options.EmbeddedPath}) on {store.EmbeddedHttpEndpoint}, database {options.Database}");
+            await GatewayCommand.WaitForShutdownAsync(cancellationToken);
+            return 0;
+        });
+        return new Command("store", "The embedded store.") { serve };
+    }
+}
