@@ -50,7 +50,100 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
             await WithGatewayAsync(report, "tao, capture to Kafka", work, upstreamUri, Capture.Kafka, kafka, cancellationToken);
         }
 
+        await PipelineAsync(report, work, upstreamUri, cancellationToken);
+        if (options.Soak > TimeSpan.Zero)
+        {
+            await SoakAsync(report, work, upstreamUri, cancellationToken);
+        }
+
         return report;
+    }
+
+    /// <summary>
+    /// Sink capacity: with the sink unreachable, load fills the spool; then the sink comes back and the backlog's
+    /// drain time gives records/s the sink path sustains. The spool grows whenever captured records/s exceed it.
+    /// </summary>
+    private async Task PipelineAsync(GatewayBenchmarkReport report, string work, Uri upstream, CancellationToken cancellationToken)
+    {
+        var fill = options.Duration;
+        using (var kafka = new KafkaMockCluster())
+        {
+            kafka.CreateTopic(Topic);
+            output.WriteLine("  capture pipeline: Kafka backlog drain ...");
+            report.Pipeline.Add(await DrainBacklogAsync("Kafka (librdkafka mock cluster, 3 brokers)", work, upstream, Capture.Kafka, kafka.BootstrapServers, null,
+                () => kafka.SetAllBrokers(false), () => kafka.SetAllBrokers(true), fill, cancellationToken));
+        }
+
+        var storePort = ChildProcess.FreePort();
+        var storeFolder = Path.Combine(work, "pipeline-store");
+        Directory.CreateDirectory(storeFolder);
+        await using var store = ChildProcess.StartTao(Path.Combine(storeFolder, "store.log"), null, "store", "serve", "--port", storePort.ToString(), "--data", storeFolder);
+        await store.WaitForHttpAsync(new Uri($"http://127.0.0.1:{storePort}/ping"), TimeSpan.FromSeconds(120));
+        await using var proxy = new TcpToggleProxy(ChildProcess.FreePort(), new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, storePort));
+        output.WriteLine("  capture pipeline: ClickHouse backlog drain ...");
+        report.Pipeline.Add(await DrainBacklogAsync("ClickHouse (chDB served over loopback HTTP)", work, upstream, Capture.Server, null, proxy.Port,
+            proxy.Down, proxy.Up, fill, cancellationToken));
+    }
+
+    private async Task<PipelineRow> DrainBacklogAsync(string name, string work, Uri upstream, Capture capture, string? kafka, int? serverPort,
+        Action down, Action up, TimeSpan fill, CancellationToken cancellationToken)
+    {
+        var folder = Path.Combine(work, "pipeline-" + (capture == Capture.Kafka ? "kafka" : "clickhouse"));
+        Directory.CreateDirectory(folder);
+        var port = ChildProcess.FreePort();
+        var config = GatewayConfig(port, ChildProcess.FreePort(), upstream, capture, kafka);
+        if (serverPort is { } server)
+        {
+            config["Tao"]!["ClickHouse"] = new JsonObject { ["Url"] = $"http://127.0.0.1:{server}" };
+        }
+
+        var configPath = Path.Combine(folder, "tao.json");
+        await File.WriteAllTextAsync(configPath, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+        await using var gateway = ChildProcess.StartTao(Path.Combine(folder, "gateway.log"), null, "gateway", "--config", configPath, "--data", folder);
+        var address = new Uri($"http://127.0.0.1:{port}/");
+        await gateway.WaitForHttpAsync(new Uri(address, "/healthz"), TimeSpan.FromSeconds(120));
+        down();
+        var headers = new Dictionary<string, string> { ["x-fake-words"] = options.Words.ToString() };
+        var load = await new LoadGenerator(address, "/v1/chat/completions", Body, headers).RunAsync(name, 64, fill, TimeSpan.Zero, null, cancellationToken);
+        var before = await CaptureStateAsync(address);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        up();
+        while ((await CaptureStateAsync(address)).Lag > 0 && clock.Elapsed < TimeSpan.FromMinutes(5))
+        {
+            await Task.Delay(50, cancellationToken);
+        }
+
+        var after = await CaptureStateAsync(address);
+        await gateway.StopAsync();
+        return new PipelineRow(name, load.RequestsPerSecond, after.Delivered - before.Delivered, clock.Elapsed);
+    }
+
+    /// <summary>Capture on, fixed rate, for the soak duration: the gateway's resident memory every 10 s.</summary>
+    private async Task SoakAsync(GatewayBenchmarkReport report, string work, Uri upstream, CancellationToken cancellationToken)
+    {
+        var folder = Path.Combine(work, "soak");
+        Directory.CreateDirectory(folder);
+        var port = ChildProcess.FreePort();
+        var configPath = Path.Combine(folder, "tao.json");
+        await File.WriteAllTextAsync(configPath,
+            GatewayConfig(port, ChildProcess.FreePort(), upstream, Capture.Embedded, null).ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+        await using var gateway = ChildProcess.StartTao(Path.Combine(folder, "gateway.log"), null, "gateway", "--config", configPath, "--data", folder);
+        var address = new Uri($"http://127.0.0.1:{port}/");
+        await gateway.WaitForHttpAsync(new Uri(address, "/healthz"), TimeSpan.FromSeconds(120));
+        output.WriteLine($"  soak: capture to the embedded store at {options.Rate:0} requests/s for {options.Soak.TotalMinutes:0.#} min ...");
+        var headers = new Dictionary<string, string> { ["x-fake-words"] = options.Words.ToString() };
+        var running = new LoadGenerator(address, "/v1/chat/completions", Body, headers)
+            .RunAsync("soak", options.LatencyConnections, options.Soak, TimeSpan.Zero, options.Rate, cancellationToken);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!running.IsCompleted)
+        {
+            report.Soak.Add((clock.Elapsed, gateway.ResidentBytes / 1048576.0));
+            await Task.WhenAny(running, Task.Delay(TimeSpan.FromSeconds(10), cancellationToken));
+        }
+
+        report.SoakLoad = await running;
+        report.Soak.Add((clock.Elapsed, gateway.ResidentBytes / 1048576.0));
+        await gateway.StopAsync();
     }
 
     private async Task WithGatewayAsync(GatewayBenchmarkReport report, string name, string work, Uri upstream, Capture capture,
@@ -151,7 +244,7 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
             ["Capture"] = new JsonObject
             {
                 ["Enabled"] = capture != Capture.Off,
-                ["ClickHouse"] = new JsonObject { ["Enabled"] = capture == Capture.Embedded },
+                ["ClickHouse"] = new JsonObject { ["Enabled"] = capture is Capture.Embedded or Capture.Server },
                 ["Kafka"] = new JsonObject { ["Enabled"] = capture == Capture.Kafka, ["BootstrapServers"] = kafka ?? string.Empty, ["Topic"] = Topic },
             },
             ["ClickHouse"] = new JsonObject { ["EmbeddedHttpPort"] = storePort },
@@ -214,6 +307,7 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         Off,
         Embedded,
         Kafka,
+        Server,
     }
 
     private sealed record Target(string Name, Uri Address, ChildProcess? Process)
@@ -225,7 +319,16 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
 }
 
 internal sealed record GatewayBenchmarkOptions(
-    IReadOnlyList<int> Connections, TimeSpan Duration, TimeSpan Warmup, int Words, double Rate, int LatencyConnections);
+    IReadOnlyList<int> Connections, TimeSpan Duration, TimeSpan Warmup, int Words, double Rate, int LatencyConnections)
+{
+    public TimeSpan Soak { get; init; }
+}
+
+/// <summary>A sink path's capacity: the backlog filled while it was down, and how fast it drained once back.</summary>
+internal sealed record PipelineRow(string Name, double OfferedPerSecond, long Backlog, TimeSpan Drain)
+{
+    public double RecordsPerSecond => Backlog / Math.Max(Drain.TotalSeconds, 0.001);
+}
 
 internal sealed record ThroughputRow(string Name, LoadResult Load, double? ProxyCores, long? ProxyResidentBytes, double? ShippedPerSecond);
 
@@ -239,4 +342,7 @@ internal sealed class GatewayBenchmarkReport(string folder, GatewayBenchmarkOpti
     public List<LoadResult> Latency { get; } = [];
     public List<LoadResult> Streaming { get; } = [];
     public List<CaptureCheck> CaptureChecks { get; } = [];
+    public List<PipelineRow> Pipeline { get; } = [];
+    public List<(TimeSpan At, double RssMiB)> Soak { get; } = [];
+    public LoadResult? SoakLoad { get; set; }
 }

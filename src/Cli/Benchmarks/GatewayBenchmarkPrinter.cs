@@ -52,6 +52,37 @@ internal static class GatewayBenchmarkPrinter
             }
         }
 
+        if (report.Pipeline.Count > 0)
+        {
+            var captureOn = report.Throughput.Where(r => r.Name.Contains("capture to", StringComparison.Ordinal)).Select(r => r.Load.RequestsPerSecond).DefaultIfEmpty(0).Max();
+            text.AppendLine();
+            text.AppendLine("### Capture pipeline capacity");
+            text.AppendLine();
+            text.AppendLine("The sink is made unreachable, load fills the spool, then the sink comes back; the backlog's drain rate is what the sink path " +
+                            "sustains. The spool grows whenever calls are captured faster than that.");
+            text.AppendLine();
+            text.AppendLine("| sink | backlog (records) | drain s | records/s | gateway's best capture-on req/s in this run | spool grows above |");
+            text.AppendLine("|---|---:|---:|---:|---:|---:|");
+            foreach (var row in report.Pipeline)
+            {
+                text.AppendLine(string.Create(Inv, $"| {row.Name} | {row.Backlog} | {row.Drain.TotalSeconds:0.0} | {row.RecordsPerSecond:0} | {captureOn:0} | {row.RecordsPerSecond:0} records/s |"));
+            }
+        }
+
+        if (report.Soak.Count > 1)
+        {
+            var samples = report.Soak;
+            var settled = samples.Where(s => s.At >= TimeSpan.FromSeconds(60)).ToList();
+            var slope = settled.Count >= 2 ? (settled[^1].RssMiB - settled[0].RssMiB) / Math.Max((settled[^1].At - settled[0].At).TotalMinutes, 0.01) : double.NaN;
+            text.AppendLine();
+            text.AppendLine(string.Create(Inv, $"### Soak: capture to the embedded store, {o.Rate:0} requests/s for {o.Soak.TotalMinutes:0.#} min"));
+            text.AppendLine();
+            text.AppendLine(string.Create(Inv,
+                $"Gateway resident memory (MiB) every 10 s: {string.Join(", ", samples.Select(s => s.RssMiB.ToString("0", Inv)))}. After the first minute it moved {slope:+0.0;-0.0} MiB/min " +
+                $"(first {settled.FirstOrDefault().RssMiB:0}, last {samples[^1].RssMiB:0}, max {samples.Max(s => s.RssMiB):0}). " +
+                $"{report.SoakLoad?.Requests ?? 0} calls answered, {report.SoakLoad?.Errors ?? 0} errors, p99 {report.SoakLoad?.Latency(99) ?? double.NaN:0.00} ms."));
+        }
+
         text.AppendLine();
         text.AppendLine($"Raw logs and configurations: `{Path.GetRelativePath(Directory.GetCurrentDirectory(), report.Folder)}`.");
         return text.ToString();

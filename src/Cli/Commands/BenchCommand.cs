@@ -20,12 +20,14 @@ internal static class BenchCommand
         var rate = new Option<double>("--rate") { Description = "Requests/s of the fixed-rate latency runs. Default: 1000.", DefaultValueFactory = _ => 1000 };
         var quick = new Option<bool>("--quick") { Description = "Short runs (3 s + 3 s warm-up, 64 connections) to check the setup." };
         var docs = new Option<bool>("--write-docs") { Description = "Also write the report to docs/benchmarks.md." };
+        var soak = new Option<int>("--soak") { Description = "Seconds of the closing soak (capture on, --rate requests/s) that samples the gateway's memory; 0 skips it. Default: 300 (0 with --quick).", DefaultValueFactory = _ => 300 };
         var gateway = new Command("gateway",
             "Same load against the fake upstream directly, nginx proxy_pass, and the gateway with capture off / to the embedded " +
             "store / to Kafka (mock cluster), each its own process. Prints requests/s, latency percentiles, added latency, " +
-            "streaming time to first byte, proxy CPU and memory, captures shipped/s, and checks every answered call was captured.")
+            "streaming time to first byte, proxy CPU and memory, captures shipped/s, and checks every answered call was captured; then " +
+            "each sink path's capacity (backlog drain) and a memory soak with capture on.")
         {
-            connections, duration, warmup, words, rate, quick, docs,
+            connections, duration, warmup, words, rate, quick, docs, soak,
         };
         gateway.SetAction(async (result, cancellationToken) =>
         {
@@ -34,7 +36,10 @@ internal static class BenchCommand
                 isQuick ? [64] : result.GetValue(connections)!,
                 TimeSpan.FromSeconds(isQuick ? 3 : result.GetValue(duration)),
                 TimeSpan.FromSeconds(isQuick ? 3 : result.GetValue(warmup)),
-                result.GetValue(words), result.GetValue(rate), 64);
+                result.GetValue(words), result.GetValue(rate), 64)
+            {
+                Soak = TimeSpan.FromSeconds(isQuick ? 0 : result.GetValue(soak)),
+            };
             Console.WriteLine("running gateway benchmark ...");
             var report = await new GatewayBenchmark(options, Console.Out).RunAsync(cancellationToken);
             var markdown = GatewayBenchmarkPrinter.Markdown(report);

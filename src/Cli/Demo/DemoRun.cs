@@ -80,6 +80,7 @@ internal sealed class DemoRun(string dataFolder, bool once, bool demoTraffic, IE
         await flywheel.StartAsync(cancellationToken);
         var gatewayUrl = new Uri($"http://127.0.0.1:{ports.Gateway}/");
         Say($"gateway: {gatewayUrl} (OpenAI base URL {gatewayUrl}v1; aliases shop-assistant, invoice-assistant); admin key {adminKey}");
+        Say($"dashboard: {gatewayUrl}dashboard (sign in with the admin key); metrics: {gatewayUrl}metrics");
 
         // 4. Simulated apps send their users' prompts through the gateway.
         DemoTraffic? traffic = null;
@@ -172,6 +173,10 @@ internal sealed class DemoRun(string dataFolder, bool once, bool demoTraffic, IE
             ["Tao:Models:invoices-base:Version"] = "invoices-base",
             ["Tao:Aliases:shop-assistant"] = "shop-base",
             ["Tao:Aliases:invoice-assistant"] = "invoices-base",
+            ["Tao:Analytics:Prices:shop-assistant:Prompt"] = "0.15",
+            ["Tao:Analytics:Prices:shop-assistant:Completion"] = "0.60",
+            ["Tao:Analytics:Prices:invoice-assistant:Prompt"] = "0.15",
+            ["Tao:Analytics:Prices:invoice-assistant:Completion"] = "0.60",
             ["Tao:Serve:Urls"] = $"http://127.0.0.1:{ports.Server}",
             ["Tao:Serve:AdminKey"] = adminKey,
             ["Tao:Flywheel:Urls"] = $"http://127.0.0.1:{ports.Flywheel}",
@@ -255,9 +260,12 @@ internal sealed class DemoRun(string dataFolder, bool once, bool demoTraffic, IE
         }
 
         output.WriteLine();
-        output.WriteLine($"Where to look: gateway {gateway} | flywheel status http://127.0.0.1:{ports.Flywheel}/flywheel/status | " +
+        output.WriteLine($"Where to look: dashboard {gateway}dashboard (admin key {AdminKeyHint}) | ./tao stats -g version, ./tao top-prompts | gateway {gateway} | " +
+                         $"metrics {gateway}metrics | flywheel status http://127.0.0.1:{ports.Flywheel}/flywheel/status | " +
                          $"store: ClickHouse HTTP on http://127.0.0.1:{ports.Store}/ (database tao), files in {Path.Combine(dataFolder, "clickhouse")} | registry {registryPath}");
     }
+
+    private const string AdminKeyHint = "printed above";
 
     private void Say(string message) => output.WriteLine($"[{(DateTime.UtcNow - _start).TotalSeconds,5:0}s] {message}");
 
