@@ -167,6 +167,7 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
         {
             Embedded(g, storePort);
             g["ReverseProxy"]!["Clusters"]!["upstream"]!["HttpRequest"] = new JsonObject { ["ActivityTimeout"] = "00:00:01" };
+            g["Tao"]!["Telemetry"] = new JsonObject { ["FrameworkMetrics"] = true }; // kestrel_active_connections
         }, cancellationToken);
         var rows = new List<FaultRow>();
         using var http = new HttpClient { BaseAddress = gateway.Address, Timeout = TimeSpan.FromSeconds(30) };

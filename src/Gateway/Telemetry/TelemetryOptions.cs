@@ -5,6 +5,12 @@ public sealed class TelemetryOptions
 {
     public const string Section = "Tao:Telemetry";
 
+    /// <summary>OpenTelemetry metrics (and traces/logs when OTLP is configured). Default: true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Also export ASP.NET Core, Kestrel and .NET runtime metrics. Default: false (they cost throughput; see docs/benchmarks.md).</summary>
+    public bool FrameworkMetrics { get; set; }
+
     /// <summary>Serve metrics in Prometheus text format on <see cref="MetricsPath"/>. Default: true.</summary>
     public bool Prometheus { get; set; } = true;
 

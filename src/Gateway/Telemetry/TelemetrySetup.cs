@@ -38,12 +38,20 @@ public static class TelemetrySetup
             services.AddLogging(logging => logging.ClearProviders().AddJsonConsole(json => json.IncludeScopes = true));
         }
 
+        if (!options.Enabled)
+        {
+            return services;
+        }
+
         var builder = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("tao-gateway", serviceInstanceId: instance))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(GatewayMetrics.MeterName, CaptureMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
-                    .AddRuntimeInstrumentation();
+                metrics.AddMeter(GatewayMetrics.MeterName, CaptureMetrics.MeterName);
+                if (options.FrameworkMetrics)
+                {
+                    metrics.AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel").AddRuntimeInstrumentation();
+                }
                 if (options.Prometheus)
                 {
                     metrics.AddPrometheusExporter();
@@ -75,7 +83,7 @@ public static class TelemetrySetup
     public static void MapTelemetry(WebApplication app)
     {
         var options = app.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
-        if (options.Prometheus)
+        if (options.Enabled && options.Prometheus)
         {
             app.MapPrometheusScrapingEndpoint(options.MetricsPath);
         }
