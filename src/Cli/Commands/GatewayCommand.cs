@@ -40,14 +40,23 @@ internal static class GatewayCommand
         return command;
     }
 
+    /// <summary>
+    /// Waits for Ctrl+C or SIGTERM (or the command's cancellation). ASP.NET Core's console lifetime takes SIGTERM to
+    /// stop its host and keeps the process alive for Main to finish, so the command must hear the signal itself too,
+    /// or a service manager's stop would leave the process running until it is killed.
+    /// </summary>
     public static async Task WaitForShutdownAsync(CancellationToken cancellationToken)
     {
-        try
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnSignal(System.Runtime.InteropServices.PosixSignalContext context)
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken);
+            context.Cancel = true; // shut down in order (drain, flush the spool) instead of exiting on the spot
+            stop.TrySetResult();
         }
-        catch (OperationCanceledException)
-        {
-        }
+
+        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, OnSignal);
+        using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, OnSignal);
+        using var registration = cancellationToken.Register(() => stop.TrySetResult());
+        await stop.Task;
     }
 }
