@@ -155,7 +155,7 @@ SELECT toStartOfMinute(started_at) AS minute, task, model, alias, model_version,
     sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
     quantilesTDigestState(0.5, 0.95, 0.99)(latency_ms) AS latency,
     quantilesTDigestState(0.5, 0.95, 0.99)(ttft_ms) AS ttft,
-    quantilesTDigestState(0.5, 0.95, 0.99)(if(c.completion_tokens > 1 AND c.ttft_ms IS NOT NULL, (c.latency_ms - c.ttft_ms) / (c.completion_tokens - 1), NULL)) AS tpot
+    quantilesTDigestState(0.5, 0.95, 0.99)(if(c.stream AND c.completion_tokens > 1 AND c.ttft_ms IS NOT NULL, (c.latency_ms - c.ttft_ms) / (c.completion_tokens - 1), NULL)) AS tpot
 FROM tao.captures_local AS c
 GROUP BY minute, task, model, alias, model_version, api_key_id, endpoint;
 

@@ -42,9 +42,9 @@ public static class TrafficRollup
         $"    quantilesTDigestState({Quantiles})({TimePerOutputToken("c.")}) AS tpot\n" +
         $"FROM {source} AS c\nGROUP BY minute, {string.Join(", ", Dimensions)}";
 
-    /// <summary>Seconds per generated token after the first (the GenAI conventions' time_per_output_token), in ms; NULL when undefined.</summary>
+    /// <summary>Time per generated token after the first (the GenAI conventions' time_per_output_token), in ms; streamed calls only (a non-streamed answer's first byte is its last).</summary>
     public static string TimePerOutputToken(string table = "") =>
-        $"if({table}completion_tokens > 1 AND {table}ttft_ms IS NOT NULL, ({table}latency_ms - {table}ttft_ms) / ({table}completion_tokens - 1), NULL)";
+        $"if({table}stream AND {table}completion_tokens > 1 AND {table}ttft_ms IS NOT NULL, ({table}latency_ms - {table}ttft_ms) / ({table}completion_tokens - 1), NULL)";
 
     /// <summary>
     /// Rolls up what the captures table held before the view existed: rows ingested before the view's creation second.
