@@ -38,6 +38,20 @@ public sealed class ClickHouseSinkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnUnreadableRecord_IsSetAsideAndTheRestOfTheBatchLands()
+    {
+        var sink = new ClickHouseSink(_store, new ClickHouseSinkOptions());
+        var good = Records.New(8);
+        var bad = new SpoolEntry(1, 1, Guid.NewGuid(), "{\"request_id\": \"not a uuid\", \"started_at\": 12"u8.ToArray());
+
+        var error = await Assert.ThrowsAsync<PoisonRecordsException>(() => sink.DeliverAsync([Entry(good), bad], CancellationToken.None));
+
+        Assert.Single(error.Records);
+        Assert.Equal(1L, Convert.ToInt64(await _store.Client.ExecuteScalarAsync(
+            $"SELECT count() FROM {_store.Database}.captures WHERE request_id = '{good.RequestId}'")));
+    }
+
+    [Fact]
     public async Task ReplayAfterACrash_LeavesExactlyOneRowPerRequest()
     {
         using var spool = new CaptureSpool(new SpoolOptions { Path = TestEngine.NewFolder("chspool"), SegmentBytes = 1024 * 1024, FlushPolicy = SpoolFlushPolicy.None });
