@@ -1,7 +1,7 @@
-namespace Tao.Storage.Tests;
+namespace Tao.Tests;
 
 /// <summary>
-/// chDB allows one storage path per process, so every test in this assembly shares one engine folder and keeps
+/// chDB allows one storage path per process, so every test in an assembly shares one engine folder and keeps
 /// to its own database. The folder is removed when the test process exits.
 /// </summary>
 internal static class TestEngine
