@@ -212,8 +212,8 @@ internal static class StatsCommand
         var allowed = endpoint switch
         {
             "summary" or "timeseries" => AnalyticsRequest.TrafficParameters,
-            "search" => new HashSet<string>([.. AnalyticsRequest.TrafficParameters.Except(["group_by", "bucket", "source"]), "q"], StringComparer.Ordinal),
-            _ => new HashSet<string>(AnalyticsRequest.TrafficParameters.Except(["group_by", "bucket", "source"]), StringComparer.Ordinal),
+            "search" => AnalyticsRequest.SearchParameters,
+            _ => AnalyticsRequest.PromptParameters,
         };
         var request = AnalyticsRequest.Parse(query, TimeProvider.System, allowed);
         object answer = endpoint switch

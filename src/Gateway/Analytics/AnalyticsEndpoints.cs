@@ -23,13 +23,13 @@ internal static class AnalyticsEndpoints
                 new { source = AnalyticsService.SourceFor(request), window = Window(request), bucket_seconds = request.BucketSeconds, rows = await service.TimeSeriesAsync(request, ct) }));
 
         analytics.MapGet("/dimensions", (HttpContext context, AnalyticsService service, TimeProvider time) =>
-            RunAsync(context, s_windowOnly, time, async (request, ct) => await service.DimensionsAsync(request, ct)));
+            RunAsync(context, AnalyticsRequest.WindowParameters, time, async (request, ct) => await service.DimensionsAsync(request, ct)));
 
         analytics.MapGet("/top-prompts", (HttpContext context, AnalyticsService service, TimeProvider time) =>
-            RunAsync(context, s_prompts, time, async (request, ct) => new { window = Window(request), rows = await service.TopPromptsAsync(request, ct) }));
+            RunAsync(context, AnalyticsRequest.PromptParameters, time, async (request, ct) => new { window = Window(request), rows = await service.TopPromptsAsync(request, ct) }));
 
         analytics.MapGet("/search", (HttpContext context, AnalyticsService service, TimeProvider time) =>
-            RunAsync(context, s_search, time, async (request, ct) => new { window = Window(request), rows = await service.SearchAsync(request, ct) }));
+            RunAsync(context, AnalyticsRequest.SearchParameters, time, async (request, ct) => new { window = Window(request), rows = await service.SearchAsync(request, ct) }));
 
         analytics.MapGet("/requests/{id}", async (string id, AnalyticsService service, CancellationToken ct) =>
         {
@@ -78,10 +78,6 @@ internal static class AnalyticsEndpoints
         });
     }
 
-    private static readonly IReadOnlySet<string> s_windowOnly = new HashSet<string>(["window", "from", "to"], StringComparer.Ordinal);
-    private static readonly IReadOnlySet<string> s_prompts = new HashSet<string>(
-        ["window", "from", "to", "status", "limit", .. AnalyticsRequest.Dimensions.Keys], StringComparer.Ordinal);
-    private static readonly IReadOnlySet<string> s_search = new HashSet<string>([.. s_prompts, "q"], StringComparer.Ordinal);
     private static readonly IReadOnlySet<string> s_rounds = new HashSet<string>(["group", "task", "limit"], StringComparer.Ordinal);
     private static readonly IReadOnlySet<string> s_limitOnly = new HashSet<string>(["limit"], StringComparer.Ordinal);
     private static readonly IReadOnlySet<string> s_versions = new HashSet<string>(["group"], StringComparer.Ordinal);
@@ -119,9 +115,16 @@ internal static class AnalyticsEndpoints
                 return OpenAiResults.BadRequest($"Parameter '{key}' is longer than 256 characters.", key);
             }
 
-            if (key == "limit" && (!int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 1000))
+            if (key == "limit")
             {
-                return OpenAiResults.BadRequest("limit must be a whole number from 1 to 1000.", "limit");
+                try
+                {
+                    limit = AnalyticsRequest.ParseLimit(value);
+                }
+                catch (AnalyticsQueryException e)
+                {
+                    return OpenAiResults.BadRequest(e.Message, e.Parameter);
+                }
             }
         }
 

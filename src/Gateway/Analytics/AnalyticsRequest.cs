@@ -150,12 +150,7 @@ public sealed record AnalyticsRequest
             throw new AnalyticsQueryException("bucket", "That window and bucket make more than 10000 points; choose a larger bucket.");
         }
 
-        var limit = 50;
-        if (values.TryGetValue("limit", out var limitText)
-            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 1000))
-        {
-            throw new AnalyticsQueryException("limit", "limit must be a whole number from 1 to 1000.");
-        }
+        var limit = values.TryGetValue("limit", out var limitText) ? ParseLimit(limitText) : 50;
 
         var source = values.GetValueOrDefault("source", "auto");
         if (source is not ("auto" or "raw" or "rollup"))
@@ -176,9 +171,25 @@ public sealed record AnalyticsRequest
         };
     }
 
-    /// <summary>Parameters the traffic endpoints take.</summary>
+    /// <summary>Parameters the traffic endpoints (summary, time series) take.</summary>
     public static IReadOnlySet<string> TrafficParameters { get; } =
         new HashSet<string>(["window", "from", "to", "status", "group_by", "bucket", "limit", "source", .. Dimensions.Keys], StringComparer.Ordinal);
+
+    /// <summary>Parameters of the endpoints that only need a window (dimensions).</summary>
+    public static IReadOnlySet<string> WindowParameters { get; } = new HashSet<string>(["window", "from", "to"], StringComparer.Ordinal);
+
+    /// <summary>Parameters of top prompts: a window, filters and a limit.</summary>
+    public static IReadOnlySet<string> PromptParameters { get; } =
+        new HashSet<string>(["window", "from", "to", "status", "limit", .. Dimensions.Keys], StringComparer.Ordinal);
+
+    /// <summary>Parameters of search: those of top prompts and the text.</summary>
+    public static IReadOnlySet<string> SearchParameters { get; } = new HashSet<string>([.. PromptParameters, "q"], StringComparer.Ordinal);
+
+    /// <summary>A row limit: a whole number from 1 to 1000.</summary>
+    public static int ParseLimit(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit is >= 1 and <= 1000
+            ? limit
+            : throw new AnalyticsQueryException("limit", "limit must be a whole number from 1 to 1000.");
 
     /// <summary>True when the per-minute rollup holds every dimension this question touches.</summary>
     public bool RollupCanAnswer =>
