@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Confluent.Kafka;
 using Tao.Bench;
 
 namespace Tao.Cli.Benchmarks;
@@ -74,12 +73,10 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
                 () => kafka.SetAllBrokers(false), () => kafka.SetAllBrokers(true), fill, cancellationToken));
         }
 
-        var storePort = ChildProcess.FreePort();
         var storeFolder = Path.Combine(work, "pipeline-store");
         Directory.CreateDirectory(storeFolder);
-        await using var store = ChildProcess.StartTao(Path.Combine(storeFolder, "store.log"), null, "store", "serve", "--port", storePort.ToString(), "--data", storeFolder);
-        await store.WaitForHttpAsync(new Uri($"http://127.0.0.1:{storePort}/ping"), TimeSpan.FromSeconds(120));
-        await using var proxy = new TcpToggleProxy(ChildProcess.FreePort(), new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, storePort));
+        await using var store = await StoreBehindProxy.StartAsync(storeFolder);
+        var proxy = store.Proxy;
         output.WriteLine("  capture pipeline: ClickHouse backlog drain ...");
         report.Pipeline.Add(await DrainBacklogAsync("ClickHouse (chDB served over loopback HTTP)", work, upstream, Capture.Server, null, proxy.Port,
             proxy.Down, proxy.Up, fill, cancellationToken));
@@ -232,13 +229,11 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
     private async Task<CaptureCheck> CheckCaptureAsync(Target target, List<string> answered, CancellationToken cancellationToken)
     {
         var drainStart = DateTime.UtcNow;
-        while ((await CaptureStateAsync(target.Address)).Lag > 0 && DateTime.UtcNow - drainStart < TimeSpan.FromMinutes(2))
-        {
-            await Task.Delay(100, cancellationToken);
-        }
-
+        await LoopbackChecks.DrainAsync(target.Address, AdminKey, TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(100), cancellationToken);
         var drain = DateTime.UtcNow - drainStart;
-        var stored = target.StorePort is { } port ? await StoredIdsAsync(port) : ConsumedIds(target.Kafka!);
+        var stored = target.StorePort is { } port
+            ? (await LoopbackChecks.StoredIdsAsync(port, final: true, cancellationToken)).ToHashSet(StringComparer.Ordinal)
+            : LoopbackChecks.ConsumeAll(target.Kafka!.BootstrapServers, Topic, "bench-verify", TimeSpan.FromSeconds(2)).Keys;
         var missing = answered.Count(id => !stored.Contains(id));
         return new CaptureCheck(target.Name, answered.Count, stored.Count, missing, drain);
     }
@@ -273,42 +268,8 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
 
     private static async Task<(long Delivered, long Lag)> CaptureStateAsync(Uri gateway)
     {
-        using var http = new HttpClient { BaseAddress = gateway };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", AdminKey);
-        using var document = JsonDocument.Parse(await http.GetStringAsync("/admin/capture"));
-        var sink = document.RootElement.GetProperty("sinks").EnumerateArray().First();
+        var sink = (await LoopbackChecks.CaptureStateAsync(gateway, AdminKey)).GetProperty("sinks").EnumerateArray().First();
         return (sink.GetProperty("delivered").GetInt64(), sink.GetProperty("lag_bytes").GetInt64());
-    }
-
-    private static async Task<HashSet<string>> StoredIdsAsync(int storePort)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{storePort}/"), Timeout = TimeSpan.FromMinutes(2) };
-        using var response = await http.PostAsync("/", new StringContent("SELECT toString(request_id) FROM tao.captures FINAL FORMAT TabSeparated"));
-        response.EnsureSuccessStatusCode();
-        var text = await response.Content.ReadAsStringAsync();
-        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
-    }
-
-    private static HashSet<string> ConsumedIds(KafkaMockCluster kafka)
-    {
-        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = kafka.BootstrapServers, GroupId = "bench-verify", AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false,
-        }).Build();
-        consumer.Subscribe(Topic);
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        var quietUntil = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < quietUntil)
-        {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(200))?.Message is { } message)
-            {
-                ids.Add(message.Key);
-                quietUntil = DateTime.UtcNow.AddSeconds(2);
-            }
-        }
-
-        consumer.Close();
-        return ids;
     }
 
     private enum Capture

@@ -1,8 +1,6 @@
 using System.Diagnostics;
-using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Confluent.Kafka;
 using Tao.Bench;
 using Tao.Cli.Benchmarks;
 
@@ -21,6 +19,7 @@ internal sealed record FaultOptions(TimeSpan Before, TimeSpan Outage, TimeSpan A
 internal sealed class FaultRunner(FaultOptions options, TextWriter output)
 {
     private const string AdminKey = "faults-admin-key";
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
     private const string Topic = "tao.captures";
     private const string Body = """{"model":"fault-model","messages":[{"role":"user","content":"fault injection, please answer"}]}""";
     private readonly string _work = Path.GetFullPath(Path.Combine(".tao", "faults", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));
@@ -71,8 +70,8 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
         kafka.CreateTopic(Topic);
         await using var gateway = await StartGatewayAsync("kafka-down", g => Kafka(g, kafka.BootstrapServers), cancellationToken);
         var load = await LoadWithFaultAsync(gateway.Address, () => kafka.SetAllBrokers(false), () => kafka.SetAllBrokers(true), cancellationToken);
-        var drained = await DrainAsync(gateway.Address, TimeSpan.FromMinutes(3), cancellationToken);
-        var (messages, keys) = ConsumeAll(kafka.BootstrapServers);
+        var drained = await LoopbackChecks.DrainAsync(gateway.Address, AdminKey, TimeSpan.FromMinutes(3), Poll, cancellationToken);
+        var (messages, keys) = LoopbackChecks.ConsumeAll(kafka.BootstrapServers, Topic, "faults-verify-" + Guid.NewGuid().ToString("N"), TimeSpan.FromSeconds(3));
         var missing = load.AnsweredRequestIds.Count(id => !keys.Contains(id));
         var duplicates = messages - keys.Count;
         return new FaultRow($"Kafka: all brokers down {options.Outage.TotalSeconds:0} s", load.AnsweredRequestIds.Count, load.Errors, keys.Count, missing, duplicates,
@@ -83,17 +82,15 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
     /// <summary>The ClickHouse server unreachable (connections cut, new ones refused) under load; replay afterwards.</summary>
     private async Task<FaultRow> StoreDownAsync(CancellationToken cancellationToken)
     {
-        var folder = Folder("store-down");
-        var storePort = ChildProcess.FreePort();
-        await using var store = ChildProcess.StartTao(Path.Combine(folder, "store.log"), null, "store", "serve", "--port", storePort.ToString(), "--data", Path.Combine(folder, "store"));
-        await store.WaitForHttpAsync(new Uri($"http://127.0.0.1:{storePort}/ping"), TimeSpan.FromSeconds(120));
-        await using var proxy = new TcpToggleProxy(ChildProcess.FreePort(), new IPEndPoint(IPAddress.Loopback, storePort));
+        await using var store = await StoreBehindProxy.StartAsync(Folder("store-down"));
+        var (storePort, proxy) = (store.StorePort, store.Proxy);
         await using var gateway = await StartGatewayAsync("store-down", g => ClickHouseServer(g, proxy.Port), cancellationToken);
         var load = await LoadWithFaultAsync(gateway.Address, proxy.Down, proxy.Up, cancellationToken);
-        var drained = await DrainAsync(gateway.Address, TimeSpan.FromMinutes(3), cancellationToken);
-        var (rows, ids) = await StoredAsync(storePort, cancellationToken);
+        var drained = await LoopbackChecks.DrainAsync(gateway.Address, AdminKey, TimeSpan.FromMinutes(3), Poll, cancellationToken);
+        var stored = await LoopbackChecks.StoredIdsAsync(storePort, final: false, cancellationToken);
+        var (rows, ids) = ((long)stored.Length, stored.ToHashSet(StringComparer.Ordinal));
         var missing = load.AnsweredRequestIds.Count(id => !ids.Contains(id));
-        var final = await ScalarAsync(storePort, "SELECT count() FROM tao.captures FINAL", cancellationToken);
+        var final = await LoopbackChecks.ScalarAsync(storePort, "SELECT count() FROM tao.captures FINAL", cancellationToken);
         return new FaultRow($"ClickHouse unreachable {options.Outage.TotalSeconds:0} s", load.AnsweredRequestIds.Count, load.Errors, ids.Count, missing, final - ids.Count,
             load.Errors == 0 && missing == 0 && final == ids.Count && drained,
             $"{rows} rows before merges ({rows - ids.Count} replayed twice, collapsed by FINAL); spool drained {(drained ? "yes" : "NO")}");
@@ -117,8 +114,8 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
 
         await using var restarted = ChildProcess.StartTao(Path.Combine(folder, "gateway-restarted.log"), null, "gateway", "--config", config, "--data", folder);
         await restarted.WaitForHttpAsync(new Uri(address, "/healthz"), TimeSpan.FromSeconds(120));
-        var drained = await DrainAsync(address, TimeSpan.FromMinutes(2), cancellationToken);
-        var (_, ids) = await StoredAsync(storePort, cancellationToken);
+        var drained = await LoopbackChecks.DrainAsync(address, AdminKey, TimeSpan.FromMinutes(2), Poll, cancellationToken);
+        var ids = (await LoopbackChecks.StoredIdsAsync(storePort, final: false, cancellationToken)).ToHashSet(StringComparer.Ordinal);
         var missing = load.AnsweredRequestIds.Count(id => !ids.Contains(id));
         await restarted.StopAsync();
         return new FaultRow("kill -9 of the gateway under load, restart", load.AnsweredRequestIds.Count, 0, ids.Count, missing, 0, missing == 0 && drained,
@@ -129,11 +126,8 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
     /// <summary>The sink down and the spool's disk budget exhausted: the proxy keeps serving, drops are counted and visible.</summary>
     private async Task<FaultRow> SpoolFullAsync(CancellationToken cancellationToken)
     {
-        var folder = Folder("spool-full");
-        var storePort = ChildProcess.FreePort();
-        await using var store = ChildProcess.StartTao(Path.Combine(folder, "store.log"), null, "store", "serve", "--port", storePort.ToString(), "--data", Path.Combine(folder, "store"));
-        await store.WaitForHttpAsync(new Uri($"http://127.0.0.1:{storePort}/ping"), TimeSpan.FromSeconds(120));
-        await using var proxy = new TcpToggleProxy(ChildProcess.FreePort(), new IPEndPoint(IPAddress.Loopback, storePort));
+        await using var store = await StoreBehindProxy.StartAsync(Folder("spool-full"));
+        var (storePort, proxy) = (store.StorePort, store.Proxy);
         await using var gateway = await StartGatewayAsync("spool-full", g =>
         {
             ClickHouseServer(g, proxy.Port);
@@ -144,14 +138,14 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
         var outage = options.Before + options.Outage;
         var load = await new LoadGenerator(gateway.Address, "/v1/chat/completions", Body, new Dictionary<string, string>())
             .RunAsync("spool-full", options.Connections, outage, TimeSpan.Zero, options.Rate, cancellationToken);
-        var full = await CaptureAsync(gateway.Address);
+        var full = await LoopbackChecks.CaptureStateAsync(gateway.Address, AdminKey);
         using var http = new HttpClient { BaseAddress = gateway.Address };
         using var ready = await http.GetAsync("/readyz", cancellationToken);
         var metrics = await http.GetStringAsync("/metrics", cancellationToken);
         proxy.Up();
-        var drained = await DrainAsync(gateway.Address, TimeSpan.FromMinutes(3), cancellationToken);
+        var drained = await LoopbackChecks.DrainAsync(gateway.Address, AdminKey, TimeSpan.FromMinutes(3), Poll, cancellationToken);
         var dropped = full.GetProperty("spool").GetProperty("dropped").GetInt64();
-        var (_, ids) = await StoredAsync(storePort, cancellationToken);
+        var ids = (await LoopbackChecks.StoredIdsAsync(storePort, final: false, cancellationToken)).ToHashSet(StringComparer.Ordinal);
         var unaccounted = load.AnsweredRequestIds.Count - ids.Count - dropped;
         return new FaultRow("spool disk budget (2 MB) exhausted, sink down", load.AnsweredRequestIds.Count, load.Errors, ids.Count, Math.Max(0, unaccounted), 0,
             load.Errors == 0 && dropped > 0 && unaccounted == 0 && (int)ready.StatusCode == 503 && metrics.Split('\n').Any(l => l.StartsWith("tao_spool_full", StringComparison.Ordinal) && l.TrimEnd().EndsWith(" 1", StringComparison.Ordinal)) && drained,
@@ -212,8 +206,8 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
                 }
             }));
 
-            await DrainAsync(gateway.Address, TimeSpan.FromMinutes(1), cancellationToken);
-            var flagged = await ScalarAsync(storePort,
+            await LoopbackChecks.DrainAsync(gateway.Address, AdminKey, TimeSpan.FromMinutes(1), Poll, cancellationToken);
+            var flagged = await LoopbackChecks.ScalarAsync(storePort,
                 $"SELECT count() FROM tao.captures FINAL WHERE started_at >= toDateTime64('{since}', 6, 'UTC') AND {flag}", cancellationToken);
             var openAiErrors = results.Count(r => stream
                 ? !r.Clean || r.Text.Contains("\"error\"", StringComparison.Ordinal) // the stream failed, or ended with an error event
@@ -269,8 +263,8 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
         }
 
         var load = await running;
-        await DrainAsync(gateway.Address, TimeSpan.FromMinutes(1), cancellationToken);
-        var versions = await ScalarAsync(storePort, "SELECT uniqExact(model) FROM tao.captures", cancellationToken);
+        await LoopbackChecks.DrainAsync(gateway.Address, AdminKey, TimeSpan.FromMinutes(1), Poll, cancellationToken);
+        var versions = await LoopbackChecks.ScalarAsync(storePort, "SELECT uniqExact(model) FROM tao.captures", cancellationToken);
         return new FaultRow("alias swapped 20 times under load", load.AnsweredRequestIds.Count, load.Errors, 0, 0, 0, load.Errors == 0 && swaps == 20 && versions == 2,
             $"{swaps} swaps applied; both versions served ({versions} models in the records)");
     }
@@ -357,72 +351,5 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
         var folder = Path.Combine(_work, name);
         Directory.CreateDirectory(folder);
         return folder;
-    }
-
-    private static async Task<JsonElement> CaptureAsync(Uri gateway)
-    {
-        using var http = new HttpClient { BaseAddress = gateway };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", AdminKey);
-        using var document = JsonDocument.Parse(await http.GetStringAsync("/admin/capture"));
-        return document.RootElement.Clone();
-    }
-
-    /// <summary>Waits until every sink has taken everything in the spool.</summary>
-    private static async Task<bool> DrainAsync(Uri gateway, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            var state = await CaptureAsync(gateway);
-            if (state.GetProperty("sinks").EnumerateArray().All(s => s.GetProperty("lag_bytes").GetInt64() == 0))
-            {
-                return true;
-            }
-
-            await Task.Delay(250, cancellationToken);
-        }
-
-        return false;
-    }
-
-    private static async Task<(long Rows, HashSet<string> Ids)> StoredAsync(int storePort, CancellationToken cancellationToken)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{storePort}/"), Timeout = TimeSpan.FromMinutes(2) };
-        using var response = await http.PostAsync("/", new StringContent("SELECT toString(request_id) FROM tao.captures FORMAT TabSeparated"), cancellationToken);
-        response.EnsureSuccessStatusCode();
-        var lines = (await response.Content.ReadAsStringAsync(cancellationToken)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        return (lines.Length, lines.ToHashSet(StringComparer.Ordinal));
-    }
-
-    private static async Task<long> ScalarAsync(int storePort, string sql, CancellationToken cancellationToken)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{storePort}/") };
-        using var response = await http.PostAsync("/", new StringContent(sql + " FORMAT TabSeparated"), cancellationToken);
-        response.EnsureSuccessStatusCode();
-        return long.Parse((await response.Content.ReadAsStringAsync(cancellationToken)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private static (long Messages, HashSet<string> Keys) ConsumeAll(string bootstrap)
-    {
-        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = bootstrap, GroupId = "faults-verify-" + Guid.NewGuid().ToString("N"), AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false,
-        }).Build();
-        consumer.Subscribe(Topic);
-        var keys = new HashSet<string>(StringComparer.Ordinal);
-        long messages = 0;
-        var quietUntil = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < quietUntil)
-        {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(200))?.Message is { } message)
-            {
-                messages++;
-                keys.Add(message.Key);
-                quietUntil = DateTime.UtcNow.AddSeconds(3);
-            }
-        }
-
-        consumer.Close();
-        return (messages, keys);
     }
 }
