@@ -173,17 +173,19 @@ public sealed class HostileInputTests(HostileFixture gateway) : IClassFixture<Ho
             _ => null,
         };
 
+        byte[] RawHead(byte[] content) => Encoding.ASCII.GetBytes(
+            $"{method} {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {key}\r\nContent-Type: {contentType}\r\nContent-Length: {content.Length}\r\n\r\n");
+
         if (test["slow"]?.GetValue<bool>() == true)
         {
-            var head = $"{method} {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {key}\r\nContent-Type: {contentType}\r\nContent-Length: {body!.Length}\r\n\r\n";
-            return await RawAsync([.. Encoding.ASCII.GetBytes(head), .. body.AsSpan(0, 1)], slowTail: body[1..]);
+            var content = body!;
+            return await RawAsync([.. RawHead(content), .. content.AsSpan(0, 1)], slowTail: content[1..]);
         }
 
         if (body is { Length: > 1 << 20 })
         {
             // The gateway answers 413 and closes before taking a huge body; HttpClient reports the close, not the answer.
-            var head = $"{method} {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {key}\r\nContent-Type: {contentType}\r\nContent-Length: {body.Length}\r\n\r\n";
-            return await RawAsync([.. Encoding.ASCII.GetBytes(head), .. body], slowTail: null);
+            return await RawAsync([.. RawHead(body), .. body], slowTail: null);
         }
 
         using var http = gateway.Http(key);
