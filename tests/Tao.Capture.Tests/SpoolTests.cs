@@ -164,6 +164,61 @@ public sealed class SpoolTests
     }
 
     [Fact]
+    public async Task Appends_DoNotWaitForDiskSyncsInProgress()
+    {
+        // The proxy appends on its request path. A flush (msync) or a sink's cursor commit (fsync) can take seconds on
+        // a disk the store is busy writing; appends must not queue behind them (they did, and it showed as p99 stalls).
+        var folder = TestEngine.NewFolder("spool");
+        using var spool = new CaptureSpool(new SpoolOptions
+        {
+            Path = folder, SegmentBytes = 64 * 1024, MaxBytes = 1024 * 1024, FlushPolicy = SpoolFlushPolicy.Interval, FlushIntervalMs = 3_600_000,
+        });
+        spool.RegisterSink("sink");
+        for (var i = 0; i < 500; i++)
+        {
+            spool.Append(Guid.NewGuid(), Payload(i));
+        }
+
+        var committed = spool.End;
+        using var held = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var holder = new Thread(() =>
+        {
+            lock (spool.DurableGate)
+            {
+                held.Set();
+                release.Wait();
+            }
+        });
+        holder.Start();
+        held.Wait();
+
+        var flush = Task.Factory.StartNew(spool.Flush, TaskCreationOptions.LongRunning);
+        var commit = Task.Factory.StartNew(() => spool.Commit("sink", committed), TaskCreationOptions.LongRunning);
+        var appends = Task.Factory.StartNew(() =>
+        {
+            for (var i = 500; i < 1500; i++)
+            {
+                spool.Append(Guid.NewGuid(), Payload(i)); // rolls into new segments too
+            }
+        }, TaskCreationOptions.LongRunning);
+        try
+        {
+            await appends.WaitAsync(TimeSpan.FromSeconds(30)); // throws TimeoutException when appends wait for the sync
+            Assert.False(commit.IsCompleted, "the commit should still be waiting to write its cursor");
+        }
+        finally
+        {
+            release.Set();
+            holder.Join();
+        }
+
+        await Task.WhenAll(flush, commit).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(1000, ReadAll(spool, committed).Count);
+        Assert.Equal(committed, spool.CommittedPosition("sink"));
+    }
+
+    [Fact]
     public async Task WaitForData_CompletesWhenARecordIsAppended()
     {
         using var spool = new CaptureSpool(Options(TestEngine.NewFolder("spool")));

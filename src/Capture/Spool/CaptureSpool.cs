@@ -10,6 +10,10 @@ public sealed class CaptureSpool : IDisposable
     private const string SpareName = "next.spare";
     private readonly SpoolOptions _options;
     private readonly Lock _gate = new();
+
+    // Disk syncs (msync of segments, cursor files, deleting retired segments) take this lock, never _gate: an
+    // append must not wait behind a sync that a busy disk can stretch to seconds.
+    private readonly Lock _durableGate = new();
     private readonly List<SpoolSegment> _segments = [];
     private readonly SpoolCursors _cursors;
     private readonly HashSet<string> _sinks = new(StringComparer.Ordinal);
@@ -53,6 +57,9 @@ public sealed class CaptureSpool : IDisposable
         }
     }
 
+    /// <summary>Held while syncing to disk; tests hold it to stand in for a sync that a busy disk stretches.</summary>
+    internal Lock DurableGate => _durableGate;
+
     /// <summary>The spool's folder.</summary>
     public string Folder => _options.Path;
 
@@ -89,6 +96,7 @@ public sealed class CaptureSpool : IDisposable
     public long Append(Guid key, ReadOnlySpan<byte> payload)
     {
         long position;
+        SpoolSegment segment;
         TaskCompletionSource? wake;
         lock (_gate)
         {
@@ -109,14 +117,18 @@ public sealed class CaptureSpool : IDisposable
 
             _full = false;
             position = _active.Append(key, payload);
-            if (_options.FlushPolicy == SpoolFlushPolicy.EveryRecord)
-            {
-                _active.Flush();
-            }
-
+            segment = _active;
             MaybePrepareSpare();
             wake = _appended;
             _appended = null;
+        }
+
+        if (_options.FlushPolicy == SpoolFlushPolicy.EveryRecord)
+        {
+            lock (_durableGate)
+            {
+                segment.Flush(); // syncs everything appended so far, so concurrent appenders share one msync
+            }
         }
 
         wake?.TrySetResult();
@@ -198,13 +210,24 @@ public sealed class CaptureSpool : IDisposable
             throw new ArgumentException($"sink name '{sink}' is not a plain identifier", nameof(sink));
         }
 
+        long position;
+        bool moved;
         lock (_gate)
         {
             _sinks.Add(sink);
-            var position = _cursors.Get(sink) ?? _segments[0].Base;
-            _cursors.Set(sink, Math.Max(position, _segments[0].Base));
-            return _cursors.Get(sink)!.Value;
+            position = Math.Max(_cursors.Get(sink) ?? _segments[0].Base, _segments[0].Base);
+            moved = _cursors.Set(sink, position);
         }
+
+        if (moved)
+        {
+            lock (_durableGate)
+            {
+                _cursors.Persist(sink, position);
+            }
+        }
+
+        return position;
     }
 
     public long CommittedPosition(string sink)
@@ -218,16 +241,31 @@ public sealed class CaptureSpool : IDisposable
     /// <summary>Records that <paramref name="sink"/> has persisted everything before <paramref name="position"/>.</summary>
     public void Commit(string sink, long position)
     {
+        List<SpoolSegment>? retired = null;
+        bool moved;
         lock (_gate)
         {
-            _cursors.Set(sink, position);
+            moved = _cursors.Set(sink, position);
             var oldestNeeded = _cursors.Minimum(_sinks) ?? End;
             while (_segments.Count > 1 && _segments[0].End <= oldestNeeded)
             {
-                var retired = _segments[0];
+                (retired ??= []).Add(_segments[0]);
                 _segments.RemoveAt(0);
-                retired.Dispose();
-                File.Delete(retired.FilePath);
+            }
+        }
+
+        // The cursor reaches the disk before the segments it no longer needs leave it.
+        lock (_durableGate)
+        {
+            if (moved)
+            {
+                _cursors.Persist(sink, position);
+            }
+
+            foreach (var segment in retired ?? [])
+            {
+                segment.Dispose();
+                File.Delete(segment.FilePath);
             }
         }
     }
@@ -235,11 +273,22 @@ public sealed class CaptureSpool : IDisposable
     /// <summary>Forces appended records to stable storage.</summary>
     public void Flush()
     {
+        SpoolSegment[] segments;
         lock (_gate)
         {
-            if (!_disposed)
+            if (_disposed)
             {
-                _active.Flush();
+                return;
+            }
+
+            segments = [.. _segments]; // a segment rolled away since the last flush still has its tail to sync
+        }
+
+        lock (_durableGate)
+        {
+            foreach (var segment in segments)
+            {
+                segment.Flush(); // no-op once retired (disposed under this lock) or already synced
             }
         }
     }
@@ -272,7 +321,7 @@ public sealed class CaptureSpool : IDisposable
         SpoolSegment next;
         try
         {
-            _active.Flush();
+            // The old segment's tail is synced by the next Flush (or was, record by record, under EveryRecord).
             if (_spare is not null)
             {
                 next = _spare;
@@ -333,6 +382,7 @@ public sealed class CaptureSpool : IDisposable
     {
         _flushTimer?.Dispose();
         _preparingSpare?.Wait();
+        lock (_durableGate)
         lock (_gate)
         {
             if (_disposed)

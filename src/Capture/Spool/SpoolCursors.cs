@@ -45,13 +45,21 @@ internal sealed class SpoolCursors
         return minimum;
     }
 
-    public void Set(string sink, long position)
+    /// <summary>Sets the position in memory (true when it moved); <see cref="Persist"/> writes it to disk.</summary>
+    public bool Set(string sink, long position)
     {
         if (_positions.TryGetValue(sink, out var current) && current == position)
         {
-            return;
+            return false;
         }
 
+        _positions[sink] = position;
+        return true;
+    }
+
+    /// <summary>Writes one sink's position to its file. Callers serialise calls for the same sink.</summary>
+    public void Persist(string sink, long position)
+    {
         var bytes = new byte[12];
         BinaryPrimitives.WriteInt64LittleEndian(bytes, position);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), Crc32.HashToUInt32(bytes.AsSpan(0, 8)));
@@ -67,6 +75,5 @@ internal sealed class SpoolCursors
         }
 
         File.Move(temp, path, overwrite: true);
-        _positions[sink] = position;
     }
 }

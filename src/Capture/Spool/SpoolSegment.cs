@@ -29,6 +29,7 @@ internal sealed unsafe partial class SpoolSegment : IDisposable
     private readonly byte* _data;
     private long _writeOffset;
     private long _flushedOffset;
+    private bool _disposed;
 
     private SpoolSegment(string path, long basePosition, long capacity, MemoryMappedFile file, MemoryMappedViewAccessor view)
     {
@@ -214,6 +215,11 @@ internal sealed unsafe partial class SpoolSegment : IDisposable
     /// <summary>Forces the records written since the last flush to stable storage.</summary>
     public void Flush()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
         var end = Volatile.Read(ref _writeOffset);
         var start = _flushedOffset;
         if (end <= start)
@@ -233,7 +239,13 @@ internal sealed unsafe partial class SpoolSegment : IDisposable
 
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
         Flush();
+        _disposed = true;
         _view.SafeMemoryMappedViewHandle.ReleasePointer();
         _view.Dispose();
         _file.Dispose();
