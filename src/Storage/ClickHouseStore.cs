@@ -49,7 +49,8 @@ public sealed class ClickHouseStore : IAsyncDisposable
         {
             engine = ChdbEngine.Open(options.EmbeddedPath);
             http = new HttpClient(new ChdbHttpHandler(engine)) { Timeout = Timeout.InfiniteTimeSpan };
-            settings = new ClickHouseClientSettings { Host = "embedded", Port = 8123, HttpClient = http, Timeout = TimeSpan.FromMinutes(5) };
+            // In process there is no wire to save: compressing each insert only to decompress it again costs CPU the proxy needs.
+            settings = new ClickHouseClientSettings { Host = "embedded", Port = 8123, HttpClient = http, Timeout = TimeSpan.FromMinutes(5), UseCompression = false };
             if (options.EmbeddedHttpPort > 0)
             {
                 server = await EmbeddedClickHouseServer.StartAsync(engine, options.EmbeddedHttpPort, cancellationToken).ConfigureAwait(false);

@@ -25,6 +25,23 @@ public sealed class EmbeddedStoreTests : IAsyncLifetime
     public async Task DisposeAsync() => await _store.DisposeAsync();
 
     [Fact]
+    public async Task EngineWork_AndItsContinuations_RunOnTheEngineThreads_NotTheThreadPool()
+    {
+        // Engine calls block for as long as chDB works; on pool threads they starved the proxy of workers.
+        var (before, after, name) = await _store.Engine!.Threads.Run(async () =>
+        {
+            var first = Thread.CurrentThread.IsThreadPoolThread;
+            await Task.Delay(20).ConfigureAwait(true);
+            return (first, Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name);
+        }, CancellationToken.None);
+
+        Assert.False(before);
+        Assert.False(after);
+        Assert.Equal("chdb-call", name);
+        Assert.Equal(1L, await _store.Client.ExecuteScalarAsync("SELECT 1") is var one ? Convert.ToInt64(one) : 0);
+    }
+
+    [Fact]
     public async Task InsertBinary_LargeBatch_StreamsIntoTheEngineAndReadsBackWithParameters()
     {
         var at = new DateTime(2026, 11, 25, 12, 0, 0, DateTimeKind.Utc);

@@ -25,7 +25,11 @@ public sealed class ChdbEngine : IDisposable
     {
         Path = path;
         _concurrency = new SemaphoreSlim(maxConcurrentQueries, maxConcurrentQueries);
+        Threads = new EngineThreads(maxConcurrentQueries);
     }
+
+    /// <summary>Where calls into the engine run: one thread per concurrent query, never the thread pool.</summary>
+    internal EngineThreads Threads { get; }
 
     /// <summary>The folder the engine keeps its databases in.</summary>
     public string Path { get; }
@@ -160,5 +164,7 @@ public sealed class ChdbEngine : IDisposable
 
             _idle.Clear();
         }
+
+        Threads.Dispose();
     }
 }

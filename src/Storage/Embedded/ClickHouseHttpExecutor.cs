@@ -101,8 +101,9 @@ internal sealed partial class ClickHouseHttpExecutor(ChdbEngine engine)
 
         try
         {
-            var response = await RunAsync(connection, urlQuery, body, database, format ?? "TabSeparated", parameters, cancellationToken)
-                .ConfigureAwait(false);
+            var response = await engine.Threads.Run(
+                () => RunAsync(connection, urlQuery, body, database, format ?? "TabSeparated", parameters, cancellationToken),
+                cancellationToken).ConfigureAwait(false);
             response.Headers["X-ClickHouse-Query-Id"] = queryId;
             response.Headers["X-ClickHouse-Timezone"] = "UTC";
             response.Headers["X-ClickHouse-Server-Display-Name"] = "tao-embedded";
@@ -127,17 +128,17 @@ internal sealed partial class ClickHouseHttpExecutor(ChdbEngine engine)
         ChdbConnection connection, string? urlQuery, Stream body, string database, string format,
         List<KeyValuePair<string, string>> parameters, CancellationToken cancellationToken)
     {
-        await Task.Yield(); // engine calls block: never run them on the caller's synchronous path
+        // Runs on the engine's threads; awaits here resume there (ConfigureAwait(true)) because engine calls follow them.
         UseDatabase(connection, database);
 
         // The INSERT statement is either in the URL (then the body is all data) or at the head of the body.
         if (urlQuery is not null && InsertHeader().Match(urlQuery) is { Success: true } urlInsert && urlInsert.Length == urlQuery.Length)
         {
             return await InsertAsync(connection, urlInsert.Groups["stmt"].Value, urlInsert.Groups["fmt"].Value,
-                ReadOnlyMemory<byte>.Empty, body, parameters, cancellationToken).ConfigureAwait(false);
+                ReadOnlyMemory<byte>.Empty, body, parameters, cancellationToken).ConfigureAwait(true);
         }
 
-        var prefix = await ReadAtMostAsync(body, urlQuery is null ? PrefixLimit : 0, cancellationToken).ConfigureAwait(false);
+        var prefix = await ReadAtMostAsync(body, urlQuery is null ? PrefixLimit : 0, cancellationToken).ConfigureAwait(true);
         if (urlQuery is null)
         {
             var head = Encoding.Latin1.GetString(prefix.Span); // one char per byte: match offsets are byte offsets
@@ -146,12 +147,12 @@ internal sealed partial class ClickHouseHttpExecutor(ChdbEngine engine)
                 var stmt = bodyInsert.Groups["stmt"];
                 var statement = Encoding.UTF8.GetString(prefix.Span.Slice(stmt.Index, stmt.Length));
                 return await InsertAsync(connection, statement, bodyInsert.Groups["fmt"].Value,
-                    prefix[bodyInsert.Length..], body, parameters, cancellationToken).ConfigureAwait(false);
+                    prefix[bodyInsert.Length..], body, parameters, cancellationToken).ConfigureAwait(true);
             }
         }
 
-        var rest = await ReadAtMostAsync(body, QueryLimit, cancellationToken).ConfigureAwait(false);
-        if (await body.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false) > 0)
+        var rest = await ReadAtMostAsync(body, QueryLimit, cancellationToken).ConfigureAwait(true);
+        if (await body.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(true) > 0)
         {
             return ClickHouseHttpResponse.Error(202, $"Query is larger than {QueryLimit} bytes");
         }
@@ -184,7 +185,7 @@ internal sealed partial class ClickHouseHttpExecutor(ChdbEngine engine)
         try
         {
             int read;
-            while ((read = await ReadChunkAsync(body, buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            while ((read = await ReadChunkAsync(body, buffer, cancellationToken).ConfigureAwait(true)) > 0)
             {
                 insert.Append(buffer.AsSpan(0, read));
             }
