@@ -11,6 +11,6 @@ public sealed class ClickHouseSinkOptions
     /// <summary>Rows per insert. Default: 10000.</summary>
     public int MaxBatchRecords { get; set; } = 10_000;
 
-    /// <summary>Wait this long for a batch to fill before inserting (fewer, larger parts). Default: 200 ms.</summary>
+    /// <summary>At most one insert per this many milliseconds unless a full batch is waiting (fewer, larger parts). Default: 200 ms.</summary>
     public int LingerMs { get; set; } = 200;
 }

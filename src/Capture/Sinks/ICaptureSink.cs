@@ -11,7 +11,7 @@ public interface ICaptureSink : IAsyncDisposable
     /// <summary>Most records handed over in one batch.</summary>
     int MaxBatchRecords { get; }
 
-    /// <summary>How long to let records accumulate before shipping a batch that is not full.</summary>
+    /// <summary>Least time between two batches that are not full: records accumulate meanwhile.</summary>
     TimeSpan Linger { get; }
 
     /// <summary>

@@ -27,15 +27,21 @@ public sealed partial class SinkShipper(CaptureSpool spool, ICaptureSink sink, I
         var position = spool.RegisterSink(sink.Name);
         Status.CommittedPosition = position;
         var backoff = TimeSpan.FromMilliseconds(100);
+        var lastDelivery = 0L;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 await spool.WaitForDataAsync(position, stoppingToken).ConfigureAwait(false);
-                if (sink.Linger > TimeSpan.Zero && spool.End - position < 64 * 1024)
+                // At most one delivery per linger interval unless a full batch is waiting: under load this keeps
+                // batches large (one part per insert for ClickHouse) instead of shipping whatever arrived meanwhile.
+                var wait = sink.Linger - time.GetElapsedTime(lastDelivery);
+                if (wait > TimeSpan.Zero && spool.End - position < MaxBatchBytes)
                 {
-                    await Task.Delay(sink.Linger, time, stoppingToken).ConfigureAwait(false);
+                    await Task.Delay(wait, time, stoppingToken).ConfigureAwait(false);
                 }
+
+                lastDelivery = time.GetTimestamp();
 
                 var batch = spool.Read(position, sink.MaxBatchRecords, MaxBatchBytes);
                 if (batch.Count == 0)
