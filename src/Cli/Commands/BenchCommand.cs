@@ -16,6 +16,11 @@ internal static class BenchCommand
         };
         var duration = new Option<int>("--duration") { Description = "Measured seconds per run. Default: 10.", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "Warm-up seconds before each run (JIT tiering needs it). Default: 5.", DefaultValueFactory = _ => 5 };
+        var processWarmup = new Option<int>("--process-warmup")
+        {
+            Description = "Seconds of load each server process takes once before its first measured run, so the JIT's tiered recompilation is done. Default: 30 (5 with --quick).",
+            DefaultValueFactory = _ => 30,
+        };
         var words = new Option<int>("--words") { Description = "Words per fake answer. Default: 30.", DefaultValueFactory = _ => 30 };
         var rate = new Option<double>("--rate") { Description = "Requests/s of the fixed-rate latency runs. Default: 1000.", DefaultValueFactory = _ => 1000 };
         var quick = new Option<bool>("--quick") { Description = "Short runs (3 s + 3 s warm-up, 64 connections) to check the setup." };
@@ -27,7 +32,7 @@ internal static class BenchCommand
             "streaming time to first byte, proxy CPU and memory, captures shipped/s, and checks every answered call was captured; then " +
             "each sink path's capacity (backlog drain) and a memory soak with capture on.")
         {
-            connections, duration, warmup, words, rate, quick, docs, soak,
+            connections, duration, warmup, processWarmup, words, rate, quick, docs, soak,
         };
         gateway.SetAction(async (result, cancellationToken) =>
         {
@@ -39,6 +44,7 @@ internal static class BenchCommand
                 result.GetValue(words), result.GetValue(rate), 64)
             {
                 Soak = TimeSpan.FromSeconds(isQuick ? 0 : result.GetValue(soak)),
+                ProcessWarmup = TimeSpan.FromSeconds(isQuick ? 5 : result.GetValue(processWarmup)),
             };
             Console.WriteLine("running gateway benchmark ...");
             var report = await new GatewayBenchmark(options, Console.Out).RunAsync(cancellationToken);
