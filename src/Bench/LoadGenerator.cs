@@ -37,6 +37,10 @@ public sealed class LoadGenerator(Uri target, string path, string body, IReadOnl
         long errors = 0;
         var measuring = false;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // At the end no new request is sent, but those in flight finish: a call the server answered and captured
+        // must not be cut off on the client side, or "every answered call was captured" checks would count it as
+        // captured but never answered.
+        using var stopSending = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
 
         async Task Worker(int index)
         {
@@ -45,7 +49,7 @@ public sealed class LoadGenerator(Uri target, string path, string body, IReadOnl
             var seen = ids[index] = new List<string>(4096);
             var buffer = new byte[16 * 1024];
             var next = Stopwatch.GetTimestamp() + (long)(interval.Ticks * (index / (double)connections) * Stopwatch.Frequency / TimeSpan.TicksPerSecond);
-            while (!stop.IsCancellationRequested)
+            while (!stopSending.IsCancellationRequested)
             {
                 if (interval > TimeSpan.Zero)
                 {
@@ -54,7 +58,7 @@ public sealed class LoadGenerator(Uri target, string path, string body, IReadOnl
                     {
                         try
                         {
-                            await Task.Delay(wait, stop.Token);
+                            await Task.Delay(wait, stopSending.Token);
                         }
                         catch (OperationCanceledException)
                         {
@@ -127,7 +131,8 @@ public sealed class LoadGenerator(Uri target, string path, string body, IReadOnl
         await Task.Delay(duration, cancellationToken);
         Volatile.Write(ref measuring, false);
         var elapsed = clock.Elapsed;
-        stop.Cancel();
+        stopSending.Cancel();
+        stop.CancelAfter(TimeSpan.FromSeconds(30)); // a call still unanswered by then is abandoned
         await Task.WhenAll(workers);
 
         var all = latencies.SelectMany(l => l).ToArray();
