@@ -27,6 +27,12 @@ public sealed class ClickHouseOptions
     public int EmbeddedHttpPort { get; set; }
 
     /// <summary>
+    /// CPU priority of the embedded engine's threads as a Linux nice value, 0 (normal) to 19 (lowest). Default: 10,
+    /// so inserts and merges yield the cores to the proxy under load (the spool absorbs the lag meanwhile).
+    /// </summary>
+    public int EmbeddedNice { get; set; } = 10;
+
+    /// <summary>
     /// Cluster name for ON CLUSTER DDL with replicated tables and a Distributed table over them. Default: empty (single node).
     /// </summary>
     public string? Cluster { get; set; }
@@ -52,6 +58,11 @@ public sealed class ClickHouseOptions
         if (Cluster is { Length: > 0 } && !Identifier.IsValid(Cluster))
         {
             throw new ArgumentException($"{Section}:Cluster '{Cluster}' is not a plain identifier");
+        }
+
+        if (EmbeddedNice is < 0 or > 19)
+        {
+            throw new ArgumentException($"{Section}:EmbeddedNice must be between 0 and 19");
         }
 
         if (!IsEmbedded && !Uri.TryCreate(Url, UriKind.Absolute, out _))

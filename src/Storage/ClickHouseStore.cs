@@ -47,7 +47,7 @@ public sealed class ClickHouseStore : IAsyncDisposable
         ClickHouseClientSettings settings;
         if (options.IsEmbedded)
         {
-            engine = ChdbEngine.Open(options.EmbeddedPath);
+            engine = ChdbEngine.Open(options.EmbeddedPath, nice: options.EmbeddedNice);
             http = new HttpClient(new ChdbHttpHandler(engine)) { Timeout = Timeout.InfiniteTimeSpan };
             // In process there is no wire to save: compressing each insert only to decompress it again costs CPU the proxy needs.
             settings = new ClickHouseClientSettings { Host = "embedded", Port = 8123, HttpClient = http, Timeout = TimeSpan.FromMinutes(5), UseCompression = false };

@@ -34,11 +34,21 @@ public sealed class EmbeddedStoreTests : IAsyncLifetime
             await Task.Delay(20).ConfigureAwait(true);
             return (first, Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name);
         }, CancellationToken.None);
+        var nice = await _store.Engine!.Threads.Run(() => Task.FromResult(NiceOfThisThread()), CancellationToken.None);
 
         Assert.False(before);
         Assert.False(after);
         Assert.Equal("chdb-call", name);
+        Assert.Equal(new ClickHouseOptions().EmbeddedNice, nice); // below the proxy's threads for the CPU
+        Assert.Equal(0, NiceOfThisThread());
         Assert.Equal(1L, await _store.Client.ExecuteScalarAsync("SELECT 1") is var one ? Convert.ToInt64(one) : 0);
+    }
+
+    private static int NiceOfThisThread()
+    {
+        var stat = File.ReadAllText("/proc/thread-self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // fields from the 3rd (state) on
+        return int.Parse(fields[19 - 3], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]

@@ -21,11 +21,11 @@ public sealed class ChdbEngine : IDisposable
     private readonly SemaphoreSlim _concurrency;
     private int _references;
 
-    private ChdbEngine(string path, int maxConcurrentQueries)
+    private ChdbEngine(string path, int maxConcurrentQueries, int nice)
     {
         Path = path;
         _concurrency = new SemaphoreSlim(maxConcurrentQueries, maxConcurrentQueries);
-        Threads = new EngineThreads(maxConcurrentQueries);
+        Threads = new EngineThreads(maxConcurrentQueries, nice);
     }
 
     /// <summary>Where calls into the engine run: one thread per concurrent query, never the thread pool.</summary>
@@ -34,8 +34,11 @@ public sealed class ChdbEngine : IDisposable
     /// <summary>The folder the engine keeps its databases in.</summary>
     public string Path { get; }
 
-    /// <summary>Opens (or joins) the process's engine on <paramref name="path"/>; dispose to leave it.</summary>
-    public static ChdbEngine Open(string path, int maxConcurrentQueries = 8)
+    /// <summary>
+    /// Opens (or joins) the process's engine on <paramref name="path"/>; dispose to leave it. The first opener's
+    /// <paramref name="nice"/> (0–19, 0 = normal priority) sets the CPU priority of every engine thread.
+    /// </summary>
+    public static ChdbEngine Open(string path, int maxConcurrentQueries = 8, int nice = 0)
     {
         var fullPath = System.IO.Path.GetFullPath(path);
         lock (s_gate)
@@ -54,9 +57,10 @@ public sealed class ChdbEngine : IDisposable
 
             DisableSignalHandlers();
             Directory.CreateDirectory(fullPath);
-            var engine = new ChdbEngine(fullPath, maxConcurrentQueries) { _references = 1 };
-            // Boot the engine now so a broken library or folder fails at startup, not at the first query.
-            engine.Return(engine.OpenConnection([]));
+            var engine = new ChdbEngine(fullPath, maxConcurrentQueries, nice) { _references = 1 };
+            // Boot the engine now so a broken library or folder fails at startup, not at the first query; on an
+            // engine thread, so the background pools chDB starts at boot inherit its priority.
+            engine.Return(engine.Threads.Run(() => Task.FromResult(engine.OpenConnection([])), CancellationToken.None).GetAwaiter().GetResult());
             s_engine = engine;
             return engine;
         }
