@@ -183,9 +183,9 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         if (options.ProcessWarmup > TimeSpan.Zero)
         {
             // .NET starts in quick, then instrumented code and recompiles hot methods with profile guidance; under load
-            // that takes ~20 s for the capture path. A gateway serves for hours, so it is measured after that, not during.
+            // that takes ~25 s for the capture path. A gateway serves for hours, so it is measured after that, not during.
             output.WriteLine($"  {target.Name}: warming the process up for {options.ProcessWarmup.TotalSeconds:0} s ...");
-            await WarmUpAsync(target, headers, options.ProcessWarmup, folder, cancellationToken);
+            await ClosedLoopAsync(target, headers, 64, TimeSpan.Zero, options.ProcessWarmup, folder, cancellationToken);
         }
 
         foreach (var connections in options.Connections)
@@ -193,7 +193,7 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
             output.WriteLine($"  {target.Name}: throughput at {connections} connections ...");
             var delivered0 = await DeliveredAsync(target);
             var cpu0 = target.Process?.CpuSeconds ?? 0;
-            var run = await ClosedLoopAsync(target, headers, connections, folder, cancellationToken);
+            var run = await ClosedLoopAsync(target, headers, connections, options.Warmup, options.Duration, folder, cancellationToken);
             var cores = target.Process is null ? (double?)null : (target.Process.CpuSeconds - cpu0) / (run.Duration + options.Warmup).TotalSeconds;
             var shipped = target.Capture is Capture.Embedded or Capture.Kafka
                 ? (await DeliveredAsync(target) - delivered0) / (run.Duration + options.Warmup).TotalSeconds
@@ -222,27 +222,21 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         }
     }
 
-    private static async Task WarmUpAsync(Target target, Dictionary<string, string> headers, TimeSpan duration, string folder, CancellationToken cancellationToken)
+    private static async Task<LoadResult> ClosedLoopAsync(Target target, Dictionary<string, string> headers, int connections,
+        TimeSpan warmup, TimeSpan duration, string folder, CancellationToken cancellationToken)
     {
         if (WrkRunner.Available)
         {
-            await WrkRunner.RunAsync(target.Name, target.Address, "/v1/chat/completions", Body, headers, 64, duration, folder, cancellationToken);
-            return;
-        }
+            if (warmup > TimeSpan.Zero)
+            {
+                await WrkRunner.RunAsync(target.Name, target.Address, "/v1/chat/completions", Body, headers, connections, warmup, folder, cancellationToken);
+            }
 
-        await new LoadGenerator(target.Address, "/v1/chat/completions", Body, headers).RunAsync(target.Name, 64, duration, TimeSpan.Zero, null, cancellationToken);
-    }
-
-    private async Task<LoadResult> ClosedLoopAsync(Target target, Dictionary<string, string> headers, int connections, string folder, CancellationToken cancellationToken)
-    {
-        if (WrkRunner.Available)
-        {
-            await WrkRunner.RunAsync(target.Name, target.Address, "/v1/chat/completions", Body, headers, connections, options.Warmup, folder, cancellationToken);
-            return await WrkRunner.RunAsync(target.Name, target.Address, "/v1/chat/completions", Body, headers, connections, options.Duration, folder, cancellationToken);
+            return await WrkRunner.RunAsync(target.Name, target.Address, "/v1/chat/completions", Body, headers, connections, duration, folder, cancellationToken);
         }
 
         return await new LoadGenerator(target.Address, "/v1/chat/completions", Body, headers)
-            .RunAsync(target.Name, connections, options.Duration, options.Warmup, null, cancellationToken);
+            .RunAsync(target.Name, connections, duration, warmup, null, cancellationToken);
     }
 
     private async Task<CaptureCheck> CheckCaptureAsync(Target target, List<string> answered, CancellationToken cancellationToken)
