@@ -27,6 +27,11 @@ internal sealed class GatewayHost : IAsyncDisposable
     {
         var options = configuration.GetSection(ClickHouseOptions.Section).Get<ClickHouseOptions>() ?? new ClickHouseOptions();
         var store = await ClickHouseStore.OpenAsync(options, cancellationToken);
+        if (store.Engine?.PriorityRefused is { } refused)
+        {
+            Console.Error.WriteLine($"warning: the embedded engine runs at the proxy's CPU priority, not nice {options.EmbeddedNice}: {refused}.");
+        }
+
         try
         {
             await new SchemaMigrator(store).MigrateAsync(cancellationToken);

@@ -34,19 +34,45 @@ public sealed class EmbeddedStoreTests : IAsyncLifetime
             await Task.Delay(20).ConfigureAwait(true);
             return (first, Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name);
         }, CancellationToken.None);
-        var nice = await _store.Engine!.Threads.Run(() => Task.FromResult(NiceOfThisThread()), CancellationToken.None);
 
         Assert.False(before);
         Assert.False(after);
         Assert.Equal("chdb-call", name);
-        Assert.Equal(new ClickHouseOptions().EmbeddedNice, nice); // below the proxy's threads for the CPU
-        Assert.Equal(0, NiceOfThisThread());
         Assert.Equal(1L, await _store.Client.ExecuteScalarAsync("SELECT 1") is var one ? Convert.ToInt64(one) : 0);
     }
 
-    private static int NiceOfThisThread()
+    [Fact]
+    public async Task OnlyChdbsOwnThreads_RunAtTheEnginesLowerPriority_NeverAThreadTheRuntimeStartsFromEngineWork()
     {
-        var stat = File.ReadAllText("/proc/thread-self/stat");
+        // Linux threads inherit their starter's nice value, and the .NET pool starts workers from whichever thread
+        // queues work: an engine thread left niced once put the whole pool (and so the proxy) at the engine's priority.
+        var normal = NiceOf("thread-self");
+        var (engineThread, startedFromIt) = await _store.Engine!.Threads.Run(() =>
+        {
+            var started = -1;
+            var thread = new Thread(() => started = NiceOf("thread-self"));
+            thread.Start();
+            thread.Join();
+            return Task.FromResult((NiceOf("thread-self"), started));
+        }, CancellationToken.None);
+        await _store.Client.ExecuteNonQueryAsync($"INSERT INTO {_db}.events SELECT number, 'x', now64(3), NULL FROM numbers(1000)");
+
+        Assert.Equal(normal, engineThread);
+        Assert.Equal(normal, startedFromIt);
+        var threads = Directory.GetDirectories("/proc/self/task").Select(t => (Name: File.ReadAllText(Path.Combine(t, "comm")).TrimEnd('\n'), Nice: NiceOf(t))).ToList();
+        // (Threads chDB starts from an engine thread inherit its name too, so "chdb-call" alone says nothing.)
+        Assert.All(threads.Where(t => t.Name.StartsWith(".NET ", StringComparison.Ordinal)), t => Assert.Equal(normal, t.Nice));
+        // The pools chDB starts when the engine boots (schedule, merge and fetch pools) carry the lower priority.
+        var engine = threads.Where(t => t.Name is "BgSchPool" or "BgStrmSchPool" or "MergeMutate" or "Fetch" or "Move").ToList();
+        Assert.NotEmpty(engine);
+        var expected = _store.Engine.PriorityRefused is null ? Math.Min(normal + new ClickHouseOptions().EmbeddedNice, 19) : normal;
+        Assert.All(engine, t => Assert.Equal(expected, t.Nice));
+    }
+
+    /// <summary>The nice value of a thread, from /proc/self/task/&lt;tid&gt;/stat (or "thread-self").</summary>
+    private static int NiceOf(string thread)
+    {
+        var stat = File.ReadAllText(Path.Combine(thread.StartsWith('/') ? thread : Path.Combine("/proc", thread), "stat"));
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // fields from the 3rd (state) on
         return int.Parse(fields[19 - 3], System.Globalization.CultureInfo.InvariantCulture);
     }

@@ -8,12 +8,14 @@ namespace Tao.Storage.Embedded;
 /// </summary>
 internal sealed unsafe class ChdbConnection : IDisposable
 {
+    private readonly EnginePriority _priority;
     private IntPtr* _handle;
 
-    private ChdbConnection(IntPtr* handle, string settingsKey)
+    private ChdbConnection(IntPtr* handle, string settingsKey, EnginePriority priority)
     {
         _handle = handle;
         SettingsKey = settingsKey;
+        _priority = priority;
     }
 
     /// <summary>The query-level settings this connection was opened with, as a pool key.</summary>
@@ -22,7 +24,7 @@ internal sealed unsafe class ChdbConnection : IDisposable
     /// <summary>The database the last USE switched to, so a pooled connection only switches when needed.</summary>
     public string CurrentDatabase { get; set; } = "default";
 
-    public static ChdbConnection Open(IReadOnlyList<string> arguments, string settingsKey)
+    public static ChdbConnection Open(IReadOnlyList<string> arguments, string settingsKey, EnginePriority priority)
     {
         var argv = new List<string>(arguments.Count + 1) { "chdb" };
         argv.AddRange(arguments);
@@ -36,13 +38,18 @@ internal sealed unsafe class ChdbConnection : IDisposable
 
             fixed (IntPtr* p = pointers)
             {
-                var handle = ChdbNative.chdb_connect(argv.Count, p);
+                IntPtr* handle;
+                using (priority.Enter())
+                {
+                    handle = ChdbNative.chdb_connect(argv.Count, p);
+                }
+
                 if (handle == null || *handle == IntPtr.Zero)
                 {
                     throw new ChdbException($"could not open chDB with arguments: {string.Join(' ', arguments)}");
                 }
 
-                return new ChdbConnection(handle, settingsKey);
+                return new ChdbConnection(handle, settingsKey, priority);
             }
         }
         finally
@@ -62,10 +69,15 @@ internal sealed unsafe class ChdbConnection : IDisposable
         fixed (byte* q = query)
         fixed (byte* f = fmt)
         {
-            var result = bound.Count == 0
+            IntPtr result;
+            using (_priority.Enter())
+            {
+                result = bound.Count == 0
                 ? ChdbNative.chdb_query_n(Handle, q, (nuint)query.Length, f, (nuint)fmt.Length)
                 : ChdbNative.chdb_query_with_params_n(Handle, q, (nuint)query.Length, f, (nuint)fmt.Length,
                     bound.Names, bound.NameLengths, bound.Values, bound.ValueLengths, (nuint)bound.Count);
+            }
+
             return ChdbResult.Take(result);
         }
     }
@@ -79,9 +91,14 @@ internal sealed unsafe class ChdbConnection : IDisposable
         fixed (byte* q = query)
         fixed (byte* f = fmt)
         {
-            var stream = ChdbNative.chdb_stream_insert_with_params_n(Handle, q, (nuint)query.Length, f, (nuint)fmt.Length,
-                bound.Names, bound.NameLengths, bound.Values, bound.ValueLengths, (nuint)bound.Count);
-            return ChdbInsertStream.Take(stream);
+            IntPtr stream;
+            using (_priority.Enter())
+            {
+                stream = ChdbNative.chdb_stream_insert_with_params_n(Handle, q, (nuint)query.Length, f, (nuint)fmt.Length,
+                    bound.Names, bound.NameLengths, bound.Values, bound.ValueLengths, (nuint)bound.Count);
+            }
+
+            return ChdbInsertStream.Take(stream, _priority);
         }
     }
 
@@ -98,7 +115,11 @@ internal sealed unsafe class ChdbConnection : IDisposable
     {
         if (_handle != null)
         {
-            ChdbNative.chdb_close_conn(_handle);
+            using (_priority.Enter())
+            {
+                ChdbNative.chdb_close_conn(_handle);
+            }
+
             _handle = null;
         }
     }

@@ -25,18 +25,29 @@ public sealed class ChdbEngine : IDisposable
     {
         Path = path;
         _concurrency = new SemaphoreSlim(maxConcurrentQueries, maxConcurrentQueries);
-        Threads = new EngineThreads(maxConcurrentQueries, nice);
+        Threads = new EngineThreads(maxConcurrentQueries);
+        Priority = EnginePriority.Create(nice, out var refused);
+        PriorityRefused = refused;
     }
 
     /// <summary>Where calls into the engine run: one thread per concurrent query, never the thread pool.</summary>
     internal EngineThreads Threads { get; }
+
+    /// <summary>How every call into chDB lowers its thread's priority.</summary>
+    internal EnginePriority Priority { get; }
+
+    /// <summary>The nice value the engine's work runs at relative to the proxy (0 when it could not be applied).</summary>
+    public int Nice => Priority.Nice;
+
+    /// <summary>Why a requested nice value could not be applied, or null.</summary>
+    public string? PriorityRefused { get; }
 
     /// <summary>The folder the engine keeps its databases in.</summary>
     public string Path { get; }
 
     /// <summary>
     /// Opens (or joins) the process's engine on <paramref name="path"/>; dispose to leave it. The first opener's
-    /// <paramref name="nice"/> (0–19, 0 = normal priority) sets the CPU priority of every engine thread.
+    /// <paramref name="nice"/> (0–19, 0 = normal priority) sets the CPU priority of the engine's work (see <see cref="EnginePriority"/>).
     /// </summary>
     public static ChdbEngine Open(string path, int maxConcurrentQueries = 8, int nice = 0)
     {
@@ -58,8 +69,8 @@ public sealed class ChdbEngine : IDisposable
             DisableSignalHandlers();
             Directory.CreateDirectory(fullPath);
             var engine = new ChdbEngine(fullPath, maxConcurrentQueries, nice) { _references = 1 };
-            // Boot the engine now so a broken library or folder fails at startup, not at the first query; on an
-            // engine thread, so the background pools chDB starts at boot inherit its priority.
+            // Boot the engine now so a broken library or folder fails at startup, not at the first query; the
+            // background pools chDB starts at boot inherit the lowered priority of the booting call.
             engine.Return(engine.Threads.Run(() => Task.FromResult(engine.OpenConnection([])), CancellationToken.None).GetAwaiter().GetResult());
             s_engine = engine;
             return engine;
@@ -141,7 +152,7 @@ public sealed class ChdbEngine : IDisposable
             arguments.Add($"--{name}={value}");
         }
 
-        return ChdbConnection.Open(arguments, SettingsKey(settings));
+        return ChdbConnection.Open(arguments, SettingsKey(settings), Priority);
     }
 
     private static string SettingsKey(IReadOnlyList<KeyValuePair<string, string>> settings) =>

@@ -5,14 +5,19 @@ namespace Tao.Storage.Embedded;
 /// <summary>A streaming INSERT: data is appended in chunks, so inserts are not bound by max_query_size.</summary>
 internal sealed unsafe class ChdbInsertStream : IDisposable
 {
+    private readonly EnginePriority _priority;
     private IntPtr _handle;
     private bool _finished;
 
-    private ChdbInsertStream(IntPtr handle) => _handle = handle;
-
-    public static ChdbInsertStream Take(IntPtr handle)
+    private ChdbInsertStream(IntPtr handle, EnginePriority priority)
     {
-        var stream = new ChdbInsertStream(handle);
+        _handle = handle;
+        _priority = priority;
+    }
+
+    public static ChdbInsertStream Take(IntPtr handle, EnginePriority priority)
+    {
+        var stream = new ChdbInsertStream(handle, priority);
         stream.ThrowIfFailed();
         return stream;
     }
@@ -24,20 +29,32 @@ internal sealed unsafe class ChdbInsertStream : IDisposable
             return;
         }
 
+        int failed;
         fixed (byte* p = data)
         {
-            if (ChdbNative.chdb_stream_append(_handle, p, (nuint)data.Length) != 0)
+            using (_priority.Enter())
             {
-                ThrowIfFailed();
-                throw new ChdbException("chDB refused the insert data");
+                failed = ChdbNative.chdb_stream_append(_handle, p, (nuint)data.Length);
             }
+        }
+
+        if (failed != 0)
+        {
+            ThrowIfFailed();
+            throw new ChdbException("chDB refused the insert data");
         }
     }
 
     public ChdbResult Complete()
     {
         _finished = true;
-        return ChdbResult.Take(ChdbNative.chdb_stream_done(_handle));
+        IntPtr result;
+        using (_priority.Enter())
+        {
+            result = ChdbNative.chdb_stream_done(_handle);
+        }
+
+        return ChdbResult.Take(result);
     }
 
     private void ThrowIfFailed()
@@ -54,12 +71,15 @@ internal sealed unsafe class ChdbInsertStream : IDisposable
         var handle = Interlocked.Exchange(ref _handle, IntPtr.Zero);
         if (handle != IntPtr.Zero)
         {
-            if (!_finished)
+            using (_priority.Enter())
             {
-                ChdbNative.chdb_stream_cancel_insert(handle);
-            }
+                if (!_finished)
+                {
+                    ChdbNative.chdb_stream_cancel_insert(handle);
+                }
 
-            ChdbNative.chdb_destroy_insert_stream(handle);
+                ChdbNative.chdb_destroy_insert_stream(handle);
+            }
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 
 namespace Tao.Storage.Embedded;
 
@@ -9,23 +8,19 @@ namespace Tao.Storage.Embedded;
 /// from the proxy, whose requests then queue until the pool injects threads (about two per second), which showed
 /// as multi-second p99 stalls under load. Tasks started here, and every continuation of theirs that does not opt
 /// out with ConfigureAwait(false), run on these threads.
-/// They also run at a lower CPU priority (a higher nice value) when asked: threads inherit it, so every thread chDB
-/// starts from them (its query pipeline, and the merge pools started when the engine boots on one of them) competes
-/// for the cores below the proxy. When the proxy is busy the engine falls behind and the spool absorbs the
-/// difference; when it is not, the engine catches up.
+/// The threads themselves run at normal priority (see <see cref="EnginePriority"/> for why only the native calls are
+/// lowered).
 /// </summary>
-internal sealed partial class EngineThreads : TaskScheduler, IDisposable
+internal sealed class EngineThreads : TaskScheduler, IDisposable
 {
     [ThreadStatic]
     private static EngineThreads? t_owner;
 
     private readonly BlockingCollection<Task> _queue = new();
     private readonly Thread[] _threads;
-    private readonly int _nice;
 
-    public EngineThreads(int count, int nice)
+    public EngineThreads(int count)
     {
-        _nice = nice;
         _threads = new Thread[count];
         for (var i = 0; i < count; i++)
         {
@@ -50,11 +45,6 @@ internal sealed partial class EngineThreads : TaskScheduler, IDisposable
     private void Work()
     {
         t_owner = this;
-        if (_nice > 0 && OperatingSystem.IsLinux())
-        {
-            // Raising one's own nice value needs no privilege; on failure the thread just keeps normal priority.
-            _ = setpriority(PrioProcess, gettid(), Math.Min(_nice, 19));
-        }
 
         foreach (var task in _queue.GetConsumingEnumerable())
         {
@@ -63,12 +53,4 @@ internal sealed partial class EngineThreads : TaskScheduler, IDisposable
     }
 
     public void Dispose() => _queue.CompleteAdding();
-
-    private const int PrioProcess = 0; // with a thread id: that thread only (Linux)
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int setpriority(int which, int who, int priority);
-
-    [LibraryImport("libc")]
-    private static partial int gettid();
 }
