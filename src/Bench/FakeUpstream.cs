@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Tao.Hosting;
 
 namespace Tao.Bench;
 
@@ -38,7 +39,7 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     public static async Task<FakeUpstream> StartAsync(int port = 0, bool record = false)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = QuietWebHost.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Tao.Storage;
 using Tao.Trainer.Registry;
+using Tao.Hosting;
 
 namespace Tao.Flywheel;
 
@@ -9,7 +10,7 @@ public static class FlywheelApp
 {
     public static WebApplication Build(IConfiguration configuration, ClickHouseStore store, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = QuietWebHost.CreateSlimBuilder();
         builder.Configuration.AddConfiguration(configuration);
         var options = configuration.GetSection(FlywheelOptions.Section).Get<FlywheelOptions>() ?? new FlywheelOptions();
         builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

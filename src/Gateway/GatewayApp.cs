@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Tao.Hosting;
 using Tao.Storage;
 
 namespace Tao.Gateway;
@@ -8,7 +9,7 @@ public static class GatewayApp
 {
     public static WebApplication Build(IConfiguration configuration, ClickHouseStore store, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = QuietWebHost.CreateSlimBuilder();
         builder.Configuration.AddConfiguration(configuration);
         var options = configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
         builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Tao.Hosting;
 
 namespace Tao.Serving;
 
@@ -7,7 +8,7 @@ public static class ModelServerApp
 {
     public static WebApplication Build(IConfiguration configuration, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = QuietWebHost.CreateSlimBuilder();
         builder.Configuration.AddConfiguration(configuration);
         var options = configuration.GetSection(ModelServerOptions.Section).Get<ModelServerOptions>() ?? new ModelServerOptions();
         builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

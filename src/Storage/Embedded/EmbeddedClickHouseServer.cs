@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Tao.Hosting;
 
 namespace Tao.Storage.Embedded;
 
@@ -26,7 +27,7 @@ public sealed class EmbeddedClickHouseServer : IAsyncDisposable
 
     public static async Task<EmbeddedClickHouseServer> StartAsync(ChdbEngine engine, int port, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = QuietWebHost.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {

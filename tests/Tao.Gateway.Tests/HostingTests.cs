@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Tao.Gateway.Tests;
+
+public sealed class HostingTests(GatewayFixture gateway) : IClassFixture<GatewayFixture>
+{
+    [Fact]
+    public void TheGateway_WatchesNoFiles_UnderItsWorkingDirectory()
+    {
+        // The web host's defaults load appsettings.json from the working directory with reload-on-change: a recursive
+        // FileSystemWatcher there held one inotify watch per directory below it (4,984 with a benchmark's data folder,
+        // every ClickHouse part directory included) and woke for every part the engine wrote.
+        var environment = gateway.App.Services.GetRequiredService<IHostEnvironment>();
+        var fileSources = ((IConfigurationRoot)gateway.App.Configuration).Providers.OfType<FileConfigurationProvider>().Select(p => p.Source).ToList();
+
+        Assert.Equal(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory), Path.TrimEndingDirectorySeparator(environment.ContentRootPath));
+        Assert.All(fileSources, source => Assert.False(source.ReloadOnChange, $"{source.Path} reloads on change"));
+    }
+}
