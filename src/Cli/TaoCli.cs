@@ -22,5 +22,6 @@ public static class TaoCli
         StatsCommand.CreateTopPrompts(),
         StoreCommand.Create(),
         FaultsCommand.Create(),
+        Benchmarks.YarpBaseline.CreateCommand(),
     };
 }

@@ -6,7 +6,7 @@ namespace Tao.Cli.Benchmarks;
 
 /// <summary>
 /// tao bench gateway: the same load, in one invocation, against the fake upstream directly, through nginx
-/// (proxy_pass), and through the gateway with capture off, capture into the embedded store, and capture into
+/// (proxy_pass), through YARP alone (the runtime's floor), and through the gateway with capture off, capture into the embedded store, and capture into
 /// Kafka (librdkafka's mock cluster). Every server is its own process; load comes from wrk (closed loop, for
 /// throughput) and from an open-loop client at a fixed rate (for added latency below saturation, streaming time
 /// to first byte, and the check that every answered call was captured).
@@ -17,6 +17,7 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
     private const string StreamBody = """{"model":"bench-model","stream":true,"messages":[{"role":"user","content":"hello benchmark, please stream"}]}""";
     private const string AdminKey = "bench-admin-key";
     private const string Topic = "tao.captures";
+    public const string YarpBaselineName = "YARP alone (no Tao pipeline)";
 
     public async Task<GatewayBenchmarkReport> RunAsync(CancellationToken cancellationToken)
     {
@@ -39,6 +40,16 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         else
         {
             output.WriteLine("  nginx is not installed: skipping the nginx baseline (apt-get install nginx)");
+        }
+
+        var yarpPort = ChildProcess.FreePort();
+        await using (var yarp = ChildProcess.StartTao(Path.Combine(work, "yarp-baseline.log"), null, YarpBaseline.CommandName,
+            "--port", yarpPort.ToString(), "--upstream", upstreamUri.ToString()))
+        {
+            var address = new Uri($"http://127.0.0.1:{yarpPort}/");
+            await yarp.WaitForHttpAsync(new Uri(address, "/v1/models"), TimeSpan.FromSeconds(60));
+            await MeasureAsync(report, new Target(YarpBaselineName, address, yarp), work, cancellationToken);
+            await yarp.StopAsync();
         }
 
         await WithGatewayAsync(report, "tao, capture off", work, upstreamUri, Capture.Off, null, cancellationToken);

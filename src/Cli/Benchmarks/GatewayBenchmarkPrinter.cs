@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Tao.Cli.Benchmarks;
 
-/// <summary>The benchmark's figures as markdown, with added latency over direct and ratios against nginx.</summary>
+/// <summary>The benchmark's figures as markdown, with added latency over direct and ratios against nginx and YARP alone.</summary>
 internal static class GatewayBenchmarkPrinter
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
@@ -19,14 +19,14 @@ internal static class GatewayBenchmarkPrinter
         text.AppendLine();
         text.AppendLine($"### Throughput (closed loop, {(WrkRunner.Available ? "wrk" : ".NET client")})");
         text.AppendLine();
-        text.AppendLine("| proxy | conns | req/s | vs nginx | p50 ms | p99 ms | p99.9 ms | proxy CPU (cores) | proxy RSS MiB | captures shipped/s |");
-        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine("| proxy | conns | req/s | vs nginx | vs YARP alone | p50 ms | p99 ms | p99.9 ms | proxy CPU (cores) | proxy RSS MiB | captures shipped/s |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var row in report.Throughput)
         {
-            var nginx = report.Throughput.FirstOrDefault(r => r.Name.StartsWith("nginx", StringComparison.Ordinal) && r.Load.Connections == row.Load.Connections);
-            var ratio = nginx is null || row.Name == "direct" ? "" : (row.Load.RequestsPerSecond / nginx.Load.RequestsPerSecond).ToString("0.00", Inv);
+            var vsNginx = row.Name == "direct" ? "" : Ratio(report, row, r => r.Name.StartsWith("nginx", StringComparison.Ordinal));
+            var vsYarp = row.Name.StartsWith("tao", StringComparison.Ordinal) ? Ratio(report, row, r => r.Name == GatewayBenchmark.YarpBaselineName) : "";
             text.AppendLine(string.Create(Inv,
-                $"| {row.Name} | {row.Load.Connections} | {row.Load.RequestsPerSecond:0} | {ratio} | {row.Load.Latency(50):0.00} | {row.Load.Latency(99):0.00} | {row.Load.Latency(99.9):0.00} | {Fmt(row.ProxyCores, "0.00")} | {Fmt(row.ProxyResidentBytes / 1048576.0, "0")} | {Fmt(row.ShippedPerSecond, "0")} |"));
+                $"| {row.Name} | {row.Load.Connections} | {row.Load.RequestsPerSecond:0} | {vsNginx} | {vsYarp} | {row.Load.Latency(50):0.00} | {row.Load.Latency(99):0.00} | {row.Load.Latency(99.9):0.00} | {Fmt(row.ProxyCores, "0.00")} | {Fmt(row.ProxyResidentBytes / 1048576.0, "0")} | {Fmt(row.ShippedPerSecond, "0")} |"));
         }
 
         text.AppendLine();
@@ -104,6 +104,13 @@ internal static class GatewayBenchmarkPrinter
                 (m(50) - metric(direct)(50)).ToString("0.000", Inv), (m(99) - metric(direct)(99)).ToString("0.000", Inv), (m(99.9) - metric(direct)(99.9)).ToString("0.000", Inv));
             text.AppendLine(string.Create(Inv, $"| {run.Name} | {m(50):0.000} | {m(99):0.000} | {m(99.9):0.000} | {added.Item1} | {added.Item2} | {added.Item3} | {run.Errors} |"));
         }
+    }
+
+    /// <summary>Throughput of <paramref name="row"/> over the baseline row at the same connections, or empty without one.</summary>
+    private static string Ratio(GatewayBenchmarkReport report, ThroughputRow row, Func<ThroughputRow, bool> baseline)
+    {
+        var match = report.Throughput.FirstOrDefault(r => baseline(r) && r.Load.Connections == row.Load.Connections);
+        return match is null ? "" : (row.Load.RequestsPerSecond / match.Load.RequestsPerSecond).ToString("0.00", Inv);
     }
 
     private static string Fmt(double? value, string format) => value is { } v && !double.IsNaN(v) ? v.ToString(format, Inv) : "";
