@@ -1,4 +1,7 @@
 using Confluent.Kafka;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tao.Bench;
 using Tao.Capture.Sinks;
@@ -29,6 +32,7 @@ public sealed class KafkaSinkTests
         await WaitUntilAsync(() => shipper.Status.CommittedPosition == spool.End);
         await shipper.StopAsync(CancellationToken.None);
         await sink.DisposeAsync();
+        await sink.DisposeAsync(); // a second owner letting go must be harmless
 
         var consumed = Consume(cluster, topic, expected: records.Count);
         Assert.Equal(records.Select(r => r.RequestId.ToString()).Order(), consumed.Select(m => m.Key).Order());
@@ -77,6 +81,44 @@ public sealed class KafkaSinkTests
         var consumed = Consume(cluster, topic, expected: keys.Count).Select(m => m.Key).ToList();
         Assert.Equal(keys.Count, consumed.Count);
         Assert.Equal(keys.Order(), consumed.Order());
+    }
+
+    [Fact]
+    public async Task CaptureServices_WithTheKafkaSink_StopAndReleaseCleanly_AndShipOnTheWay()
+    {
+        // The shippers' host and the container both released the sink: the second flushed a disposed producer, and
+        // every gateway with the Kafka sink on ended with an unhandled exception at shutdown.
+        using var cluster = new KafkaMockCluster();
+        var topic = "captures-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(topic);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Tao:Capture:Spool:Path"] = TestEngine.NewFolder("hspool"),
+            ["Tao:Capture:ClickHouse:Enabled"] = "false",
+            ["Tao:Capture:Kafka:Enabled"] = "true",
+            ["Tao:Capture:Kafka:BootstrapServers"] = cluster.BootstrapServers,
+            ["Tao:Capture:Kafka:Topic"] = topic,
+        }).Build();
+        var services = new ServiceCollection().AddLogging().AddTaoCapture(configuration);
+        var provider = services.BuildServiceProvider();
+        var hosted = provider.GetServices<IHostedService>().ToList();
+        foreach (var service in hosted)
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        var record = Records.New(1);
+        provider.GetRequiredService<CaptureSpool>().Append(record.RequestId, CaptureJson.Serialize(record));
+        var shipper = Assert.Single(provider.GetRequiredService<IReadOnlyList<SinkShipper>>());
+        await WaitUntilAsync(() => shipper.Status.CommittedPosition == provider.GetRequiredService<CaptureSpool>().End);
+        foreach (var service in hosted)
+        {
+            await service.StopAsync(CancellationToken.None);
+        }
+
+        await provider.DisposeAsync(); // threw ObjectDisposedException from Producer.Flush
+
+        Assert.Equal(record.RequestId.ToString(), Assert.Single(Consume(cluster, topic, expected: 1)).Key);
     }
 
     private static List<Message<string, byte[]>> Consume(KafkaMockCluster cluster, string topic, int expected)

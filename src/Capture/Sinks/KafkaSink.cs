@@ -13,6 +13,7 @@ public sealed class KafkaSink : ICaptureSink
 {
     private readonly IProducer<string, byte[]> _producer;
     private readonly KafkaSinkOptions _options;
+    private int _disposed;
 
     public KafkaSink(KafkaSinkOptions options)
     {
@@ -102,6 +103,11 @@ public sealed class KafkaSink : ICaptureSink
 
     public ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
         _producer.Flush(TimeSpan.FromSeconds(5));
         _producer.Dispose();
         return ValueTask.CompletedTask;
