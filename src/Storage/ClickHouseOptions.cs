@@ -27,8 +27,9 @@ public sealed class ClickHouseOptions
     public int EmbeddedHttpPort { get; set; }
 
     /// <summary>
-    /// CPU priority of the embedded engine's threads as a Linux nice value, 0 (normal) to 19 (lowest). Default: 10,
-    /// so inserts and merges yield the cores to the proxy under load (the spool absorbs the lag meanwhile).
+    /// CPU priority of the embedded engine's own (native) threads as a Linux nice value, 0 (normal) to 19 (lowest).
+    /// Default: 10, so inserts and merges yield the cores to the proxy under load (the spool absorbs the lag
+    /// meanwhile). Needs CAP_SYS_NICE; without it the engine runs at normal priority and the gateway says so.
     /// </summary>
     public int EmbeddedNice { get; set; } = 10;
 

@@ -6,10 +6,10 @@ namespace Tao.Cli.Benchmarks;
 
 /// <summary>
 /// tao bench gateway: the same load, in one invocation, against the fake upstream directly, through nginx
-/// (proxy_pass), through YARP alone (the runtime's floor), and through the gateway with capture off, capture into the embedded store, and capture into
-/// Kafka (librdkafka's mock cluster). Every server is its own process; load comes from wrk (closed loop, for
-/// throughput) and from an open-loop client at a fixed rate (for added latency below saturation, streaming time
-/// to first byte, and the check that every answered call was captured).
+/// (proxy_pass), through YARP alone (the runtime's floor), and through the gateway with capture off, capture into
+/// the embedded store, and capture into Kafka (librdkafka's mock cluster). Every server is its own process; load
+/// comes from wrk (closed loop, for throughput) and from an open-loop client at a fixed rate (for added latency below
+/// saturation, streaming time to first byte, and the check that every answered call was captured).
 /// </summary>
 internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWriter output)
 {

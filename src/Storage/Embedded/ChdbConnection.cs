@@ -73,9 +73,9 @@ internal sealed unsafe class ChdbConnection : IDisposable
             using (_priority.Enter())
             {
                 result = bound.Count == 0
-                ? ChdbNative.chdb_query_n(Handle, q, (nuint)query.Length, f, (nuint)fmt.Length)
-                : ChdbNative.chdb_query_with_params_n(Handle, q, (nuint)query.Length, f, (nuint)fmt.Length,
-                    bound.Names, bound.NameLengths, bound.Values, bound.ValueLengths, (nuint)bound.Count);
+                    ? ChdbNative.chdb_query_n(Handle, q, (nuint)query.Length, f, (nuint)fmt.Length)
+                    : ChdbNative.chdb_query_with_params_n(Handle, q, (nuint)query.Length, f, (nuint)fmt.Length,
+                        bound.Names, bound.NameLengths, bound.Values, bound.ValueLengths, (nuint)bound.Count);
             }
 
             return ChdbResult.Take(result);

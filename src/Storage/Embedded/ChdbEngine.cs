@@ -36,9 +36,6 @@ public sealed class ChdbEngine : IDisposable
     /// <summary>How every call into chDB lowers its thread's priority.</summary>
     internal EnginePriority Priority { get; }
 
-    /// <summary>The nice value the engine's work runs at relative to the proxy (0 when it could not be applied).</summary>
-    public int Nice => Priority.Nice;
-
     /// <summary>Why a requested nice value could not be applied, or null.</summary>
     public string? PriorityRefused { get; }
 
@@ -69,8 +66,9 @@ public sealed class ChdbEngine : IDisposable
             DisableSignalHandlers();
             Directory.CreateDirectory(fullPath);
             var engine = new ChdbEngine(fullPath, maxConcurrentQueries, nice) { _references = 1 };
-            // Boot the engine now so a broken library or folder fails at startup, not at the first query; the
-            // background pools chDB starts at boot inherit the lowered priority of the booting call.
+            // Boot the engine now so a broken library or folder fails at startup, not at the first query. The
+            // background pools chDB starts at boot inherit the lowered priority of the booting call, and the name of
+            // the booting thread: on an engine thread they show as "chdb-call", not as ".NET TP Worker" threads.
             engine.Return(engine.Threads.Run(() => Task.FromResult(engine.OpenConnection([])), CancellationToken.None).GetAwaiter().GetResult());
             s_engine = engine;
             return engine;
