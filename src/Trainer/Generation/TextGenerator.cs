@@ -61,48 +61,87 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var count = prompts.Count;
-        var width = prompts.Max(p => p.Length);
-        var ids = new long[count * width];
-        var mask = new long[count * width];
+
+        // Samples of the same prompt share its prefill: the prompt is encoded once and its cache rows are repeated.
+        // With N candidates per prompt this is N times less prompt work (most of the work for long prompts).
+        var distinct = new List<int[]>();
+        var rowOf = new long[count];
+        var seen = new Dictionary<int[], int>(ReferenceEqualityComparer.Instance);
         for (var r = 0; r < count; r++)
         {
-            var offset = width - prompts[r].Length;
+            if (!seen.TryGetValue(prompts[r], out var index))
+            {
+                index = distinct.Count;
+                seen[prompts[r]] = index;
+                distinct.Add(prompts[r]);
+            }
+
+            rowOf[r] = index;
+        }
+
+        var shared = options.UseCache && distinct.Count < count;
+        var encoded = shared ? distinct : prompts;
+        var width = encoded.Max(p => p.Length);
+        var ids = new long[encoded.Count * width];
+        var mask = new long[encoded.Count * width];
+        for (var r = 0; r < encoded.Count; r++)
+        {
+            var offset = width - encoded[r].Length;
             for (var c = 0; c < width; c++)
             {
-                ids[r * width + c] = c < offset ? tokenizer.PadId : prompts[r][c - offset];
+                ids[r * width + c] = c < offset ? tokenizer.PadId : encoded[r][c - offset];
                 mask[r * width + c] = c < offset ? 0 : 1;
             }
         }
 
         var device = model.Device;
-        var inputIds = tensor(ids, [count, width], device: device);
-        var attention = tensor(mask, [count, width], device: device);
+        var inputIds = tensor(ids, [encoded.Count, width], device: device);
+        var attention = tensor(mask, [encoded.Count, width], device: device);
         var positions = (attention.cumsum(1) - 1).clamp_min(0);
         var tokens = Enumerable.Range(0, count).Select(_ => new List<int>()).ToArray();
         var logProbs = Enumerable.Range(0, count).Select(_ => new List<float>()).ToArray();
         var finish = new string?[count];
         var texts = new string?[count];
         var stopIds = tokenizer.StopIds.ToHashSet();
-        var active = Enumerable.Range(0, count).ToList();
 
-        using var cache = options.UseCache ? new KvCache(model.Config.NumHiddenLayers) : null;
+        // Tensor row -> job row, or -1 once that job has finished. Finished rows stay in the batch (their tokens are
+        // ignored) until a quarter of the rows are finished: dropping rows copies the whole cache, so it is batched.
+        var slots = Enumerable.Range(0, count).ToList();
+        var live = count;
+        using var cache = options.UseCache ? new KvCache(model.Config.NumHiddenLayers, options.MaxNewTokens) : null;
         var logits = model.LastLogits(new CausalLMInput(inputIds, attention, positions, cache));
+        if (shared)
+        {
+            var expand = tensor(rowOf, device: device);
+            cache!.Select(expand);
+            logits = logits.index_select(0, expand);
+            attention = attention.index_select(0, expand);
+            positions = positions.index_select(0, expand);
+        }
+
         var fullIds = inputIds;
         var lastPositions = positions[.., -1];
-        for (var step = 0; step < options.MaxNewTokens && active.Count > 0; step++)
+        for (var step = 0; step < options.MaxNewTokens && live > 0; step++)
         {
+            var before = new[] { logits, attention, lastPositions, fullIds };
+            using var stepScope = NewDisposeScope();
             var (next, chosenLogProbs) = Sample(logits, options, generator);
             var nextIds = next.data<long>().ToArray();
             var nextLogProbs = chosenLogProbs.data<float>().ToArray();
-            var stillActive = new List<int>();
-            var keepRows = new List<long>();
-            for (var i = 0; i < active.Count; i++)
+            for (var i = 0; i < slots.Count; i++)
             {
-                var row = active[i];
+                var row = slots[i];
+                if (row < 0)
+                {
+                    continue;
+                }
+
                 var token = (int)nextIds[i];
                 if (stopIds.Contains(token))
                 {
                     finish[row] = "stop";
+                    slots[i] = -1;
+                    live--;
                     continue;
                 }
 
@@ -117,46 +156,53 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
                     {
                         texts[row] = text[..hit.At];
                         finish[row] = "stop";
-                        continue;
+                        slots[i] = -1;
+                        live--;
                     }
                 }
-
-                stillActive.Add(row);
-                keepRows.Add(i);
             }
 
-            if (stillActive.Count == 0 || step + 1 == options.MaxNewTokens)
+            if (live == 0 || step + 1 == options.MaxNewTokens)
             {
-                foreach (var row in stillActive)
-                {
-                    finish[row] = "length";
-                }
-
                 break;
             }
 
-            var keep = tensor(keepRows.ToArray(), device: device);
-            var kept = next.index_select(0, keep).unsqueeze(1);
-            attention = cat([attention.index_select(0, keep), ones(keepRows.Count, 1, ScalarType.Int64, device)], 1);
-            lastPositions = lastPositions.index_select(0, keep) + 1;
+            var fed = next.unsqueeze(1);
+            if (live <= slots.Count * 3 / 4)
+            {
+                var keepRows = Enumerable.Range(0, slots.Count).Where(i => slots[i] >= 0).Select(i => (long)i).ToArray();
+                var keep = tensor(keepRows, device: device);
+                fed = fed.index_select(0, keep);
+                attention = attention.index_select(0, keep);
+                lastPositions = lastPositions.index_select(0, keep);
+                fullIds = cache is null ? fullIds.index_select(0, keep) : fullIds;
+                cache?.Select(keep);
+                slots = keepRows.Select(i => slots[(int)i]).ToList();
+            }
+
+            attention = cat([attention, ones(slots.Count, 1, ScalarType.Int64, device)], 1);
+            lastPositions = lastPositions + 1;
             if (cache is not null)
             {
-                if (keepRows.Count != active.Count)
-                {
-                    cache.Select(keep);
-                }
-
-                logits = model.LastLogits(new CausalLMInput(kept, attention, lastPositions.unsqueeze(1), cache));
+                logits = model.LastLogits(new CausalLMInput(fed, attention, lastPositions.unsqueeze(1), cache));
             }
             else
             {
                 // Without a cache the whole sequence is run again: the reference the cached path must equal.
-                fullIds = cat([fullIds.index_select(0, keep), kept], 1);
+                fullIds = cat([fullIds, fed], 1);
                 var fullPositions = (attention.cumsum(1) - 1).clamp_min(0);
                 logits = model.LastLogits(new CausalLMInput(fullIds, attention, fullPositions));
             }
 
-            active = stillActive;
+            foreach (var kept in new[] { logits, attention, lastPositions, fullIds }.Where(t => !before.Contains(t, ReferenceEqualityComparer.Instance)))
+            {
+                kept.MoveToOuterDisposeScope(); // made in this step and needed by the next
+            }
+        }
+
+        foreach (var row in slots.Where(r => r >= 0))
+        {
+            finish[row] ??= "length";
         }
 
         return Enumerable.Range(0, count).Select(r =>

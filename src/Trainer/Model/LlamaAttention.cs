@@ -44,14 +44,26 @@ public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
             (k, v) = cache.Append(_layer, k, v);
         }
 
-        if (_kvHeads != _heads)
+        Tensor attended;
+        if (_kvHeads != _heads && length == 1)
         {
-            var groups = _heads / _kvHeads;
-            k = k.repeat_interleave(groups, dim: 1);
-            v = v.repeat_interleave(groups, dim: 1);
+            // Decoding one token with grouped-query attention: the query heads that share a key/value head are stacked
+            // as if they were positions ([b, kv, groups, d]), so the cached keys and values are not copied per head.
+            attended = nn.functional.scaled_dot_product_attention(q.reshape(batch, _kvHeads, _heads / _kvHeads, _headDim), k, v, input.Bias)
+                .view(batch, _heads, length, _headDim);
+        }
+        else
+        {
+            if (_kvHeads != _heads)
+            {
+                var groups = _heads / _kvHeads;
+                k = k.repeat_interleave(groups, dim: 1);
+                v = v.repeat_interleave(groups, dim: 1);
+            }
+
+            attended = nn.functional.scaled_dot_product_attention(q, k, v, input.Bias);
         }
 
-        var attended = nn.functional.scaled_dot_product_attention(q, k, v, input.Bias);
         var merged = attended.transpose(1, 2).contiguous().view(batch, length, _heads * _headDim);
         return o_proj.forward(merged).MoveToOuterDisposeScope();
     }
