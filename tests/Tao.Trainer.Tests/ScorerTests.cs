@@ -1,5 +1,6 @@
 using Tao.Storage;
 using Tao.Trainer.Scoring;
+using Tao.Trainer.Tasks;
 
 namespace Tao.Trainer.Tests;
 
@@ -43,13 +44,50 @@ public sealed class ScorerTests
     }
 
     [Fact]
-    public async Task FieldFormat_AppliesTheRuleOfTheQuestionAsked()
+    public async Task FieldFormat_AppliesTheRuleOfTheQuestionAsked_NotOfWordsInTheDocument()
     {
-        var scorer = new FieldFormatScorer([("invoice number", @"^INV-\d+$"), ("date", @"^\d{4}-\d{2}-\d{2}$")]);
+        // Real traffic prompts, as the flywheel and the benchmark send them: system, then the document and the question.
+        var prompts = new DocumentQaTaskFamily().Generate(7, 0, 1, 0, 3).Tuning;
+        var byQuestion = prompts.ToDictionary(e => PromptQuestion.Of(e.Prompt.Text));
+        var company = byQuestion["who is the invoice from?"];
+        var date = byQuestion["what is the invoice date?"];
+        Assert.Contains("dated", company.Prompt.Text); // every invoice says "dated": not a question about a date
+        var scorer = new FieldFormatScorer([("invoice number", @"^INV-\d+$"), ("when|date", @"^\d{4}-\d{2}-\d{2}$"), ("company|who", @"^[A-Z][a-z]+ (Ltd|GmbH|SA|Inc|BV)$")]);
 
-        Assert.Equal(new double[] { 1.0, 0.0 }, await scorer.ScoreAsync(Group("what is the invoice number?", "INV-5", "5"), default));
-        Assert.Equal(new double[] { 0.0, 1.0 }, await scorer.ScoreAsync(Group("what is the due date?", "soon", "2025-01-02"), default));
-        Assert.Equal(new double[] { 1.0 }, await scorer.ScoreAsync(Group("who sent it?", "anyone"), default));
+        Assert.Equal(new double[] { 1.0, 0.0 }, await scorer.ScoreAsync(new ScoringGroup(company.Prompt.Text, [company.Gold, date.Gold]), default));
+        Assert.Equal(new double[] { 0.0, 1.0 }, await scorer.ScoreAsync(new ScoringGroup(date.Prompt.Text, [company.Gold, date.Gold]), default));
+        Assert.Equal(new double[] { 1.0 }, await scorer.ScoreAsync(Group("system line\nwhat is the weather like?", "anyone"), default));
+    }
+
+    [Fact]
+    public async Task DocumentScorer_GivesEveryTrafficQuestionOneAcceptableField()
+    {
+        var family = new DocumentQaTaskFamily();
+        var document = family.Generate(7, 0, 1, 0, 5).Tuning;
+        var fields = document.Select(e => e.Gold).ToList();
+        foreach (var example in document)
+        {
+            var scores = await family.Scorer().ScoreAsync(new ScoringGroup(example.Prompt.Text, fields, example.Prompt.Context), default);
+
+            // Grounding and the question's shape leave exactly one of the document's fields: the right one.
+            Assert.Equal(fields.Select(f => f == example.Gold), scores.Select(s => s > 0));
+        }
+    }
+
+    [Fact]
+    public async Task Composite_RequiredPartsGate_AgreementOnlyRanksWhatPassed()
+    {
+        var scorer = new CompositeScorer(
+        [
+            new CompositeScorer.Part(new SubstringScorer(), 0.5, Required: true),
+            new CompositeScorer.Part(new MajorityVoteScorer(), 0.5),
+        ]);
+        var group = new ScoringGroup("q", ["INV-1", "INV-9", "INV-9", "INV-9"], new Dictionary<string, string> { ["document"] = "invoice INV-1" });
+
+        var scores = await scorer.ScoreAsync(group, default);
+
+        // The answer three samples agree on is not in the document: it scores 0, the lone grounded one wins.
+        Assert.Equal([0.5 + 0.5 * 0.25, 0, 0, 0], scores);
     }
 
     [Fact]

@@ -3,9 +3,9 @@ using System.Text.RegularExpressions;
 namespace Tao.Trainer.Scoring;
 
 /// <summary>
-/// Custom rules keyed by the question: when the prompt matches a question pattern, the answer must match that
-/// rule's answer pattern (an invoice number looks like INV-12345, a date like 2025-03-14). Prompts no rule covers
-/// score 1.
+/// Custom rules keyed by the question: when the question (the prompt's last line, see <see cref="PromptQuestion"/>)
+/// matches a question pattern, the answer must match that rule's answer pattern (an invoice number looks like
+/// INV-12345, a date like 2025-03-14). The first matching rule applies; questions no rule covers score 1.
 /// </summary>
 public sealed class FieldFormatScorer(IReadOnlyList<(string QuestionPattern, string AnswerPattern)> rules) : IScorer
 {
@@ -18,7 +18,8 @@ public sealed class FieldFormatScorer(IReadOnlyList<(string QuestionPattern, str
 
     public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken)
     {
-        var rule = _rules.FirstOrDefault(r => r.Question.IsMatch(group.Prompt));
+        var question = PromptQuestion.Of(group.Prompt);
+        var rule = _rules.FirstOrDefault(r => r.Question.IsMatch(question));
         return Task.FromResult(group.Candidates.Select(c => rule.Answer is null || rule.Answer.IsMatch(c.Trim()) ? 1.0 : 0.0).ToArray());
     }
 }

@@ -6,8 +6,9 @@ using Tao.Trainer.Tokenization;
 namespace Tao.Trainer.Scoring;
 
 /// <summary>
-/// Builds a scorer from a configuration (JSON): {"scorers": [{"type": "...", "weight": 1, ...}, ...]}. Types: sql,
-/// sql_grounding, regex, json_schema, substring, majority, field_format, judge, reward_model, command.
+/// Builds a scorer from a configuration (JSON): {"scorers": [{"type": "...", "weight": 1, "required": false, ...}, ...]}.
+/// A required part gates: a candidate scoring below its "min" (default 1) scores 0. Types: sql, sql_grounding, sql_value_coverage, regex,
+/// json_schema, substring, majority, field_format, equation, unit_conversion, judge, reward_model, command.
 /// </summary>
 public static class ScorerFactory
 {
@@ -21,9 +22,10 @@ public static class ScorerFactory
         var list = document.RootElement.ValueKind == JsonValueKind.Array ? document.RootElement
             : document.RootElement.TryGetProperty("scorers", out var scorers) ? scorers
             : throw new ArgumentException("a scorer configuration is a list, or an object with a \"scorers\" list");
-        var parts = list.EnumerateArray().Select(e => (Create(e, services), Number(e, "weight", 1.0))).ToList();
+        var parts = list.EnumerateArray().Select(e => new CompositeScorer.Part(Create(e, services), Number(e, "weight", 1.0),
+            e.TryGetProperty("required", out var required) && required.ValueKind == JsonValueKind.True, Number(e, "min", 1.0))).ToList();
         return parts.Count == 0 ? throw new ArgumentException("the scorer configuration names no scorer")
-            : parts.Count == 1 ? parts[0].Item1
+            : parts.Count == 1 && !parts[0].Required ? parts[0].Scorer
             : new CompositeScorer(parts);
     }
 
@@ -35,6 +37,9 @@ public static class ScorerFactory
             "sql" => new SqlExecutionScorer(services.Store ?? throw new ArgumentException("the sql scorer needs a ClickHouse store"),
                 Number(e, "run_weight", 0.3), Number(e, "agreement_weight", 0.7)),
             "sql_grounding" => new SqlGroundingScorer(),
+            "sql_value_coverage" => new SqlValueCoverageScorer(services.Store ?? throw new ArgumentException("the sql_value_coverage scorer needs a ClickHouse store")),
+            "equation" => new EquationScorer(),
+            "unit_conversion" => new UnitConversionScorer(),
             "regex" => new RegexScorer(Required(e, "pattern"), !e.TryGetProperty("must_match", out var m) || m.GetBoolean()),
             "json_schema" => new JsonSchemaScorer(e.TryGetProperty("schema", out var schema) ? schema.GetRawText() : throw new ArgumentException("json_schema needs \"schema\"")),
             "substring" => new SubstringScorer(Text(e, "context") ?? "document"),

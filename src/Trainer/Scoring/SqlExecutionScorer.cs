@@ -33,6 +33,9 @@ public sealed class SqlExecutionScorer(ClickHouseStore store, double runWeight =
     public static bool IsEmpty(string result) =>
         result.Length == 0 || result.Split('\n', '\t').All(v => v is "0" or "\\N" or "" or "nan");
 
+    // Candidates repeat a lot (the same query sampled many times, in every iteration): results are kept per statement.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Database, string Statement), string?> _results = new();
+
     /// <summary>The query's rows as sorted tab-separated text (row order ignored), or null when it does not run.</summary>
     public async Task<string?> RunAsync(string database, string sql, CancellationToken cancellationToken)
     {
@@ -41,6 +44,24 @@ public sealed class SqlExecutionScorer(ClickHouseStore store, double runWeight =
         {
             return null; // nothing, or more than one statement
         }
+
+        if (_results.TryGetValue((database, statement), out var known))
+        {
+            return known;
+        }
+
+        var result = await ExecuteAsync(database, statement, cancellationToken).ConfigureAwait(false);
+        if (_results.Count > 100_000)
+        {
+            _results.Clear();
+        }
+
+        _results[(database, statement)] = result;
+        return result;
+    }
+
+    private async Task<string?> ExecuteAsync(string database, string statement, CancellationToken cancellationToken)
+    {
 
         var options = new QueryOptions
         {

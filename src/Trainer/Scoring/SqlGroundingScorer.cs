@@ -13,7 +13,7 @@ public sealed partial class SqlGroundingScorer : IScorer
 
     public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken)
     {
-        var question = Question(group.Prompt).ToLowerInvariant();
+        var question = PromptQuestion.Of(group.Prompt).ToLowerInvariant();
         var words = WordsOf().Matches(question).Select(m => m.Value).ToHashSet(StringComparer.Ordinal);
         return Task.FromResult(group.Candidates.Select(sql =>
         {
@@ -27,9 +27,6 @@ public sealed partial class SqlGroundingScorer : IScorer
             return (double)grounded / literals.Count;
         }).ToArray());
     }
-
-    /// <summary>The last line of the prompt is the question (earlier lines are instructions).</summary>
-    private static string Question(string prompt) => prompt.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? prompt;
 
     // A quoted string, or a number that follows a comparison operator.
     [GeneratedRegex(@"'(?<s>[^']*)'|(?:[=<>]\s*)(?<n>-?\d+(?:\.\d+)?)\b")]
