@@ -16,9 +16,11 @@ public static class BaseModelBuilder
 {
     public sealed record Built(string Folder, bool FromCache, TimeSpan BuildTime, SupervisedTrainer.Result? Training);
 
-    public static async Task<Built> EnsureAsync(string modelsRoot, BaseModelRecipe recipe, IReadOnlyList<ITaskFamily> families,
+    /// <summary>The base model of the recipe, trained on every task family (<see cref="TaskFamilies.All"/>), built once and kept.</summary>
+    public static async Task<Built> EnsureAsync(string modelsRoot, BaseModelRecipe recipe, Tao.Storage.ClickHouseStore store,
         Action<string>? log, CancellationToken cancellationToken)
     {
+        var families = TaskFamilies.All(store);
         var folder = Path.Combine(modelsRoot, recipe.Key);
         if (File.Exists(Path.Combine(folder, "recipe.json")))
         {
@@ -38,20 +40,22 @@ public static class BaseModelBuilder
         foreach (var family in families)
         {
             await family.PrepareAsync(cancellationToken);
-            var split = family.Generate(recipe.Seed, recipe.BaseCount(family), 0, 0);
-            examples.AddRange(split.BaseTraining.Select(e => new SupervisedTrainer.Example(e.Prompt.Messages, e.Gold)));
+            var split = family.Generate(recipe.Seed, recipe.BaseCount(family), 0, 0, recipe.Seed);
+            var repeats = family.Name == "sql" ? Math.Max(1, recipe.SqlRepeats) : 1;
+            examples.AddRange(Enumerable.Repeat(split.BaseTraining, repeats).SelectMany(s => s).Select(e => new SupervisedTrainer.Example(e.Prompt.Messages, e.Gold)));
             corpus.AddRange(split.BaseTraining.SelectMany(e => e.Prompt.Messages.Select(m => m.Content).Append(e.Gold)));
         }
 
         examples.AddRange(CopyCurriculum.Examples(recipe.Seed, recipe.CopyExamples));
+        examples.AddRange(CopyCurriculum.Lookups(recipe.Seed, recipe.LookupExamples));
         log?.Invoke($"building the base model: byte-level BPE tokenizer ({recipe.VocabSize} tokens), then a {recipe.Layers}-layer Llama " +
                     $"trained from scratch for {recipe.Epochs} epochs on {examples.Count} examples (kept in {folder})");
-        BpeTrainer.Train(corpus, recipe.VocabSize, building);
+        BpeTrainer.Train(corpus, recipe.VocabSize, building, splitDigits: recipe.SplitDigits);
         var tokenizer = TextTokenizer.Load(building);
         manual_seed(recipe.Seed);
         using var model = new LlamaForCausalLM(Config(recipe, tokenizer));
         var lastReport = Stopwatch.StartNew();
-        var training = SupervisedTrainer.Train(model, tokenizer, examples, recipe.Epochs, recipe.LearningRate, batchSize: 32, seed: recipe.Seed,
+        var training = SupervisedTrainer.Train(model, tokenizer, examples, recipe.Epochs, recipe.LearningRate, batchSize: 32, seed: recipe.Seed, promptWeight: (float)recipe.PromptWeight,
             progress: (step, steps, loss) =>
             {
                 if (lastReport.Elapsed > TimeSpan.FromSeconds(15) || step == steps)

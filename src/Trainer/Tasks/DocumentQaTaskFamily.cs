@@ -29,16 +29,16 @@ public sealed class DocumentQaTaskFamily : ITaskFamily
     /// learns two layouts and one way of asking (a quarter of its documents use the third layout and the other
     /// wordings); the traffic uses the third layout and the other wordings. Counts are documents.
     /// </summary>
-    public TaskSplit Generate(int seed, int baseTraining, int tuning, int heldOut)
+    public TaskSplit Generate(int seed, int baseTraining, int tuning, int heldOut, int trafficSeed)
     {
         var baseRandom = new Random(seed);
         var baseDocuments = Enumerable.Range(0, baseTraining).Select(i => NewInvoice(baseRandom, i % 4 == 3 ? 2 : i % 2)).ToList();
-        var trafficRandom = new Random(seed * 7919 + 1);
+        var trafficRandom = new Random(trafficSeed * 7919 + 1);
         var traffic = Enumerable.Range(0, tuning + heldOut).Select(_ => NewInvoice(trafficRandom, 2)).ToList();
-        List<LabelledExample> Part(List<Invoice> documents, Func<int, bool> asTraffic, int offset) =>
-            documents.SelectMany((d, i) => Questions(d, asTraffic(i)).Select((q, j) => Example(d, q, $"doc-{seed}-{offset + i}-{j}"))).ToList();
-        return new TaskSplit(Part(baseDocuments, i => i % 4 == 3, 0), Part(traffic.Take(tuning).ToList(), _ => true, 10_000),
-            Part(traffic.Skip(tuning).ToList(), _ => true, 20_000));
+        List<LabelledExample> Part(List<Invoice> documents, Func<int, bool> asTraffic, string prefix) =>
+            documents.SelectMany((d, i) => Questions(d, asTraffic(i)).Select((q, j) => Example(d, q, $"{prefix}-{i}-{j}"))).ToList();
+        return new TaskSplit(Part(baseDocuments, i => i % 4 == 3, $"doc-{seed}"), Part(traffic.Take(tuning).ToList(), _ => true, $"doc-{trafficSeed}-t"),
+            Part(traffic.Skip(tuning).ToList(), _ => true, $"doc-{trafficSeed}-h"));
     }
 
     private static LabelledExample Example(Invoice document, (string Question, string Answer) qa, string id) => new(
@@ -46,50 +46,54 @@ public sealed class DocumentQaTaskFamily : ITaskFamily
             new Dictionary<string, string> { [DocumentKey] = document.Text }),
         qa.Answer);
 
-    private sealed record Invoice(string Text, string Number, string Company, string Issued, string Due, string Total);
+    private sealed record Invoice(string Text, string Number, string Order, string Company, string Issued, string Total);
 
+    /// <summary>An invoice whose fields each have their own shape (invoice number, order number, company, date, amount).</summary>
     private static Invoice NewInvoice(Random random, int layout)
     {
         var company = $"{Cap(Syllables[random.Next(Syllables.Length)])}{Endings[random.Next(Endings.Length)]} {Suffixes[random.Next(Suffixes.Length)]}";
-        var number = $"INV-{random.Next(10000, 99999)}";
-        var issued = new DateTime(2025, 1, 1).AddDays(random.Next(0, 330));
-        var due = issued.AddDays(new[] { 14, 30, 45, 60 }[random.Next(4)]);
+        var number = $"INV-{random.Next(1000, 9999)}";
+        var order = $"PO-{random.Next(1000, 9999)}";
+        var issued = new DateTime(2025, 1, 1).AddDays(random.Next(0, 330)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var total = $"{random.Next(100, 9999)}.{random.Next(0, 100):D2} {Currencies[random.Next(Currencies.Length)]}";
-        var (i, d) = (issued.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), due.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         var text = layout switch
         {
-            0 => $"invoice {number} was issued by {company} on {i} for {total}. payment is due by {d}.",
-            1 => $"{company} billed {total} with invoice {number}. issued {i}, due {d}.",
-            _ => $"due {d}: {total} owed to {company} under invoice {number}, dated {i}.",
+            0 => $"invoice {number} for order {order} was issued by {company} on {issued} for {total}.",
+            1 => $"{company} billed {total} with invoice {number} (order {order}), issued {issued}.",
+            _ => $"{total} owed to {company}: invoice {number}, dated {issued}, order {order}.",
         };
-        return new Invoice(text, number, company, i, d, total);
+        return new Invoice(text, number, order, company, issued, total);
     }
 
     private static IEnumerable<(string, string)> Questions(Invoice d, bool traffic)
     {
         yield return (traffic ? "which invoice number is this?" : "what is the invoice number?", d.Number);
+        yield return (traffic ? "which order does it belong to?" : "what is the order number?", d.Order);
         yield return (traffic ? "who is the invoice from?" : "which company issued the invoice?", d.Company);
-        yield return (traffic ? "what is the issue date?" : "when was the invoice issued?", d.Issued);
+        yield return (traffic ? "what is the invoice date?" : "when was the invoice issued?", d.Issued);
         yield return (traffic ? "how much is owed?" : "what is the invoice total?", d.Total);
-        yield return (traffic ? "what is the due date?" : "when is payment due?", d.Due);
     }
 
     private static string Cap(string s) => char.ToUpperInvariant(s[0]) + s[1..];
 
     public Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>The answer is in the document, has the shape its question asks for, and agrees with the other candidates.</summary>
+    /// <summary>
+    /// Verifiers gate — the answer appears verbatim in the document and has the shape its question asks for — and
+    /// agreement between the candidates that pass ranks them.
+    /// </summary>
     public IScorer Scorer() => new CompositeScorer(
     [
-        (new SubstringScorer(DocumentKey), 0.4),
-        (new FieldFormatScorer(
+        new CompositeScorer.Part(new SubstringScorer(DocumentKey), 0.3, Required: true),
+        new CompositeScorer.Part(new FieldFormatScorer(
         [
             ("invoice number", @"^INV-\d+$"),
             ("when|date", @"^\d{4}-\d{2}-\d{2}$"),
-            ("total|owed", @"^\d+\.\d{2} [A-Z]{3}$"),
+            ("order", @"^PO-\d+$"),
+            ("total|owed|much", @"^\d+\.\d{2} [A-Z]{3}$"),
             ("company|who", @"^[A-Z][a-z]+ (Ltd|GmbH|SA|Inc|BV)$"),
-        ]), 0.2),
-        (new MajorityVoteScorer(), 0.4),
+        ]), 0.2, Required: true),
+        new CompositeScorer.Part(new MajorityVoteScorer(), 0.5),
     ]);
 
     public Task<bool> IsCorrectAsync(LabelledExample example, string answer, CancellationToken cancellationToken) =>

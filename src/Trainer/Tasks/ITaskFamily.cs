@@ -7,8 +7,12 @@ public interface ITaskFamily
 {
     string Name { get; }
 
-    /// <summary>Generates the family's data deterministically from a seed.</summary>
-    TaskSplit Generate(int seed, int baseTraining, int tuning, int heldOut);
+    /// <summary>
+    /// Generates the family's data deterministically: the base-training part from <paramref name="seed"/> alone (so the
+    /// base model is the same whatever the traffic), the tuning and held-out traffic from <paramref name="trafficSeed"/>.
+    /// No item is in two parts.
+    /// </summary>
+    TaskSplit Generate(int seed, int baseTraining, int tuning, int heldOut, int trafficSeed);
 
     /// <summary>Prepares what scoring needs (e.g. creates and fills the database SQL runs against).</summary>
     Task PrepareAsync(CancellationToken cancellationToken);

@@ -18,6 +18,8 @@ public sealed class SqlTaskFamily(ClickHouseStore store, string database = "tao_
     private static readonly string[] Segments = ["retail", "business", "public"];
     private static readonly string[] Statuses = ["paid", "refunded", "pending"];
 
+    private readonly SqlExecutionScorer _executor = new(store);
+
     public string Name => "sql";
 
     public int MaxAnswerTokens => 48;
@@ -28,14 +30,16 @@ public sealed class SqlTaskFamily(ClickHouseStore store, string database = "tao_
 
     /// <summary>
     /// Splits by gold query, not by question, so no held-out question asks for a query seen in training or tuning.
-    /// The base model mostly learns the first phrasing of each template (a quarter of its queries use the second);
+    /// The base model mostly learns the first phrasing of each template (one query in sixteen uses the second);
     /// the traffic (tuning and held-out inputs) uses the second, as an application's users word things their own way.
     /// Counts are numbers of queries.
     /// </summary>
-    public TaskSplit Generate(int seed, int baseTraining, int tuning, int heldOut)
+    public TaskSplit Generate(int seed, int baseTraining, int tuning, int heldOut, int trafficSeed)
     {
         var random = new Random(seed);
         var queries = Questions().OrderBy(q => q.Sql, StringComparer.Ordinal).OrderBy(_ => random.Next()).ToList();
+        var traffic = new Random(trafficSeed);
+        queries = [.. queries.Take(baseTraining), .. queries.Skip(baseTraining).OrderBy(_ => traffic.Next())];
         if (queries.Count < baseTraining + tuning + heldOut)
         {
             throw new ArgumentException($"the SQL family has {queries.Count} distinct queries; asked for {baseTraining + tuning + heldOut}");
@@ -47,18 +51,18 @@ public sealed class SqlTaskFamily(ClickHouseStore store, string database = "tao_
             sql);
 
         return new TaskSplit(
-            queries.Take(baseTraining).Select((q, i) => Example(i % 4 == 3 ? q.Traffic : q.Base, q.Sql, i)).ToList(),
-            queries.Skip(baseTraining).Take(tuning).Select((q, i) => Example(q.Traffic, q.Sql, 10_000 + i)).ToList(),
-            queries.Skip(baseTraining + tuning).Take(heldOut).Select((q, i) => Example(q.Traffic, q.Sql, 20_000 + i)).ToList());
+            queries.Take(baseTraining).Select((q, i) => Example(i % 16 == 15 ? q.Traffic : q.Base, q.Sql, i)).ToList(),
+            queries.Skip(baseTraining).Take(tuning).Select((q, i) => Example(q.Traffic, q.Sql, trafficSeed * 100_000 + 10_000 + i)).ToList(),
+            queries.Skip(baseTraining + tuning).Take(heldOut).Select((q, i) => Example(q.Traffic, q.Sql, trafficSeed * 100_000 + 50_000 + i)).ToList());
     }
 
     /// <summary>Every query the family asks for, with the base model's phrasing and the traffic's phrasing.</summary>
     public static IEnumerable<(string Base, string Traffic, string Sql)> Questions()
     {
+        const string join = "FROM orders JOIN customers ON orders.customer_id = customers.id";
         foreach (var city in Cities)
         {
             yield return ($"how many customers live in {city}?", $"count the customers from {city}", $"SELECT count() FROM customers WHERE city = '{city}'");
-            var join = "FROM orders JOIN customers ON orders.customer_id = customers.id";
             yield return ($"how many orders came from customers in {city}?", $"count orders placed by {city} customers", $"SELECT count() {join} WHERE city = '{city}'");
             yield return ($"what is the total order amount from {city}?", $"sum up the order amounts of {city} customers", $"SELECT sum(amount) {join} WHERE city = '{city}'");
             foreach (var segment in Segments)
@@ -100,17 +104,17 @@ public sealed class SqlTaskFamily(ClickHouseStore store, string database = "tao_
             yield return ($"what is the total of orders above {threshold}?", $"sum of order amounts over {threshold}", $"SELECT sum(amount) FROM orders WHERE amount > {threshold}");
         }
 
-        foreach (var first in FirstNames)
+        foreach (var name in Names)
         {
-            foreach (var last in LastNames)
-            {
-                var name = $"{first} {last}";
-                yield return ($"how many orders did {name} place?", $"count the orders of {name}",
-                    $"SELECT count() FROM orders JOIN customers ON orders.customer_id = customers.id WHERE name = '{name}'");
-                yield return ($"which city is {name} from?", $"where does {name} live?", $"SELECT city FROM customers WHERE name = '{name}'");
-            }
+            yield return ($"how many orders did {name} place?", $"count the orders of {name}", $"SELECT count() {join} WHERE name = '{name}'");
+            yield return ($"which city is {name} from?", $"where does {name} live?", $"SELECT city FROM customers WHERE name = '{name}'");
+            yield return ($"what is the average order amount of {name}?", $"mean order value for {name}", $"SELECT avg(amount) {join} WHERE name = '{name}'");
+            yield return ($"how much did {name} spend in total?", $"total spent by {name}", $"SELECT sum(amount) {join} WHERE name = '{name}'");
         }
     }
+
+    /// <summary>Every customer's name: one customer per name, so no question about a person has an empty answer.</summary>
+    public static IReadOnlyList<string> Names { get; } = FirstNames().SelectMany(f => LastNames().Select(l => $"{f} {l}")).ToList();
 
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
@@ -118,35 +122,44 @@ public sealed class SqlTaskFamily(ClickHouseStore store, string database = "tao_
         await client.ExecuteNonQueryAsync($"CREATE DATABASE IF NOT EXISTS {database}", cancellationToken: cancellationToken);
         await client.ExecuteNonQueryAsync($"CREATE TABLE IF NOT EXISTS {database}.customers (id UInt32, name String, city LowCardinality(String), segment LowCardinality(String)) ENGINE = MergeTree ORDER BY id", cancellationToken: cancellationToken);
         await client.ExecuteNonQueryAsync($"CREATE TABLE IF NOT EXISTS {database}.orders (id UInt32, customer_id UInt32, amount Float64, status LowCardinality(String), month UInt8) ENGINE = MergeTree ORDER BY id", cancellationToken: cancellationToken);
-        if (Convert.ToInt64(await client.ExecuteScalarAsync($"SELECT count() FROM {database}.customers", cancellationToken: cancellationToken)) > 0)
+        if (Convert.ToInt64(await client.ExecuteScalarAsync($"SELECT count() FROM {database}.customers", cancellationToken: cancellationToken)) == Names.Count)
         {
             return;
         }
 
+        // An older layout of the shop (other names, other counts) is replaced, so every question has a non-empty answer.
+        await client.ExecuteNonQueryAsync($"TRUNCATE TABLE {database}.customers", cancellationToken: cancellationToken);
+        await client.ExecuteNonQueryAsync($"TRUNCATE TABLE {database}.orders", cancellationToken: cancellationToken);
         var random = new Random(20251125);
-        var customers = Enumerable.Range(1, 240).Select(i => new object[]
+        // Cities and segments round-robin, so every (city, segment) pair has customers; every customer has orders.
+        var customers = Names.Select((name, i) => new object[] { (uint)(i + 1), name, Cities[i % Cities.Length], Segments[i / Cities.Length % Segments.Length] }).ToList();
+        var orders = Enumerable.Range(1, 3600).Select(i => new object[]
         {
-            (uint)i, PersonName(random), Cities[random.Next(Cities.Length)], Segments[random.Next(Segments.Length)],
-        }).ToList();
-        var orders = Enumerable.Range(1, 3000).Select(i => new object[]
-        {
-            (uint)i, (uint)random.Next(1, 241), Math.Round(10 + random.NextDouble() * 990, 2), Statuses[random.Next(Statuses.Length)], (byte)random.Next(1, 13),
+            (uint)i, (uint)(i <= Names.Count ? i : random.Next(1, Names.Count + 1)), Math.Round(5 + random.NextDouble() * 995, 2),
+            Statuses[random.Next(Statuses.Length)], (byte)random.Next(1, 13),
         }).ToList();
         await client.InsertBinaryAsync($"{database}.customers", ["id", "name", "city", "segment"], customers, cancellationToken: cancellationToken);
         await client.InsertBinaryAsync($"{database}.orders", ["id", "customer_id", "amount", "status", "month"], orders, cancellationToken: cancellationToken);
     }
 
-    private static readonly string[] FirstNames = ["ana", "ben", "carla", "dario", "eva", "felix", "greta", "hugo", "ines", "jon", "kira", "leo", "mia", "nils", "olga", "pia"];
-    private static readonly string[] LastNames = ["meyer", "rossi", "novak", "silva", "berg", "costa", "weber", "moreau", "kowal", "lund"];
+    private static string[] FirstNames() => ["ana", "ben", "carla", "dario", "eva", "felix", "greta", "hugo", "ines", "jon", "kira", "leo", "mia", "nils", "olga", "pia", "rosa", "sven", "tara", "ugo", "vera", "wim", "yara", "zeno"];
 
-    private static string PersonName(Random random) => $"{FirstNames[random.Next(FirstNames.Length)]} {LastNames[random.Next(LastNames.Length)]}";
+    private static string[] LastNames() => ["meyer", "rossi", "novak", "silva", "berg", "costa", "weber", "moreau", "kowal", "lund", "horvat", "jensen", "duval", "marin", "vogel"];
 
-    /// <summary>Execution (runs, results agree with the other candidates') and value grounding (literals come from the question).</summary>
-    public IScorer Scorer() => new CompositeScorer([(new SqlExecutionScorer(store, runWeight: 0.3, agreementWeight: 0.7), 1.0), (new SqlGroundingScorer(), 1.0)]);
+    /// <summary>
+    /// Verifiers gate — the query runs, every literal it filters on comes from the question, and every value the
+    /// question mentions is used — and agreement of the results among the candidates that pass ranks them.
+    /// </summary>
+    public IScorer Scorer() => new CompositeScorer(
+    [
+        new CompositeScorer.Part(new SqlExecutionScorer(store, runWeight: 0.3, agreementWeight: 0.7), 1.0, Required: true, Minimum: 0.01),
+        new CompositeScorer.Part(new SqlGroundingScorer(), 0.25, Required: true),
+        new CompositeScorer.Part(new SqlValueCoverageScorer(store), 0.25, Required: true),
+    ]);
 
     public async Task<bool> IsCorrectAsync(LabelledExample example, string answer, CancellationToken cancellationToken)
     {
-        var executor = new SqlExecutionScorer(store);
+        var executor = _executor;
         var expected = await executor.RunAsync(database, example.Gold, cancellationToken);
         var actual = await executor.RunAsync(database, answer, cancellationToken);
         return expected is not null && actual is not null && string.Equals(expected, actual, StringComparison.Ordinal);

@@ -6,19 +6,22 @@ namespace Tao.Trainer.Tokenization;
 
 /// <summary>
 /// Trains a small byte-level BPE tokenizer on a corpus and writes it as Hugging Face's tokenizer.json, so the
-/// project's own models load through exactly the code path a downloaded checkpoint's tokenizer does.
+/// project's own models load through exactly the code path a downloaded checkpoint's tokenizer does. With
+/// <c>splitDigits</c> (the default) numbers are split into single digits before BPE, written as a Llama 3 style
+/// Sequence(Split, ByteLevel) pre-tokenizer.
 /// </summary>
 public static class BpeTrainer
 {
     public static readonly string[] DefaultSpecialTokens = ["<|pad|>", "<|bos|>", "<|eos|>"];
 
-    public static void Train(IEnumerable<string> corpus, int vocabSize, string folder, IReadOnlyList<string>? specialTokens = null)
+    public static void Train(IEnumerable<string> corpus, int vocabSize, string folder, IReadOnlyList<string>? specialTokens = null, bool splitDigits = true)
     {
         var specials = specialTokens ?? DefaultSpecialTokens;
         var words = new Dictionary<string, int>(StringComparer.Ordinal);
+        var pattern = splitDigits ? ByteLevel.DigitSplit() : ByteLevel.Gpt2Pattern();
         foreach (var text in corpus)
         {
-            foreach (System.Text.RegularExpressions.Match match in ByteLevel.Gpt2Pattern().Matches(text))
+            foreach (System.Text.RegularExpressions.Match match in pattern.Matches(text))
             {
                 var word = ByteLevel.Encode(Encoding.UTF8.GetBytes(match.Value));
                 words[word] = words.GetValueOrDefault(word) + 1;
@@ -80,10 +83,10 @@ public static class BpeTrainer
             }
         }
 
-        Write(folder, vocab, merges, specials);
+        Write(folder, vocab, merges, specials, splitDigits);
     }
 
-    private static void Write(string folder, Dictionary<string, int> vocab, List<string> merges, IReadOnlyList<string> specials)
+    private static void Write(string folder, Dictionary<string, int> vocab, List<string> merges, IReadOnlyList<string> specials, bool splitDigits)
     {
         Directory.CreateDirectory(folder);
         var added = new JsonArray(specials.Select(s => (JsonNode?)new JsonObject
@@ -97,7 +100,15 @@ public static class BpeTrainer
             ["padding"] = null,
             ["added_tokens"] = added,
             ["normalizer"] = null,
-            ["pre_tokenizer"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true },
+            ["pre_tokenizer"] = splitDigits
+                ? new JsonObject
+                {
+                    ["type"] = "Sequence",
+                    ["pretokenizers"] = new JsonArray(
+                        new JsonObject { ["type"] = "Split", ["pattern"] = new JsonObject { ["Regex"] = ByteLevel.DigitSplitPattern }, ["behavior"] = "Isolated", ["invert"] = false },
+                        new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = false }),
+                }
+                : new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true },
             ["post_processor"] = null,
             ["decoder"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = true, ["use_regex"] = true },
             ["model"] = new JsonObject

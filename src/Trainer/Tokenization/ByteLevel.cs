@@ -22,6 +22,15 @@ public static partial class ByteLevel
     [GeneratedRegex(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+")]
     public static partial Regex Gpt2Pattern();
 
+    /// <summary>
+    /// GPT-2's pre-tokenization with every digit on its own (as Llama and Llama 3 tokenizers do): a number is then
+    /// spelled digit by digit, so copying or computing it never depends on how BPE happened to merge its digits.
+    /// </summary>
+    public const string DigitSplitPattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+
+    [GeneratedRegex(DigitSplitPattern)]
+    public static partial Regex DigitSplit();
+
     private static char[] BuildTable()
     {
         var table = new char[256];

@@ -6,8 +6,12 @@ namespace Tao.Trainer.Training;
 /// <summary>Prompt + completion pairs as a right-padded batch, and the log-probability the model gives each completion token.</summary>
 public static class SequenceBatch
 {
-    /// <summary>ids [b, t], attention [b, t] (1 = token), target [b, t] (1 = a completion token the loss scores).</summary>
-    public static (Tensor Ids, Tensor Attention, Tensor Target) Build(IReadOnlyList<(int[] Prompt, int[] Completion)> items, int padId, Device device)
+    /// <summary>
+    /// ids [b, t], attention [b, t] (1 = token), target [b, t]: the loss weight of each token, 1 for completion tokens
+    /// and <paramref name="promptWeight"/> for prompt tokens after the first (0: the loss scores answers only).
+    /// </summary>
+    public static (Tensor Ids, Tensor Attention, Tensor Target) Build(IReadOnlyList<(int[] Prompt, int[] Completion)> items, int padId, Device device,
+        float promptWeight = 0)
     {
         var width = items.Max(i => i.Prompt.Length + i.Completion.Length);
         var ids = new long[items.Count * width];
@@ -23,6 +27,7 @@ public static class SequenceBatch
                 {
                     ids[index] = prompt[c];
                     attention[index] = 1;
+                    target[index] = c > 0 ? promptWeight : 0;
                 }
                 else if (c < prompt.Length + completion.Length)
                 {

@@ -15,18 +15,21 @@ public static class SupervisedTrainer
         public double TokensPerSecond => Tokens / Math.Max(1e-9, Elapsed.TotalSeconds);
     }
 
+    /// <param name="promptWeight">Loss weight of prompt tokens: 0 trains answers only (fine-tuning); above 0 the model also
+    /// learns to predict the prompts (pre-training the project's base models, where it is far more signal per step).</param>
     public static Result Train(LlamaForCausalLM model, TextTokenizer tokenizer, IReadOnlyList<Example> examples, int epochs, double learningRate,
-        int batchSize = 32, int seed = 0, Action<int, int, double>? progress = null, CancellationToken cancellationToken = default)
+        int batchSize = 32, int seed = 0, Action<int, int, double>? progress = null, CancellationToken cancellationToken = default, float promptWeight = 0)
     {
         var encoded = examples.Select(e => (tokenizer.EncodePrompt(e.Prompt), Completion(tokenizer, e.Answer))).ToList();
-        return TrainEncoded(model, tokenizer.PadId, encoded, epochs, learningRate, batchSize, seed, progress, cancellationToken);
+        return TrainEncoded(model, tokenizer.PadId, encoded, epochs, learningRate, batchSize, seed, progress, cancellationToken, promptWeight);
     }
 
     /// <summary>The answer's tokens as the model must produce them: a space, the text, then end of sequence.</summary>
     public static int[] Completion(TextTokenizer tokenizer, string answer) => [.. tokenizer.Encode(" " + answer.Trim()), tokenizer.EosId];
 
     public static Result TrainEncoded(LlamaForCausalLM model, int padId, IReadOnlyList<(int[] Prompt, int[] Completion)> items, int epochs,
-        double learningRate, int batchSize, int seed, Action<int, int, double>? progress = null, CancellationToken cancellationToken = default)
+        double learningRate, int batchSize, int seed, Action<int, int, double>? progress = null, CancellationToken cancellationToken = default,
+        float promptWeight = 0)
     {
         var trainable = model.parameters().Where(p => p.requires_grad).ToList();
         using var optimizer = optim.AdamW(trainable, lr: learningRate, weight_decay: 0.0);
@@ -39,15 +42,13 @@ public static class SupervisedTrainer
         model.train();
         for (var epoch = 0; epoch < epochs; epoch++)
         {
-            var order = items.OrderBy(_ => random.Next()).ToList();
             double total = 0;
             var batches = 0;
-            for (var start = 0; start < order.Count; start += batchSize)
+            foreach (var batch in Batches(items, batchSize, random))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                var batch = order.Skip(start).Take(batchSize).ToList();
-                var (ids, attention, target) = SequenceBatch.Build(batch, padId, model.Device);
+                var (ids, attention, target) = SequenceBatch.Build(batch, padId, model.Device, promptWeight);
                 var (logProbs, mask) = SequenceBatch.TokenLogProbs(model, ids, attention, target);
                 var loss = Losses.Sft(logProbs, mask);
                 optimizer.zero_grad();
@@ -69,17 +70,11 @@ public static class SupervisedTrainer
     }
 
     /// <summary>Linear warm-up over the first 5% of steps, then cosine decay to a tenth of the peak.</summary>
-    public static double LearningRateAt(int step, int steps, double peak)
-    {
-        var warmup = Math.Max(1, steps / 20);
-        if (step < warmup)
-        {
-            return peak * (step + 1) / warmup;
-        }
+    public static double LearningRateAt(int step, int steps, double peak) => LearningRateSchedule.At(step, steps, peak);
 
-        var progress = (double)(step - warmup) / Math.Max(1, steps - warmup);
-        return peak * (0.1 + 0.9 * 0.5 * (1 + Math.Cos(Math.PI * progress)));
-    }
+    /// <summary>One epoch's batches, shuffled.</summary>
+    public static List<List<(int[] Prompt, int[] Completion)>> Batches(IReadOnlyList<(int[] Prompt, int[] Completion)> items, int batchSize, Random random) =>
+        items.OrderBy(_ => random.Next()).Chunk(batchSize).Select(c => c.ToList()).ToList();
 
     public static void SetLearningRate(optim.Optimizer optimizer, double rate)
     {
