@@ -22,6 +22,7 @@ public sealed class TaoRoundTests
         BatchSize = 8,
         LearningRate = 1e-3,
         MinBestScore = 0,
+        MinTopShare = 0,
         Generation = new GenerationOptions { MaxNewTokens = 6, Temperature = 1.0 },
     };
 
@@ -143,12 +144,120 @@ public sealed class TaoRoundTests
         Assert.Contains("\"n\":4", upstream.Received.First().BodyText);
     }
 
+    [Fact]
+    public async Task DevInputs_AreNeverTrainedOn_AndTheKeptIterationIsTheBestOnThem()
+    {
+        using var model = TinyModels.Create(seed: 5);
+        var scorer = new RecordingScorer();
+        var round = new TaoRound(model, TinyModels.Tokenizer(), scorer, Options(TaoObjective.BestOfN, iterations: 3) with { DevFraction = 0.2 });
+        var prompts = Enumerable.Range(0, 50).Select(i => new TaskPrompt($"p{i}", [new ChatMessage("user", $"how many orders in region {i}?")])).ToList();
+
+        var result = await round.RunAsync(prompts, heldOut: null, default);
+
+        Assert.Equal(10, round.DevPrompts.Count); // a fifth of 50, within the bounds
+        var dev = round.DevPrompts.Select(p => p.Text).ToHashSet();
+        Assert.NotEmpty(scorer.Trained);
+        Assert.DoesNotContain(scorer.Trained, dev.Contains);
+        Assert.Equal([0, 1, 2, 3], result.DevScores!.Keys.Order());
+        Assert.Equal(result.DevScores.OrderByDescending(d => d.Value).ThenByDescending(d => d.Key).First().Key, result.BestIteration);
+    }
+
+    [Fact]
+    public async Task ExpertIteration_RaisesTheShareOfAnswersAVerifierAccepts()
+    {
+        using var model = TinyModels.Create(seed: 9);
+        var round = new TaoRound(model, TinyModels.Tokenizer(), new ContainsScorer("7"), Options(TaoObjective.BestOfN, iterations: 4) with
+        {
+            Candidates = 8, LearningRate = 1e-2, MinTopShare = 0.5, EpochsPerIteration = 2, DevFraction = 0,
+        });
+
+        var result = await round.RunAsync(Prompts(20), heldOut: null, default);
+
+        var rewards = result.Metrics.Where(m => m.Event == "iteration").Select(m => m.RewardMean!.Value).ToList();
+        Assert.True(rewards[^1] > rewards[0] + 0.2, $"rewards by iteration: {string.Join(", ", rewards)}");
+        Assert.All(result.Metrics.Where(m => m.Event == "iteration"), m => Assert.True(m.BufferSize > 0));
+    }
+
+    [Fact]
+    public void Buffer_KeepsAPromptsLastConfidentTargets_AcrossIterations_AndSurvivesARestart()
+    {
+        var one = new TaskPrompt("one", [new ChatMessage("user", "q1")]);
+        var two = new TaskPrompt("two", [new ChatMessage("user", "q2")]);
+        var buffer = new ExperienceBuffer();
+        buffer.Add(new ScoredGroup(one, [new Candidate("a"), new Candidate("b"), new Candidate("a")], [1, 0, 1]), iteration: 1, perPrompt: 2);
+        buffer.Add(new ScoredGroup(two, [new Candidate("x"), new Candidate("y")], [1, 1]), iteration: 1, perPrompt: 2);
+        buffer.Add(new ScoredGroup(two, [new Candidate("z"), new Candidate("y")], [0.2, 0.9]), iteration: 2, perPrompt: 2);
+
+        Assert.True(buffer.TryGet("one", out var kept));
+        Assert.Equal(["a"], kept.Targets.Select(t => t.Text)); // deduplicated, carried from iteration 1
+        Assert.Equal(1, kept.Iteration);
+        Assert.True(buffer.TryGet("two", out var replaced));
+        Assert.Equal(["y"], replaced.Targets.Select(t => t.Text));
+        Assert.Equal(2, replaced.Iteration);
+
+        var path = Path.Combine(TinyModels.Folder("buffer"), "buffer.jsonl");
+        buffer.Save(path);
+        var loaded = new ExperienceBuffer();
+        loaded.Load(path, new Dictionary<string, TaskPrompt> { ["one"] = one });
+        Assert.Equal(1, loaded.Count); // only the prompts of the resumed round
+    }
+
+    [Fact]
+    public void ConfidenceIsAgreementAmongTheCandidatesThatPassedTheGates()
+    {
+        var prompt = new TaskPrompt("p", [new ChatMessage("user", "q")]);
+
+        // One grounded answer among eight samples, the rest rejected by a gate: the pick is certain.
+        Assert.Equal(1.0, new ScoredGroup(prompt, Enumerable.Range(0, 8).Select(i => new Candidate($"c{i}")).ToList(), [0.6, 0, 0, 0, 0, 0, 0, 0]).TopShare);
+        // Two answers pass, split 3 to 2: a majority of 0.6.
+        Assert.Equal(0.6, new ScoredGroup(prompt, Enumerable.Range(0, 5).Select(i => new Candidate($"c{i}")).ToList(), [0.8, 0.8, 0.8, 0.7, 0.7]).TopShare, 6);
+        Assert.Equal(0.0, new ScoredGroup(prompt, [new Candidate("a")], [0]).TopShare);
+    }
+
+    [Fact]
+    public void Health_StopsOnCollapseOrGrowth_OnlyInAnIterationThatDidNotImprove()
+    {
+        var health = new RoundHealth(new TaoRoundOptions { EntropyFloor = 0.2, LengthCeiling = 2 });
+
+        Assert.Null(health.Check(1, entropy: 1.0, answerTokens: 5, reward: 0.5, score: 0.5, bestBefore: 0.4));
+        Assert.Null(health.Check(2, entropy: 0.1, answerTokens: 5, reward: 0.6, score: 0.6, bestBefore: 0.5)); // sure of itself, and better
+        Assert.Contains("entropy collapsed", health.Check(3, entropy: 0.1, answerTokens: 5, reward: 0.7, score: 0.6, bestBefore: 0.6));
+        var growing = new RoundHealth(new TaoRoundOptions { LengthCeiling = 2 });
+        Assert.Null(growing.Check(1, entropy: 1, answerTokens: 5, reward: 0.1, score: 0.5, bestBefore: 0.4));
+        Assert.Contains("answers grew", growing.Check(2, entropy: 1, answerTokens: 11, reward: 0.2, score: 0.5, bestBefore: 0.5));
+    }
+
     private sealed class RandomScorer : IScorer
     {
         private readonly Random _random = new(3);
         public string Name => "random";
         public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken) =>
             Task.FromResult(group.Candidates.Select(_ => _random.NextDouble()).ToArray());
+    }
+
+    /// <summary>Scores at random and records the prompts of training groups (groups of the round's candidate count).</summary>
+    private sealed class RecordingScorer : IScorer
+    {
+        private readonly Random _random = new(7);
+        public List<string> Trained { get; } = [];
+        public string Name => "recording";
+        public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken)
+        {
+            if (group.Candidates.Count == 4)
+            {
+                Trained.Add(group.Prompt);
+            }
+
+            return Task.FromResult(group.Candidates.Select(_ => _random.NextDouble()).ToArray());
+        }
+    }
+
+    /// <summary>A verifier: 1 when the answer contains the text.</summary>
+    private sealed class ContainsScorer(string text) : IScorer
+    {
+        public string Name => "contains";
+        public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken) =>
+            Task.FromResult(group.Candidates.Select(c => c.Contains(text, StringComparison.Ordinal) ? 1.0 : 0.0).ToArray());
     }
 
     private sealed class ConstantScorer : IScorer

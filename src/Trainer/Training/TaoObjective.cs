@@ -1,17 +1,17 @@
 namespace Tao.Trainer.Training;
 
-/// <summary>How a TAO round moves the model toward its high-scoring candidates.</summary>
+/// <summary>How a TAO round turns scored candidates into an update.</summary>
 public enum TaoObjective
 {
-    /// <summary>GRPO: group-relative advantages, clipped policy gradient, optional KL to the reference.</summary>
+    /// <summary>Group-relative policy gradient: on-policy steps over whole groups, advantages standardised per group, KL to the start.</summary>
     Grpo,
 
-    /// <summary>Dr. GRPO: GRPO without std normalisation and without per-sequence length normalisation.</summary>
+    /// <summary>GRPO without the per-group std and length normalisation (Dr. GRPO: unbiased in length and difficulty).</summary>
     DrGrpo,
 
-    /// <summary>DPO on the best and the worst candidate of each group.</summary>
+    /// <summary>Direct preference optimisation on (best, worst) pairs of confident groups, against the starting model.</summary>
     Dpo,
 
-    /// <summary>Rejection sampling: supervised fine-tuning on each group's best candidate.</summary>
+    /// <summary>Expert iteration (ReST-EM): fine-tune on the confident best candidates, kept in a buffer across iterations.</summary>
     BestOfN,
 }

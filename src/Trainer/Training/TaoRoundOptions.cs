@@ -3,15 +3,16 @@ using Tao.Trainer.Lora;
 
 namespace Tao.Trainer.Training;
 
-/// <summary>Settings of one TAO round: exploration (candidates), the objective, and the guards.</summary>
+/// <summary>Settings of one TAO round: exploration (candidates), the objective and its schedule, selection, and the guards.</summary>
 public sealed record TaoRoundOptions
 {
-    public TaoObjective Objective { get; init; } = TaoObjective.Grpo;
+    /// <summary>Expert iteration (best-of-N fine-tuning on a growing buffer) by default; GRPO, Dr. GRPO and DPO selectable.</summary>
+    public TaoObjective Objective { get; init; } = TaoObjective.BestOfN;
 
     /// <summary>Candidates sampled per prompt: the tuning compute. Default: 8.</summary>
     public int Candidates { get; init; } = 8;
 
-    public GenerationOptions Generation { get; init; } = new() { Temperature = 1.0, TopP = 1.0, MaxNewTokens = 64 };
+    public GenerationOptions Generation { get; init; } = new() { Temperature = 1.0, TopP = 1.0, MaxNewTokens = 64, BatchSize = 512 };
 
     /// <summary>Generate → score → train cycles. Default: 4.</summary>
     public int Iterations { get; init; } = 4;
@@ -19,19 +20,26 @@ public sealed record TaoRoundOptions
     /// <summary>Prompts sampled per iteration (0 = all). Default: 0.</summary>
     public int PromptsPerIteration { get; init; }
 
-    /// <summary>Passes over an iteration's scored candidates; above 1 the importance ratio is clipped. Default: 1.</summary>
-    public int EpochsPerIteration { get; init; } = 1;
+    /// <summary>Passes over the training targets (the buffer, or DPO's pairs) per iteration; GRPO passes over the prompts once. Default: 2.</summary>
+    public int EpochsPerIteration { get; init; } = 2;
 
-    /// <summary>Sequences per optimiser step. Default: 32.</summary>
+    /// <summary>Sequences per optimiser step (GRPO: whole groups, so BatchSize / Candidates prompts). Default: 32.</summary>
     public int BatchSize { get; init; } = 32;
 
-    public double LearningRate { get; init; } = 1e-4;
+    /// <summary>Peak learning rate of the round's warm-up + cosine schedule. Default: 3e-4.</summary>
+    public double LearningRate { get; init; } = 3e-4;
 
-    /// <summary>PPO-style ratio clip. Default: 0.2.</summary>
+    /// <summary>Share of the round's planned steps spent warming up. Default: 0.05.</summary>
+    public double WarmupFraction { get; init; } = 0.05;
+
+    /// <summary>Where the cosine decay ends, as a share of the peak. Default: 0.1.</summary>
+    public double LearningRateFloor { get; init; } = 0.1;
+
+    /// <summary>PPO-style ratio clip (GRPO takes one on-policy step per sample, where it never binds). Default: 0.2.</summary>
     public double Clip { get; init; } = 0.2;
 
-    /// <summary>KL penalty to the starting model (k3 estimator); 0 turns it off. Default: 0.</summary>
-    public double KlBeta { get; init; }
+    /// <summary>KL penalty to the starting model (k3 estimator) for GRPO; 0 turns it off. Default: 0.04.</summary>
+    public double KlBeta { get; init; } = 0.04;
 
     /// <summary>DPO's beta. Default: 0.1.</summary>
     public double DpoBeta { get; init; } = 0.1;
@@ -39,14 +47,40 @@ public sealed record TaoRoundOptions
     /// <summary>Train LoRA adapters instead of all weights. Default: null (full fine-tuning).</summary>
     public LoraOptions? Lora { get; init; }
 
-    /// <summary>Evaluations (after each iteration) during which reward may rise while held-out quality falls before stopping. Default: 2.</summary>
-    public int GuardPatience { get; init; } = 2;
-
-    /// <summary>Held-out drop below the best that counts as falling. Default: 0.02.</summary>
-    public double GuardTolerance { get; init; } = 0.02;
-
     /// <summary>Groups whose best candidate scores below this teach nothing (rejection sampling's threshold). Default: 0.5.</summary>
     public double MinBestScore { get; init; } = 0.5;
+
+    /// <summary>
+    /// Confidence filter: a group's pick is trusted when at least this share of its candidates share the best score
+    /// (an absolute majority by default), or when the best candidate passed every check (a perfect score). Chosen
+    /// without labels: a winner that most samples agree on. 0 turns the filter off. Default: 0.5.
+    /// </summary>
+    public double MinTopShare { get; init; } = 0.5;
+
+    /// <summary>Distinct best candidates kept per prompt in the buffer. Default: 2.</summary>
+    public int TargetsPerPrompt { get; init; } = 2;
+
+    /// <summary>Share of the inputs set aside (never trained on) to choose the best iteration without labels. Default: 0.1.</summary>
+    public double DevFraction { get; init; } = 0.1;
+
+    /// <summary>Bounds of the dev slice; with fewer than 5x the minimum inputs there is none and the last iteration is kept. Default: 8 and 64.</summary>
+    public int MinDevPrompts { get; init; } = 8;
+    public int MaxDevPrompts { get; init; } = 64;
+
+    /// <summary>Samples per dev input and iteration added to the shared pool the dev answers are scored against. Default: 4.</summary>
+    public int DevSamples { get; init; } = 4;
+
+    /// <summary>Stop when sampled-token entropy falls below this share of the first iteration's. Default: 0.2.</summary>
+    public double EntropyFloor { get; init; } = 0.2;
+
+    /// <summary>Stop when answers grow beyond this multiple of the first iteration's mean length. Default: 2.</summary>
+    public double LengthCeiling { get; init; } = 2.0;
+
+    /// <summary>Evaluations during which reward may rise while the dev (or held-out) score falls before stopping. Default: 2.</summary>
+    public int GuardPatience { get; init; } = 2;
+
+    /// <summary>Dev (or held-out) drop below the best that counts as falling. Default: 0.02.</summary>
+    public double GuardTolerance { get; init; } = 0.02;
 
     public ulong Seed { get; init; } = 1;
 }
