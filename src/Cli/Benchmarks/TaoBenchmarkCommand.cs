@@ -3,58 +3,70 @@ using System.Text.Json;
 using Tao.Storage;
 using Tao.Trainer.Benchmark;
 using Tao.Trainer.Tasks;
+using Tao.Trainer.Training;
 
 namespace Tao.Cli.Benchmarks;
 
-/// <summary>tao bench tao: base vs labelled fine-tuning vs TAO at several budgets, on held-out data.</summary>
+/// <summary>tao bench tao: base vs labelled fine-tuning vs TAO on held-out data, three seeds, paired intervals, per-item results.</summary>
 internal static class TaoBenchmarkCommand
 {
     public static Command Create()
     {
-        var quick = new Option<bool>("--quick") { Description = "The same pipeline at a size that finishes in about 3 minutes." };
-        var docs = new Option<bool>("--write-docs") { Description = "Also write the table to docs/benchmarks.md." };
-        var seed = new Option<int>("--seed") { Description = "Seed of data generation and training. Default: 7.", DefaultValueFactory = _ => 7 };
-        var baseEpochs = new Option<int?>("--base-epochs") { Description = "Override the base model's training epochs (a new base is built)." };
-        var only = new Option<string[]>("--family") { Description = "Run only these families (sql, docqa). Default: all.", AllowMultipleArgumentsPerToken = true };
-        var objective = new Option<Tao.Trainer.Training.TaoObjective?>("--objective") { Description = "TAO objective: BestOfN (default), Grpo, DrGrpo, Dpo." };
+        var quick = new Option<bool>("--quick") { Description = "One seed on smaller sets (about 3 minutes once the base model is built), still with intervals." };
+        var docs = new Option<bool>("--write-docs") { Description = "Also write the tables to docs/benchmarks.md (and the curves to docs/ with --curves)." };
+        var seed = new Option<int>("--seed") { Description = "First traffic seed; the run uses this and the next ones. Default: 1.", DefaultValueFactory = _ => 1 };
+        var seeds = new Option<int?>("--seeds") { Description = "How many traffic seeds. Default: 3 (1 with --quick)." };
+        var only = new Option<string[]>("--family") { Description = "Run only these families (sql, docqa, units). Default: all.", AllowMultipleArgumentsPerToken = true };
+        var objective = new Option<TaoObjective?>("--objective") { Description = "TAO objective: BestOfN (default, expert iteration), Grpo, DrGrpo, Dpo." };
+        var compare = new Option<bool>("--objectives") { Description = "Also run GRPO, Dr. GRPO and DPO at the same budget on the first seed." };
+        var curves = new Option<bool>("--curves") { Description = "Also the curves on the first seed: candidates per input 2..32, and 6 consecutive rounds on fresh inputs (about 30 more minutes)." };
         var command = new Command("tao",
-            "Reproduce TAO's claims at small scale: per task family (text-to-SQL with execution scoring, document extraction), a base " +
-            "model built here, supervised fine-tuning on the tuning inputs WITH gold answers, and TAO on the same inputs WITHOUT them at " +
-            "several candidate budgets, all scored on held-out inputs. Writes a markdown table, a JSON file and a PNG chart.")
+            "Reproduce TAO's claims at small scale: per task family (text-to-SQL checked by execution, document extraction checked by grounding, " +
+            "unit conversions checked by substitution), the project's base model, supervised fine-tuning on the tuning inputs WITH gold answers, " +
+            "and TAO on the same inputs WITHOUT them, on held-out inputs of several traffic seeds: paired 95 % intervals, McNemar's test, per-item " +
+            "results (items.jsonl), the targets met or missed in words. Writes report.md, report.json and PNG curves to .tao/bench/tao-*.")
         {
-            quick, docs, seed, baseEpochs, only, objective,
+            quick, docs, seed, seeds, only, objective, compare, curves,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
             var options = result.GetValue(quick) ? TaoBenchmarkOptions.Quick : new TaoBenchmarkOptions();
-            options = options with { Base = options.Base with { Seed = result.GetValue(seed) } };
-            if (result.GetValue(baseEpochs) is { } epochs)
+            var count = result.GetValue(seeds) ?? options.Seeds.Length;
+            options = options with
             {
-                options = options with { Base = options.Base with { Epochs = epochs } };
+                Seeds = Enumerable.Range(result.GetValue(seed), count).ToArray(),
+                Curves = result.GetValue(curves),
+                CompareObjectives = result.GetValue(compare) ? [TaoObjective.Grpo, TaoObjective.DrGrpo, TaoObjective.Dpo] : [],
+            };
+            if (result.GetValue(objective) is { } chosen)
+            {
+                options = options with { Round = options.Round with { Objective = chosen } };
             }
+
             var folder = Path.GetFullPath(Path.Combine(".tao", "bench", "tao-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));
             Directory.CreateDirectory(folder);
             await using var store = await ClickHouseStore.OpenAsync(new ClickHouseOptions { EmbeddedPath = Path.Combine(folder, "clickhouse"), Database = "tao" }, cancellationToken);
-            var families = new ITaskFamily[] { new SqlTaskFamily(store), new DocumentQaTaskFamily() }
-                .Where(f => result.GetValue(only) is not { Length: > 0 } names || names.Contains(f.Name)).ToArray();
-            if (result.GetValue(objective) is { } chosen)
-            {
-                options = options with { Objective = chosen };
-            }
+            var families = TaskFamilies.All(store).Where(f => result.GetValue(only) is not { Length: > 0 } names || names.Contains(f.Name)).ToArray();
             var start = DateTime.UtcNow;
-            var report = await new TaoBenchmark(families, options, folder, message => Console.WriteLine($"[{(DateTime.UtcNow - start).TotalSeconds,5:0}s] {message}"))
+            var report = await new TaoBenchmark(store, families, options, folder, message => Console.WriteLine($"[{(DateTime.UtcNow - start).TotalSeconds,5:0}s] {message}"))
                 .RunAsync(Path.GetFullPath(Path.Combine(".tao", "models")), cancellationToken);
             var markdown = TaoBenchmarkPrinter.Markdown(report);
             Console.WriteLine();
             Console.WriteLine(markdown);
             await File.WriteAllTextAsync(Path.Combine(folder, "report.md"), markdown, cancellationToken);
-            await File.WriteAllTextAsync(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }), cancellationToken);
-            TaoBenchmarkChart.Write(report, Path.Combine(folder, "tao.png"));
-            Console.WriteLine($"table, JSON and chart: {Path.GetRelativePath(Directory.GetCurrentDirectory(), folder)}");
+            await File.WriteAllTextAsync(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, new JsonSerializerOptions
+            {
+                WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+            }), cancellationToken);
+            var charts = TaoBenchmarkChart.Write(report, folder);
+            Console.WriteLine($"report, JSON, per-item results{(charts.Count > 0 ? " and curves" : "")}: {Path.GetRelativePath(Directory.GetCurrentDirectory(), folder)}");
             if (result.GetValue(docs))
             {
-                await BenchmarkDocs.WriteSectionAsync("tao", markdown, cancellationToken);
-                File.Copy(Path.Combine(folder, "tao.png"), Path.Combine("docs", "tao-benchmark.png"), overwrite: true);
+                await BenchmarkDocs.WriteSectionAsync(options.Curves ? "tao-curves" : "tao", markdown, cancellationToken);
+                foreach (var chart in charts)
+                {
+                    File.Copy(chart, Path.Combine("docs", Path.GetFileName(chart)), overwrite: true);
+                }
             }
 
             return 0;

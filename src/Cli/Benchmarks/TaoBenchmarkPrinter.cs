@@ -1,51 +1,127 @@
 using System.Globalization;
 using System.Text;
 using Tao.Trainer.Benchmark;
+using Tao.Trainer.Evaluation;
 
 namespace Tao.Cli.Benchmarks;
 
+/// <summary>The TAO benchmark as markdown: the main table with paired intervals, per seed, per iteration, and the targets in words.</summary>
 internal static class TaoBenchmarkPrinter
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
+    /// <summary>What each family's label-free scorer is, in a few words.</summary>
+    private static readonly Dictionary<string, string> Regimes = new(StringComparer.Ordinal)
+    {
+        ["sql"] = "execution: runs, literals grounded, values covered; result agreement",
+        ["docqa"] = "extraction: grounded in the document, shape by question; agreement",
+        ["units"] = "verifier: substitution with a units table",
+    };
+
     public static string Markdown(TaoBenchmarkReport report)
     {
+        var options = report.Options ?? new TaoBenchmarkOptions();
         var text = new StringBuilder();
-        var budgets = report.Families.SelectMany(f => f.Tao.Keys).Distinct().Order().ToList();
-        var objective = report.Options?.Objective.ToString() ?? "";
-        text.AppendLine("Held-out accuracy (%, inputs no tuning saw). Base: the project's own small model, briefly trained from scratch. " +
-                        "Labelled FT: supervised fine-tuning on the tuning inputs with their gold answers. TAO ×N: the same inputs without " +
-                        $"answers, N candidates per input scored without labels, {objective}; N is the tuning compute. " +
-                        "pass@N and pick@N (largest N, measured on the held-out inputs with the base model, not used by tuning): how often the N samples " +
-                        "contain a right answer, and how often the label-free scorer's favourite is right.");
+        var n = options.Candidates;
+        text.AppendLine(($"Held-out accuracy (%) on inputs no tuning saw, pooled over {options.Seeds.Length} traffic seed{(options.Seeds.Length == 1 ? "" : "s")} " +
+            $"({string.Join(", ", options.Seeds)}: each draws its own tuning and held-out inputs and samples with its own seed; the base model is the same). " +
+            $"Base: the project's own {report.Throughput?.Parameters / 1e6 ?? 0:0.0}M-parameter model, trained from scratch here. Labelled FT: fine-tuning on the " +
+            $"tuning inputs WITH their gold answers, learning rate and epochs chosen on a dev slice. TAO ×{n}: the same inputs WITHOUT answers, {n} candidates " +
+            $"per input scored without labels, {options.Round.Objective} over up to {options.Round.Iterations} iterations, best iteration chosen on a label-free dev " +
+            "slice. Gains are paired: 95 % bootstrap interval over the held-out items (resampled within each seed) and McNemar's exact test. A gain whose " +
+            "interval contains 0 is no gain."));
         text.AppendLine();
-        text.Append("| task | tuning inputs | held-out | pass@N | pick@N | base | labelled FT |");
-        foreach (var budget in budgets)
+        text.AppendLine($"| family | label-free scorer | tuning inputs | held-out | base | labelled FT | TAO ×{n} | TAO − base [95 % CI] | p | TAO − FT [95 % CI] | p |");
+        text.AppendLine("|---|---|---:|---:|---:|---:|---:|---|---:|---|---:|");
+        foreach (var f in report.Families)
         {
-            text.Append($" TAO ×{budget} |");
+            text.AppendLine(string.Create(Inv,
+                $"| {f.Family} | {Regimes.GetValueOrDefault(f.Family, "")} | {f.TuningInputs} | {f.HeldOutPerSeed} × {f.Seeds.Count} | {P(f.Base)} | {P(f.Ft)} | **{P(f.Tao)}** | " +
+                $"{Gain(f.TaoVsBase)} | {PValue(f.TaoVsBase)} | {Gain(f.TaoVsFt)} | {PValue(f.TaoVsFt)} |"));
         }
 
         text.AppendLine();
-        text.Append("|---|---:|---:|---:|---:|---:|---:|");
-        text.AppendLine(string.Concat(budgets.Select(_ => "---:|")));
-        foreach (var family in report.Families)
+        text.AppendLine("Per seed (labelled FT: chosen rate and epochs; TAO: kept iteration and optimiser steps; pass@N / pick@N: the base model's N samples " +
+                        "on the held-out inputs contain a right answer / the label-free scorer's favourite is right — measured, not used):");
+        text.AppendLine();
+        text.AppendLine($"| family | seed | base | labelled FT | FT rate, epochs, steps | TAO | TAO iteration, steps, seconds | pass@{n} | pick@{n} |");
+        text.AppendLine("|---|---:|---:|---:|---|---:|---|---:|---:|");
+        foreach (var f in report.Families)
         {
-            text.Append(string.Create(Inv, $"| {family.Family} | {family.TuningInputs} | {family.HeldOut} | {family.PassAtN * 100:0.0} | {family.LabelFreePick * 100:0.0} | {family.Base * 100:0.0} | {family.Sft * 100:0.0} |"));
-            foreach (var budget in budgets)
+            foreach (var s in f.Seeds)
             {
-                text.Append(family.Tao.TryGetValue(budget, out var accuracy) ? string.Create(Inv, $" {accuracy * 100:0.0} |") : " |");
+                text.AppendLine(string.Create(Inv,
+                    $"| {f.Family} | {s.Seed} | {P(s.Base)} | {P(s.Ft)} | {s.FtLearningRate:0.####}, {s.FtEpochs}, {s.FtSteps} | {P(s.Tao)} | " +
+                    $"{s.TaoBestIteration}, {s.TaoSteps}, {s.TaoSeconds:0} | {P(s.PassAtN)} | {P(s.PickAtN)} |"));
+            }
+        }
+
+        text.AppendLine();
+        text.AppendLine("TAO by iteration (mean over seeds). Target precision: share of the targets the round selected that are right; pick: the " +
+                        "label-free favourite is right; pass@N: some candidate is right — all judged with the tuning inputs' gold answers for this " +
+                        "report only. Kept: groups whose pick passed the confidence filter. Entropy: nats per sampled token. Dev: the label-free " +
+                        "dev score the kept iteration is chosen by.");
+        text.AppendLine();
+        text.AppendLine($"| family | iteration | kept / groups | target precision | pick | pass@{n} | entropy | dev |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var f in report.Families)
+        {
+            foreach (var group in f.Seeds.SelectMany(s => s.Iterations).GroupBy(i => i.Iteration).OrderBy(g => g.Key))
+            {
+                text.AppendLine(string.Create(Inv,
+                    $"| {f.Family} | {group.Key} | {group.Average(i => i.Kept):0} / {group.Average(i => i.Groups):0} | {P(Mean(group, i => i.TargetPrecision))} | " +
+                    $"{P(Mean(group, i => i.PickAccuracy))} | {P(Mean(group, i => i.PassAtN))} | {Mean(group, i => i.Entropy):0.000} | {Mean(group, i => i.Dev):0.000} |"));
+            }
+        }
+
+        if (report.Families.Any(f => f.Objectives.Count > 0))
+        {
+            text.AppendLine();
+            text.AppendLine($"Objectives at the same budget ({n} candidates per input, same iterations), seed {options.Seeds[0]}:");
+            text.AppendLine();
+            text.AppendLine("| family | objective | held-out | − base [95 % CI] | seconds |");
+            text.AppendLine("|---|---|---:|---|---:|");
+            foreach (var f in report.Families)
+            {
+                var first = f.Seeds.FirstOrDefault();
+                if (first is not null)
+                {
+                    text.AppendLine(string.Create(Inv, $"| {f.Family} | {options.Round.Objective} (default) | {P(first.Tao)} | | {first.TaoSeconds:0} |"));
+                }
+
+                foreach (var o in f.Objectives)
+                {
+                    text.AppendLine(string.Create(Inv, $"| {f.Family} | {o.Objective} | {P(o.Accuracy)} | {Gain(o.VsBase)} | {o.Seconds:0} |"));
+                }
+            }
+        }
+
+        if (report.Families.Any(f => f.Budgets.Count > 0 || f.Rounds.Count > 0))
+        {
+            text.AppendLine();
+            text.AppendLine($"Curves (seed {options.Seeds[0]}; accuracy [95 % CI]):");
+            text.AppendLine();
+            foreach (var f in report.Families.Where(f => f.Budgets.Count > 0))
+            {
+                text.AppendLine($"- {f.Family}, candidates per input: " + string.Join("; ", f.Budgets.Select(p => $"{(p.X == 0 ? "base" : "×" + p.X)} {Point(p)}")));
             }
 
-            text.AppendLine();
+            foreach (var f in report.Families.Where(f => f.Rounds.Count > 0))
+            {
+                text.AppendLine($"- {f.Family}, consecutive rounds on fresh inputs: " + string.Join("; ", f.Rounds.Select(p => $"{(p.X == 0 ? "base" : "round " + p.X)} {Point(p)}")) +
+                                (f.RoundsFt is { } ft ? $"; labelled FT on all rounds' inputs {Point(ft)}" : ""));
+            }
         }
 
         text.AppendLine();
-        text.AppendLine("Inference cost stays the same: tokens per answer on the held-out set, before and after tuning:");
+        text.AppendLine("Inference cost is unchanged: tokens per answer on the held-out inputs, base → TAO: " +
+                        string.Join("; ", report.Families.Select(f => string.Create(Inv, $"{f.Family} {f.BaseTokensPerAnswer:0.0} → {f.TaoTokensPerAnswer:0.0}"))) + ".");
         text.AppendLine();
-        foreach (var family in report.Families)
+        text.AppendLine("**Targets** (from the learning issue):");
+        text.AppendLine();
+        foreach (var line in Targets(report))
         {
-            var tuned = string.Join(", ", family.TaoTokensPerAnswer.Select(t => string.Create(Inv, $"TAO ×{t.Key} {t.Value:0.0}")));
-            text.AppendLine(string.Create(Inv, $"- {family.Family}: base {family.BaseTokensPerAnswer:0.0}; {tuned}"));
+            text.AppendLine("- " + line);
         }
 
         if (report.Throughput is { } t)
@@ -53,16 +129,58 @@ internal static class TaoBenchmarkPrinter
             text.AppendLine();
             text.AppendLine(string.Create(Inv,
                 $"Throughput ({t.Parameters:N0}-parameter model, CPU): training {t.TrainingTokensPerSecond:0} tokens/s ≈ {t.TrainingGflops:0.0} GFLOP/s " +
-                $"(6 × parameters × tokens) next to {t.MatmulGflops:0} GFLOP/s for a 1024² fp32 matmul measured in the same run; generation " +
-                $"{t.GenerationTokensPerSecondCached:0} tokens/s with the KV cache, {t.GenerationTokensPerSecondUncached:0} without " +
-                $"({t.GenerationTokensPerSecondCached / t.GenerationTokensPerSecondUncached:0.0}×)."));
+                $"(6 × parameters × tokens) next to {t.MatmulGflops:0} GFLOP/s for a 1024² fp32 matmul in the same run; generation " +
+                $"{t.GenerationTokensPerSecondCached:0} tokens/s with the KV cache, {t.GenerationTokensPerSecondUncached:0} without."));
         }
 
         text.AppendLine();
         var baseNote = report.BaseFromCache
-            ? " (base model reused from an earlier run)."
+            ? $" (base model {report.BaseModel} reused from an earlier run)."
             : string.Create(Inv, $", of which {report.BaseBuildSeconds / 60:0.0} building the base model (kept for later runs).");
-        text.AppendLine(string.Create(Inv, $"Whole run: {report.ElapsedSeconds / 60:0.0} minutes{baseNote}"));
+        text.AppendLine(string.Create(Inv, $"Whole run: {report.ElapsedSeconds / 60:0.0} minutes{baseNote} Per-item answers: items.jsonl next to this report."));
         return text.ToString();
     }
+
+    /// <summary>Each target of the learning issue, met or missed, in words.</summary>
+    public static IEnumerable<string> Targets(TaoBenchmarkReport report)
+    {
+        foreach (var f in report.Families)
+        {
+            var c = f.TaoVsBase!;
+            var met = c.Gain >= 0.15 && c.Low >= 0.10;
+            yield return ($"{f.Family}: TAO − base ≥ +15 points with the interval's lower bound ≥ +10 — **{(met ? "met" : "missed")}** " +
+                $"({c.Gain * 100:+0.0;-0.0} [{c.Low * 100:+0.0;-0.0}, {c.High * 100:+0.0;-0.0}])" +
+                (met ? "." : $": short by {Math.Max(0, 15 - c.Gain * 100):0.0} points on the gain and {Math.Max(0, 10 - c.Low * 100):0.0} on the lower bound."));
+        }
+
+        var atLeastFt = report.Families.Where(f => f.Tao >= f.Ft).Select(f => f.Family).ToList();
+        yield return $"TAO ≥ converged labelled FT on at least two families — **{(atLeastFt.Count >= 2 ? "met" : "missed")}** " +
+                     $"({(atLeastFt.Count == 0 ? "none" : string.Join(", ", atLeastFt))}; " +
+                     string.Join(", ", report.Families.Select(f => string.Create(Inv, $"{f.Family} {Gain(f.TaoVsFt)}"))) + ").";
+        var budgets = report.Families.Where(f => f.Budgets.Count > 1).ToList();
+        if (budgets.Count > 0)
+        {
+            var falling = budgets.Where(f => f.Budgets.Skip(1).Zip(f.Budgets.Skip(2)).Any(p => p.Second.High < p.First.Low)).Select(f => f.Family).ToList();
+            yield return $"held-out accuracy does not fall as candidates per input grow (beyond the intervals) — **{(falling.Count == 0 ? "met" : "missed")}**" +
+                         (falling.Count == 0 ? "." : $" ({string.Join(", ", falling)}).");
+        }
+
+        var costly = report.Families.Where(f => f.TaoTokensPerAnswer > f.BaseTokensPerAnswer * 1.1).Select(f => f.Family).ToList();
+        yield return $"inference cost unchanged (tokens per answer within 10 %) — **{(costly.Count == 0 ? "met" : "missed")}**" +
+                     (costly.Count == 0 ? "." : $" ({string.Join(", ", costly)}).");
+    }
+
+    private static double? Mean(IEnumerable<IterationResult> items, Func<IterationResult, double?> value)
+    {
+        var values = items.Select(value).Where(v => v is not null).Select(v => v!.Value).ToList();
+        return values.Count == 0 ? null : values.Average();
+    }
+
+    private static string P(double? value) => value is null ? "—" : (value.Value * 100).ToString("0.0", Inv);
+
+    private static string Point(CurvePoint p) => string.Create(Inv, $"{p.Accuracy * 100:0.0} [{p.Low * 100:0.0}, {p.High * 100:0.0}]");
+
+    private static string Gain(PairedComparison? c) => c is null ? "—" : string.Create(Inv, $"{c.Gain * 100:+0.0;-0.0} [{c.Low * 100:+0.0;-0.0}, {c.High * 100:+0.0;-0.0}]");
+
+    private static string PValue(PairedComparison? c) => c is null || double.IsNaN(c.PValue) ? "—" : c.PValue < 0.001 ? "<0.001" : c.PValue.ToString("0.000", Inv);
 }

@@ -47,7 +47,7 @@ internal static class TrainCommand
             var demo = new SqlTaskFamily(store);
             await demo.PrepareAsync(cancellationToken); // the example shop database the sql scorer's examples run against
             var modelFolder = result.GetValue(model) ?? (await BaseModelBuilder.EnsureAsync(Path.GetFullPath(Path.Combine(".tao", "models")), new BaseModelRecipe(),
-                [demo, new DocumentQaTaskFamily()], Console.WriteLine, cancellationToken)).Folder;
+                store, Console.WriteLine, cancellationToken)).Folder;
             var tokenizer = TextTokenizer.Load(modelFolder);
             using var policy = ModelCheckpoint.Load(modelFolder);
             var taskPrompts = ReadPrompts(result.GetValue(prompts)!);

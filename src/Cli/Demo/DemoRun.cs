@@ -41,9 +41,9 @@ internal sealed class DemoRun(string dataFolder, bool once, bool demoTraffic, IE
         await sql.PrepareAsync(cancellationToken);
         var recipe = new BaseModelRecipe();
         Say("base model: " + (Directory.Exists(Path.Combine(".tao", "models", recipe.Key)) ? "reusing the one built earlier" : "building it (once per checkout, about 3 minutes on 2 cores)"));
-        var built = await BaseModelBuilder.EnsureAsync(Path.GetFullPath(Path.Combine(".tao", "models")), recipe, [sql, docs], m => Say(m), cancellationToken);
-        var sqlSplit = sql.Generate(recipe.Seed, recipe.SqlQueries, 200, 100);
-        var docSplit = docs.Generate(recipe.Seed, recipe.Documents, 60, 30);
+        var built = await BaseModelBuilder.EnsureAsync(Path.GetFullPath(Path.Combine(".tao", "models")), recipe, store, m => Say(m), cancellationToken);
+        var sqlSplit = sql.Generate(recipe.Seed, recipe.SqlQueries, 200, 100, recipe.Seed);
+        var docSplit = docs.Generate(recipe.Seed, recipe.Documents, 60, 30, recipe.Seed);
         WriteEval(Path.Combine(evalFolder, "sql.jsonl"), sqlSplit.HeldOut);
         WriteEval(Path.Combine(evalFolder, "docqa.jsonl"), docSplit.HeldOut);
 

@@ -1,38 +1,79 @@
+using Tao.Trainer.Generation;
 using Tao.Trainer.Tasks;
+using Tao.Trainer.Training;
 
 namespace Tao.Trainer.Benchmark;
 
-/// <summary>Sizes of the TAO benchmark: the full run fits about 15 minutes on 2 cores, the quick one about 3 (base model built).</summary>
+/// <summary>
+/// Sizes and settings of the TAO benchmark. The full run (three families, three seeds) fits about 12 minutes on 2 cores
+/// once the base model is built; --quick runs one seed on smaller sets; the curves (candidate budgets, consecutive
+/// rounds) are a separate, longer run.
+/// </summary>
 public sealed record TaoBenchmarkOptions
 {
     public BaseModelRecipe Base { get; init; } = new();
-    public int[] Budgets { get; init; } = [2, 4, 8, 16];
-    public int SftEpochs { get; init; } = 4;
-    public double SftLearningRate { get; init; } = 2e-4;
-    public int TaoIterations { get; init; } = 4;
 
-    /// <summary>
-    /// Rejection sampling (best-of-N fine-tuning) by default: at this model size it was the stable one; GRPO moved
-    /// held-out accuracy up and down between iterations (see the issue note). All objectives stay selectable.
-    /// </summary>
-    public Training.TaoObjective Objective { get; init; } = Training.TaoObjective.BestOfN;
-    public double TaoLearningRate { get; init; } = 3e-4;
-    public int TaoBatchSize { get; init; } = 16;
-    public int TaoEpochsPerIteration { get; init; } = 2;
-    public double MinBestScore { get; init; } = 0.6;
-    public double Temperature { get; init; } = 1.0;
+    /// <summary>Traffic seeds: each draws its own tuning and held-out inputs and samples with its own seed. Default: 1, 2, 3.</summary>
+    public int[] Seeds { get; init; } = [1, 2, 3];
 
-    /// <summary>(tuning, held-out) per family: SQL counts queries, document QA counts documents (five questions each).</summary>
-    public (int Tune, int HeldOut) Sql { get; init; } = (200, 100);
-    public (int Tune, int HeldOut) Docs { get; init; } = (60, 30);
+    /// <summary>Candidates per input in the main table. Default: 8.</summary>
+    public int Candidates { get; init; } = 8;
+
+    /// <summary>The TAO round every family runs (candidates set per run). Expert iteration by default.</summary>
+    public TaoRoundOptions Round { get; init; } = new()
+    {
+        Objective = TaoObjective.BestOfN,
+        Iterations = 6,
+        LearningRate = 1e-3,
+        EpochsPerIteration = 1,
+        TargetsPerPrompt = 1,
+        BatchSize = 32,
+        MinTopShare = 0.5,
+        EntropyFloor = 0.1,
+        Generation = new GenerationOptions { Temperature = 1.0, BatchSize = 1024 },
+    };
+
+    /// <summary>Learning rates the labelled baseline tries (each up to <see cref="FtMaxEpochs"/>, best on the dev slice kept). Default: 3e-4, 1e-3.</summary>
+    public double[] FtRates { get; init; } = [3e-4, 1e-3];
+
+    /// <summary>Most epochs of the labelled baseline per rate (it stops after two epochs without a better dev score). Default: 8.</summary>
+    public int FtMaxEpochs { get; init; } = 8;
+
+    /// <summary>Sequences per step of the labelled baseline. Default: 16.</summary>
+    public int FtBatchSize { get; init; } = 16;
+
+    /// <summary>(tuning, held-out) per family: SQL queries, documents (five questions each), conversions.</summary>
+    public IReadOnlyDictionary<string, (int Tune, int HeldOut)> Sizes { get; init; } = new Dictionary<string, (int, int)>
+    {
+        ["sql"] = (300, 400),
+        ["docqa"] = (200, 80),
+        ["units"] = (300, 400),
+    };
+
+    /// <summary>Compare these objectives with the default at the same candidate budget (first seed). Default: none.</summary>
+    public TaoObjective[] CompareObjectives { get; init; } = [];
+
+    /// <summary>Candidate budgets of the compute curve (first seed), when curves are asked for. Default: 2, 4, 8, 16, 32.</summary>
+    public int[] Budgets { get; init; } = [2, 4, 8, 16, 32];
+
+    /// <summary>Consecutive flywheel rounds of the rounds curve, and fresh inputs per round (per family, in the family's units).</summary>
+    public int Rounds { get; init; } = 6;
+
+    public IReadOnlyDictionary<string, int> RoundInputs { get; init; } = new Dictionary<string, int> { ["sql"] = 100, ["docqa"] = 60, ["units"] = 100 };
+
+    /// <summary>Iterations of each round in the rounds curve. Default: 3.</summary>
+    public int RoundIterations { get; init; } = 3;
+
+    public bool Curves { get; init; }
 
     public static TaoBenchmarkOptions Quick => new()
     {
-        Budgets = [2, 8],
-        TaoIterations = 3,
-        Sql = (100, 60),
-        Docs = (30, 16),
+        Seeds = [1],
+        FtRates = [1e-3],
+        FtMaxEpochs = 6,
+        Round = new TaoBenchmarkOptions().Round with { Iterations = 4 },
+        Sizes = new Dictionary<string, (int, int)> { ["sql"] = (150, 200), ["docqa"] = (80, 40), ["units"] = (150, 200) },
     };
 
-    public (int Tune, int HeldOut) SplitOf(ITaskFamily family) => family.Name == "sql" ? Sql : Docs;
+    public (int Tune, int HeldOut) SizeOf(ITaskFamily family) => Sizes.TryGetValue(family.Name, out var size) ? size : (200, 200);
 }

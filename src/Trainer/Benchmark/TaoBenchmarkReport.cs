@@ -1,6 +1,8 @@
+using Tao.Trainer.Evaluation;
+
 namespace Tao.Trainer.Benchmark;
 
-/// <summary>The benchmark's figures (also written as JSON).</summary>
+/// <summary>The benchmark's figures (also written as JSON next to the per-item results).</summary>
 public sealed class TaoBenchmarkReport
 {
     public TaoBenchmarkOptions? Options { get; set; }
@@ -9,27 +11,85 @@ public sealed class TaoBenchmarkReport
     public double ElapsedSeconds { get; set; }
     public double BaseBuildSeconds { get; set; }
     public bool BaseFromCache { get; set; }
+    public string BaseModel { get; set; } = string.Empty;
 }
 
+/// <summary>One task family over all seeds: accuracies on the pooled held-out items and the paired comparisons.</summary>
 public sealed class FamilyResult
 {
     public string Family { get; set; } = string.Empty;
     public int TuningInputs { get; set; }
-    public int HeldOut { get; set; }
+    public int HeldOutPerSeed { get; set; }
     public double Base { get; set; }
-    public double Sft { get; set; }
-
-    /// <summary>Held-out inputs where the largest budget's samples contain a right answer (an upper bound for selection).</summary>
-    public double PassAtN { get; set; }
-
-    /// <summary>Held-out inputs where the label-free scorer's top sample is right.</summary>
-    public double LabelFreePick { get; set; }
-    public SortedDictionary<int, double> Tao { get; } = [];
+    public double Ft { get; set; }
+    public double Tao { get; set; }
+    public PairedComparison? TaoVsBase { get; set; }
+    public PairedComparison? TaoVsFt { get; set; }
+    public PairedComparison? FtVsBase { get; set; }
     public double BaseTokensPerAnswer { get; set; }
-    public SortedDictionary<int, double> TaoTokensPerAnswer { get; } = [];
-    public SortedDictionary<int, double> TaoSeconds { get; } = [];
-    public SortedDictionary<int, double> TaoTrainingTokensPerSecond { get; } = [];
+    public double TaoTokensPerAnswer { get; set; }
+    public List<SeedResult> Seeds { get; } = [];
+    public List<ObjectiveResult> Objectives { get; } = [];
+    public List<CurvePoint> Budgets { get; } = [];
+    public List<CurvePoint> Rounds { get; } = [];
+
+    /// <summary>Labelled fine-tuning on all the rounds' inputs with their answers (the rounds curve's reference line).</summary>
+    public CurvePoint? RoundsFt { get; set; }
 }
+
+/// <summary>One seed of one family: the three systems, how the baseline was tuned, and TAO's iterations.</summary>
+public sealed class SeedResult
+{
+    public int Seed { get; set; }
+    public double Base { get; set; }
+    public double Ft { get; set; }
+    public double Tao { get; set; }
+
+    /// <summary>Base model on the held-out inputs with N samples: a right answer among them (pass@N), and the label-free scorer's pick right.</summary>
+    public double PassAtN { get; set; }
+    public double PickAtN { get; set; }
+
+    public double FtLearningRate { get; set; }
+    public int FtEpochs { get; set; }
+    public int FtSteps { get; set; }
+    public double FtDev { get; set; }
+    public int TaoSteps { get; set; }
+    public int TaoBestIteration { get; set; }
+    public string TaoStopReason { get; set; } = string.Empty;
+    public double TaoSeconds { get; set; }
+    public List<IterationResult> Iterations { get; } = [];
+}
+
+/// <summary>
+/// One TAO iteration as the benchmark saw it. Target precision, pick accuracy and pass@N use the gold answers of the
+/// tuning inputs for this report only; the round never sees them.
+/// </summary>
+public sealed class IterationResult
+{
+    public int Iteration { get; set; }
+    public double? TargetPrecision { get; set; }
+    public double? PickAccuracy { get; set; }
+    public double? PassAtN { get; set; }
+    public double? LabelFreePass { get; set; }
+    public int Kept { get; set; }
+    public int Groups { get; set; }
+    public int? Buffer { get; set; }
+    public double? Entropy { get; set; }
+    public double? AnswerTokens { get; set; }
+    public double? Dev { get; set; }
+}
+
+/// <summary>Another objective at the same candidate budget, on the first seed, against the default objective.</summary>
+public sealed class ObjectiveResult
+{
+    public string Objective { get; set; } = string.Empty;
+    public double Accuracy { get; set; }
+    public PairedComparison? VsBase { get; set; }
+    public double Seconds { get; set; }
+}
+
+/// <summary>A point of a curve: held-out accuracy with its 95 % interval (bootstrap over items).</summary>
+public sealed record CurvePoint(int X, double Accuracy, double Low, double High);
 
 public sealed class ThroughputResult
 {

@@ -1,0 +1,82 @@
+using Tao.Trainer.Model;
+using Tao.Trainer.Tasks;
+using Tao.Trainer.Tokenization;
+using Tao.Trainer.Training;
+using static TorchSharp.torch;
+
+namespace Tao.Trainer.Benchmark;
+
+/// <summary>
+/// The labelled baseline, trained to convergence: supervised fine-tuning on the tuning inputs WITH their gold answers,
+/// for each candidate learning rate up to a maximum of epochs, evaluated on a dev slice of the tuning inputs after every
+/// epoch; the (rate, epoch) with the best dev accuracy is kept. The dev slice is the same share TAO keeps for its own
+/// label-free selection, so both train on the same inputs.
+/// </summary>
+public sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer tokenizer, ITaskFamily family)
+{
+    public sealed record Result(double LearningRate, int Epochs, int Steps, double DevAccuracy, IReadOnlyList<(double Rate, int Epoch, double Dev)> Curve);
+
+    /// <summary>Trains, keeps the best (rate, epoch) in <paramref name="into"/>, and says what was chosen.</summary>
+    /// <param name="dev">Ids of the tuning inputs set aside to choose the rate and epoch (TAO's dev slice).</param>
+    public async Task<Result> TrainAsync(LlamaForCausalLM into, IReadOnlyList<LabelledExample> tuning, ISet<string> dev, IReadOnlyList<double> rates,
+        int maxEpochs, int batchSize, int seed, CancellationToken cancellationToken)
+    {
+        var train = tuning.Where(e => !dev.Contains(e.Prompt.Id)).ToList();
+        var devList = tuning.Where(e => dev.Contains(e.Prompt.Id)).ToList();
+        var encoded = train.Select(e => (tokenizer.EncodePrompt(e.Prompt.Messages), SupervisedTrainer.Completion(tokenizer, e.Gold))).ToList();
+        var curve = new List<(double Rate, int Epoch, double Dev)>();
+        Dictionary<string, Tensor>? best = null;
+        (double Rate, int Epoch, double Dev) chosen = (0, 0, await DevAccuracyAsync(baseModel, devList, cancellationToken));
+        var stepsPerEpoch = (encoded.Count + batchSize - 1) / batchSize;
+        foreach (var rate in rates)
+        {
+            using var model = ModelCopies.Frozen(baseModel);
+            foreach (var parameter in model.parameters())
+            {
+                parameter.requires_grad = true;
+            }
+
+            var trainable = model.parameters().ToList();
+            using var optimizer = optim.AdamW(trainable, lr: rate, weight_decay: 0.0);
+            var random = new Random(seed);
+            var step = 0;
+            var sinceBest = 0;
+            var bestHere = double.NegativeInfinity;
+            for (var epoch = 1; epoch <= maxEpochs && sinceBest < 2; epoch++)
+            {
+                model.train();
+                foreach (var batch in SupervisedTrainer.Batches(encoded, batchSize, random))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    using var scope = NewDisposeScope();
+                    var (ids, attention, target) = SequenceBatch.Build(batch, tokenizer.PadId, model.Device);
+                    var (logProbs, mask) = SequenceBatch.TokenLogProbs(model, ids, attention, target);
+                    var loss = Losses.Sft(logProbs, mask);
+                    optimizer.zero_grad();
+                    loss.backward();
+                    nn.utils.clip_grad_norm_(trainable, 1.0);
+                    SupervisedTrainer.SetLearningRate(optimizer, LearningRateSchedule.At(step++, maxEpochs * stepsPerEpoch, rate));
+                    optimizer.step();
+                }
+
+                var accuracy = await DevAccuracyAsync(model, devList, cancellationToken);
+                curve.Add((rate, epoch, accuracy));
+                sinceBest = accuracy > bestHere ? 0 : sinceBest + 1;
+                bestHere = Math.Max(bestHere, accuracy);
+                if (accuracy > chosen.Dev)
+                {
+                    chosen = (rate, epoch, accuracy);
+                    ModelCopies.Dispose(best);
+                    best = ModelCopies.Snapshot(model);
+                }
+            }
+        }
+
+        ModelCopies.Restore(into, best ?? ModelCopies.Snapshot(baseModel));
+        ModelCopies.Dispose(best);
+        return new Result(chosen.Rate, chosen.Epoch, chosen.Epoch * stepsPerEpoch, chosen.Dev, curve);
+    }
+
+    private async Task<double> DevAccuracyAsync(LlamaForCausalLM model, IReadOnlyList<LabelledExample> dev, CancellationToken cancellationToken) =>
+        (await TaskEvaluator.EvaluateAsync(model, tokenizer, family, dev, cancellationToken)).Accuracy;
+}

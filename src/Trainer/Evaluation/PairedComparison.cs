@@ -1,0 +1,90 @@
+namespace Tao.Trainer.Evaluation;
+
+/// <summary>
+/// Two systems scored on the same items (accuracy as 0/1, or any per-item score): the mean gain of B over A with a
+/// paired bootstrap interval (items resampled within their stratum, e.g. a seed), and for 0/1 scores McNemar's exact
+/// test on the items where exactly one of them is right.
+/// </summary>
+public sealed record PairedComparison(int Items, double MeanA, double MeanB, double Gain, double Low, double High, int OnlyA, int OnlyB, double PValue, double Level)
+{
+    /// <summary>The interval excludes zero on the side of a gain.</summary>
+    public bool SignificantGain => Low > 0;
+
+    /// <summary>The interval excludes zero on the side of a loss.</summary>
+    public bool SignificantLoss => High < 0;
+
+    public static PairedComparison Compute(IReadOnlyList<(double A, double B, string Stratum)> items, int resamples = 10_000, int seed = 17, double level = 0.95)
+    {
+        if (items.Count == 0)
+        {
+            return new PairedComparison(0, 0, 0, 0, 0, 0, 0, 0, 1, level);
+        }
+
+        var strata = items.GroupBy(i => i.Stratum, StringComparer.Ordinal).Select(g => g.Select(i => i.B - i.A).ToArray()).ToList();
+        var random = new Random(seed);
+        var gains = new double[resamples];
+        for (var r = 0; r < resamples; r++)
+        {
+            double total = 0;
+            foreach (var stratum in strata)
+            {
+                for (var i = 0; i < stratum.Length; i++)
+                {
+                    total += stratum[random.Next(stratum.Length)];
+                }
+            }
+
+            gains[r] = total / items.Count;
+        }
+
+        Array.Sort(gains);
+        var tail = (1 - level) / 2;
+        var onlyA = items.Count(i => i.A > i.B && IsBinary(i));
+        var onlyB = items.Count(i => i.B > i.A && IsBinary(i));
+        var binary = items.All(IsBinary);
+        return new PairedComparison(items.Count, items.Average(i => i.A), items.Average(i => i.B), items.Average(i => i.B - i.A),
+            Quantile(gains, tail), Quantile(gains, 1 - tail), onlyA, onlyB, binary ? McNemar(onlyA, onlyB) : double.NaN, level);
+    }
+
+    private static bool IsBinary((double A, double B, string Stratum) item) => item.A is 0 or 1 && item.B is 0 or 1;
+
+    private static double Quantile(double[] sorted, double q)
+    {
+        var position = q * (sorted.Length - 1);
+        var low = (int)Math.Floor(position);
+        var high = Math.Min(sorted.Length - 1, low + 1);
+        return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+    }
+
+    /// <summary>Two-sided exact McNemar test: the discordant items split as Binomial(b + c, 1/2) under no difference.</summary>
+    public static double McNemar(int b, int c)
+    {
+        var n = b + c;
+        if (n == 0)
+        {
+            return 1;
+        }
+
+        var k = Math.Min(b, c);
+        double tail = 0;
+        for (var i = 0; i <= k; i++)
+        {
+            tail += Math.Exp(LogChoose(n, i) - n * Math.Log(2));
+        }
+
+        return Math.Min(1, 2 * tail);
+    }
+
+    private static double LogChoose(int n, int k) => LogFactorial(n) - LogFactorial(k) - LogFactorial(n - k);
+
+    private static double LogFactorial(int n)
+    {
+        double total = 0;
+        for (var i = 2; i <= n; i++)
+        {
+            total += Math.Log(i);
+        }
+
+        return total;
+    }
+}
