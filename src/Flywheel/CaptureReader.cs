@@ -53,6 +53,26 @@ public sealed class CaptureReader(ClickHouseStore store)
         return inputs;
     }
 
+    /// <summary>Calls through an alias in a time window, per serving version: how many, and how many succeeded (status 2xx).</summary>
+    public async Task<Dictionary<string, (long Calls, long Succeeded)>> OutcomesAsync(string alias, DateTime from, DateTime to, CancellationToken cancellationToken)
+    {
+        var parameters = new ClickHouseParameterCollection();
+        parameters.AddParameter("alias", alias);
+        parameters.AddParameter("from", DateTime.SpecifyKind(from, DateTimeKind.Utc));
+        parameters.AddParameter("to", DateTime.SpecifyKind(to, DateTimeKind.Utc));
+        var outcomes = new Dictionary<string, (long, long)>(StringComparer.Ordinal);
+        using var reader = await store.Client.ExecuteReaderAsync(
+            $"SELECT model_version, count(), countIf(status >= 200 AND status < 300) FROM {Table} FINAL " +
+            "WHERE alias = {alias:String} AND started_at >= {from:DateTime64(6)} AND started_at <= {to:DateTime64(6)} GROUP BY model_version",
+            parameters, cancellationToken: cancellationToken);
+        while (reader.Read())
+        {
+            outcomes[reader.GetString(0)] = (Convert.ToInt64(reader.GetValue(1)), Convert.ToInt64(reader.GetValue(2)));
+        }
+
+        return outcomes;
+    }
+
     private static ClickHouseParameterCollection Parameters(IReadOnlyList<string> tasks, DateTime since)
     {
         var parameters = new ClickHouseParameterCollection();

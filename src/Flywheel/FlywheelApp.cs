@@ -26,7 +26,8 @@ public static class FlywheelApp
         builder.Services.AddSingleton(sp => new GatewayAdminClient(
             new HttpClient { BaseAddress = new Uri(options.GatewayUrl), Timeout = TimeSpan.FromSeconds(30) }, options.GatewayAdminKey));
         builder.Services.AddSingleton(sp => new Promoter(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<GatewayAdminClient>(),
-            url => new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) }, sp.GetRequiredService<ILogger<Promoter>>()));
+            url => new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) }, sp.GetRequiredService<ILogger<Promoter>>(),
+            sp.GetRequiredService<CaptureReader>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<RoundRunner>();
         if (options.Leader.Kind.Equals("kafka", StringComparison.OrdinalIgnoreCase))
         {

@@ -86,7 +86,10 @@ public sealed class ModelGroupOptions
     /// <summary>Share of the new inputs kept out of tuning to evaluate on. Default: 0.2.</summary>
     public double HeldOutFraction { get; set; } = 0.2;
 
-    /// <summary>The candidate must beat the current version by this on every evaluation, and no task may drop by more. Default: 0.</summary>
+    /// <summary>
+    /// Promotion needs the lower bound of the 95 % interval of a gain (labelled canary, or verifier pass rate on held-out
+    /// inputs) above this, and no signal with a significant loss (see PromotionPolicy). Default: 0 (a significant gain).
+    /// </summary>
     public double Margin { get; set; }
 
     public RoundSettings Round { get; set; } = new();
@@ -108,21 +111,64 @@ public sealed class TaskOptions
     /// <summary>Facts the scorer needs with every input of the task (e.g. "database" for SQL). Default: none.</summary>
     public Dictionary<string, string> Context { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>Optional labelled evaluation set (JSON lines: messages, expected, context).</summary>
+    /// <summary>Optional labelled canary set (JSON lines: messages, expected, context); never trained on.</summary>
     public string? LabelledEval { get; set; }
+
+    /// <summary>
+    /// Items of the labelled set each round evaluates on: consecutive rounds take consecutive slices, so a set large
+    /// enough is not reused round after round (choosing on the same test set again and again favours lucky candidates).
+    /// 0 uses the whole set every round. Default: 400.
+    /// </summary>
+    public int LabelledPerRound { get; set; } = 400;
 }
 
 public sealed class RoundSettings
 {
+    /// <summary>BestOfN (expert iteration), Grpo, DrGrpo or Dpo. Default: BestOfN.</summary>
     public string Objective { get; set; } = "BestOfN";
+
+    /// <summary>Candidates per input. Default: 8.</summary>
     public int Candidates { get; set; } = 8;
-    public int Iterations { get; set; } = 3;
-    public double LearningRate { get; set; } = 3e-4;
-    public int BatchSize { get; set; } = 16;
-    public int EpochsPerIteration { get; set; } = 2;
-    public double MinBestScore { get; set; } = 0.6;
+
+    /// <summary>Generate → score → train iterations; the best is kept by a label-free dev score. Default: 6.</summary>
+    public int Iterations { get; set; } = 6;
+
+    /// <summary>Peak learning rate (warm-up + cosine). Default: 1e-3 (the project's small models; lower it for large ones).</summary>
+    public double LearningRate { get; set; } = 1e-3;
+
+    /// <summary>Sequences per optimiser step. Default: 32.</summary>
+    public int BatchSize { get; set; } = 32;
+
+    /// <summary>Passes over the buffer of confident targets per iteration. Default: 1.</summary>
+    public int EpochsPerIteration { get; set; } = 1;
+
+    /// <summary>Groups whose best candidate scores below this teach nothing. Default: 0.5.</summary>
+    public double MinBestScore { get; set; } = 0.5;
+
+    /// <summary>Confidence filter: the pick's share among the candidates that passed the verifiers. Default: 0.5.</summary>
+    public double MinTopShare { get; set; } = 0.5;
+
+    /// <summary>Sampling temperature of the candidates. Default: 1.</summary>
     public double Temperature { get; set; } = 1.0;
+
+    /// <summary>Most tokens per answer. Default: 48.</summary>
     public int MaxTokens { get; set; } = 48;
+
+    /// <summary>The TAO round these settings describe (everything not set here keeps TaoRoundOptions' default).</summary>
+    public Tao.Trainer.Training.TaoRoundOptions ToRoundOptions(ulong seed) => new()
+    {
+        Objective = Enum.Parse<Tao.Trainer.Training.TaoObjective>(Objective, ignoreCase: true),
+        Candidates = Candidates,
+        Iterations = Iterations,
+        LearningRate = LearningRate,
+        BatchSize = BatchSize,
+        EpochsPerIteration = EpochsPerIteration,
+        MinBestScore = MinBestScore,
+        MinTopShare = MinTopShare,
+        Lora = LoraRank > 0 ? new Tao.Trainer.Lora.LoraOptions { Rank = LoraRank, Alpha = 2 * LoraRank } : null,
+        Generation = new Tao.Trainer.Generation.GenerationOptions { Temperature = Temperature, MaxNewTokens = MaxTokens, BatchSize = 512 },
+        Seed = seed,
+    };
 
     /// <summary>
     /// Sample candidates from an OpenAI-compatible server (e.g. vLLM serving the live version) instead of in-process.

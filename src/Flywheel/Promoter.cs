@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Tao.Trainer.Evaluation;
 using Tao.Trainer.Registry;
 
 namespace Tao.Flywheel;
@@ -6,23 +7,47 @@ namespace Tao.Flywheel;
 /// <summary>
 /// Makes a registered version live behind the group's alias: the target serves it first (model server load, vLLM
 /// adapter load, or a new cluster), then the gateway learns the model, then the alias moves — optionally through a
-/// canary share first. Each step leaves the previous version serving until the alias moves atomically.
+/// canary share first. Each step leaves the previous version serving until the alias moves atomically. During a canary
+/// the live success rates of both versions are compared; a significantly worse canary is rolled back, never promoted.
 /// </summary>
-public sealed partial class Promoter(ModelRegistry registry, GatewayAdminClient gateway, Func<string, HttpClient> http, ILogger<Promoter> logger)
+public sealed partial class Promoter(ModelRegistry registry, GatewayAdminClient gateway, Func<string, HttpClient> http, ILogger<Promoter> logger,
+    CaptureReader? captures = null, TimeProvider? time = null)
 {
-    public async Task PromoteAsync(ModelGroupOptions group, string version, CancellationToken cancellationToken)
+    /// <summary>What promotion did: whether the version is now live, and the canary's live comparison when there was one.</summary>
+    public sealed record Outcome(bool Live, PromotionSignal? Canary, string? Reason);
+
+    public async Task<Outcome> PromoteAsync(ModelGroupOptions group, string version, CancellationToken cancellationToken)
     {
         await ServeAsync(group, version, cancellationToken);
         var previous = await gateway.AliasTargetAsync(group.Alias, cancellationToken);
+        PromotionSignal? canary = null;
         if (group.CanaryPercent > 0 && previous is not null && previous != version)
         {
             LogCanary(logger, group.Alias, version, group.CanaryPercent);
+            var clock = time ?? TimeProvider.System;
+            var start = clock.GetUtcNow().UtcDateTime;
             await gateway.PutAliasAsync(group.Alias, previous, version, group.CanaryPercent, cancellationToken);
-            await Task.Delay(TimeSpan.FromSeconds(group.CanarySeconds), cancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(group.CanarySeconds), clock, cancellationToken);
+            if (captures is not null)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2), clock, cancellationToken); // the last captures of the window reach the store
+                var outcomes = await captures.OutcomesAsync(group.Alias, start, start.AddSeconds(group.CanarySeconds), cancellationToken);
+                var before = outcomes.GetValueOrDefault(previous);
+                var after = outcomes.GetValueOrDefault(version);
+                canary = new PromotionSignal("canary", SignalKind.Live, PairedComparison.Independent(before.Succeeded, before.Calls, after.Succeeded, after.Calls));
+                if (canary.Comparison.SignificantLoss)
+                {
+                    await gateway.PutAliasAsync(group.Alias, previous, null, 0, cancellationToken);
+                    var reason = "canary rolled back: " + PromotionPolicy.Describe(canary);
+                    LogCanaryFailed(logger, group.Alias, version, reason);
+                    return new Outcome(false, canary, reason);
+                }
+            }
         }
 
         await gateway.PutAliasAsync(group.Alias, version, null, 0, cancellationToken);
         LogPromoted(logger, group.Alias, version);
+        return new Outcome(true, canary, null);
     }
 
     /// <summary>Makes the version servable and known to the gateway, without moving the alias.</summary>
@@ -71,6 +96,9 @@ public sealed partial class Promoter(ModelRegistry registry, GatewayAdminClient 
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Promoted: {Alias} now serves {Version}")]
     private static partial void LogPromoted(ILogger logger, string alias, string version);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Canary of {Version} behind {Alias} failed: {Reason}")]
+    private static partial void LogCanaryFailed(ILogger logger, string alias, string version, string reason);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Rolled back {Group}: {From} -> {To}")]
     private static partial void LogRolledBack(ILogger logger, string group, string from, string to);

@@ -72,11 +72,13 @@ public sealed partial class RoundRunner(
         var tasks = group.Tasks.Keys.ToList();
         var watermark = await flywheel.WatermarkAsync(groupName, cancellationToken);
         var fresh = await captures.ReadAsync(tasks, watermark, newer: true, group.MaxInputs, cancellationToken);
+        // The held-out slice is chosen by prompt hash: stable, and independent of arrival order — a prompt held out once is
+        // held out in every round, so older inputs mixed in for memory are filtered by the same rule.
+        bool HeldOut(CapturedInput input) => input.PromptHash % 1000 < (ulong)(group.HeldOutFraction * 1000);
         var older = group.OlderSampleFraction > 0
-            ? await captures.ReadAsync(tasks, watermark, newer: false, (int)(fresh.Count * group.OlderSampleFraction), cancellationToken)
+            ? (await captures.ReadAsync(tasks, watermark, newer: false, (int)(fresh.Count * group.OlderSampleFraction), cancellationToken)).Where(i => !HeldOut(i)).ToList()
             : [];
-        // The held-out slice is chosen by prompt hash: stable, and independent of arrival order.
-        var heldOut = fresh.Where(i => i.PromptHash % 1000 < (ulong)(group.HeldOutFraction * 1000)).ToList();
+        var heldOut = fresh.Where(HeldOut).ToList();
         var tuning = fresh.Except(heldOut).ToList();
         var roundId = $"{groupName}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
         return new RoundPlan(roundId, groupName, parentVersion, watermark, fresh.Count > 0 ? fresh.Max(i => i.StartedAt) : watermark,
@@ -93,22 +95,13 @@ public sealed partial class RoundRunner(
         using var current = ModelCheckpoint.Load(parentFolder);
         using var policy = ModelCheckpoint.Load(parentFolder);
         var settings = group.Round;
-        var roundOptions = new TaoRoundOptions
-        {
-            Objective = Enum.Parse<TaoObjective>(settings.Objective, ignoreCase: true),
-            Candidates = settings.Candidates,
-            Iterations = settings.Iterations,
-            LearningRate = settings.LearningRate,
-            BatchSize = settings.BatchSize,
-            EpochsPerIteration = settings.EpochsPerIteration,
-            MinBestScore = settings.MinBestScore,
-            Lora = settings.LoraRank > 0 ? new LoraOptions { Rank = settings.LoraRank, Alpha = 2 * settings.LoraRank } : null,
-            Generation = new GenerationOptions { Temperature = settings.Temperature, MaxNewTokens = settings.MaxTokens, BatchSize = 256 },
-        };
+        var roundOptions = settings.ToRoundOptions((ulong)(plan.StartedAt.Ticks % 1_000_003));
         var prompts = plan.Tuning.Concat(plan.Older).Select(i => Prompt(i, group)).ToList();
         ICandidateSource? source = settings.CandidateUrl is { Length: > 0 } url && roundOptions.Objective is TaoObjective.BestOfN or TaoObjective.Dpo
             ? new OpenAiCandidateSource(new Uri(url), settings.CandidateModel ?? plan.ParentVersion, settings.CandidateApiKey ?? "none")
             : null;
+        // The round's own guard (reward rising while its label-free dev score falls, entropy collapse) runs on a dev
+        // slice of these inputs; the held-out inputs below are never seen by the round.
         var round = new TaoRound(policy, tokenizer, new TaskRoutedScorer(scorers), roundOptions, source, folder: Path.Combine(folder, "tao"),
             progress: p => Progress = p);
         var result = await round.RunAsync(prompts, heldOut: null, cancellationToken);
@@ -116,58 +109,92 @@ public sealed partial class RoundRunner(
         record = record with { RewardFirst = rewards.FirstOrDefault(), RewardLast = rewards.LastOrDefault() };
 
         Progress = new RoundProgress("evaluate", settings.Iterations, settings.Iterations, 0, group.Tasks.Count);
-        var evaluator = new VersionEvaluator(store);
-        var evaluation = new Dictionary<string, double>(StringComparer.Ordinal);
-        var gains = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var (task, taskOptions) in group.Tasks)
+        var signals = await EvaluateAsync(groupName, group, plan, scorers, current, policy, tokenizer, cancellationToken);
+        var decision = plan.Tuning.Count + plan.Older.Count == 0
+            ? new PromotionDecision(false, "no inputs to tune on", [])
+            : new PromotionPolicy(group.Margin).Decide(signals);
+        var evaluation = decision.Numbers();
+        evaluation["round.best_iteration"] = result.BestIteration;
+        evaluation["round.iterations"] = result.Metrics.Count(m => m.Event == "iteration");
+        evaluation["round.stopped_by_guard"] = result.StoppedByGuard ? 1 : 0;
+        foreach (var (iteration, score) in result.DevScores ?? new Dictionary<int, double>())
         {
-            var heldOut = plan.HeldOut.Where(i => i.Task == task).Select(i => Prompt(i, group)).ToList();
-            var (currentScore, candidateScore) = await evaluator.LabelFreeAsync(current, policy, tokenizer, heldOut, scorers[task], samples: 4, settings.MaxTokens, cancellationToken);
-            evaluation[$"label_free.{task}.current"] = currentScore;
-            evaluation[$"label_free.{task}.candidate"] = candidateScore;
-            gains[task] = candidateScore - currentScore;
-            if (taskOptions.LabelledEval is { } path && File.Exists(path))
-            {
-                var examples = LabelledSet.Read(path);
-                var labelledCurrent = await evaluator.LabelledAsync(current, tokenizer, examples, settings.MaxTokens, cancellationToken);
-                var labelledCandidate = await evaluator.LabelledAsync(policy, tokenizer, examples, settings.MaxTokens, cancellationToken);
-                evaluation[$"labelled.{task}.current"] = labelledCurrent;
-                evaluation[$"labelled.{task}.candidate"] = labelledCandidate;
-                gains[task] = labelledCandidate - labelledCurrent; // a labelled set, when given, decides
-            }
+            evaluation[$"round.dev.{iteration}"] = score;
         }
 
         var version = RegisterCandidate(groupName, group, plan, policy, round, parentFolder, evaluation, string.Join(" | ", scorers.Select(s => $"{s.Key}: {s.Value.Name}")));
-        var mean = gains.Values.DefaultIfEmpty(0).Average();
-        var worst = gains.Count == 0 ? (Task: "", Gain: 0.0) : gains.Select(g => (Task: g.Key, Gain: g.Value)).MinBy(g => g.Gain);
-        string decision, reason;
-        if (plan.Tuning.Count + plan.Older.Count == 0)
+        var (status, reason) = decision.Promote ? ("promoted", decision.Reason) : ("rejected", decision.Reason);
+        if (result.StoppedByGuard)
         {
-            (decision, reason) = ("rejected", "no inputs to tune on");
-        }
-        else if (mean <= group.Margin)
-        {
-            (decision, reason) = ("rejected", $"mean gain {mean:+0.000;-0.000} does not beat the margin {group.Margin:0.000}");
-        }
-        else if (worst.Gain < -Math.Abs(group.Margin))
-        {
-            (decision, reason) = ("rejected", $"task {worst.Task} gets worse by {-worst.Gain:0.000}, beyond the margin {Math.Abs(group.Margin):0.000}");
-        }
-        else
-        {
-            (decision, reason) = ("promoted", $"mean gain {mean:+0.000;-0.000} over {plan.ParentVersion}; " + string.Join(", ", gains.Select(g => $"{g.Key} {g.Value:+0.000;-0.000}")));
+            reason += $" (round: {result.StopReason})";
         }
 
-        if (decision == "promoted")
+        if (decision.Promote)
         {
             Progress = new RoundProgress("promote", settings.Iterations, settings.Iterations, 0, 1);
-            await promoter.PromoteAsync(group, version.Id, cancellationToken);
+            var outcome = await promoter.PromoteAsync(group, version.Id, cancellationToken);
+            if (outcome.Canary is { } canary)
+            {
+                foreach (var (key, value) in new PromotionDecision(false, "", [new PromotionDecision.Verdict(canary, "")]).Numbers())
+                {
+                    evaluation[key] = value;
+                }
+            }
+
+            if (!outcome.Live)
+            {
+                (status, reason) = ("rolled_back", outcome.Reason ?? "canary rolled back");
+            }
         }
 
-        version = registry.Update(version.Id, v => v with { Status = decision, Decision = reason });
+        version = registry.Update(version.Id, v => v with { Status = status, Decision = reason, Evaluation = evaluation });
         await flywheel.SaveVersionAsync(groupName, version, cancellationToken);
-        LogDecided(logger, plan.RoundId, version.Id, decision, reason);
-        return record with { Status = decision, CandidateVersion = version.Id, Evaluation = evaluation, Decision = decision, Reason = reason };
+        LogDecided(logger, plan.RoundId, version.Id, status, reason);
+        return record with { Status = status, CandidateVersion = version.Id, Evaluation = evaluation, Decision = status, Reason = reason };
+    }
+
+    /// <summary>
+    /// The evidence for the promotion rule, per task: the verifier pass rate of live and candidate on the held-out
+    /// captured inputs (label-free, no agreement pool), and accuracy on this round's slice of the labelled canary set.
+    /// </summary>
+    private async Task<List<PromotionSignal>> EvaluateAsync(string groupName, ModelGroupOptions group, RoundPlan plan, Dictionary<string, IScorer> scorers,
+        Trainer.Model.LlamaForCausalLM current, Trainer.Model.LlamaForCausalLM candidate, TextTokenizer tokenizer, CancellationToken cancellationToken)
+    {
+        var evaluator = new VersionEvaluator(store);
+        var signals = new List<PromotionSignal>();
+        var roundNumber = (await flywheel.RoundsAsync(groupName, cancellationToken, 10_000)).Count(r => r.RoundId != plan.RoundId);
+        foreach (var (task, taskOptions) in group.Tasks)
+        {
+            var heldOut = plan.HeldOut.Where(i => i.Task == task).Select(i => Prompt(i, group)).ToList();
+            if (await evaluator.VerifiedAsync(current, candidate, tokenizer, heldOut, scorers[task], group.Round.MaxTokens, cancellationToken) is { Count: > 0 } verified)
+            {
+                signals.Add(new PromotionSignal(task, SignalKind.Verified, Paired(verified)));
+            }
+
+            if (taskOptions.LabelledEval is { } path && File.Exists(path))
+            {
+                var examples = LabelledSlice(LabelledSet.Read(path), roundNumber, taskOptions.LabelledPerRound);
+                var labelled = await evaluator.LabelledAsync(current, candidate, tokenizer, examples, group.Round.MaxTokens, cancellationToken);
+                signals.Add(new PromotionSignal(task, SignalKind.Labelled, Paired(labelled)));
+            }
+        }
+
+        return signals;
+    }
+
+    private static Trainer.Evaluation.PairedComparison Paired(IReadOnlyList<(bool Live, bool Candidate)> items) =>
+        Trainer.Evaluation.PairedComparison.Compute(items.Select(i => (i.Live ? 1.0 : 0.0, i.Candidate ? 1.0 : 0.0, "all")).ToList());
+
+    /// <summary>This round's slice of the labelled set: consecutive rounds take consecutive slices (wrapping), 0 = all of it.</summary>
+    public static IReadOnlyList<LabelledEvalExample> LabelledSlice(IReadOnlyList<LabelledEvalExample> examples, int round, int perRound)
+    {
+        if (perRound <= 0 || examples.Count <= perRound)
+        {
+            return examples;
+        }
+
+        var slices = examples.Count / perRound;
+        return examples.Skip(round % slices * perRound).Take(perRound).ToList();
     }
 
     private ModelVersion RegisterCandidate(string groupName, ModelGroupOptions group, RoundPlan plan, Trainer.Model.LlamaForCausalLM policy, TaoRound round,

@@ -8,68 +8,75 @@ using Tao.Trainer.Training;
 namespace Tao.Flywheel;
 
 /// <summary>
-/// Compares a candidate with the current version. Label-free: on held-out recent inputs, both versions' answers are
-/// scored together with a few samples of each by the task's scorer (so agreement-based scorers see a real group).
-/// Labelled: accuracy on a user-supplied set (exact match, or equal SQL results when the example names a database).
+/// Compares a candidate with the live version item by item, so the promotion rule can pair them: on held-out captured
+/// inputs, whether each greedy answer passes the task's verifiers (checked alone, no agreement pool); on a labelled set,
+/// whether each answer is right (exact match, or equal SQL results when the example names a database).
 /// </summary>
 public sealed class VersionEvaluator(ClickHouseStore store)
 {
-    public async Task<(double Current, double Candidate)> LabelFreeAsync(LlamaForCausalLM current, LlamaForCausalLM candidate, TextTokenizer tokenizer,
-        IReadOnlyList<TaskPrompt> prompts, IScorer scorer, int samples, int maxTokens, CancellationToken cancellationToken)
+    /// <summary>Per held-out input: (live passes, candidate passes); null when the task's scorer has no verifiers.</summary>
+    public async Task<IReadOnlyList<(bool Live, bool Candidate)>?> VerifiedAsync(LlamaForCausalLM live, LlamaForCausalLM candidate, TextTokenizer tokenizer,
+        IReadOnlyList<TaskPrompt> prompts, IScorer scorer, int maxTokens, CancellationToken cancellationToken)
     {
-        if (prompts.Count == 0)
+        if (VerifierGates.Of(scorer) is not { } gates || prompts.Count == 0)
         {
-            return (0, 0);
+            return null;
         }
 
-        var encoded = prompts.Select(p => tokenizer.EncodePrompt(p.Messages)).ToList();
-        var greedy = new GenerationOptions { Temperature = 0, MaxNewTokens = maxTokens, BatchSize = 128 };
-        var sampled = new GenerationOptions { Temperature = 1.0, MaxNewTokens = maxTokens, SamplesPerPrompt = samples, BatchSize = 128, Seed = 17 };
-        var currentGreedy = new TextGenerator(current, tokenizer).Generate(encoded, greedy);
-        var candidateGreedy = new TextGenerator(candidate, tokenizer).Generate(encoded, greedy);
-        var currentSamples = samples > 0 ? new TextGenerator(current, tokenizer).Generate(encoded, sampled) : [];
-        var candidateSamples = samples > 0 ? new TextGenerator(candidate, tokenizer).Generate(encoded, sampled) : [];
-        double currentTotal = 0, candidateTotal = 0;
+        var liveAnswers = Greedy(live, tokenizer, prompts.Select(p => p.Messages).ToList(), maxTokens);
+        var candidateAnswers = Greedy(candidate, tokenizer, prompts.Select(p => p.Messages).ToList(), maxTokens);
+        var pairs = new List<(bool, bool)>(prompts.Count);
         for (var i = 0; i < prompts.Count; i++)
         {
-            var texts = new List<string> { currentGreedy[i].Text.Trim(), candidateGreedy[i].Text.Trim() };
-            texts.AddRange(currentSamples.Where(s => s.PromptIndex == i).Select(s => s.Text.Trim()));
-            texts.AddRange(candidateSamples.Where(s => s.PromptIndex == i).Select(s => s.Text.Trim()));
-            var scores = await scorer.ScoreAsync(new ScoringGroup(prompts[i].Text, texts, prompts[i].Context), cancellationToken);
-            currentTotal += scores[0];
-            candidateTotal += scores[1];
+            pairs.Add((await gates.PassesAsync(prompts[i].Text, liveAnswers[i], prompts[i].Context, cancellationToken),
+                await gates.PassesAsync(prompts[i].Text, candidateAnswers[i], prompts[i].Context, cancellationToken)));
         }
 
-        return (currentTotal / prompts.Count, candidateTotal / prompts.Count);
+        return pairs;
     }
 
+    /// <summary>Per labelled example: (live right, candidate right).</summary>
+    public async Task<IReadOnlyList<(bool Live, bool Candidate)>> LabelledAsync(LlamaForCausalLM live, LlamaForCausalLM candidate, TextTokenizer tokenizer,
+        IReadOnlyList<LabelledEvalExample> examples, int maxTokens, CancellationToken cancellationToken)
+    {
+        var liveRight = await RightAsync(live, tokenizer, examples, maxTokens, cancellationToken);
+        var candidateRight = await RightAsync(candidate, tokenizer, examples, maxTokens, cancellationToken);
+        return liveRight.Zip(candidateRight).ToList();
+    }
+
+    /// <summary>Accuracy of one version on a labelled set.</summary>
     public async Task<double> LabelledAsync(LlamaForCausalLM model, TextTokenizer tokenizer, IReadOnlyList<LabelledEvalExample> examples, int maxTokens,
         CancellationToken cancellationToken)
     {
-        if (examples.Count == 0)
-        {
-            return 0;
-        }
+        var right = await RightAsync(model, tokenizer, examples, maxTokens, cancellationToken);
+        return right.Count == 0 ? 0 : (double)right.Count(r => r) / right.Count;
+    }
 
-        var answers = new TextGenerator(model, tokenizer).Generate(examples.Select(e => tokenizer.EncodePrompt(e.Messages)).ToList(),
-            new GenerationOptions { Temperature = 0, MaxNewTokens = maxTokens, BatchSize = 128 });
+    private async Task<List<bool>> RightAsync(LlamaForCausalLM model, TextTokenizer tokenizer, IReadOnlyList<LabelledEvalExample> examples, int maxTokens,
+        CancellationToken cancellationToken)
+    {
+        var answers = Greedy(model, tokenizer, examples.Select(e => e.Messages).ToList(), maxTokens);
         var sql = new SqlExecutionScorer(store);
-        var correct = 0;
+        var right = new List<bool>(examples.Count);
         for (var i = 0; i < examples.Count; i++)
         {
-            var answer = answers[i].Text.Trim();
+            var answer = answers[i];
             if (examples[i].Context.TryGetValue(SqlExecutionScorer.DatabaseKey, out var database))
             {
                 var expected = await sql.RunAsync(database, examples[i].Expected, cancellationToken);
                 var actual = await sql.RunAsync(database, answer, cancellationToken);
-                correct += expected is not null && expected == actual ? 1 : 0;
+                right.Add(expected is not null && expected == actual);
             }
             else
             {
-                correct += string.Equals(answer.TrimEnd('.'), examples[i].Expected.Trim(), StringComparison.Ordinal) ? 1 : 0;
+                right.Add(string.Equals(answer.TrimEnd('.'), examples[i].Expected.Trim(), StringComparison.Ordinal));
             }
         }
 
-        return (double)correct / examples.Count;
+        return right;
     }
+
+    private static List<string> Greedy(LlamaForCausalLM model, TextTokenizer tokenizer, IReadOnlyList<IReadOnlyList<ChatMessage>> prompts, int maxTokens) =>
+        prompts.Count == 0 ? [] : new TextGenerator(model, tokenizer).Generate(prompts.Select(tokenizer.EncodePrompt).ToList(),
+            new GenerationOptions { Temperature = 0, MaxNewTokens = maxTokens, BatchSize = 512 }).Select(g => g.Text.Trim()).ToList();
 }

@@ -63,7 +63,8 @@ public sealed class FlywheelLoopTests
         Assert.True(round.HeldOutInputs > 0 && round.TuningInputs > 0, $"tuning {round.TuningInputs}, held out {round.HeldOutInputs}");
         Assert.Equal(FlywheelStack.BaseVersion, round.ParentVersion);
         Assert.Equal(round.CandidateVersion, await stack.AliasTargetAsync());
-        Assert.Contains($"label_free.{FlywheelStack.Task}.candidate", round.Evaluation.Keys);
+        Assert.Contains($"verified.{FlywheelStack.Task}.candidate", round.Evaluation.Keys);
+        Assert.Contains($"verified.{FlywheelStack.Task}.low", round.Evaluation.Keys);
 
         var version = stack.Registry.Get(round.CandidateVersion)!;
         Assert.Equal(FlywheelStack.BaseVersion, version.Parent);
@@ -92,14 +93,14 @@ public sealed class FlywheelLoopTests
     {
         await using var stack = await FlywheelStack.StartAsync(new()
         {
-            [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:Margin"] = "1", // no candidate can gain more than 1 on a [0, 1] score
+            [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:Margin"] = "1", // no interval of a gain on a [0, 1] score can clear 1
         });
-        await stack.SendAsync(10);
+        await stack.SendAsync(12); // twelve prompts: some are held out (by prompt hash), so the gate has evidence
 
         var round = await stack.Service.RunNowAsync(FlywheelStack.Group, default);
         Assert.NotNull(round);
         Assert.Equal("rejected", round.Decision);
-        Assert.Contains("does not beat the margin", round.Reason);
+        Assert.Contains("no gain clears the margin", round.Reason);
         Assert.Equal(FlywheelStack.BaseVersion, await stack.AliasTargetAsync());
         Assert.Equal("rejected", stack.Registry.Get(round.CandidateVersion)!.Status);
         var stored = (await stack.Rounds.RoundsAsync(FlywheelStack.Group, default)).Single();
@@ -115,7 +116,7 @@ public sealed class FlywheelLoopTests
             [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:CanaryPercent"] = "50",
             [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:CanarySeconds"] = "1",
         });
-        await stack.SendAsync(10);
+        await stack.SendAsync(12); // twelve prompts: some are held out (by prompt hash), so the gate has evidence
         await stack.Flywheel.StartAsync();
 
         var client = new ChatClient(FlywheelStack.Alias, new ApiKeyCredential(FlywheelStack.ClientKey), new OpenAIClientOptions { Endpoint = new Uri(stack.GatewayUrl, "v1") });
@@ -189,7 +190,7 @@ public sealed class FlywheelLoopTests
         {
             [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:Round:Iterations"] = "3",
         });
-        await stack.SendAsync(10);
+        await stack.SendAsync(12); // twelve prompts: some are held out (by prompt hash), so the gate has evidence
 
         using var interrupt = new CancellationTokenSource();
         var running = stack.Service.RunNowAsync(FlywheelStack.Group, interrupt.Token);

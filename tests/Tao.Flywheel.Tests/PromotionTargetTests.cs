@@ -55,7 +55,7 @@ public sealed class PromotionTargetTests
             [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:Target:VllmUrl"] = vllmUrl,
         });
         await new GatewayAdminClient(new HttpClient { BaseAddress = stack.GatewayUrl }, FlywheelStack.AdminKey).PutClusterAsync("vllm", vllmUrl, default);
-        await stack.SendAsync(10);
+        await stack.SendAsync(12); // twelve prompts: some are held out (by prompt hash), so the gate has evidence
 
         var round = await stack.Service.RunNowAsync(FlywheelStack.Group, default);
         Assert.NotNull(round);

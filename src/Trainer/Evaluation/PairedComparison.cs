@@ -46,6 +46,36 @@ public sealed record PairedComparison(int Items, double MeanA, double MeanB, dou
             Quantile(gains, tail), Quantile(gains, 1 - tail), onlyA, onlyB, binary ? McNemar(onlyA, onlyB) : double.NaN, level);
     }
 
+    /// <summary>
+    /// Two success rates of independent samples (e.g. live calls to two versions during a canary): the difference B − A
+    /// with Newcombe's hybrid score interval (Wilson intervals of each rate combined). Not paired; no McNemar test.
+    /// </summary>
+    public static PairedComparison Independent(long successA, long totalA, long successB, long totalB, double level = 0.95)
+    {
+        if (totalA == 0 || totalB == 0)
+        {
+            return new PairedComparison(0, 0, 0, 0, 0, 0, 0, 0, double.NaN, level);
+        }
+
+        var z = level >= 0.95 ? 1.959964 : 1.644854;
+        var (pa, pb) = ((double)successA / totalA, (double)successB / totalB);
+        var (la, ua) = Wilson(successA, totalA, z);
+        var (lb, ub) = Wilson(successB, totalB, z);
+        var difference = pb - pa;
+        var low = difference - Math.Sqrt((pb - lb) * (pb - lb) + (ua - pa) * (ua - pa));
+        var high = difference + Math.Sqrt((ub - pb) * (ub - pb) + (pa - la) * (pa - la));
+        return new PairedComparison((int)Math.Min(int.MaxValue, totalA + totalB), pa, pb, difference, low, high, 0, 0, double.NaN, level);
+    }
+
+    private static (double Low, double High) Wilson(long successes, long total, double z)
+    {
+        var p = (double)successes / total;
+        var denominator = 1 + z * z / total;
+        var centre = (p + z * z / (2.0 * total)) / denominator;
+        var half = z * Math.Sqrt(p * (1 - p) / total + z * z / (4.0 * total * total)) / denominator;
+        return (centre - half, centre + half);
+    }
+
     private static bool IsBinary((double A, double B, string Stratum) item) => item.A is 0 or 1 && item.B is 0 or 1;
 
     private static double Quantile(double[] sorted, double q)

@@ -1,0 +1,38 @@
+using Tao.Trainer.Evaluation;
+
+namespace Tao.Flywheel;
+
+/// <summary>
+/// One piece of evidence about a candidate against the live version: a paired comparison on the same items, what it
+/// measured (labelled canary accuracy, label-free verifier pass rate, live error rate), and for which task.
+/// </summary>
+public sealed record PromotionSignal(string Task, SignalKind Kind, PairedComparison Comparison)
+{
+    public string Name => $"{Kind.Key()}.{Task}";
+}
+
+/// <summary>What a signal measures.</summary>
+public enum SignalKind
+{
+    /// <summary>Accuracy on the user's labelled canary set (never trained on).</summary>
+    Labelled,
+
+    /// <summary>
+    /// Share of held-out captured inputs whose answer passes the task's verifiers (the required parts of its scorer),
+    /// each answer checked alone: no agreement pool, so a candidate gains nothing from agreeing with itself.
+    /// </summary>
+    Verified,
+
+    /// <summary>Share of live calls that succeeded, canary version against the version it would replace (higher is better).</summary>
+    Live,
+}
+
+public static class SignalKindNames
+{
+    public static string Key(this SignalKind kind) => kind switch
+    {
+        SignalKind.Labelled => "labelled",
+        SignalKind.Verified => "verified",
+        _ => "live",
+    };
+}
