@@ -166,7 +166,7 @@ public sealed class TaoRoundTests
     public async Task ExpertIteration_RaisesTheShareOfAnswersAVerifierAccepts()
     {
         using var model = TinyModels.Create(seed: 9);
-        var round = new TaoRound(model, TinyModels.Tokenizer(), new ContainsScorer("7"), Options(TaoObjective.BestOfN, iterations: 4) with
+        var round = new TaoRound(model, TinyModels.Tokenizer(), new ContainsScorer("e"), Options(TaoObjective.BestOfN, iterations: 4) with
         {
             Candidates = 8, LearningRate = 1e-2, MinTopShare = 0.5, EpochsPerIteration = 2, DevFraction = 0,
         });

@@ -38,8 +38,11 @@ internal static class FlywheelCommand
         var url = new Option<string>("--url") { Description = "Flywheel status API. Default: http://127.0.0.1:8090.", DefaultValueFactory = _ => "http://127.0.0.1:8090" };
         var status = new Command("status", "Show each model group: live version, new inputs against the threshold, the round in flight.") { url };
         status.SetAction(async (result, cancellationToken) => await PrintAsync(result.GetValue(url)!, "/flywheel/status", cancellationToken));
-        var history = new Command("history", "Show rounds: inputs, rewards, evaluation, decision and why.") { url };
-        history.SetAction(async (result, cancellationToken) => await PrintAsync(result.GetValue(url)!, "/flywheel/rounds", cancellationToken));
+        var json = new Option<bool>("--json") { Description = "Print the rounds as JSON (every recorded number) instead of a table." };
+        var history = new Command("history", "Show rounds: inputs, the evidence behind each decision (live → candidate, gain with its 95 % interval, p), the decision and why.") { url, json };
+        history.SetAction(async (result, cancellationToken) => result.GetValue(json)
+            ? await PrintAsync(result.GetValue(url)!, "/flywheel/rounds", cancellationToken)
+            : await PrintHistoryAsync(result.GetValue(url)!, cancellationToken));
         var group = new Option<string>("--group") { Description = "Model group.", Required = true };
         var rollback = new Command("rollback", "Move the group's alias back to the previous promoted version. Needs TAO_ADMIN_KEY.") { url, group };
         rollback.SetAction(async (result, cancellationToken) => await PostAsync(result.GetValue(url)!, $"/flywheel/groups/{result.GetValue(group)}/rollback", cancellationToken));
@@ -53,6 +56,28 @@ internal static class FlywheelCommand
         using var http = new HttpClient { BaseAddress = new Uri(url) };
         var text = await http.GetStringAsync(path, cancellationToken);
         Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(System.Text.Json.JsonDocument.Parse(text).RootElement, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        return 0;
+    }
+
+    /// <summary>One block per round, newest first: what it tuned on, every signal with its interval, the decision and why.</summary>
+    private static async Task<int> PrintHistoryAsync(string url, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        var rounds = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<List<RoundRecord>>(http, "/flywheel/rounds", cancellationToken) ?? [];
+        foreach (var round in rounds)
+        {
+            Console.WriteLine($"{round.RoundId}  {round.Status.ToUpperInvariant()}  {round.ParentVersion} → {round.CandidateVersion}  " +
+                              $"({round.TuningInputs} inputs tuned on, {round.HeldOutInputs} held out, {round.DurationSeconds:0} s)");
+            foreach (var signal in round.Evaluation.Keys.Where(k => k.EndsWith(".gain", StringComparison.Ordinal)).Select(k => k[..^".gain".Length]).Order())
+            {
+                double V(string name) => round.Evaluation.GetValueOrDefault($"{signal}.{name}", double.NaN);
+                Console.WriteLine(System.FormattableString.Invariant(
+                    $"    {signal,-22} {V("live") * 100,5:0.0} → {V("candidate") * 100,5:0.0}  gain {V("gain") * 100:+0.0;-0.0} [{V("low") * 100:+0.0;-0.0}, {V("high") * 100:+0.0;-0.0}]  {V("items"):0} items{(double.IsNaN(V("p")) ? "" : $"  p {V("p"):0.####}")}"));
+            }
+
+            Console.WriteLine($"    why: {round.Reason}");
+        }
+
         return 0;
     }
 

@@ -11,6 +11,8 @@ internal static class UpCommand
         var data = CommonOptions.Data();
         var config = CommonOptions.Config();
         var once = new Option<bool>("--once") { Description = "Stop after the first promotion decision; exit 0 when a tuned version was promoted." };
+        var rounds = new Option<int?>("--rounds") { Description = "Stop after this many promotion decisions and print each with its intervals; exit 0 when one was promoted." };
+        var seed = new Option<int>("--seed") { Description = "Which traffic the simulated apps send (and the canary sets drawn beside it). Default: 1.", DefaultValueFactory = _ => 1 };
         var noTraffic = new Option<bool>("--no-demo-traffic") { Description = "Do not start the simulated apps: serve only real clients." };
         var reset = new Option<bool>("--reset") { Description = "Start over: delete the data folder (captures, registry, gateway state) first. The built base model is kept." };
         var command = new Command("up",
@@ -19,7 +21,7 @@ internal static class UpCommand
             "tuning and hot-swapping as inputs accumulate; prints progress, then a before/after table. Reruns continue from the stored state. " +
             "Environment: TAO_DATA_DIR (default ./.tao/data), TAO_ADMIN_KEY (default: generated and printed).")
         {
-            data, config, once, noTraffic, reset,
+            data, config, once, rounds, seed, noTraffic, reset,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -29,7 +31,8 @@ internal static class UpCommand
                 Directory.Delete(folder, recursive: true);
             }
 
-            return await new DemoRun(folder, result.GetValue(once), !result.GetValue(noTraffic), result.GetValue(config) ?? [], Console.Out)
+            var stopAfter = result.GetValue(rounds) ?? (result.GetValue(once) ? 1 : 0);
+            return await new DemoRun(folder, stopAfter, !result.GetValue(noTraffic), result.GetValue(seed), result.GetValue(config) ?? [], Console.Out)
                 .RunAsync(cancellationToken);
         });
         return command;

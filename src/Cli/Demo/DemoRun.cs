@@ -17,7 +17,7 @@ namespace Tao.Cli.Demo;
 /// the embedded store, simulated apps sending their users' prompts, and the flywheel tuning and promoting as traffic
 /// accumulates. Everything runs in this process, on embedded defaults.
 /// </summary>
-internal sealed class DemoRun(string dataFolder, bool once, bool demoTraffic, IEnumerable<string> configFiles, TextWriter output)
+internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, int seed, IEnumerable<string> configFiles, TextWriter output)
 {
     private const string ShopKey = "sk-tao-demo-shop-app";
     private const string InvoiceKey = "sk-tao-demo-invoice-app";
@@ -42,8 +42,10 @@ internal sealed class DemoRun(string dataFolder, bool once, bool demoTraffic, IE
         var recipe = new BaseModelRecipe();
         Say("base model: " + (Directory.Exists(Path.Combine(".tao", "models", recipe.Key)) ? "reusing the one built earlier" : "building it (once per checkout, about 3 minutes on 2 cores)"));
         var built = await BaseModelBuilder.EnsureAsync(Path.GetFullPath(Path.Combine(".tao", "models")), recipe, store, m => Say(m), cancellationToken);
-        var sqlSplit = sql.Generate(recipe.Seed, recipe.SqlQueries, 200, 100, recipe.Seed);
-        var docSplit = docs.Generate(recipe.Seed, recipe.Documents, 60, 30, recipe.Seed);
+        // Each app's traffic and its labelled canary set are disjoint: the canary is never captured, so never trained on.
+        // Two canary slices of 400 alternate between rounds (see Tao:Flywheel:Groups:*:Tasks:*:LabelledPerRound).
+        var sqlSplit = sql.Generate(recipe.Seed, recipe.SqlQueries, 690, 800, seed);
+        var docSplit = docs.Generate(recipe.Seed, recipe.Documents, 240, 160, seed);
         WriteEval(Path.Combine(evalFolder, "sql.jsonl"), sqlSplit.HeldOut);
         WriteEval(Path.Combine(evalFolder, "docqa.jsonl"), docSplit.HeldOut);
 
@@ -71,11 +73,23 @@ internal sealed class DemoRun(string dataFolder, bool once, bool demoTraffic, IE
         await gateway.StartAsync(cancellationToken);
         await using var flywheel = FlywheelApp.Build(configuration, store);
         var service = flywheel.Services.GetRequiredService<FlywheelService>();
-        var decided = new TaskCompletionSource<RoundRecord>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var decisions = new List<RoundRecord>();
+        var enough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        DemoTraffic? traffic = null;
         service.RoundFinished += round =>
         {
             Say($"round {round.RoundId}: {round.Status.ToUpperInvariant()} {round.CandidateVersion} — {round.Reason}");
-            decided.TrySetResult(round);
+            lock (decisions)
+            {
+                decisions.Add(round);
+                if (rounds > 0 && decisions.Count >= rounds)
+                {
+                    enough.TrySetResult();
+                }
+            }
+
+            // The app's users move on to new questions: the next round tunes on inputs captured since this one.
+            traffic?.Advance(round.Group == "shop" ? "shop-assistant" : "invoice-assistant");
         };
         await flywheel.StartAsync(cancellationToken);
         var gatewayUrl = new Uri($"http://127.0.0.1:{ports.Gateway}/");
@@ -83,35 +97,23 @@ internal sealed class DemoRun(string dataFolder, bool once, bool demoTraffic, IE
         Say($"dashboard: {gatewayUrl}dashboard (sign in with the admin key); metrics: {gatewayUrl}metrics");
 
         // 4. Simulated apps send their users' prompts through the gateway.
-        DemoTraffic? traffic = null;
         if (demoTraffic)
         {
             traffic = new DemoTraffic(gatewayUrl,
             [
-                new DemoApp("shop analytics app", "shop-assistant", ShopKey, 0.6, sqlSplit.Tuning.Select(e => e.Prompt).ToList()),
-                new DemoApp("invoice desk app", "invoice-assistant", InvoiceKey, 0.4, docSplit.Tuning.Select(e => e.Prompt).ToList()),
+                new DemoApp("shop analytics app", "shop-assistant", ShopKey, 0.6, sqlSplit.Tuning.Select(e => e.Prompt).ToList(), Window: 230),
+                new DemoApp("invoice desk app", "invoice-assistant", InvoiceKey, 0.4, docSplit.Tuning.Select(e => e.Prompt).ToList(), Window: 300),
             ], requestsPerSecond: 8);
             traffic.Start();
             Say("simulated users: two apps calling the gateway with the OpenAI client (--no-demo-traffic to turn them off)");
         }
 
         using var ticker = new PeriodicTimer(TimeSpan.FromSeconds(10));
-        var firstDecision = decided.Task;
-        while (!cancellationToken.IsCancellationRequested)
+        while (!cancellationToken.IsCancellationRequested && !enough.Task.IsCompleted)
         {
             var tick = ticker.WaitForNextTickAsync(cancellationToken).AsTask();
-            var done = await Task.WhenAny(tick, firstDecision);
-            if (done == firstDecision && once)
-            {
-                break;
-            }
-
-            if (done == firstDecision)
-            {
-                firstDecision = new TaskCompletionSource<RoundRecord>().Task; // keep serving; later rounds are logged as they end
-            }
-
-            if (tick.IsCanceled || cancellationToken.IsCancellationRequested)
+            await Task.WhenAny(tick, enough.Task);
+            if (tick.IsCanceled || cancellationToken.IsCancellationRequested || enough.Task.IsCompleted)
             {
                 break;
             }
@@ -119,9 +121,15 @@ internal sealed class DemoRun(string dataFolder, bool once, bool demoTraffic, IE
             Progress(service, traffic);
         }
 
+        List<RoundRecord> decided;
+        lock (decisions)
+        {
+            decided = [.. decisions];
+        }
+
         if (traffic is not null)
         {
-            if (once && decided.Task.IsCompletedSuccessfully && decided.Task.Result.Status == "promoted")
+            if (decided.Count > 0 && decided[^1].Status == "promoted")
             {
                 Say("traffic continues for 15 s on the swapped alias ...");
                 await Task.Delay(TimeSpan.FromSeconds(15), CancellationToken.None);
@@ -130,22 +138,25 @@ internal sealed class DemoRun(string dataFolder, bool once, bool demoTraffic, IE
             await traffic.StopAsync();
         }
 
-        var round = decided.Task.IsCompletedSuccessfully ? decided.Task.Result : null;
-        await SummaryAsync(store, round, traffic, gatewayUrl, ports, registryPath, CancellationToken.None);
+        await SummaryAsync(store, decided, traffic, gatewayUrl, ports, registryPath, CancellationToken.None);
         await flywheel.StopAsync(CancellationToken.None);
         await gateway.StopAsync(CancellationToken.None);
         await server.StopAsync(CancellationToken.None);
-        return !once || round?.Status == "promoted" ? 0 : 1;
+        return rounds == 0 || decided.Any(r => r.Status == "promoted") ? 0 : 1;
     }
-
     private Dictionary<string, string?> Settings((int Gateway, int Server, int Flywheel, int Store) ports, string adminKey, string registryPath, string evalFolder)
     {
-        var sqlScorer = """{"scorers": [{"type": "sql", "weight": 1}, {"type": "sql_grounding", "weight": 1}]}""";
+        // The same scorers as the benchmark's families: verifiers gate (required), agreement ranks what passes.
+        var sqlScorer = """
+            {"scorers": [{"type": "sql", "weight": 1, "required": true, "min": 0.01}, {"type": "sql_grounding", "weight": 0.25, "required": true},
+              {"type": "sql_value_coverage", "weight": 0.25, "required": true}]}
+            """;
         var docScorer = """
-            {"scorers": [{"type": "substring", "weight": 0.4}, {"type": "majority", "weight": 0.4},
-              {"type": "field_format", "weight": 0.2, "rules": [
+            {"scorers": [{"type": "substring", "weight": 0.3, "required": true}, {"type": "majority", "weight": 0.5},
+              {"type": "field_format", "weight": 0.2, "required": true, "rules": [
                 {"question": "invoice number", "answer": "^INV-\\d+$"}, {"question": "when|date", "answer": "^\\d{4}-\\d{2}-\\d{2}$"},
-                {"question": "total|owed", "answer": "^\\d+\\.\\d{2} [A-Z]{3}$"}, {"question": "company|who", "answer": "^[A-Z][a-z]+ (Ltd|GmbH|SA|Inc|BV)$"}]}]}
+                {"question": "order", "answer": "^PO-\\d+$"}, {"question": "total|owed|much", "answer": "^\\d+\\.\\d{2} [A-Z]{3}$"},
+                {"question": "company|who", "answer": "^[A-Z][a-z]+ (Ltd|GmbH|SA|Inc|BV)$"}]}]}
             """;
         var settings = new Dictionary<string, string?>
         {
@@ -192,9 +203,10 @@ internal sealed class DemoRun(string dataFolder, bool once, bool demoTraffic, IE
             settings[$"{prefix}:Alias"] = alias;
             settings[$"{prefix}:BaseVersion"] = baseVersion;
             settings[$"{prefix}:Threshold"] = threshold.ToString(Inv);
-            settings[$"{prefix}:MinIntervalMinutes"] = "3";
+            settings[$"{prefix}:MinIntervalMinutes"] = "1";
             settings[$"{prefix}:Tasks:{task}:Scorer"] = scorer;
             settings[$"{prefix}:Tasks:{task}:LabelledEval"] = Path.Combine(evalFolder, $"{task}.jsonl");
+            settings[$"{prefix}:Tasks:{task}:LabelledPerRound"] = "400";
             foreach (var (key, value) in context ?? [])
             {
                 settings[$"{prefix}:Tasks:{task}:Context:{key}"] = value;
@@ -224,22 +236,43 @@ internal sealed class DemoRun(string dataFolder, bool once, bool demoTraffic, IE
         Say(calls + groups);
     }
 
-    private async Task SummaryAsync(ClickHouseStore store, RoundRecord? round, DemoTraffic? traffic, Uri gateway,
+    private async Task SummaryAsync(ClickHouseStore store, IReadOnlyList<RoundRecord> decided, DemoTraffic? traffic, Uri gateway,
         (int Gateway, int Server, int Flywheel, int Store) ports, string registryPath, CancellationToken cancellationToken)
     {
         output.WriteLine();
-        if (round is not null)
+        if (decided.Count > 0)
         {
-            output.WriteLine($"First flywheel round: {round.RoundId} — {round.Status} ({round.Reason})");
-            output.WriteLine($"  tuned on {round.TuningInputs} captured inputs (no labels), rewards {round.RewardFirst:0.000} → {round.RewardLast:0.000}, {round.DurationSeconds:0} s");
+            output.WriteLine("Flywheel rounds: each tuned on captured inputs without labels, then compared with the live version item by item — " +
+                             "on the app's labelled canary set (never captured, never trained on) and on the round's held-out captured inputs " +
+                             "(does the answer pass the task's verifiers). Gains with their 95 % interval; promoted only when an interval clears 0 " +
+                             "and none falls below it.");
             output.WriteLine();
-            output.WriteLine("| task | held-out labelled inputs | before (live) | after (tuned) | label-free before | label-free after |");
-            output.WriteLine("|---|---:|---:|---:|---:|---:|");
-            foreach (var task in round.Tasks)
+            output.WriteLine("| round | task | signal | items | live | tuned | gain [95 % CI] | McNemar p | decision |");
+            output.WriteLine("|---|---|---|---:|---:|---:|---|---:|---|");
+            foreach (var round in decided)
             {
-                string P(string key) => round.Evaluation.TryGetValue(key, out var v) ? (v * 100).ToString("0.0", Inv) + " %" : "—";
-                var count = File.Exists(Path.Combine(dataFolder, "eval", $"{task}.jsonl")) ? File.ReadLines(Path.Combine(dataFolder, "eval", $"{task}.jsonl")).Count() : 0;
-                output.WriteLine($"| {task} | {count} | {P($"labelled.{task}.current")} | {P($"labelled.{task}.candidate")} | {P($"label_free.{task}.current")} | {P($"label_free.{task}.candidate")} |");
+                foreach (var task in round.Tasks)
+                {
+                    foreach (var kind in new[] { "labelled", "verified" })
+                    {
+                        var key = $"{kind}.{task}";
+                        if (!round.Evaluation.TryGetValue($"{key}.gain", out var gain))
+                        {
+                            continue;
+                        }
+
+                        double V(string name) => round.Evaluation.GetValueOrDefault($"{key}.{name}", double.NaN);
+                        output.WriteLine(string.Create(Inv,
+                            $"| {round.RoundId} | {task} | {(kind == "labelled" ? "labelled canary accuracy" : "verified on held-out inputs")} | {V("items"):0} | {V("live") * 100:0.0} % | {V("candidate") * 100:0.0} % | " +
+                            $"{gain * 100:+0.0;-0.0} [{V("low") * 100:+0.0;-0.0}, {V("high") * 100:+0.0;-0.0}] | {(double.IsNaN(V("p")) ? "—" : V("p") < 0.001 ? "<0.001" : V("p").ToString("0.000", Inv))} | {round.Status} |"));
+                    }
+                }
+            }
+
+            output.WriteLine();
+            foreach (var round in decided)
+            {
+                output.WriteLine($"{round.RoundId}: {round.Status} {round.CandidateVersion} — {round.Reason}; tuned on {round.TuningInputs} inputs in {round.DurationSeconds:0} s");
             }
         }
 

@@ -36,7 +36,7 @@ internal sealed class DemoTraffic(Uri gateway, IReadOnlyList<DemoApp> apps, doub
                 while (!_stop.IsCancellationRequested)
                 {
                     var app = Pick(random);
-                    var prompt = app.Prompts[random.Next(app.Prompts.Count)];
+                    var prompt = app.Next(random);
                     try
                     {
                         var messages = prompt.Messages.Select<Tao.Trainer.Tokenization.ChatMessage, ChatMessage>(m =>
@@ -85,6 +85,15 @@ internal sealed class DemoTraffic(Uri gateway, IReadOnlyList<DemoApp> apps, doub
         return apps[^1];
     }
 
+    /// <summary>The app behind an alias moves on to new prompts.</summary>
+    public void Advance(string alias)
+    {
+        foreach (var app in apps.Where(a => a.Alias == alias))
+        {
+            app.Advance();
+        }
+    }
+
     public async Task StopAsync()
     {
         _stop.Cancel();
@@ -92,4 +101,19 @@ internal sealed class DemoTraffic(Uri gateway, IReadOnlyList<DemoApp> apps, doub
     }
 }
 
-internal sealed record DemoApp(string Name, string Alias, string Key, double Share, IReadOnlyList<TaskPrompt> Prompts);
+/// <summary>
+/// An app and its users' prompts. Users ask from a window of the app's prompts; <see cref="Advance"/> moves the window on
+/// (after a round), so the next round has new inputs to tune on — as an app's users keep asking new things.
+/// </summary>
+internal sealed record DemoApp(string Name, string Alias, string Key, double Share, IReadOnlyList<TaskPrompt> Prompts, int Window = 0)
+{
+    private int _start;
+
+    public TaskPrompt Next(Random random)
+    {
+        var window = Window <= 0 || Window >= Prompts.Count ? Prompts.Count : Window;
+        return Prompts[(Volatile.Read(ref _start) + random.Next(window)) % Prompts.Count];
+    }
+
+    public void Advance() => Interlocked.Add(ref _start, Window);
+}

@@ -9,7 +9,7 @@ namespace Tao.Trainer.Benchmark;
 /// <summary>
 /// The labelled baseline, trained to convergence: supervised fine-tuning on the tuning inputs WITH their gold answers,
 /// for each candidate learning rate up to a maximum of epochs, evaluated on a dev slice of the tuning inputs after every
-/// epoch; the (rate, epoch) with the best dev accuracy is kept. The dev slice is the same share TAO keeps for its own
+/// epoch (a rate stops after three epochs without a better dev score); the (rate, epoch) with the best dev accuracy is kept. The dev slice is the same share TAO keeps for its own
 /// label-free selection, so both train on the same inputs.
 /// </summary>
 public sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer tokenizer, ITaskFamily family)
@@ -42,7 +42,7 @@ public sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer t
             var step = 0;
             var sinceBest = 0;
             var bestHere = double.NegativeInfinity;
-            for (var epoch = 1; epoch <= maxEpochs && sinceBest < 2; epoch++)
+            for (var epoch = 1; epoch <= maxEpochs && sinceBest < 3; epoch++)
             {
                 model.train();
                 foreach (var batch in SupervisedTrainer.Batches(encoded, batchSize, random))

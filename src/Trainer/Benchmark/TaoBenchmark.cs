@@ -21,7 +21,11 @@ namespace Tao.Trainer.Benchmark;
 public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyList<ITaskFamily> families, TaoBenchmarkOptions options, string folder,
     Action<string>? log = null)
 {
-    private static readonly JsonSerializerOptions s_json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    private static readonly JsonSerializerOptions s_json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     public async Task<TaoBenchmarkReport> RunAsync(string modelsRoot, CancellationToken cancellationToken)
     {

@@ -20,23 +20,12 @@ public sealed record TaoBenchmarkOptions
     public int Candidates { get; init; } = 8;
 
     /// <summary>The TAO round every family runs (candidates set per run). Expert iteration by default.</summary>
-    public TaoRoundOptions Round { get; init; } = new()
-    {
-        Objective = TaoObjective.BestOfN,
-        Iterations = 6,
-        LearningRate = 1e-3,
-        EpochsPerIteration = 1,
-        TargetsPerPrompt = 1,
-        BatchSize = 32,
-        MinTopShare = 0.5,
-        EntropyFloor = 0.1,
-        Generation = new GenerationOptions { Temperature = 1.0, BatchSize = 1024 },
-    };
+    public TaoRoundOptions Round { get; init; } = new() { Generation = new GenerationOptions { Temperature = 1.0, BatchSize = 1024 } };
 
     /// <summary>Learning rates the labelled baseline tries (each up to <see cref="FtMaxEpochs"/>, best on the dev slice kept). Default: 3e-4, 1e-3.</summary>
     public double[] FtRates { get; init; } = [3e-4, 1e-3];
 
-    /// <summary>Most epochs of the labelled baseline per rate (it stops after two epochs without a better dev score). Default: 8.</summary>
+    /// <summary>Most epochs of the labelled baseline per rate (it stops after three epochs without a better dev score). Default: 8.</summary>
     public int FtMaxEpochs { get; init; } = 8;
 
     /// <summary>Sequences per step of the labelled baseline. Default: 16.</summary>

@@ -14,20 +14,20 @@ public sealed record TaoRoundOptions
 
     public GenerationOptions Generation { get; init; } = new() { Temperature = 1.0, TopP = 1.0, MaxNewTokens = 64, BatchSize = 512 };
 
-    /// <summary>Generate → score → train cycles. Default: 4.</summary>
-    public int Iterations { get; init; } = 4;
+    /// <summary>Generate → score → train cycles. Default: 6.</summary>
+    public int Iterations { get; init; } = 6;
 
     /// <summary>Prompts sampled per iteration (0 = all). Default: 0.</summary>
     public int PromptsPerIteration { get; init; }
 
-    /// <summary>Passes over the training targets (the buffer, or DPO's pairs) per iteration; GRPO passes over the prompts once. Default: 2.</summary>
-    public int EpochsPerIteration { get; init; } = 2;
+    /// <summary>Passes over the training targets (the buffer, or DPO's pairs) per iteration; GRPO passes over the prompts once. Default: 1.</summary>
+    public int EpochsPerIteration { get; init; } = 1;
 
     /// <summary>Sequences per optimiser step (GRPO: whole groups, so BatchSize / Candidates prompts). Default: 32.</summary>
     public int BatchSize { get; init; } = 32;
 
-    /// <summary>Peak learning rate of the round's warm-up + cosine schedule. Default: 3e-4.</summary>
-    public double LearningRate { get; init; } = 3e-4;
+    /// <summary>Peak learning rate of the round's warm-up + cosine schedule (set per model size; 1e-3 suits the project's small models). Default: 1e-3.</summary>
+    public double LearningRate { get; init; } = 1e-3;
 
     /// <summary>Share of the round's planned steps spent warming up. Default: 0.05.</summary>
     public double WarmupFraction { get; init; } = 0.05;
@@ -57,21 +57,21 @@ public sealed record TaoRoundOptions
     /// </summary>
     public double MinTopShare { get; init; } = 0.5;
 
-    /// <summary>Distinct best candidates kept per prompt in the buffer. Default: 2.</summary>
-    public int TargetsPerPrompt { get; init; } = 2;
+    /// <summary>Distinct best candidates kept per prompt in the buffer (more fit the tuning inputs at the held-out's expense). Default: 1.</summary>
+    public int TargetsPerPrompt { get; init; } = 1;
 
-    /// <summary>Share of the inputs set aside (never trained on) to choose the best iteration without labels. Default: 0.1.</summary>
-    public double DevFraction { get; init; } = 0.1;
+    /// <summary>Share of the inputs set aside (never trained on) to choose the best iteration without labels. Default: 0.15.</summary>
+    public double DevFraction { get; init; } = 0.15;
 
-    /// <summary>Bounds of the dev slice; with fewer than 5x the minimum inputs there is none and the last iteration is kept. Default: 8 and 64.</summary>
+    /// <summary>Bounds of the dev slice; with fewer than 5x the minimum inputs there is none and the last iteration is kept. Default: 8 and 128.</summary>
     public int MinDevPrompts { get; init; } = 8;
-    public int MaxDevPrompts { get; init; } = 64;
+    public int MaxDevPrompts { get; init; } = 128;
 
     /// <summary>Samples per dev input and iteration added to the shared pool the dev answers are scored against. Default: 4.</summary>
     public int DevSamples { get; init; } = 4;
 
-    /// <summary>Stop when sampled-token entropy falls below this share of the first iteration's. Default: 0.2.</summary>
-    public double EntropyFloor { get; init; } = 0.2;
+    /// <summary>Stop when sampled-token entropy falls below this share of the first iteration's without a better dev score. Default: 0.1.</summary>
+    public double EntropyFloor { get; init; } = 0.1;
 
     /// <summary>Stop when answers grow beyond this multiple of the first iteration's mean length. Default: 2.</summary>
     public double LengthCeiling { get; init; } = 2.0;

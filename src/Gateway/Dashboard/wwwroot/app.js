@@ -190,6 +190,22 @@ async function loadFlywheel() {
       svg.append(dot, svgEl("text", { x, y: y - 10, "text-anchor": "middle" }, v.version));
     });
   }
+  const evaluation = r => { try { return typeof r.evaluation === "string" ? JSON.parse(r.evaluation || "{}") : (r.evaluation ?? {}); } catch { return {}; } };
+  const points = v => (v * 100).toFixed(1);
+  // Quality per live version: the canary accuracy of the version live before the first round, then of every promoted one.
+  const quality = {};
+  [...rounds.rows].reverse().forEach(r => {
+    const ev = evaluation(r);
+    for (const key of Object.keys(ev).filter(k => k.startsWith("labelled.") && k.endsWith(".candidate"))) {
+      const name = `${r.model_group}: ${key.split(".")[1]}`;
+      const series = (quality[name] ??= []);
+      if (series.length === 0) series.push([new Date(r.started_at), ev[key.replace(".candidate", ".live")] * 100]);
+      if (r.decision === "promoted") series.push([new Date(r.updated_at ?? r.started_at), ev[key] * 100]);
+    }
+  });
+  const qualityChart = document.querySelector('svg[data-chart="quality"]');
+  qualityChart.dataset.series = String(Object.keys(quality).length);
+  lineChart(qualityChart, Object.entries(quality).map(([name, pts]) => ({ name, points: pts })), v => `${decimal.format(v)} %`);
   const body = document.querySelector("#rounds tbody");
   body.replaceChildren(...rounds.rows.map(r => {
     const row = el("tr");
@@ -199,6 +215,12 @@ async function loadFlywheel() {
       row.append(el("td", value));
     }
     row.append(el("td", r.decision, `decision-${r.decision}`));
+    const ev = evaluation(r);
+    const evidence = Object.keys(ev).filter(k => k.endsWith(".gain")).map(k => {
+      const s = k.slice(0, -".gain".length);
+      return `${s} ${points(ev[`${s}.live`])} → ${points(ev[`${s}.candidate`])} (${ev[k] >= 0 ? "+" : ""}${points(ev[k])} [${points(ev[`${s}.low`])}, ${points(ev[`${s}.high`])}])`;
+    });
+    row.append(el("td", evidence.join("; "), "evidence"));
     row.append(el("td", r.reason, "clip"));
     row.append(el("td", `${decimal.format(r.duration_s ?? 0)} s`));
     return row;
