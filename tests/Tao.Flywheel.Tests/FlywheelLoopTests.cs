@@ -109,6 +109,33 @@ public sealed class FlywheelLoopTests
     }
 
     [Fact]
+    public async Task ARound_IsAlsoJudgedOnItsSliceOfTheLabelledCanary_AndRecordsEveryNumber()
+    {
+        var canary = Path.Combine(Path.GetTempPath(), $"tao-canary-{Guid.NewGuid():N}.jsonl");
+        LabelledSet.Write(canary, Enumerable.Range(0, 30).Select(i => new LabelledEvalExample(
+            [new Tao.Trainer.Tokenization.ChatMessage("user", $"canary question {i}")], "a", new Dictionary<string, string>())));
+        await using var stack = await FlywheelStack.StartAsync(new()
+        {
+            [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:Tasks:{FlywheelStack.Task}:LabelledEval"] = canary,
+            [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:Tasks:{FlywheelStack.Task}:LabelledPerRound"] = "10",
+        });
+        await stack.SendAsync(12);
+
+        var round = await stack.Service.RunNowAsync(FlywheelStack.Group, default);
+
+        Assert.NotNull(round);
+        Assert.Equal(10, round.Evaluation[$"labelled.{FlywheelStack.Task}.items"]); // this round's slice, not the whole set
+        foreach (var name in new[] { "live", "candidate", "gain", "low", "high", "p" })
+        {
+            Assert.Contains($"labelled.{FlywheelStack.Task}.{name}", round.Evaluation.Keys);
+        }
+
+        var stored = (await stack.Rounds.RoundsAsync(FlywheelStack.Group, default)).Single();
+        Assert.Equal(round.Evaluation[$"labelled.{FlywheelStack.Task}.gain"], stored.Evaluation[$"labelled.{FlywheelStack.Task}.gain"]);
+        Assert.Contains("labelled.", round.Reason + string.Join(",", round.Evaluation.Keys));
+    }
+
+    [Fact]
     public async Task HotSwapUnderLoad_FailsNoCall_AndRollbackRestoresTheParent()
     {
         await using var stack = await FlywheelStack.StartAsync(new()

@@ -62,7 +62,10 @@ internal static class TaoBenchmarkCommand
             Console.WriteLine($"report, JSON, per-item results{(charts.Count > 0 ? " and curves" : "")}: {Path.GetRelativePath(Directory.GetCurrentDirectory(), folder)}");
             if (result.GetValue(docs))
             {
-                await BenchmarkDocs.WriteSectionAsync(options.Curves ? "tao-curves" : "tao", markdown, cancellationToken);
+                var line = "./tao bench tao" + (result.GetValue(quick) ? " --quick" : "") + (result.GetValue(curves) ? " --curves" : "") +
+                           (result.GetValue(compare) ? " --objectives" : "") + (result.GetValue(seed) != 1 ? $" --seed {result.GetValue(seed)}" : "");
+                await BenchmarkDocs.WriteSectionAsync("tao", markdown + "\n" + string.Join("\n", charts.Select(c => $"![{Path.GetFileNameWithoutExtension(c)}]({Path.GetFileName(c)})")),
+                    cancellationToken, line);
                 foreach (var chart in charts)
                 {
                     File.Copy(chart, Path.Combine("docs", Path.GetFileName(chart)), overwrite: true);

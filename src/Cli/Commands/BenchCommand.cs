@@ -86,6 +86,6 @@ internal static class BenchCommand
             return 0;
         });
 
-        return new Command("bench", "Benchmarks: commands that print figures against baselines run in the same invocation (never tests).") { gateway, load, TaoBenchmarkCommand.Create() };
+        return new Command("bench", "Benchmarks: commands that print figures against baselines run in the same invocation (never tests).") { gateway, load, TaoBenchmarkCommand.Create(), GateBenchmark.Create() };
     }
 }

@@ -105,8 +105,15 @@ internal sealed class DemoTraffic(Uri gateway, IReadOnlyList<DemoApp> apps, doub
 /// An app and its users' prompts. Users ask from a window of the app's prompts; <see cref="Advance"/> moves the window on
 /// (after a round), so the next round has new inputs to tune on — as an app's users keep asking new things.
 /// </summary>
-internal sealed record DemoApp(string Name, string Alias, string Key, double Share, IReadOnlyList<TaskPrompt> Prompts, int Window = 0)
+internal sealed class DemoApp(string name, string alias, string key, double share, IReadOnlyList<TaskPrompt> prompts, int window = 0)
 {
+    public string Name => name;
+    public string Alias => alias;
+    public string Key => key;
+    public double Share => share;
+    public IReadOnlyList<TaskPrompt> Prompts => prompts;
+    public int Window => window;
+
     private int _start;
 
     public TaskPrompt Next(Random random)
