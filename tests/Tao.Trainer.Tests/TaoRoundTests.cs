@@ -222,6 +222,10 @@ public sealed class TaoRoundTests
         Assert.Null(health.Check(1, entropy: 1.0, answerTokens: 5, reward: 0.5, score: 0.5, bestBefore: 0.4));
         Assert.Null(health.Check(2, entropy: 0.1, answerTokens: 5, reward: 0.6, score: 0.6, bestBefore: 0.5)); // sure of itself, and better
         Assert.Contains("entropy collapsed", health.Check(3, entropy: 0.1, answerTokens: 5, reward: 0.7, score: 0.6, bestBefore: 0.6));
+        var noisy = new RoundHealth(new TaoRoundOptions { GuardPatience = 1 }, noise: 0.15); // a dev slice of about 45 inputs
+        Assert.Null(noisy.Check(1, 1, 5, reward: 0.5, score: 0.60, bestBefore: 0.60));
+        Assert.Null(noisy.Check(2, 1, 5, reward: 0.6, score: 0.50, bestBefore: 0.60)); // inside the slice's noise
+        Assert.Contains("held-out score fell", noisy.Check(3, 1, 5, reward: 0.7, score: 0.40, bestBefore: 0.60));
         var growing = new RoundHealth(new TaoRoundOptions { LengthCeiling = 2 });
         Assert.Null(growing.Check(1, entropy: 1, answerTokens: 5, reward: 0.1, score: 0.5, bestBefore: 0.4));
         Assert.Contains("answers grew", growing.Check(2, entropy: 1, answerTokens: 11, reward: 0.2, score: 0.5, bestBefore: 0.5));

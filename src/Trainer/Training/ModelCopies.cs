@@ -20,6 +20,32 @@ public static class ModelCopies
         return copy;
     }
 
+    /// <summary>
+    /// The frozen reference of a round (the KL anchor, DPO's reference): a copy of the policy, or with LoRA adapters the
+    /// base weights alone — a copy without the adapters, which is exactly the policy before training.
+    /// </summary>
+    public static LlamaForCausalLM Reference(LlamaForCausalLM policy, bool adapters)
+    {
+        if (!adapters)
+        {
+            return Frozen(policy);
+        }
+
+        var copy = new LlamaForCausalLM(policy.Config, policy.Device);
+        var baseWeights = policy.named_parameters().Where(p => !p.name.Contains("lora_")).ToDictionary(p => p.name, p => p.parameter);
+        using (no_grad())
+        {
+            foreach (var (name, parameter) in copy.named_parameters())
+            {
+                parameter.copy_(baseWeights[name]);
+                parameter.requires_grad = false;
+            }
+        }
+
+        copy.eval();
+        return copy;
+    }
+
     /// <summary>Detached clones of every parameter, by name.</summary>
     public static Dictionary<string, Tensor> Snapshot(LlamaForCausalLM model)
     {

@@ -7,8 +7,11 @@ namespace Tao.Trainer.Training;
 /// — a policy that has learned what a verifier accepts should be sure of it — so collapse and blow-up stop the round only
 /// in an iteration that did not also improve the dev score. Says why to stop, or null.
 /// </summary>
-public sealed class RoundHealth(TaoRoundOptions options)
+/// <param name="noise">The score's own noise (e.g. 1/√n for a dev slice of n inputs): a drop counts as falling only
+/// beyond it, so a small dev slice does not stop a round by chance.</param>
+public sealed class RoundHealth(TaoRoundOptions options, double noise = 0)
 {
+    private readonly double _tolerance = Math.Max(options.GuardTolerance, noise);
     private double? _entropy;
     private double? _length;
     private int _hacking;
@@ -31,7 +34,7 @@ public sealed class RoundHealth(TaoRoundOptions options)
             return $"answers grew at iteration {iteration}: {answerTokens:0.0} tokens, above {options.LengthCeiling:0.##}x the first iteration's {_length:0.0}, without a better dev score";
         }
 
-        var falling = score is not null && bestBefore is not null && score < bestBefore - options.GuardTolerance;
+        var falling = score is not null && bestBefore is not null && score < bestBefore - _tolerance;
         _hacking = falling && !double.IsNaN(_lastReward) && reward > _lastReward ? _hacking + 1 : falling ? _hacking : 0;
         _lastReward = reward;
         return _hacking >= options.GuardPatience

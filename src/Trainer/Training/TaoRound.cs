@@ -23,15 +23,9 @@ public sealed class TaoRound(
     LlamaForCausalLM policy, TextTokenizer tokenizer, IScorer scorer, TaoRoundOptions options,
     ICandidateSource? source = null, string? folder = null, Action<RoundProgress>? progress = null)
 {
-    private static readonly JsonSerializerOptions s_json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
     private readonly List<RoundMetrics> _metrics = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly Dictionary<int, Dictionary<string, Tensor>> _snapshots = [];
+    private RoundFolder? _folder;
     private long _trainingTokens;
     private TimeSpan _trainingTime;
 
@@ -64,18 +58,29 @@ public sealed class TaoRound(
         DevPrompts = dev;
         var devSplit = new DevSplit(dev, tokenizer, options.DevSamples, options.Generation with { SamplesPerPrompt = 1 });
         var buffer = new ExperienceBuffer();
-        var state = LoadState(train, buffer, devSplit);
+        using var kept = new RoundFolder(policy, folder);
+        _folder = kept;
+        var state = kept.Load(buffer, train.ToDictionary(p => p.Id, StringComparer.Ordinal), devSplit);
+        if (state is not null)
+        {
+            Log(new RoundMetrics { Event = "resume", Iteration = state.CompletedIterations, Note = $"resuming after iteration {state.CompletedIterations}" });
+        }
+
         using var reference = options.Objective == TaoObjective.Dpo || (options.KlBeta > 0 && options.Objective is TaoObjective.Grpo or TaoObjective.DrGrpo)
-            ? ReferenceModel() : null;
+            ? ModelCopies.Reference(policy, Adapters is not null) : null;
         using var updater = new PolicyUpdater(policy, tokenizer.PadId, options, reference)
         {
             PlannedSteps = PlannedSteps(train.Count),
-            Steps = state.Steps,
+            Steps = state?.Steps ?? 0,
         };
         var candidates = source ?? new LocalCandidateSource(policy, tokenizer);
-        var health = new RoundHealth(options);
+        var health = new RoundHealth(options, heldOut is null && dev.Count > 0 ? 1 / Math.Sqrt(dev.Count) : 0);
 
-        Keep(0);
+        if (state is null)
+        {
+            kept.Keep(0); // the starting weights, to come back to (a resumed round kept them before it stopped)
+        }
+
         if (!devSplit.Has(0))
         {
             devSplit.Record(0, policy);
@@ -90,7 +95,7 @@ public sealed class TaoRound(
 
         var stopReason = "completed all iterations";
         var guarded = false;
-        for (var iteration = state.CompletedIterations + 1; iteration <= options.Iterations; iteration++)
+        for (var iteration = (state?.CompletedIterations ?? 0) + 1; iteration <= options.Iterations; iteration++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var groups = options.Objective is TaoObjective.Grpo or TaoObjective.DrGrpo
@@ -103,7 +108,7 @@ public sealed class TaoRound(
                 await AfterIteration(iteration, policy, cancellationToken);
             }
 
-            Keep(iteration);
+            kept.Keep(iteration);
             progress?.Invoke(new RoundProgress("evaluate", iteration, options.Iterations, 0, 1));
             devSplit.Record(iteration, policy);
             var devScores = dev.Count > 0 ? await devSplit.ScoreAsync(scorer, cancellationToken) : null;
@@ -120,7 +125,7 @@ public sealed class TaoRound(
                 Event = "evaluate", Iteration = iteration, HeldOut = heldOut is not null ? current : null, Dev = devScores?[iteration],
                 RewardMean = summary.RewardMean, ElapsedSeconds = Elapsed,
             });
-            SaveState(iteration, updater.Steps, buffer, devSplit);
+            kept.Save(new RoundFolder.State(iteration, updater.Steps), buffer, devSplit);
 
             if (health.Check(iteration, summary.Entropy ?? 0, summary.AnswerTokens ?? 0, summary.RewardMean ?? 0, current, best) is { } reason)
             {
@@ -134,11 +139,11 @@ public sealed class TaoRound(
         // The kept iteration: best held-out score when the caller measures one, else best label-free dev score (the
         // later iteration on ties), else the last.
         var finalDev = dev.Count > 0 ? await devSplit.ScoreAsync(scorer, cancellationToken) : null;
-        var candidatesForBest = _snapshots.Keys.Union(KeptOnDisk()).Order().ToList();
+        var candidatesForBest = kept.Kept;
         var bestIteration = heldOut is not null ? quality.OrderByDescending(q => q.Value).ThenBy(q => q.Key).First().Key
             : finalDev is { Count: > 0 } ? finalDev.Where(d => candidatesForBest.Contains(d.Key)).OrderByDescending(d => d.Value).ThenByDescending(d => d.Key).First().Key
             : candidatesForBest.Max();
-        Restore(bestIteration);
+        kept.Restore(bestIteration);
         if (guarded)
         {
             stopReason += $"; kept iteration {bestIteration}";
@@ -150,12 +155,8 @@ public sealed class TaoRound(
             HeldOut = heldOut is not null ? quality[bestIteration] : null, ElapsedSeconds = Elapsed,
             Note = finalDev is null ? null : "dev by iteration: " + string.Join(", ", finalDev.Select(d => $"{d.Key}={d.Value:0.000}")),
         });
-        foreach (var snapshot in _snapshots.Values)
-        {
-            ModelCopies.Dispose(snapshot);
-        }
-
-        SaveBest();
+        kept.SaveBest(Adapters, options.Lora);
+        _folder = null;
         return new TaoRoundResult(_metrics, bestIteration, heldOut is not null ? quality[bestIteration] : finalDev?.GetValueOrDefault(bestIteration),
             guarded, stopReason, _trainingTokens, _trainingTime) { DevScores = finalDev };
     }
@@ -263,55 +264,7 @@ public sealed class TaoRound(
 
     private async Task<RoundMetrics> SummariseAsync(int iteration, List<ScoredGroup> groups, ExperienceBuffer buffer, CancellationToken cancellationToken)
     {
-        var scores = groups.SelectMany(g => g.Scores).ToList();
-        var sampledTokens = groups.SelectMany(g => g.Candidates).Where(c => c.LogProbs is { Length: > 0 }).ToList();
-        double? precision = null, bufferPrecision = null, pick = null, pass = null;
-        if (Oracle is not null)
-        {
-            int picked = 0, passed = 0, targets = 0, rightTargets = 0;
-            foreach (var group in groups)
-            {
-                var right = await Oracle(group.Prompt, group.Candidates.Select(c => c.Text).ToList(), cancellationToken);
-                picked += right[Array.IndexOf(group.Scores, group.Best)] ? 1 : 0;
-                passed += right.Any(r => r) ? 1 : 0;
-                if (Confident(group))
-                {
-                    targets++;
-                    rightTargets += (await Oracle(group.Prompt, [group.Top[0].Text], cancellationToken))[0] ? 1 : 0;
-                }
-            }
-
-            var entries = buffer.Entries.ToList();
-            var bufferRight = 0;
-            foreach (var entry in entries)
-            {
-                bufferRight += (await Oracle(entry.Prompt, [entry.Targets[0].Text], cancellationToken))[0] ? 1 : 0;
-            }
-
-            (pick, pass) = ((double)picked / groups.Count, (double)passed / groups.Count);
-            precision = targets == 0 ? null : (double)rightTargets / targets;
-            bufferPrecision = entries.Count == 0 ? null : (double)bufferRight / entries.Count;
-        }
-
-        var summary = new RoundMetrics
-        {
-            Event = "iteration",
-            Iteration = iteration,
-            RewardMean = scores.Average(),
-            RewardStd = Std(scores),
-            Agreement = groups.Average(g => g.TopShare),
-            Groups = groups.Count,
-            SkippedGroups = groups.Count(g => !Teaches(g)),
-            LabelFreePass = groups.Average(g => g.Best >= options.MinBestScore ? 1.0 : 0.0),
-            Entropy = sampledTokens.Count == 0 ? null : sampledTokens.Average(c => -c.LogProbs!.Average()),
-            AnswerTokens = groups.SelectMany(g => g.Candidates).Average(c => c.Tokens?.Length ?? c.Text.Length / 4.0),
-            BufferSize = buffer.Count,
-            TargetPrecision = precision,
-            BufferPrecision = bufferPrecision,
-            PickAccuracy = pick,
-            PassAtN = pass,
-            ElapsedSeconds = Elapsed,
-        };
+        var summary = await IterationReport.SummariseAsync(iteration, groups, buffer, Confident, Teaches, options.MinBestScore, Oracle, Elapsed, cancellationToken);
         Log(summary);
         WriteSamples(iteration, groups);
         return summary;
@@ -349,171 +302,22 @@ public sealed class TaoRound(
         return options.PromptsPerIteration > 0 ? shuffled.Take(options.PromptsPerIteration).ToList() : shuffled;
     }
 
-    private LlamaForCausalLM ReferenceModel()
-    {
-        if (Adapters is null)
-        {
-            return ModelCopies.Frozen(policy);
-        }
-
-        // With adapters the reference is the base: a copy whose adapters are merged while still zero is exactly that.
-        var copy = new LlamaForCausalLM(policy.Config, policy.Device);
-        var baseWeights = policy.named_parameters().Where(p => !p.name.Contains("lora_")).ToDictionary(p => p.name, p => p.parameter);
-        using (no_grad())
-        {
-            foreach (var (name, parameter) in copy.named_parameters())
-            {
-                parameter.copy_(baseWeights[name]);
-            }
-        }
-
-        foreach (var parameter in copy.parameters())
-        {
-            parameter.requires_grad = false;
-        }
-
-        copy.eval();
-        return copy;
-    }
-
-    private IEnumerable<(string Name, TorchSharp.Modules.Parameter Parameter)> Trainable() =>
-        policy.named_parameters().Where(p => p.parameter.requires_grad);
-
-    /// <summary>Keeps an iteration's weights to come back to: on disk when the round has a folder, else in memory.</summary>
-    private void Keep(int iteration)
-    {
-        if (folder is not null)
-        {
-            var path = Path.Combine(folder, "iterations", iteration.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            Directory.CreateDirectory(path);
-            ModelCheckpoint.SaveTensors(path, Trainable().Select(p => (p.Name, (Tensor)p.Parameter)).ToList(), long.MaxValue);
-            return;
-        }
-
-        using var noGrad = no_grad();
-        _snapshots[iteration] = Trainable().ToDictionary(p => p.Name, p =>
-        {
-            var clone = p.Parameter.detach().clone();
-            clone.DetachFromDisposeScope();
-            return clone;
-        });
-    }
-
-    private IEnumerable<int> KeptOnDisk() => folder is null || !Directory.Exists(Path.Combine(folder, "iterations")) ? []
-        : Directory.GetDirectories(Path.Combine(folder, "iterations")).Select(d => int.TryParse(Path.GetFileName(d), out var i) ? i : -1).Where(i => i >= 0);
-
-    private void Restore(int iteration)
-    {
-        if (_snapshots.TryGetValue(iteration, out var snapshot))
-        {
-            using var noGrad = no_grad();
-            foreach (var (name, parameter) in Trainable())
-            {
-                parameter.copy_(snapshot[name]);
-            }
-
-            return;
-        }
-
-        if (folder is not null)
-        {
-            ModelCheckpoint.LoadWeights(Path.Combine(folder, "iterations", iteration.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                Trainable().Select(p => (p.Name, p.Parameter)).ToList());
-        }
-    }
-
-    private static double Std(IReadOnlyList<double> values)
-    {
-        var mean = values.Average();
-        return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / Math.Max(1, values.Count));
-    }
-
     private double Elapsed => _clock.Elapsed.TotalSeconds;
 
     private void Log(RoundMetrics metrics)
     {
         _metrics.Add(metrics);
-        if (folder is not null)
-        {
-            Directory.CreateDirectory(folder);
-            File.AppendAllText(Path.Combine(folder, "metrics.jsonl"), JsonSerializer.Serialize(metrics, s_json) + "\n");
-        }
+        _folder?.Log(metrics);
     }
 
     /// <summary>Up to 20 scored groups per iteration in samples.jsonl: what the scorer rewarded, for people to check.</summary>
-    private void WriteSamples(int iteration, List<ScoredGroup> groups)
-    {
-        if (folder is null)
-        {
-            return;
-        }
-
-        Directory.CreateDirectory(folder);
-        var lines = groups.Take(20).Select(g => JsonSerializer.Serialize(new
+    private void WriteSamples(int iteration, List<ScoredGroup> groups) =>
+        _folder?.Append("samples.jsonl", groups.Take(20).Select(g => JsonSerializer.Serialize(new
         {
             iteration,
             prompt = g.Prompt.Id,
             text = g.Prompt.Messages[^1].Content,
             confident = Confident(g),
             candidates = g.Candidates.Select((c, i) => new { text = c.Text, score = Math.Round(g.Scores[i], 4) }),
-        }, s_json));
-        File.AppendAllLines(Path.Combine(folder, "samples.jsonl"), lines);
-    }
-
-    private sealed record RoundState(int CompletedIterations, int Steps);
-
-    /// <summary>A round interrupted midway resumes after its last completed iteration, from that iteration's weights and buffer.</summary>
-    private RoundState LoadState(IReadOnlyList<TaskPrompt> train, ExperienceBuffer buffer, DevSplit dev)
-    {
-        var path = folder is null ? null : Path.Combine(folder, "state.json");
-        if (path is null || !File.Exists(path))
-        {
-            return new RoundState(0, 0);
-        }
-
-        var state = JsonSerializer.Deserialize<RoundState>(File.ReadAllText(path), s_json)!;
-        var latest = Path.Combine(folder!, "iterations", state.CompletedIterations.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        if (Directory.Exists(latest))
-        {
-            ModelCheckpoint.LoadWeights(latest, Trainable().Select(p => (p.Name, p.Parameter)).ToList());
-        }
-
-        buffer.Load(Path.Combine(folder!, "buffer.jsonl"), train.ToDictionary(p => p.Id, StringComparer.Ordinal));
-        dev.Load(Path.Combine(folder!, "dev.jsonl"));
-        Log(new RoundMetrics { Event = "resume", Iteration = state.CompletedIterations, Note = $"resuming after iteration {state.CompletedIterations}" });
-        return state;
-    }
-
-    private void SaveState(int iteration, int steps, ExperienceBuffer buffer, DevSplit dev)
-    {
-        if (folder is null)
-        {
-            return;
-        }
-
-        buffer.Save(Path.Combine(folder, "buffer.jsonl"));
-        dev.Save(Path.Combine(folder, "dev.jsonl"));
-        var temp = Path.Combine(folder, "state.json.tmp");
-        File.WriteAllText(temp, JsonSerializer.Serialize(new RoundState(iteration, steps), s_json));
-        File.Move(temp, Path.Combine(folder, "state.json"), overwrite: true);
-    }
-
-    /// <summary>The kept weights: PEFT adapters when training LoRA, else a full checkpoint, in folder/best.</summary>
-    private void SaveBest()
-    {
-        if (folder is null)
-        {
-            return;
-        }
-
-        var best = Path.Combine(folder, "best");
-        if (Adapters is not null && options.Lora is not null)
-        {
-            LoraAdapters.ExportPeft(Adapters, options.Lora, best, "base");
-        }
-        else
-        {
-            ModelCheckpoint.Save(policy, best);
-        }
-    }
+        }, RoundFolder.Json)));
 }

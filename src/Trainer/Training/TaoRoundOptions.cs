@@ -79,7 +79,7 @@ public sealed record TaoRoundOptions
     /// <summary>Evaluations during which reward may rise while the dev (or held-out) score falls before stopping. Default: 2.</summary>
     public int GuardPatience { get; init; } = 2;
 
-    /// <summary>Dev (or held-out) drop below the best that counts as falling. Default: 0.02.</summary>
+    /// <summary>Dev (or held-out) drop below the best that counts as falling; with a dev slice of n inputs at least 1/√n. Default: 0.02.</summary>
     public double GuardTolerance { get; init; } = 0.02;
 
     public ulong Seed { get; init; } = 1;
