@@ -11,7 +11,7 @@ public sealed class CaptureRecord
 
     public int SchemaVersion { get; set; } = CurrentSchemaVersion;
 
-    /// <summary>Gateway-assigned id (UUIDv7, time ordered), returned to the client in the x-request-id header.</summary>
+    /// <summary>Gateway-assigned id (UUIDv7, time ordered), returned to the client in the x-tao-request-id header.</summary>
     public Guid RequestId { get; set; }
 
     public DateTime StartedAt { get; set; }

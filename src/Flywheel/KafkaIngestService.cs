@@ -71,7 +71,7 @@ public sealed partial class KafkaIngestService(IOptions<FlywheelOptions> options
             catch (Exception e) when (e is ConsumeException or KafkaException or HttpRequestException)
             {
                 LogIngestFailed(logger, e);
-                Thread.Sleep(1000); // uncommitted: the batch is consumed again
+                stoppingToken.WaitHandle.WaitOne(TimeSpan.FromSeconds(1)); // uncommitted: the batch is consumed again (shutdown does not wait)
                 batch.Clear();
                 consumer.Assignment.ForEach(p => consumer.Seek(consumer.Committed([p], TimeSpan.FromSeconds(5)).FirstOrDefault() ?? new TopicPartitionOffset(p, Offset.Beginning)));
             }

@@ -83,6 +83,14 @@ public sealed class DeployTests
     }
 
     [Fact]
+    public void ConfigCheck_KnowsTheTelemetrySection_TheReadmeDocuments()
+    {
+        var problems = ConfigurationChecker.Check(ConfigurationChecker.Load([], new Dictionary<string, string> { ["Tao__Telemetry__OtlpEndpoint"] = "http://collector:4317" }));
+
+        Assert.Empty(problems);
+    }
+
+    [Fact]
     public void EveryHostAServiceCalls_ExistsInTheSameTopology()
     {
         var composeServices = ((YamlMappingNode)Manifests.Documents("compose.yaml").Single().At("services")!).Children.Keys

@@ -113,7 +113,7 @@ internal static class AdminEndpoints
 
         admin.MapGet("/capture", (CaptureSpool spool, IReadOnlyList<SinkShipper> shippers) => Results.Json(new
         {
-            Spool = new { spool.Start, spool.End, spool.BytesOnDisk, spool.Dropped, spool.IsFull, spool.CorruptBytesSkipped },
+            Spool = new { spool.Start, spool.End, spool.BytesOnDisk, spool.Dropped, spool.DroppedTooLarge, spool.IsFull, spool.CorruptBytesSkipped },
             Sinks = shippers.Select(s => new
             {
                 s.Sink.Name, s.Status.Healthy, s.Status.CommittedPosition, LagBytes = s.Lag, s.Status.Delivered, s.Status.FailedAttempts,
