@@ -26,4 +26,44 @@ public sealed class GatewayOptions
 
     /// <summary>Folder for runtime state (aliases, models, keys changed through the admin API). Default: ".tao/data/gateway".</summary>
     public string StatePath { get; set; } = Path.Combine(".tao", "data", "gateway");
+
+    /// <summary>
+    /// The gateway secret(s) that sign shared state and dashboard sessions, usually from the environment
+    /// (Tao__Gateway__Secrets__0). Replicas behind one load balancer must share them; the first signs, all verify.
+    /// Default: none, then <see cref="SecretFile"/>.
+    /// </summary>
+    public List<string> Secrets { get; set; } = [];
+
+    /// <summary>File holding the gateway secret(s), one per line, generated with mode 0600 when missing. Default: "{StatePath}/gateway.secret".</summary>
+    public string? SecretFile { get; set; }
+
+    /// <summary>Whole-call deadline in seconds (request, upstream and the streamed answer); past it the call ends with 504. 0: none. Default: 600.</summary>
+    public int RequestDeadlineSeconds { get; set; } = 600;
+
+    /// <summary>
+    /// Client headers forwarded upstream besides the ones every upstream needs (Content-Type, Accept, User-Agent, …).
+    /// Cookies and OpenAI-Organization / OpenAI-Project are dropped unless named here. Default: none.
+    /// </summary>
+    public List<string> ForwardHeaders { get; set; } = [];
+
+    /// <summary>
+    /// Prefixes an environment variable may have to be used as an upstream credential by a model added at runtime,
+    /// besides "TAO_UPSTREAM_" which is always allowed (configured models may name any variable). Default: none more.
+    /// </summary>
+    public List<string> CredentialEnvPrefixes { get; set; } = [];
+
+    /// <summary>Folder whose files a model added at runtime may name as its credential (ApiKeyFile). Default: "{StatePath}/credentials".</summary>
+    public string? CredentialFolder { get; set; }
+
+    /// <summary>
+    /// How often each replica shares its per-key counts (rate limits, budgets) through the store, in seconds; the other
+    /// replicas' traffic of about one interval can pass a limit before it is seen. 0 keeps limits per replica. Default: 1.
+    /// </summary>
+    public double LimitSyncSeconds { get; set; } = 1;
+
+    /// <summary>
+    /// Addresses of reverse proxies (TLS terminators, load balancers) whose X-Forwarded-Proto and X-Forwarded-For the
+    /// gateway believes; the dashboard cookie is then Secure when the browser used HTTPS. Default: none.
+    /// </summary>
+    public List<string> TrustedProxies { get; set; } = [];
 }

@@ -23,6 +23,10 @@ public static class GatewayServiceCollectionExtensions
         services.AddOptions<CaptureOptions>().Bind(configuration.GetSection(CaptureOptions.Section));
         services.AddOptions<ReadinessOptions>().Bind(configuration.GetSection(ReadinessOptions.Section));
 
+        services.AddSingleton<Security.GatewaySecrets>();
+        services.AddSingleton<Limits.KeyLimiter>();
+        services.AddSingleton<Limits.KeyUsageSync>();
+        services.AddHostedService(sp => sp.GetRequiredService<Limits.KeyUsageSync>());
         services.AddSingleton<GatewayStateStore>();
         services.AddSingleton<GatewayStateSync>();
         services.AddOptions<Analytics.AnalyticsOptions>().Bind(configuration.GetSection(Analytics.AnalyticsOptions.Section));
@@ -60,6 +64,19 @@ public static class GatewayServiceCollectionExtensions
     public static WebApplication UseTaoGateway(this WebApplication app)
     {
         app.Services.GetRequiredService<RuntimeClusters>().Load();
+        if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<GatewayOptions>>().Value.TrustedProxies is { Count: > 0 } proxies)
+        {
+            var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto };
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            foreach (var proxy in proxies)
+            {
+                forwarded.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
+            }
+
+            app.UseForwardedHeaders(forwarded);
+        }
+
         app.UseMiddleware<GatewayErrorMiddleware>();
         app.UseMiddleware<AuthMiddleware>();
         app.MapHealth();

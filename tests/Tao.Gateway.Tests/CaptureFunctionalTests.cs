@@ -234,9 +234,9 @@ public sealed class CaptureFunctionalTests(GatewayFixture gateway) : IClassFixtu
     }
 
     [Fact]
-    public async Task TaskTag_HeaderOverridesTheKeysTag()
+    public async Task TaskTag_FromTheHeader_FilesTheCallOfAnUnscopedKey()
     {
-        using var http = gateway.Http();
+        using var http = gateway.Http(GatewayFixture.PrivateKey);
         using var request = Json("/v1/chat/completions", """{"model":"base-model","messages":[{"role":"user","content":"tagged"}],"user":"end-user-7"}""");
         request.Headers.Add("x-tao-task", "billing");
 

@@ -22,6 +22,13 @@ public class GatewayFixture : IAsyncLifetime
     public const string ApiKey = "sk-test-support-key";
     public const string AdminKey = "test-admin-key";
     public const string UpstreamCredential = "sk-upstream-secret";
+    public const string SharedSecret = "test-gateway-secret-shared-by-replicas";
+
+    /// <summary>Task "support" (and "support-escalations"), model alias "support-bot" only.</summary>
+    public const string ScopedKey = "sk-test-scoped-key";
+
+    /// <summary>Unscoped, may turn capture off per call.</summary>
+    public const string PrivateKey = "sk-test-private-key";
 
     private readonly Dictionary<string, string?> _overrides;
     private Dictionary<string, string?> _settings = [];
@@ -52,6 +59,20 @@ public class GatewayFixture : IAsyncLifetime
             ["Tao:Gateway:StatePath"] = Path.Combine(Folder, "state"),
             ["Tao:Gateway:InstanceId"] = "gw-test",
             ["Tao:Gateway:StateSyncSeconds"] = "0.5",
+            ["Tao:Gateway:LimitSyncSeconds"] = "0.2",
+            ["Tao:Gateway:Secrets:0"] = SharedSecret, // replicas behind one load balancer share it
+            ["Tao:Auth:Keys:1:Id"] = "key_scoped",
+            ["Tao:Auth:Keys:1:Name"] = "scoped app",
+            ["Tao:Auth:Keys:1:Key"] = ScopedKey,
+            ["Tao:Auth:Keys:1:Task"] = "support",
+            ["Tao:Auth:Keys:1:Tasks:0"] = "support-escalations",
+            ["Tao:Auth:Keys:1:Models:0"] = "support-bot",
+            ["Tao:Auth:Keys:2:Id"] = "key_private",
+            ["Tao:Auth:Keys:2:Name"] = "private app",
+            ["Tao:Auth:Keys:2:Key"] = PrivateKey,
+            ["Tao:Auth:Keys:2:CaptureControl"] = "true",
+            ["Tao:Analytics:Prices:tuned-model:Prompt"] = "100000",
+            ["Tao:Analytics:Prices:tuned-model:Completion"] = "100000",
             ["Tao:Gateway:MaxRequestBodyBytes"] = "65536",
             ["Tao:Gateway:RequestBodyTimeoutSeconds"] = "2",
             ["Tao:ClickHouse:EmbeddedPath"] = TestEngine.EnginePath,
@@ -103,7 +124,7 @@ public class GatewayFixture : IAsyncLifetime
     /// Starts another gateway replica on the same store and upstreams, with its own state folder and spool, as a second
     /// instance behind a load balancer would run. The caller stops it.
     /// </summary>
-    public async Task<(WebApplication App, Uri Address)> StartReplicaAsync(string name)
+    public async Task<(WebApplication App, Uri Address)> StartReplicaAsync(string name, Dictionary<string, string?>? overrides = null)
     {
         var folder = TestEngine.NewFolder(name);
         var settings = new Dictionary<string, string?>(_settings)
@@ -112,6 +133,11 @@ public class GatewayFixture : IAsyncLifetime
             ["Tao:Gateway:InstanceId"] = name,
             ["Tao:Capture:Spool:Path"] = Path.Combine(folder, "spool"),
         };
+        foreach (var (key, value) in overrides ?? [])
+        {
+            settings[key] = value;
+        }
+
         var app = GatewayApp.Build(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), Store);
         await app.StartAsync();
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
@@ -171,6 +197,10 @@ public class GatewayFixture : IAsyncLifetime
             await Task.Delay(50);
         }
     }
+
+    /// <summary>Rows of any table in the fixture's database: "table WHERE condition".</summary>
+    public async Task<long> CountRowsAsync(string tableAndCondition) =>
+        Convert.ToInt64(await Store.Client.ExecuteScalarAsync($"SELECT count() FROM {Database}.{tableAndCondition}"));
 
     public async Task<long> CountAsync(string where = "1")
     {

@@ -37,8 +37,14 @@ internal static class AdminEndpoints
                     ? OpenAiResults.Conflict($"Alias '{alias}' is defined in configuration; change it there or override it with PUT.")
                     : OpenAiResults.NotFound($"No runtime alias '{alias}'."));
 
-        admin.MapPut("/models/{**name}", (string name, ModelEntry entry, ModelCatalog catalog, Yarp.ReverseProxy.IProxyStateLookup proxy) =>
+        admin.MapPut("/models/{**name}", (string name, ModelEntry entry, ModelCatalog catalog, Yarp.ReverseProxy.IProxyStateLookup proxy,
+            Microsoft.Extensions.Options.IOptionsMonitor<GatewayOptions> gateway) =>
         {
+            if (entry.RuntimeCredentialProblem(gateway.CurrentValue) is { } problem)
+            {
+                return OpenAiResults.BadRequest(problem, "api_key");
+            }
+
             if (string.IsNullOrWhiteSpace(entry.Cluster) || !proxy.TryGetCluster(entry.Cluster, out _))
             {
                 return OpenAiResults.BadRequest($"Cluster '{entry.Cluster}' does not exist; add it under /admin/clusters first.", "cluster");
@@ -95,7 +101,7 @@ internal static class AdminEndpoints
         });
 
         admin.MapGet("/keys", (ApiKeyStore keys) =>
-            Results.Json(keys.All.Select(k => new { k.Id, k.Name, k.Task, k.CreatedAt }).OrderBy(k => k.Id, StringComparer.Ordinal)));
+            Results.Json(keys.All.Select(Describe).OrderBy(k => k.Id, StringComparer.Ordinal)));
 
         admin.MapPost("/keys", (NewKey request, ApiKeyStore keys) =>
         {
@@ -104,9 +110,31 @@ internal static class AdminEndpoints
                 return OpenAiResults.BadRequest("A key needs a name of at most 128 characters.", "name");
             }
 
-            var (key, secret) = keys.Create(request.Name, string.IsNullOrWhiteSpace(request.Task) ? null : request.Task);
-            return Results.Json(new { key.Id, key.Name, key.Task, Key = secret }, statusCode: 201);
+            if (request.Problem() is { } problem)
+            {
+                return OpenAiResults.BadRequest(problem.Message, problem.Param);
+            }
+
+            var (key, secret) = keys.Create(request.Name, string.IsNullOrWhiteSpace(request.Task) ? null : request.Task, request.Apply);
+            return Results.Json(new { key.Id, key.Name, key.Task, key.Tasks, key.Models, key.CaptureControl, key.Redact, key.Limits, Key = secret }, statusCode: 201);
         });
+
+        admin.MapPut("/keys/{id}", (string id, NewKey request, ApiKeyStore keys) =>
+        {
+            if (request.Problem() is { } problem)
+            {
+                return OpenAiResults.BadRequest(problem.Message, problem.Param);
+            }
+
+            return keys.Change(id, k => request.Apply(k with { Name = string.IsNullOrWhiteSpace(request.Name) ? k.Name : request.Name, Task = string.IsNullOrWhiteSpace(request.Task) ? null : request.Task })) is { } changed
+                ? Results.Json(Describe(changed))
+                : OpenAiResults.NotFound($"No runtime key '{id}' (keys from configuration change there).");
+        });
+
+        admin.MapGet("/keys/{id}/usage", (string id, ApiKeyStore keys, Limits.KeyLimiter limiter) =>
+            keys.All.FirstOrDefault(k => k.Id == id) is { } key
+                ? Results.Json(new { Usage = limiter.UsageOf(id), Limits = limiter.LimitsOf(key) })
+                : OpenAiResults.NotFound($"No key '{id}'."));
 
         admin.MapDelete("/keys/{id}", (string id, ApiKeyStore keys) =>
             keys.Revoke(id) ? Results.NoContent() : OpenAiResults.NotFound($"No runtime key '{id}'."));
@@ -130,5 +158,37 @@ internal static class AdminEndpoints
         snapshot.Aliases,
     };
 
-    internal sealed record NewKey(string Name, string? Task);
+    private static KeyView Describe(ApiKey k) => new(k.Id, k.Name, k.Task, k.Tasks, k.Models, k.CaptureControl, k.Redact, k.Limits, k.CreatedAt);
+
+    private sealed record KeyView(string Id, string Name, string? Task, IReadOnlyList<string> Tasks, IReadOnlyList<string> Models, bool CaptureControl,
+        bool? Redact, KeyLimits Limits, DateTimeOffset CreatedAt);
+
+    /// <summary>A key to create, or what to change on one: its task (the default) and other allowed tasks, models, capture control and limits.</summary>
+    internal sealed record NewKey(string Name, string? Task, List<string>? Tasks = null, List<string>? Models = null, bool CaptureControl = false,
+        bool? Redact = null, KeyLimits? Limits = null)
+    {
+        public (string Message, string Param)? Problem()
+        {
+            foreach (var task in (Tasks ?? []).Append(Task ?? "x"))
+            {
+                if (!System.Text.RegularExpressions.Regex.IsMatch(task, @"\A[A-Za-z0-9._\-]{1,64}\z"))
+                {
+                    return ("A task tag is 1-64 characters of letters, digits, '.', '_' or '-'.", "tasks");
+                }
+            }
+
+            if (Limits is { } l && (l.RequestsPerMinute < 0 || l.TokensPerMinute < 0 || l.ConcurrentStreams < 0 || l.DailyBudgetUsd < 0
+                || l.MonthlyBudgetUsd < 0 || l.MaxRequestBodyBytes < 0))
+            {
+                return ("Limits are zero (none) or positive.", "limits");
+            }
+
+            return null;
+        }
+
+        public ApiKey Apply(ApiKey key) => key with
+        {
+            Tasks = Tasks ?? [], Models = Models ?? [], CaptureControl = CaptureControl, Redact = Redact, Limits = Limits ?? new KeyLimits(),
+        };
+    }
 }

@@ -28,13 +28,36 @@ public sealed class ApiKeyStore
     public IReadOnlyCollection<ApiKey> All => Volatile.Read(ref _byHash).Values;
 
     /// <summary>Creates a key; the secret is returned once and only its hash is kept.</summary>
-    public (ApiKey Key, string Secret) Create(string name, string? task)
+    public (ApiKey Key, string Secret) Create(string name, string? task, Func<ApiKey, ApiKey>? policy = null)
     {
         var secret = KeyHasher.NewKey();
         var key = new ApiKey(KeyHasher.NewId(), name, KeyHasher.Hash(secret), task, _time.GetUtcNow());
+        key = policy?.Invoke(key) ?? key;
         _state.Update(s => s.Keys.Add(key));
         Volatile.Write(ref _byHash, Build());
         return (key, secret);
+    }
+
+    /// <summary>Changes what a runtime key may do; false when there is no runtime key with that id.</summary>
+    public ApiKey? Change(string id, Func<ApiKey, ApiKey> change)
+    {
+        ApiKey? changed = null;
+        if (!_state.Current.Keys.Any(k => k.Id == id))
+        {
+            return null;
+        }
+
+        _state.Update(s =>
+        {
+            var index = s.Keys.FindIndex(k => k.Id == id);
+            if (index >= 0)
+            {
+                changed = change(s.Keys[index]) with { Id = s.Keys[index].Id, Sha256 = s.Keys[index].Sha256, CreatedAt = s.Keys[index].CreatedAt };
+                s.Keys[index] = changed;
+            }
+        });
+        Volatile.Write(ref _byHash, Build());
+        return changed;
     }
 
     public bool Revoke(string id)
@@ -68,7 +91,11 @@ public sealed class ApiKeyStore
                 : null;
             if (hash is not null)
             {
-                keys[hash] = new ApiKey(configured.Id, configured.Name, hash, configured.Task, DateTimeOffset.MinValue);
+                keys[hash] = new ApiKey(configured.Id, configured.Name, hash, string.IsNullOrWhiteSpace(configured.Task) ? null : configured.Task, DateTimeOffset.MinValue)
+                {
+                    Tasks = configured.Tasks, Models = configured.Models, CaptureControl = configured.CaptureControl, Redact = configured.Redact,
+                    Limits = configured.Limits,
+                };
             }
         }
 

@@ -52,7 +52,7 @@ internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOp
             }
             else if (keys.Find(presented) is { } key)
             {
-                context.Features.Set(new Caller(key.Id, key.Task));
+                context.Features.Set(new Caller(key));
             }
             else
             {

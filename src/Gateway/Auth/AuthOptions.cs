@@ -14,6 +14,12 @@ public sealed class AuthOptions
     /// <summary>SHA-256 (hex) of the admin key, for configuration files that must not hold it. Default: none.</summary>
     public string? AdminKeySha256 { get; set; }
 
+    /// <summary>Limits for every key that sets none of its own (each limit separately). Default: none.</summary>
+    public KeyLimits DefaultLimits { get; set; } = new();
+
+    /// <summary>Lifetime of a dashboard session, in hours (at most 24 × 7). Default: 12.</summary>
+    public double DashboardSessionHours { get; set; } = 12;
+
     /// <summary>API keys from configuration; more are created at runtime through /admin/keys.</summary>
     public List<ApiKeyOptions> Keys { get; set; } = [];
 }

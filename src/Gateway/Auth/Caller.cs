@@ -1,7 +1,9 @@
 namespace Tao.Gateway.Auth;
 
-/// <summary>Who is calling, once authenticated: the key's id and its task tag (empty for anonymous calls).</summary>
-internal sealed record Caller(string KeyId, string? Task)
+/// <summary>Who is calling, once authenticated: the key (null for anonymous calls).</summary>
+internal sealed record Caller(ApiKey? Key)
 {
-    public static readonly Caller Anonymous = new(string.Empty, null);
+    public static readonly Caller Anonymous = new((ApiKey?)null);
+
+    public string KeyId => Key?.Id ?? string.Empty;
 }

@@ -23,6 +23,9 @@ internal sealed class CaptureContext(
     private int _completed;
 
     public Guid RequestId { get; } = requestId;
+
+    /// <summary>Called with the record once it is written (the key limiter charges the call's usage from it).</summary>
+    public Action<Tao.Capture.CaptureRecord>? Recorded { get; set; }
     public DateTime StartedAt { get; } = startedAt;
     public long StartTimestamp { get; } = startTimestamp;
     public OpenAiEndpoint Endpoint { get; } = endpoint;

@@ -22,4 +22,18 @@ public sealed class CaptureOptions
     /// rather than estimated. The client then also receives the final usage chunk. Default: false.
     /// </summary>
     public bool RequestStreamUsage { get; set; }
+
+    /// <summary>
+    /// What happens to a new call while the spool is full (its sinks down long enough to fill the disk budget):
+    /// Drop — answer it and count the record as dropped (availability first); Refuse — answer 503, for users who must
+    /// never answer a call they did not record. Default: Drop.
+    /// </summary>
+    public SpoolFullPolicy WhenSpoolFull { get; set; } = SpoolFullPolicy.Drop;
+}
+
+/// <summary>See <see cref="CaptureOptions.WhenSpoolFull"/>.</summary>
+public enum SpoolFullPolicy
+{
+    Drop,
+    Refuse,
 }

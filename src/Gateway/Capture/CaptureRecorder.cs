@@ -34,6 +34,7 @@ internal sealed partial class CaptureRecorder(
             var record = Build(context, status, clientAborted, errorType, errorMessage);
             writer.Write(record);
             metrics.Record(record);
+            context.Recorded?.Invoke(record);
         }
         catch (Exception e)
         {
@@ -51,14 +52,14 @@ internal sealed partial class CaptureRecorder(
         var cap = Cap;
 
         var rawPrompt = PromptText.Extract(root);
-        var prompt = redactor.Apply(rawPrompt);
+        var prompt = redactor.Apply(context.Caller.Key?.Redact, rawPrompt);
         var promptCut = prompt.Length > cap;
         if (promptCut)
         {
             prompt = prompt[..cap];
         }
 
-        var requestJson = WriteRequest(root, cap, out var requestCut);
+        var requestJson = WriteRequest(root, cap, context.Caller.Key?.Redact, out var requestCut);
         var encoding = context.Model.Entry.Tokenizer;
         var estimated = summary.PromptTokens is null || (summary.CompletionTokens is null && context.Endpoint != OpenAiEndpoint.Embeddings);
         var promptTokens = summary.PromptTokens ?? EstimatePrompt(context, rawPrompt, root, encoding);
@@ -77,7 +78,7 @@ internal sealed partial class CaptureRecorder(
             Endpoint = context.Endpoint.RecordName(),
             Status = status,
             ErrorType = errorType ?? summary.ErrorType ?? (status >= 400 ? "http_" + status : string.Empty),
-            ErrorMessage = redactor.Apply(errorMessage ?? summary.ErrorMessage ?? string.Empty),
+            ErrorMessage = redactor.Apply(context.Caller.Key?.Redact, errorMessage ?? summary.ErrorMessage ?? string.Empty),
             RequestedModel = context.Model.Requested,
             Alias = context.Model.Alias ?? string.Empty,
             Model = context.Model.Name,
@@ -93,7 +94,7 @@ internal sealed partial class CaptureRecorder(
             RequestJson = requestJson,
             Prompt = prompt,
             PromptHash = PromptText.Hash(prompt),
-            ResponseText = redactor.Apply(summary.Text),
+            ResponseText = redactor.Apply(context.Caller.Key?.Redact, summary.Text),
             FinishReason = summary.FinishReason ?? string.Empty,
             PromptTokens = promptTokens,
             CompletionTokens = completionTokens,
@@ -119,20 +120,20 @@ internal sealed partial class CaptureRecorder(
     /// <summary>
     /// The request as JSON without secret fields, with strings redacted, and cut (still valid JSON) past the cap.
     /// </summary>
-    private string WriteRequest(JsonElement root, int cap, out bool cut)
+    private string WriteRequest(JsonElement root, int cap, bool? redact, out bool cut)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
         var truncated = false;
         using (var json = new Utf8JsonWriter(buffer))
         {
-            WriteElement(json, root, buffer, cap, ref truncated);
+            WriteElement(json, root, buffer, cap, redact, ref truncated);
         }
 
         cut = truncated;
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private void WriteElement(Utf8JsonWriter json, JsonElement element, ArrayBufferWriter<byte> buffer, int cap, ref bool cut)
+    private void WriteElement(Utf8JsonWriter json, JsonElement element, ArrayBufferWriter<byte> buffer, int cap, bool? redact, ref bool cut)
     {
         switch (element.ValueKind)
         {
@@ -153,7 +154,7 @@ internal sealed partial class CaptureRecorder(
                         break;
                     }
 
-                    WriteElement(json, property.Value, buffer, cap, ref cut);
+                    WriteElement(json, property.Value, buffer, cap, redact, ref cut);
                 }
 
                 json.WriteEndObject();
@@ -168,13 +169,13 @@ internal sealed partial class CaptureRecorder(
                         break;
                     }
 
-                    WriteElement(json, item, buffer, cap, ref cut);
+                    WriteElement(json, item, buffer, cap, redact, ref cut);
                 }
 
                 json.WriteEndArray();
                 break;
             case JsonValueKind.String:
-                var text = redactor.Apply(PromptText.Text(element));
+                var text = redactor.Apply(redact, PromptText.Text(element));
                 var room = Math.Max(0, cap - (int)(json.BytesPending + buffer.WrittenCount));
                 if (text.Length > room)
                 {

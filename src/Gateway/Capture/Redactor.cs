@@ -7,6 +7,7 @@ namespace Tao.Gateway.Capture;
 internal sealed partial class Redactor
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromMilliseconds(100);
+    private readonly bool _secrets;
     private readonly bool _emails;
     private readonly bool _cards;
     private readonly Regex[] _custom;
@@ -14,6 +15,7 @@ internal sealed partial class Redactor
     public Redactor(IOptions<CaptureOptions> options)
     {
         var redaction = options.Value.Redaction;
+        _secrets = redaction.Secrets;
         _emails = redaction.Emails;
         _cards = redaction.CardNumbers;
         _custom = redaction.Patterns.Select(p => new Regex(p, RegexOptions.Compiled | RegexOptions.CultureInvariant, s_timeout)).ToArray();
@@ -22,15 +24,34 @@ internal sealed partial class Redactor
 
     public bool Enabled { get; }
 
-    public string Apply(string text)
+    /// <summary>
+    /// Masks the configured patterns. <paramref name="keyChoice"/> is the calling key's own choice: false captures its
+    /// text as sent, true applies the default set even where the configuration turned it off.
+    /// </summary>
+    public string Apply(bool? keyChoice, string text)
     {
-        if (!Enabled || text.Length == 0)
+        if (keyChoice == false || text.Length == 0)
+        {
+            return text;
+        }
+
+        if (keyChoice == true && !Enabled)
+        {
+            return ApplyDefaults(text);
+        }
+
+        if (!Enabled)
         {
             return text;
         }
 
         try
         {
+            if (_secrets)
+            {
+                text = MaskSecrets(text);
+            }
+
             if (_emails)
             {
                 text = Email().Replace(text, "[EMAIL]");
@@ -53,6 +74,31 @@ internal sealed partial class Redactor
             // A pattern that cannot finish in time must not leak what it failed to mask.
             return "[REDACTION TIMED OUT]";
         }
+    }
+
+    private static string ApplyDefaults(string text)
+    {
+        try
+        {
+            text = MaskSecrets(text);
+            return CardCandidate().Replace(text, m => PassesLuhn(m.Value) ? "[CARD]" : m.Value);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return "[REDACTION TIMED OUT]";
+        }
+    }
+
+    private static string MaskSecrets(string text)
+    {
+        // Cheap guards first: most prompts contain none of the markers, and then no expression runs.
+        if (text.Contains("-----BEGIN", StringComparison.Ordinal))
+        {
+            text = PrivateKey().Replace(text, "[SECRET]");
+        }
+
+        text = Bearer().Replace(text, "$1[SECRET]");
+        return ApiKeyLike().Replace(text, "[SECRET]");
     }
 
     internal static bool PassesLuhn(string candidate)
@@ -85,6 +131,19 @@ internal sealed partial class Redactor
 
         return digits is >= 13 and <= 19 && sum % 10 == 0;
     }
+
+    [GeneratedRegex(@"-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END[A-Z ]*PRIVATE KEY-----|\z)", RegexOptions.CultureInvariant, 100)]
+    private static partial Regex PrivateKey();
+
+    [GeneratedRegex(@"(\b[Bb]earer\s+)[A-Za-z0-9\-._~+/]{16,}=*", RegexOptions.CultureInvariant, 100)]
+    private static partial Regex Bearer();
+
+    /// <summary>Key formats with a recognisable prefix; a bare random string is left alone (it could be anything).</summary>
+    [GeneratedRegex(
+        @"\b(?:sk-(?:proj-|ant-|tao-)?[A-Za-z0-9_\-]{20,}|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,}" +
+        @"|xox[abpors]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{35}|(?:sk|rk)_live_[0-9A-Za-z]{16,}|eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,})",
+        RegexOptions.CultureInvariant, 100)]
+    private static partial Regex ApiKeyLike();
 
     [GeneratedRegex(@"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}", RegexOptions.CultureInvariant, 100)]
     private static partial Regex Email();

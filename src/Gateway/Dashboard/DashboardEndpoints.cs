@@ -22,21 +22,24 @@ internal static class DashboardEndpoints
         {
             var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync(context.RequestAborted) : null;
             var key = form?["key"].ToString() ?? string.Empty;
-            if (key.Length == 0 || key.Length > 512 || !keys.IsAdmin(key) || session.Issue() is not { } token)
+            if (key.Length == 0 || key.Length > 512 || !keys.IsAdmin(key))
             {
                 context.Response.StatusCode = 401;
                 return Asset("login.html", error: true);
             }
 
-            context.Response.Cookies.Append(DashboardSession.CookieName, token, new CookieOptions
+            // Secure whenever the browser reached us over HTTPS, directly or through a TLS proxy the gateway trusts
+            // (Tao:Gateway:ForwardedHeaders makes Request.Scheme reflect X-Forwarded-Proto from known proxies only).
+            context.Response.Cookies.Append(DashboardSession.CookieName, session.Issue(), new CookieOptions
             {
-                HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = context.Request.IsHttps, Path = "/", MaxAge = DashboardSession.Lifetime,
+                HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = context.Request.IsHttps, Path = "/", MaxAge = session.Lifetime,
             });
             return Results.Redirect("/dashboard", permanent: false);
         }).DisableAntiforgery();
 
-        app.MapPost("/dashboard/logout", (HttpContext context) =>
+        app.MapPost("/dashboard/logout", (HttpContext context, DashboardSession session) =>
         {
+            session.Revoke(context.Request.Cookies[DashboardSession.CookieName]);
             context.Response.Cookies.Delete(DashboardSession.CookieName, new CookieOptions { Path = "/" });
             return Results.Redirect("/dashboard", permanent: false);
         }).DisableAntiforgery();

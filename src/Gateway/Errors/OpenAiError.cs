@@ -52,7 +52,8 @@ internal static class OpenAiError
     }
 
     /// <summary>Answers with an error unless the response has started (then the caller must end it otherwise).</summary>
-    public static async Task<bool> TryWriteAsync(HttpContext context, int status, string message, string type, string? code, string? param = null)
+    public static async Task<bool> TryWriteAsync(HttpContext context, int status, string message, string type, string? code, string? param = null,
+        IEnumerable<KeyValuePair<string, string>>? headers = null)
     {
         if (context.Response.HasStarted)
         {
@@ -65,6 +66,11 @@ internal static class OpenAiError
         if (requestId.Count > 0)
         {
             context.Response.Headers[Proxy.ProxyStep.RequestIdHeader] = requestId;
+        }
+
+        foreach (var (name, value) in headers ?? [])
+        {
+            context.Response.Headers[name] = value;
         }
 
         context.Response.StatusCode = status;

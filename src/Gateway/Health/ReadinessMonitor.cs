@@ -32,9 +32,11 @@ internal sealed class ReadinessMonitor(
         var spoolReport = new SpoolReport(spool.IsFull, spool.BytesOnDisk, spool.Dropped, spool.CorruptBytesSkipped);
         var sinks = Volatile.Read(ref _sinks);
         var upstreams = Volatile.Read(ref _upstreams);
+        // The gateway's own readiness: it can take calls and record them. Upstream health is reported as detail, not
+        // a reason to leave the load balancer: every replica shares the upstreams, so one failing upstream would
+        // otherwise take every replica out, including for the models still served.
         var ready = !spoolReport.Full
-            && (options.CurrentValue.IgnoreSinks || sinks.All(s => s.Reachable))
-            && upstreams.All(u => u.Reachable);
+            && (options.CurrentValue.IgnoreSinks || sinks.All(s => s.Reachable));
         return new ReadinessReport(ready ? "ready" : "not_ready", spoolReport, sinks, upstreams);
     }
 

@@ -12,4 +12,7 @@ internal sealed class ProxyCall(Guid requestId, ResolvedModel model, CaptureCont
 
     /// <summary>Set when the upstream's event stream broke off; the client's stream is then ended as failed.</summary>
     public bool UpstreamInterrupted { get; set; }
+
+    /// <summary>Set when the gateway's whole-call deadline ended the call (not the client).</summary>
+    public bool DeadlinePassed { get; set; }
 }

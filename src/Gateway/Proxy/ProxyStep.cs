@@ -19,10 +19,14 @@ namespace Tao.Gateway.Proxy;
 /// </summary>
 internal sealed partial class ProxyStep(
     RequestDelegate next, ModelCatalog catalog, IProxyStateLookup proxyState, CaptureRecorder recorder, TokenEstimator tokens,
+    Limits.KeyLimiter limiter, Tao.Capture.Spool.CaptureSpool spool,
     IOptionsMonitor<GatewayOptions> gatewayOptions, IOptionsMonitor<CaptureOptions> captureOptions, TimeProvider time)
 {
     public const string RequestIdHeader = "x-tao-request-id";
     public const string TaskHeader = "x-tao-task";
+
+    /// <summary>"x-tao-capture: off" keeps a call out of the capture (only for keys with CaptureControl).</summary>
+    public const string CaptureHeader = "x-tao-capture";
     private static readonly TimeSpan InterruptedStreamDrain = TimeSpan.FromMilliseconds(50);
 
     public async Task InvokeAsync(HttpContext context)
@@ -100,12 +104,75 @@ internal sealed partial class ProxyStep(
         }
 
         var caller = context.Features.Get<Caller>() ?? Caller.Anonymous;
-        var task = context.Request.Headers[TaskHeader].FirstOrDefault() ?? inspected.MetadataTask ?? caller.Task;
+        var named = context.Request.Headers[TaskHeader].FirstOrDefault() ?? inspected.MetadataTask;
+        var task = named ?? caller.Key?.DefaultTask;
         if (task is not null && !TaskTag().IsMatch(task))
         {
             await OpenAiError.TryWriteAsync(context, 400, "A task tag is 1-64 characters of letters, digits, '.', '_' or '-'.",
                 OpenAiError.InvalidRequest, "invalid_task", TaskHeader);
             return;
+        }
+
+        // A key files its calls under its own tasks only: otherwise any caller could feed another task's training
+        // data, or fire its rounds.
+        if (named is not null && caller.Key is { } scoped && !scoped.AllowsTask(named))
+        {
+            await OpenAiError.TryWriteAsync(context, 403, $"This API key may not file calls under task '{named}'.",
+                OpenAiError.Permission, "task_not_allowed", context.Request.Headers.ContainsKey(TaskHeader) ? TaskHeader : "metadata.task");
+            return;
+        }
+
+        if (caller.Key is { } limited && !limited.AllowsModel(inspected.Model, resolved.Alias, resolved.Name))
+        {
+            await OpenAiError.TryWriteAsync(context, 403, $"This API key may not use the model '{inspected.Model}'.",
+                OpenAiError.Permission, "model_not_allowed", "model");
+            return;
+        }
+
+        var captureOff = false;
+        if (context.Request.Headers[CaptureHeader].FirstOrDefault() is { } captureChoice)
+        {
+            if (!string.Equals(captureChoice, "off", StringComparison.OrdinalIgnoreCase) && !string.Equals(captureChoice, "on", StringComparison.OrdinalIgnoreCase))
+            {
+                await OpenAiError.TryWriteAsync(context, 400, $"{CaptureHeader} is 'on' or 'off'.", OpenAiError.InvalidRequest, "invalid_capture_header", CaptureHeader);
+                return;
+            }
+
+            captureOff = string.Equals(captureChoice, "off", StringComparison.OrdinalIgnoreCase);
+            if (captureOff && caller.Key is not { CaptureControl: true })
+            {
+                await OpenAiError.TryWriteAsync(context, 403, "This API key may not turn capture off; the call was not sent.",
+                    OpenAiError.Permission, "capture_control_not_allowed", CaptureHeader);
+                return;
+            }
+        }
+
+        var recording = recorder.Enabled && !captureOff;
+        if (recording && spool.IsFull && captureOptions.CurrentValue.WhenSpoolFull == SpoolFullPolicy.Refuse)
+        {
+            await OpenAiError.TryWriteAsync(context, 503, "The gateway cannot record this call right now (its capture spool is full), and it is set to refuse calls it cannot record.",
+                OpenAiError.Upstream, "capture_unavailable", headers: [new("Retry-After", "5")]);
+            return;
+        }
+
+        Limits.KeyLimiter.Lease? lease = null;
+        if (caller.Key is { } key)
+        {
+            var admission = limiter.Admit(key, inspected.Stream, body.Length / 4);
+            foreach (var (name, value) in admission.Headers)
+            {
+                context.Response.Headers[name] = value;
+            }
+
+            if (admission.Refused is { } refused)
+            {
+                var retryAfter = Math.Max(1, (int)Math.Ceiling(refused.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await OpenAiError.TryWriteAsync(context, 429, refused.Message, refused.Type, refused.Code,
+                    headers: admission.Headers.Append(new("Retry-After", retryAfter)));
+                return;
+            }
+
+            lease = admission.Lease;
         }
 
         if (resolved.UpstreamModel != inspected.Model)
@@ -139,10 +206,15 @@ internal sealed partial class ProxyStep(
         }
 
         CaptureContext? capture = null;
-        if (recorder.Enabled)
+        if (recording)
         {
             capture = new CaptureContext(requestId, time.GetUtcNow().UtcDateTime, Stopwatch.GetTimestamp(), kind, inspected, caller,
                 resolved, task, cluster.ClusterId, recorder.Cap);
+            if (lease is not null)
+            {
+                capture.Recorded = record => lease.End(record.Model, record.Alias, record.PromptTokens, record.CompletionTokens);
+            }
+
             if (inspected.Stream)
             {
                 // Streams rarely report usage: count the prompt while the upstream thinks, not after it answers.
@@ -159,14 +231,42 @@ internal sealed partial class ProxyStep(
         var call = new ProxyCall(requestId, resolved, capture);
         context.Features.Set(call);
         context.ReassignProxyRequest(cluster);
-        await next(context);
-        await AfterForwardingAsync(context, call);
+
+        // The whole call's deadline: YARP forwards with RequestAborted, so a token that also fires at the deadline
+        // ends the upstream call and the answer's stream together.
+        var clientAborted = context.RequestAborted;
+        var seconds = gatewayOptions.CurrentValue.RequestDeadlineSeconds;
+        using var timer = seconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds), time) : null;
+        using var deadline = timer is null ? null : CancellationTokenSource.CreateLinkedTokenSource(clientAborted, timer.Token);
+        if (deadline is not null)
+        {
+            context.RequestAborted = deadline.Token;
+        }
+
+        try
+        {
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                call.DeadlinePassed = deadline is { IsCancellationRequested: true } && !clientAborted.IsCancellationRequested;
+                context.RequestAborted = clientAborted;
+            }
+
+            await AfterForwardingAsync(context, call);
+        }
+        finally
+        {
+            lease?.End(resolved.Name, resolved.Alias, null, null);
+        }
     }
 
     private async Task AfterForwardingAsync(HttpContext context, ProxyCall call)
     {
         var capture = call.Capture;
-        var clientAborted = context.RequestAborted.IsCancellationRequested;
+        var clientAborted = context.RequestAborted.IsCancellationRequested && !call.DeadlinePassed;
         if (call.UpstreamInterrupted)
         {
             // The error event is out; end the response without its final chunk so no client mistakes it for complete
@@ -195,6 +295,8 @@ internal sealed partial class ProxyStep(
 
         var (status, type, code, message) = failure.Error switch
         {
+            _ when call.DeadlinePassed => (504, OpenAiError.Upstream, "request_deadline_exceeded",
+                $"The call did not complete within the gateway's deadline of {gatewayOptions.CurrentValue.RequestDeadlineSeconds} s."),
             ForwarderError.RequestTimedOut => (504, OpenAiError.Upstream, "upstream_timeout", "The upstream model server did not answer in time."),
             ForwarderError.NoAvailableDestinations => (503, OpenAiError.Upstream, "no_healthy_upstream", "No healthy upstream is available for this model."),
             ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled
@@ -211,15 +313,25 @@ internal sealed partial class ProxyStep(
 
         if (capture is not null)
         {
-            capture.UpstreamTruncated |= failure.Error == ForwarderError.ResponseBodyDestination;
+            capture.UpstreamTruncated |= failure.Error == ForwarderError.ResponseBodyDestination || call.DeadlinePassed;
             var recorded = context.Response.HasStarted ? context.Response.StatusCode : status;
-            recorder.Complete(capture, recorded, clientAborted, code, failure.Exception?.Message ?? message);
+            recorder.Complete(capture, recorded, clientAborted, code, call.DeadlinePassed ? message : failure.Exception?.Message ?? message);
+        }
+
+        if (call.DeadlinePassed && context.Response.HasStarted)
+        {
+            context.Abort(); // a stream cut by the deadline must not look complete to the client
         }
     }
 
     private async Task<byte[]?> ReadBodyAsync(HttpContext context)
     {
         var limit = gatewayOptions.CurrentValue.MaxRequestBodyBytes;
+        if (context.Features.Get<Caller>()?.Key is { } key && limiter.LimitsOf(key).MaxRequestBodyBytes is > 0 and var keyLimit)
+        {
+            limit = Math.Min(limit, keyLimit);
+        }
+
         if (context.Request.ContentLength > limit)
         {
             await TooLargeAsync(context, limit);

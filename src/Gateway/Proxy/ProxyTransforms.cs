@@ -9,8 +9,16 @@ namespace Tao.Gateway.Proxy;
 /// Transforms on every route: the client's gateway key is replaced by the upstream's credential, and the response
 /// body passes through the capture on its way out.
 /// </summary>
-internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator tokens) : ITransformProvider
+internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator tokens, Microsoft.Extensions.Options.IOptionsMonitor<GatewayOptions> options)
+    : ITransformProvider
 {
+    /// <summary>
+    /// Client headers that never go upstream unless Tao:Gateway:ForwardHeaders names them: the browser's cookies, and
+    /// the client's OpenAI organisation and project, which would bill or scope the call under the caller's account
+    /// instead of the gateway's credential.
+    /// </summary>
+    private static readonly string[] s_dropped = ["Cookie", "OpenAI-Organization", "OpenAI-Project", "x-api-key", "anthropic-api-key"];
+
     public void ValidateRoute(TransformRouteValidationContext context)
     {
     }
@@ -27,6 +35,16 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
             headers.Remove("Authorization");
             headers.Remove("api-key");
             headers.Remove(ProxyStep.TaskHeader);
+            headers.Remove(ProxyStep.CaptureHeader);
+            var forwarded = options.CurrentValue.ForwardHeaders;
+            foreach (var name in s_dropped)
+            {
+                if (!forwarded.Contains(name, StringComparer.OrdinalIgnoreCase))
+                {
+                    headers.Remove(name);
+                }
+            }
+
             // Plain bodies from upstreams: the capture reads them as they pass, and SSE gains nothing from compression.
             headers.Remove("Accept-Encoding");
             if (transform.HttpContext.Features.Get<ProxyCall>() is { } call)

@@ -15,4 +15,7 @@ public sealed class GatewayState
     public Dictionary<string, ModelEntry> Models { get; set; } = new(StringComparer.Ordinal);
     public Dictionary<string, ClusterEntry> Clusters { get; set; } = new(StringComparer.Ordinal);
     public List<ApiKey> Keys { get; set; } = [];
+
+    /// <summary>Dashboard sessions signed out before their expiry: id → expiry (dropped once expired).</summary>
+    public Dictionary<string, DateTimeOffset> RevokedSessions { get; set; } = new(StringComparer.Ordinal);
 }

@@ -14,9 +14,16 @@ namespace Tao.Gateway.Routing;
 /// versioned, so two admin changes on different replicas within one interval keep the later one.
 /// </summary>
 public sealed partial class GatewayStateSync(
-    GatewayStateStore state, ClickHouseStore store, IOptions<GatewayOptions> options, ILogger<GatewayStateSync> logger) : BackgroundService
+    GatewayStateStore state, ClickHouseStore store, Security.GatewaySecrets secrets, IOptions<GatewayOptions> options, ILogger<GatewayStateSync> logger)
+    : BackgroundService
 {
     private const string Key = "routing";
+    private const string Purpose = "gateway-state";
+    private readonly HashSet<long> _reported = [];
+    private long _rejected;
+
+    /// <summary>Rows of gateway_state this replica refused because their signature did not verify.</summary>
+    public long Rejected => Interlocked.Read(ref _rejected);
     private readonly SemaphoreSlim _nudge = new(0, 1);
     private bool _failing;
 
@@ -48,32 +55,46 @@ public sealed partial class GatewayStateSync(
     {
         try
         {
+            var local = state.Current;
             var parameters = new ClickHouseParameterCollection();
             parameters.AddParameter("key", Key);
             long sharedVersion = 0;
-            string? sharedJson = null;
+            GatewayState? shared = null;
+
+            // The newest row this replica can verify wins. Rows without a valid signature (written by anyone who can
+            // reach the store, not by a gateway) are reported and skipped, so they can neither change routing nor
+            // hide the genuine newer state behind a higher version.
             using (var reader = await store.Client.ExecuteReaderAsync(
-                $"SELECT version, state FROM {store.Database}.{GatewayStateTable.Name} WHERE key = {{key:String}} ORDER BY version DESC LIMIT 1",
+                $"SELECT version, state FROM {store.Database}.{GatewayStateTable.Name} WHERE key = {{key:String}} ORDER BY version DESC LIMIT 200",
                 parameters, cancellationToken: cancellationToken))
             {
-                if (reader.Read())
+                while (reader.Read())
                 {
-                    sharedVersion = Convert.ToInt64(reader.GetValue(0));
-                    sharedJson = reader.GetString(1);
+                    var version = Convert.ToInt64(reader.GetValue(0));
+                    if (Open(reader.GetString(1), version) is { } verified)
+                    {
+                        sharedVersion = version;
+                        shared = verified;
+                        break;
+                    }
+
+                    if (version > local.Version && RejectOnce(version))
+                    {
+                        LogRejected(logger, version);
+                    }
                 }
             }
 
-            var local = state.Current;
-            if (sharedJson is not null && sharedVersion > local.Version)
+            if (shared is not null && sharedVersion > local.Version)
             {
-                if (state.Adopt(GatewayStateStore.Deserialize(sharedJson)))
+                if (state.Adopt(shared))
                 {
                     LogAdopted(logger, sharedVersion);
                 }
             }
             else if (local.Version > sharedVersion)
             {
-                object[] row = [Key, (ulong)local.Version, DateTime.UtcNow, options.Value.InstanceId, GatewayStateStore.Serialize(local)];
+                object[] row = [Key, (ulong)local.Version, DateTime.UtcNow, options.Value.InstanceId, Seal(local)];
                 await store.Client.InsertBinaryAsync($"{store.Database}.{GatewayStateTable.Name}", GatewayStateTable.Columns.Select(c => c.Name), [row],
                     cancellationToken: cancellationToken);
             }
@@ -92,6 +113,55 @@ public sealed partial class GatewayStateSync(
                 LogFailing(logger, e.Message); // routing keeps working from the local state file
             }
         }
+    }
+
+    /// <summary>The stored form of a state: "sig:&lt;HMAC of version and JSON&gt;", a newline, the JSON.</summary>
+    public string Seal(GatewayState local)
+    {
+        var json = GatewayStateStore.Serialize(local);
+        return $"sig:{secrets.Sign(Purpose, $"{local.Version}\n{json}")}\n{json}";
+    }
+
+    /// <summary>The state in a stored row when its signature verifies and its version is the row's; otherwise null.</summary>
+    public GatewayState? Open(string stored, long rowVersion)
+    {
+        var newline = stored.IndexOf('\n', StringComparison.Ordinal);
+        if (!stored.StartsWith("sig:", StringComparison.Ordinal) || newline < 0)
+        {
+            return null;
+        }
+
+        var json = stored[(newline + 1)..];
+        if (!secrets.Verify(Purpose, $"{rowVersion}\n{json}", stored[4..newline]))
+        {
+            return null;
+        }
+
+        try
+        {
+            var parsed = GatewayStateStore.Deserialize(json);
+            return parsed.Version == rowVersion ? parsed : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+
+
+    private bool RejectOnce(long version)
+    {
+        lock (_reported)
+        {
+            if (!_reported.Add(version))
+            {
+                return false;
+            }
+        }
+
+        Interlocked.Increment(ref _rejected);
+        return true;
     }
 
     private void Nudge()
@@ -113,6 +183,9 @@ public sealed partial class GatewayStateSync(
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Gateway state sync failing ({Reason}); serving the local state")]
     private static partial void LogFailing(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Ignored gateway state version {Version} in the store: its signature does not verify with this gateway's secret (written by something that is not a gateway, or by a replica with another secret)")]
+    private static partial void LogRejected(ILogger logger, long version);
 
     [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Gateway state sync recovered")]
     private static partial void LogRecovered(ILogger logger);

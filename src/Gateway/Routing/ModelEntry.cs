@@ -12,8 +12,11 @@ public sealed class ModelEntry
     /// <summary>Upstream credential sent as "Authorization: Bearer". Prefer <see cref="ApiKeyEnv"/>.</summary>
     public string? ApiKey { get; set; }
 
-    /// <summary>Environment variable holding the upstream credential.</summary>
+    /// <summary>Environment variable holding the upstream credential (for models added at runtime: TAO_UPSTREAM_* or an allowed prefix).</summary>
     public string? ApiKeyEnv { get; set; }
+
+    /// <summary>File holding the upstream credential (for models added at runtime: inside the credentials folder).</summary>
+    public string? ApiKeyFile { get; set; }
 
     /// <summary>Version label recorded with every call (e.g. "base", "r3"). Default: empty.</summary>
     public string? Version { get; set; }
@@ -30,12 +33,47 @@ public sealed class ModelEntry
     public string? Credential() =>
         !string.IsNullOrEmpty(ApiKey) ? ApiKey
         : !string.IsNullOrEmpty(ApiKeyEnv) ? Environment.GetEnvironmentVariable(ApiKeyEnv)
+        : !string.IsNullOrEmpty(ApiKeyFile) && File.Exists(ApiKeyFile) ? File.ReadAllText(ApiKeyFile).Trim()
         : null;
+
+    /// <summary>
+    /// Why this entry may not be stored as runtime state (null when it may): a credential in clear would be kept in
+    /// the state file and the shared store, and an arbitrary variable or file name would let whoever can change
+    /// routing send any of the gateway's secrets (the admin key's variable included) to an upstream of their choice.
+    /// </summary>
+    public string? RuntimeCredentialProblem(GatewayOptions options)
+    {
+        if (!string.IsNullOrEmpty(ApiKey))
+        {
+            return "Runtime models do not take a credential in clear: set apiKeyEnv (a TAO_UPSTREAM_* environment variable) or apiKeyFile (a file in the gateway's credentials folder).";
+        }
+
+        if (!string.IsNullOrEmpty(ApiKeyEnv) && !AllowedPrefixes(options).Any(p => ApiKeyEnv.StartsWith(p, StringComparison.Ordinal)))
+        {
+            return $"apiKeyEnv must name a variable starting with {string.Join(" or ", AllowedPrefixes(options))}.";
+        }
+
+        if (!string.IsNullOrEmpty(ApiKeyFile))
+        {
+            var folder = Path.GetFullPath(options.CredentialFolder ?? Path.Combine(options.StatePath, "credentials")) + Path.DirectorySeparatorChar;
+            var full = Path.GetFullPath(ApiKeyFile, folder);
+            if (!full.StartsWith(folder, StringComparison.Ordinal) || (File.Exists(full) && File.ResolveLinkTarget(full, returnFinalTarget: false) is not null))
+            {
+                return $"apiKeyFile must be a file in the gateway's credentials folder ({folder}).";
+            }
+
+            ApiKeyFile = full;
+        }
+
+        return null;
+    }
+
+    private static IEnumerable<string> AllowedPrefixes(GatewayOptions options) => options.CredentialEnvPrefixes.Prepend("TAO_UPSTREAM_");
 
     /// <summary>A copy without the credential in clear, for admin listings.</summary>
     public ModelEntry Redacted() => new()
     {
         Cluster = Cluster, UpstreamModel = UpstreamModel, ApiKey = string.IsNullOrEmpty(ApiKey) ? null : "***",
-        ApiKeyEnv = ApiKeyEnv, Version = Version, Tokenizer = Tokenizer, OwnedBy = OwnedBy,
+        ApiKeyEnv = ApiKeyEnv, ApiKeyFile = ApiKeyFile, Version = Version, Tokenizer = Tokenizer, OwnedBy = OwnedBy,
     };
 }

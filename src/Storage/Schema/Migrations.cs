@@ -28,5 +28,9 @@ public static class Migrations
             ddl.CreateMaterializedView(TrafficRollup.View, TrafficRollup.Name, CapturesTable.Name, TrafficRollup.Select),
             .. TrafficRollup.Backfill(ddl),
         ]);
+
+        yield return new Migration(5, "per-key usage shared by replicas for rate limits and budgets", ddl.CreateTable(
+            KeyUsageTable.Name, KeyUsageTable.Columns, "ReplacingMergeTree(updated)", "(key_id, window, instance)",
+            partitionBy: "toYYYYMM(window)", shardingKey: "cityHash64(key_id)"));
     }
 }
