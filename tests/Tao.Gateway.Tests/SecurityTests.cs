@@ -353,6 +353,56 @@ public sealed class SecurityTests(GatewayFixture gateway) : IClassFixture<Gatewa
     }
 
     [Fact]
+    public async Task WithRefuseWhenFull_AGatewayThatCannotRecordAnswersNothing()
+    {
+        // No sink can take records (Kafka at a closed port, ClickHouse off), and the spool holds 256 KiB.
+        var (replica, address) = await gateway.StartReplicaAsync("gw-refuse", new()
+        {
+            ["Tao:Capture:WhenSpoolFull"] = "Refuse",
+            ["Tao:Capture:MaxBodyBytes"] = "4096",
+            ["Tao:Capture:Spool:MaxBytes"] = (256 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Tao:Capture:Spool:SegmentBytes"] = (64 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Tao:Capture:ClickHouse:Enabled"] = "false",
+            ["Tao:Capture:Kafka:Enabled"] = "true",
+            ["Tao:Capture:Kafka:BootstrapServers"] = "127.0.0.1:9",
+        });
+        try
+        {
+            using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+            http.DefaultRequestHeaders.Authorization = new("Bearer", GatewayFixture.ApiKey);
+            var answered = 0;
+            HttpResponseMessage? refused = null;
+            for (var i = 0; i < 2000 && refused is null; i++)
+            {
+                var response = await http.SendAsync(CaptureFunctionalTests.Json(Chat,
+                    $$"""{"model":"base-model","messages":[{"role":"user","content":"fill the spool {{new string('z', 500)}} {{i}}"}]}"""));
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    answered++;
+                    response.Dispose();
+                }
+                else
+                {
+                    refused = response;
+                }
+            }
+
+            Assert.NotNull(refused);
+            using var _ = refused;
+            Assert.True(answered > 10, $"{answered} calls answered before the spool filled");
+            Assert.NotNull(refused.Headers.RetryAfter);
+            await BadInputTests.AssertErrorAsync(refused, 503, "capture_unavailable", "a call that could not be recorded");
+            var spool = replica.Services.GetRequiredService<Tao.Capture.Spool.CaptureSpool>();
+            Assert.Equal(0, spool.Dropped); // nothing answered went unrecorded
+        }
+        finally
+        {
+            await replica.StopAsync();
+            await replica.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task ClientOnlyHeaders_StayAtTheGateway()
     {
         using var http = gateway.Http();

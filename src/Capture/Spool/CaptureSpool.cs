@@ -90,6 +90,23 @@ public sealed class CaptureSpool : IDisposable
     }
 
     /// <summary>
+    /// Bytes that can still be appended before the disk budget is exhausted (as if no sink committed meanwhile): the
+    /// active segment's room plus the segments the budget still allows (a spare already prepared counts as one).
+    /// </summary>
+    public long FreeBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                var active = _active.Capacity - (_active.End - _active.Base) - SpoolSegment.HeaderBytes;
+                var more = (_options.MaxBytes - _segments.Count * _options.SegmentBytes) / _options.SegmentBytes;
+                return Math.Max(0, active) + Math.Max(0, more) * (_options.SegmentBytes - SpoolSegment.HeaderBytes);
+            }
+        }
+    }
+
+    /// <summary>
     /// Appends one record. Never blocks on I/O beyond a memory copy (segment files are prepared ahead). Returns
     /// the record's position, or -1 when it was dropped because the disk budget is exhausted.
     /// </summary>

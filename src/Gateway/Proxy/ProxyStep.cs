@@ -27,6 +27,7 @@ internal sealed partial class ProxyStep(
 
     /// <summary>"x-tao-capture: off" keeps a call out of the capture (only for keys with CaptureControl).</summary>
     public const string CaptureHeader = "x-tao-capture";
+    private long _recordingInFlight;
     private static readonly TimeSpan InterruptedStreamDrain = TimeSpan.FromMilliseconds(50);
 
     public async Task InvokeAsync(HttpContext context)
@@ -148,13 +149,6 @@ internal sealed partial class ProxyStep(
         }
 
         var recording = recorder.Enabled && !captureOff;
-        if (recording && spool.IsFull && captureOptions.CurrentValue.WhenSpoolFull == SpoolFullPolicy.Refuse)
-        {
-            await OpenAiError.TryWriteAsync(context, 503, "The gateway cannot record this call right now (its capture spool is full), and it is set to refuse calls it cannot record.",
-                OpenAiError.Upstream, "capture_unavailable", headers: [new("Retry-After", "5")]);
-            return;
-        }
-
         Limits.KeyLimiter.Lease? lease = null;
         if (caller.Key is { } key)
         {
@@ -173,6 +167,23 @@ internal sealed partial class ProxyStep(
             }
 
             lease = admission.Lease;
+        }
+
+        var reserved = false;
+        if (recording && captureOptions.CurrentValue.WhenSpoolFull == SpoolFullPolicy.Refuse)
+        {
+            // Admit only what surely fits: every call in flight may still write a record of up to the cap.
+            var inFlight = Interlocked.Increment(ref _recordingInFlight);
+            reserved = true;
+            if (spool.IsFull || spool.FreeBytes < inFlight * RecordCeiling(captureOptions.CurrentValue))
+            {
+                Interlocked.Decrement(ref _recordingInFlight);
+                lease?.End(resolved.Name, resolved.Alias, null, null);
+                await OpenAiError.TryWriteAsync(context, 503,
+                    "The gateway cannot record this call right now (its capture spool has no room left for it), and it is set to refuse calls it cannot record.",
+                    OpenAiError.Upstream, "capture_unavailable", headers: [new("Retry-After", "5")]);
+                return;
+            }
         }
 
         if (resolved.UpstreamModel != inspected.Model)
@@ -260,6 +271,10 @@ internal sealed partial class ProxyStep(
         finally
         {
             lease?.End(resolved.Name, resolved.Alias, null, null);
+            if (reserved)
+            {
+                Interlocked.Decrement(ref _recordingInFlight);
+            }
         }
     }
 
@@ -391,6 +406,9 @@ internal sealed partial class ProxyStep(
         timeout.CancelAfter(TimeSpan.FromSeconds(gatewayOptions.CurrentValue.RequestBodyTimeoutSeconds));
         return timeout;
     }
+
+    /// <summary>The most one record can take in the spool: prompt, request and answer each cut at the cap, plus the rest.</summary>
+    private static long RecordCeiling(CaptureOptions options) => 4L * options.MaxBodyBytes + 16 * 1024;
 
     private static Task TooLargeAsync(HttpContext context, long limit) =>
         OpenAiError.TryWriteAsync(context, 413, $"The request body is larger than the gateway's limit of {limit} bytes.",
