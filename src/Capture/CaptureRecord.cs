@@ -50,6 +50,9 @@ public sealed class CaptureRecord
     public string ApiKeyId { get; set; } = string.Empty;
 
     public string Task { get; set; } = string.Empty;
+
+    /// <summary>The episode (conversation, agent run) the call belongs to, from x-tao-episode-id or metadata.episode_id; empty when none.</summary>
+    public string EpisodeId { get; set; } = string.Empty;
     public string EndUser { get; set; } = string.Empty;
 
     /// <summary>Which gateway instance captured the call.</summary>

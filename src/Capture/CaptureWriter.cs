@@ -23,4 +23,17 @@ public sealed class CaptureWriter(CaptureSpool spool, CaptureMetrics metrics)
         metrics.Captured.Add(1);
         return true;
     }
+
+    /// <summary>Appends feedback to the same spool, so it is as durable as the calls it rates.</summary>
+    public bool Write(FeedbackRecord record)
+    {
+        var position = spool.Append(record.FeedbackId, FeedbackJson.Serialize(record));
+        if (position < 0)
+        {
+            metrics.Dropped.Add(1);
+            return false;
+        }
+
+        return true;
+    }
 }

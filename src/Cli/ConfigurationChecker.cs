@@ -40,6 +40,7 @@ public static class ConfigurationChecker
         (FlywheelOptions.Section, typeof(FlywheelOptions)),
         (ModelServerOptions.Section, typeof(ModelServerOptions)),
         (Tao.Gateway.Analytics.AnalyticsOptions.Section, typeof(Tao.Gateway.Analytics.AnalyticsOptions)),
+        (Tao.Gateway.Feedback.FeedbackOptions.Section, typeof(Tao.Gateway.Feedback.FeedbackOptions)),
         (Tao.Gateway.Telemetry.TelemetryOptions.Section, typeof(Tao.Gateway.Telemetry.TelemetryOptions)),
         ("ReverseProxy:Clusters", typeof(Dictionary<string, ClusterConfig>)),
         ("ReverseProxy:Routes", typeof(Dictionary<string, RouteConfig>)),

@@ -24,6 +24,9 @@ public static class GatewayServiceCollectionExtensions
         services.AddOptions<ReadinessOptions>().Bind(configuration.GetSection(ReadinessOptions.Section));
 
         services.AddSingleton<Security.GatewaySecrets>();
+        services.AddOptions<Feedback.FeedbackOptions>().Bind(configuration.GetSection(Feedback.FeedbackOptions.Section));
+        services.AddSingleton<Feedback.RecentCalls>();
+        services.AddSingleton<Feedback.FeedbackService>();
         services.AddSingleton<Limits.KeyLimiter>();
         services.AddSingleton<Limits.KeyUsageSync>();
         services.AddHostedService(sp => sp.GetRequiredService<Limits.KeyUsageSync>());
@@ -85,6 +88,7 @@ public static class GatewayServiceCollectionExtensions
         Dashboard.DashboardEndpoints.MapDashboard(app);
         Telemetry.TelemetrySetup.MapTelemetry(app);
         app.MapModels();
+        Feedback.FeedbackEndpoints.MapFeedback(app);
         app.MapReverseProxy(pipeline =>
         {
             pipeline.UseMiddleware<ProxyStep>();

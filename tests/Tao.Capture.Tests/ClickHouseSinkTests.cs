@@ -38,6 +38,30 @@ public sealed class ClickHouseSinkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FeedbackInTheSameSpool_LandsInTheFeedbackTable_LatestPerTargetMetricAndKey()
+    {
+        var sink = new ClickHouseSink(_store, new ClickHouseSinkOptions());
+        var call = Records.New(5);
+        FeedbackRecord Rating(double value, int second) => new()
+        {
+            FeedbackId = Guid.NewGuid(), TargetId = call.RequestId.ToString(), Metric = "rating", ValueKind = "float", Value = value,
+            ApiKeyId = "key_support", CreatedAt = new DateTime(2026, 12, 1, 10, 0, second, DateTimeKind.Utc), Tags = { ["source"] = "web" },
+        };
+
+        await sink.DeliverAsync([Entry(call), FeedbackEntry(Rating(2, 1)), FeedbackEntry(Rating(4, 2))], CancellationToken.None);
+        await sink.DeliverAsync([FeedbackEntry(Rating(4, 2))], CancellationToken.None); // a batch re-sent after a crash
+
+        Assert.Equal(1L, Convert.ToInt64(await _store.Client.ExecuteScalarAsync($"SELECT count() FROM {_store.Database}.captures")));
+        using var reader = await _store.Client.ExecuteReaderAsync(
+            $"SELECT value, tags['source'], level FROM {_store.Database}.feedback FINAL WHERE target_id = '{call.RequestId}'");
+        Assert.True(reader.Read());
+        Assert.Equal(4.0, Convert.ToDouble(reader.GetValue(0)));
+        Assert.Equal("web", reader.GetString(1));
+        Assert.Equal("request", reader.GetString(2));
+        Assert.False(reader.Read());
+    }
+
+    [Fact]
     public async Task AnUnreadableRecord_IsSetAsideAndTheRestOfTheBatchLands()
     {
         var sink = new ClickHouseSink(_store, new ClickHouseSinkOptions());
@@ -100,4 +124,6 @@ public sealed class ClickHouseSinkTests : IAsyncLifetime
         public Task<bool> CheckAsync(CancellationToken cancellationToken) => inner.CheckAsync(cancellationToken);
         public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
+
+    private static SpoolEntry FeedbackEntry(FeedbackRecord record) => new(1, 1, record.FeedbackId, FeedbackJson.Serialize(record));
 }

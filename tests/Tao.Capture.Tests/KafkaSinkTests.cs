@@ -41,6 +41,37 @@ public sealed class KafkaSinkTests
     }
 
     [Fact]
+    public async Task Feedback_GoesToItsOwnTopic_AndSurvivesTheBrokersBeingDown()
+    {
+        using var cluster = new KafkaMockCluster();
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic("captures-" + suffix);
+        cluster.CreateTopic("feedback-" + suffix);
+        using var spool = new CaptureSpool(new SpoolOptions { Path = TestEngine.NewFolder("kspool"), SegmentBytes = 256 * 1024, FlushPolicy = SpoolFlushPolicy.None });
+        var sink = new KafkaSink(new KafkaSinkOptions { Enabled = true, BootstrapServers = cluster.BootstrapServers, Topic = "captures-" + suffix, FeedbackTopic = "feedback-" + suffix });
+        var shipper = new SinkShipper(spool, sink, NullLogger<SinkShipper>.Instance, TimeProvider.System);
+        await shipper.StartAsync(CancellationToken.None);
+
+        var call = Records.New(1);
+        spool.Append(call.RequestId, CaptureJson.Serialize(call));
+        await WaitUntilAsync(() => shipper.Status.CommittedPosition == spool.End);
+        cluster.SetAllBrokers(up: false);
+        var feedback = new FeedbackRecord { FeedbackId = Guid.NewGuid(), TargetId = call.RequestId.ToString(), Metric = "thumbs_up", ValueKind = "boolean", Value = 1, ApiKeyId = "key_support" };
+        spool.Append(feedback.FeedbackId, FeedbackJson.Serialize(feedback)); // posted while Kafka is away
+        await Task.Delay(1000);
+        Assert.True(shipper.Status.CommittedPosition < spool.End);
+        cluster.SetAllBrokers(up: true);
+        await WaitUntilAsync(() => shipper.Status.CommittedPosition == spool.End, TimeSpan.FromSeconds(60));
+        await shipper.StopAsync(CancellationToken.None);
+        await sink.DisposeAsync();
+
+        var consumed = Assert.Single(Consume(cluster, "feedback-" + suffix, expected: 1));
+        Assert.Equal(feedback.FeedbackId.ToString(), consumed.Key);
+        Assert.Equal(call.RequestId.ToString(), FeedbackJson.Deserialize(consumed.Value).TargetId);
+        Assert.Single(Consume(cluster, "captures-" + suffix, expected: 1)); // and nothing else went to the captures topic
+    }
+
+    [Fact]
     public async Task BrokersDownForAWhile_LoseNothingAndDuplicateNothing()
     {
         using var cluster = new KafkaMockCluster();

@@ -12,7 +12,9 @@ namespace Tao.Capture.Sinks;
 /// </summary>
 public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions options) : ICaptureSink
 {
+    private static readonly string[] s_feedbackColumns = FeedbackTable.Columns.Select(c => c.Name).ToArray();
     private readonly string _table = $"{store.Database}.{CapturesTable.Name}";
+    private readonly string _feedbackTable = $"{store.Database}.{FeedbackTable.Name}";
     private volatile bool _schemaReady;
 
     public string Name => "clickhouse";
@@ -24,12 +26,20 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
     public async Task DeliverAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellationToken)
     {
         var rows = new List<object[]>(batch.Count);
+        List<object[]>? feedback = null;
         List<(SpoolEntry, string)>? poison = null;
         foreach (var entry in batch)
         {
             try
             {
-                rows.Add(ToRow(CaptureJson.Deserialize(entry.Payload.Span)));
+                if (FeedbackJson.IsFeedback(entry.Payload.Span))
+                {
+                    (feedback ??= []).Add(ToRow(FeedbackJson.Deserialize(entry.Payload.Span)));
+                }
+                else
+                {
+                    rows.Add(ToRow(CaptureJson.Deserialize(entry.Payload.Span)));
+                }
             }
             catch (JsonException e)
             {
@@ -49,18 +59,30 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
             await store.Client.InsertBinaryAsync(_table, CapturesTable.InsertColumns, rows, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
 
+        if (feedback is not null)
+        {
+            await store.Client.InsertBinaryAsync(_feedbackTable, s_feedbackColumns, feedback, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
         if (poison is not null)
         {
             throw new PoisonRecordsException(poison);
         }
     }
 
+    /// <summary>Values in the order of <see cref="FeedbackTable.Columns"/>.</summary>
+    public static object[] ToRow(FeedbackRecord f) =>
+    [
+        f.FeedbackId, f.TargetId, f.Level, f.Metric, f.ValueKind, f.Value is { } v ? v : DBNull.Value, f.Comment, f.Demonstration, f.Tags,
+        f.ApiKeyId, f.CreatedAt, f.Gateway,
+    ];
+
     /// <summary>Values in the order of <see cref="CapturesTable.InsertColumns"/>.</summary>
     public static object[] ToRow(CaptureRecord r) =>
     [
         r.RequestId, (byte)r.SchemaVersion, r.StartedAt, r.CompletedAt, r.LatencyMs, r.TtftMs is { } ttft ? ttft : DBNull.Value,
         r.Endpoint, (ushort)r.Status, r.ErrorType, r.ErrorMessage, r.RequestedModel, r.Alias, r.Model, r.ServedModel,
-        r.ModelVersion, r.Cluster, r.Upstream, r.ApiKeyId, r.Task, r.EndUser, r.Gateway, r.Stream, r.RequestJson,
+        r.ModelVersion, r.Cluster, r.Upstream, r.ApiKeyId, r.Task, r.EpisodeId, r.EndUser, r.Gateway, r.Stream, r.RequestJson,
         r.Prompt, r.PromptHash, r.ResponseText, r.FinishReason, (uint)r.PromptTokens, (uint)r.CompletionTokens,
         r.TokensEstimated, r.ClientAborted, r.UpstreamTruncated, r.CaptureTruncated,
     ];

@@ -48,7 +48,8 @@ public sealed class KafkaSink : ICaptureSink
         for (var i = 0; i < batch.Count; i++)
         {
             var message = new Message<string, byte[]> { Key = batch[i].Key.ToString(), Value = batch[i].Payload.ToArray() };
-            deliveries[i] = _producer.ProduceAsync(_options.Topic, message, CancellationToken.None);
+            var topic = FeedbackJson.IsFeedback(batch[i].Payload.Span) ? _options.FeedbackTopic : _options.Topic;
+            deliveries[i] = _producer.ProduceAsync(topic, message, CancellationToken.None);
         }
 
         List<(SpoolEntry, string)>? poison = null;

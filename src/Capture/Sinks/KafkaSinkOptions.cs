@@ -14,6 +14,9 @@ public sealed class KafkaSinkOptions
     /// <summary>Topic for capture records. Default: "tao.captures".</summary>
     public string Topic { get; set; } = "tao.captures";
 
+    /// <summary>Topic for feedback records (same key, same delivery guarantees). Default: "tao.feedback".</summary>
+    public string FeedbackTopic { get; set; } = "tao.feedback";
+
     /// <summary>Records per batch handed to the producer before waiting for delivery reports. Default: 5000.</summary>
     public int MaxBatchRecords { get; set; } = 5000;
 

@@ -24,6 +24,9 @@ internal sealed class CaptureContext(
 
     public Guid RequestId { get; } = requestId;
 
+    /// <summary>The episode the call belongs to (x-tao-episode-id or metadata.episode_id), if any.</summary>
+    public string? Episode { get; init; }
+
     /// <summary>Called with the record once it is written (the key limiter charges the call's usage from it).</summary>
     public Action<Tao.Capture.CaptureRecord>? Recorded { get; set; }
     public DateTime StartedAt { get; } = startedAt;

@@ -14,7 +14,7 @@ namespace Tao.Gateway.Capture;
 /// </summary>
 internal sealed partial class CaptureRecorder(
     CaptureWriter writer, IOptions<CaptureOptions> options, IOptions<GatewayOptions> gateway, Redactor redactor,
-    TokenEstimator tokens, Telemetry.GatewayMetrics metrics, ILogger<CaptureRecorder> logger)
+    TokenEstimator tokens, Telemetry.GatewayMetrics metrics, Feedback.RecentCalls recent, ILogger<CaptureRecorder> logger)
 {
     private readonly HashSet<string> _secretFields = new(options.Value.SecretFields, StringComparer.OrdinalIgnoreCase);
 
@@ -34,6 +34,7 @@ internal sealed partial class CaptureRecorder(
             var record = Build(context, status, clientAborted, errorType, errorMessage);
             writer.Write(record);
             metrics.Record(record);
+            recent.Add(record);
             context.Recorded?.Invoke(record);
         }
         catch (Exception e)
@@ -88,6 +89,7 @@ internal sealed partial class CaptureRecorder(
             Upstream = context.Upstream,
             ApiKeyId = context.Caller.KeyId,
             Task = context.Task ?? string.Empty,
+            EpisodeId = context.Episode ?? string.Empty,
             EndUser = context.Request.User ?? string.Empty,
             Gateway = gateway.Value.InstanceId,
             Stream = context.Request.Stream,

@@ -17,5 +17,8 @@ internal sealed class InspectedRequest(JsonDocument document) : IDisposable
     public string? User { get; init; }
     public string? MetadataTask { get; init; }
 
+    /// <summary>metadata.episode_id, when the body names one.</summary>
+    public string? MetadataEpisode { get; init; }
+
     public void Dispose() => Document.Dispose();
 }

@@ -25,6 +25,9 @@ internal sealed partial class ProxyStep(
     public const string RequestIdHeader = "x-tao-request-id";
     public const string TaskHeader = "x-tao-task";
 
+    /// <summary>Groups calls into an episode (a conversation, an agent run) that feedback can rate as a whole.</summary>
+    public const string EpisodeHeader = "x-tao-episode-id";
+
     /// <summary>"x-tao-capture: off" keeps a call out of the capture (only for keys with CaptureControl).</summary>
     public const string CaptureHeader = "x-tao-capture";
     private long _recordingInFlight;
@@ -111,6 +114,14 @@ internal sealed partial class ProxyStep(
         {
             await OpenAiError.TryWriteAsync(context, 400, "A task tag is 1-64 characters of letters, digits, '.', '_' or '-'.",
                 OpenAiError.InvalidRequest, "invalid_task", TaskHeader);
+            return;
+        }
+
+        var episode = context.Request.Headers[EpisodeHeader].FirstOrDefault() ?? inspected.MetadataEpisode;
+        if (episode is not null && !EpisodeId().IsMatch(episode))
+        {
+            await OpenAiError.TryWriteAsync(context, 400, "An episode id is 1-128 characters of letters, digits, '.', '_', ':' or '-'.",
+                OpenAiError.InvalidRequest, "invalid_episode_id", EpisodeHeader);
             return;
         }
 
@@ -220,7 +231,7 @@ internal sealed partial class ProxyStep(
         if (recording)
         {
             capture = new CaptureContext(requestId, time.GetUtcNow().UtcDateTime, Stopwatch.GetTimestamp(), kind, inspected, caller,
-                resolved, task, cluster.ClusterId, recorder.Cap);
+                resolved, task, cluster.ClusterId, recorder.Cap) { Episode = episode };
             if (lease is not null)
             {
                 capture.Recorded = record => lease.End(record.Model, record.Alias, record.PromptTokens, record.CompletionTokens);
@@ -421,4 +432,7 @@ internal sealed partial class ProxyStep(
 
     [GeneratedRegex(@"\A[A-Za-z0-9._\-]{1,64}\z")]
     private static partial Regex TaskTag();
+
+    [GeneratedRegex(@"\A[A-Za-z0-9._:\-]{1,128}\z")]
+    private static partial Regex EpisodeId();
 }

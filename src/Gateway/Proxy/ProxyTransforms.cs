@@ -36,6 +36,7 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
             headers.Remove("api-key");
             headers.Remove(ProxyStep.TaskHeader);
             headers.Remove(ProxyStep.CaptureHeader);
+            headers.Remove(ProxyStep.EpisodeHeader);
             var forwarded = options.CurrentValue.ForwardHeaders;
             foreach (var name in s_dropped)
             {

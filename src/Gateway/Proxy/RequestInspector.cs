@@ -97,6 +97,7 @@ internal static class RequestInspector
             MetadataTask = root.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object
                 ? OptionalString(metadata, "task")
                 : null,
+            MetadataEpisode = metadata.ValueKind == JsonValueKind.Object ? OptionalString(metadata, "episode_id") : null,
         };
     }
 

@@ -37,6 +37,7 @@ public static class CapturesTable
             new("upstream", "LowCardinality(String)"),
             new("api_key_id", "LowCardinality(String)"),
             new("task", "LowCardinality(String)"),
+            EpisodeId,
             new("end_user", "String"),
             new("gateway", "LowCardinality(String)"),
             new("stream", "Bool"),
@@ -54,6 +55,9 @@ public static class CapturesTable
             new("ingested_at", "DateTime64(3, 'UTC')", "DEFAULT now64(3)"),
         ];
     }
+
+    /// <summary>Groups the calls of one conversation or agent run (x-tao-episode-id); added by migration 6.</summary>
+    public static Column EpisodeId { get; } = new("episode_id", "String");
 
     /// <summary>The columns a capture record fills (all but those the server defaults).</summary>
     public static IReadOnlyList<string> InsertColumns { get; } =

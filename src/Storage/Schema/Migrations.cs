@@ -32,5 +32,11 @@ public static class Migrations
         yield return new Migration(5, "per-key usage shared by replicas for rate limits and budgets", ddl.CreateTable(
             KeyUsageTable.Name, KeyUsageTable.Columns, "ReplacingMergeTree(updated)", "(key_id, window, instance)",
             partitionBy: "toYYYYMM(window)", shardingKey: "cityHash64(key_id)"));
+
+        yield return new Migration(6, "feedback on requests and episodes; episode ids on captures", [
+            .. ddl.CreateTable(FeedbackTable.Name, FeedbackTable.Columns, "ReplacingMergeTree(created_at)", "(target_id, metric, api_key_id)",
+                partitionBy: "toYYYYMM(created_at)", shardingKey: "cityHash64(target_id)"),
+            .. ddl.AddColumn(CapturesTable.Name, CapturesTable.EpisodeId, after: "task"),
+        ]);
     }
 }

@@ -43,6 +43,13 @@ public sealed class SchemaDdl(ClickHouseOptions options)
         ];
     }
 
+    /// <summary>Adds a column to a table (and, on a cluster, to its local tables) unless it is there already.</summary>
+    public IReadOnlyList<string> AddColumn(string table, Column column, string after) =>
+        Clustered
+            ? [$"ALTER TABLE {Qualified(table + "_local")}{OnCluster} ADD COLUMN IF NOT EXISTS {column.Definition} AFTER {after}",
+               $"ALTER TABLE {Qualified(table)}{OnCluster} ADD COLUMN IF NOT EXISTS {column.Definition} AFTER {after}"]
+            : [$"ALTER TABLE {Qualified(table)} ADD COLUMN IF NOT EXISTS {column.Definition} AFTER {after}"];
+
     /// <summary>
     /// A materialized view feeding <paramref name="target"/> from every insert into <paramref name="source"/>. On a
     /// cluster it reads the node's <c>source_local</c> and writes its <c>target_local</c>, so each replica aggregates
