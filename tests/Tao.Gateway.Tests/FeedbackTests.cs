@@ -65,6 +65,47 @@ public sealed class FeedbackTests(GatewayFixture gateway) : IClassFixture<Gatewa
         Assert.Equal(2, await gateway.CountAsync($"episode_id = '{episode}'"));
     }
 
+    [Fact]
+    public async Task FeedbackAnalytics_MeanAndIntervalPerGroup_ForRequestAndEpisodeMetrics()
+    {
+        var user = "fb-user-" + Guid.NewGuid().ToString("N")[..8];
+        var episode = "ep-" + Guid.NewGuid().ToString("N");
+        using var http = gateway.Http();
+        for (var i = 1; i <= 3; i++)
+        {
+            using var call = CaptureFunctionalTests.Json("/v1/chat/completions", $$"""{"model":"{{(i == 3 ? "tuned-model" : "base-model")}}","user":"{{user}}","messages":[{"role":"user","content":"q{{i}}"}]}""");
+            call.Headers.Add("x-tao-episode-id", episode);
+            using var answered = await http.SendAsync(call);
+            var id = CaptureFunctionalTests.RequestId(answered);
+            await gateway.WaitForRecordAsync(id);
+            (await http.PostAsJsonAsync("/v1/feedback", new { request_id = id, metric = "rating", value = i })).EnsureSuccessStatusCode();
+        }
+
+        (await http.PostAsJsonAsync("/v1/feedback", new { episode_id = episode, metric = "task_success", value = true })).EnsureSuccessStatusCode();
+        using var admin = gateway.Http(GatewayFixture.AdminKey);
+        JsonElement rows = default;
+        await WaitAsync(async () =>
+        {
+            using var response = await admin.GetAsync($"/admin/analytics/feedback?metric=rating&window=1h&user={user}&group_by=model");
+            rows = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("rows").Clone();
+            return rows.GetArrayLength() == 2 && rows.EnumerateArray().Sum(r => r.GetProperty("n").GetInt64()) == 3;
+        });
+        var byModel = rows.EnumerateArray().ToDictionary(r => r.GetProperty("group").GetString()!);
+        Assert.Equal(1.5, byModel["base-model"].GetProperty("mean").GetDouble(), 6);
+        Assert.Equal(3.0, byModel["tuned-model"].GetProperty("mean").GetDouble(), 6);
+        Assert.True(byModel["base-model"].GetProperty("ci95").GetDouble() > 0);
+
+        await WaitAsync(async () =>
+        {
+            using var response = await admin.GetAsync($"/admin/analytics/feedback/timeseries?metric=task_success&window=1h&user={user}");
+            var series = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("rows");
+            return series.GetArrayLength() == 1 && series[0].GetProperty("n").GetInt64() == 1 && series[0].GetProperty("mean").GetDouble() == 1.0;
+        });
+
+        using var missing = await admin.GetAsync("/admin/analytics/feedback?window=1h");
+        await BadInputTests.AssertErrorAsync(missing, 400, "invalid_request", "no metric");
+    }
+
     [Theory]
     [InlineData("""{"metric":"rating","value":1}""", 400, "invalid_target")]
     [InlineData("""{"request_id":"x","episode_id":"y","metric":"rating","value":1}""", 400, "invalid_target")]

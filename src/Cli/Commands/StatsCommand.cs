@@ -25,11 +25,12 @@ internal static class StatsCommand
         var series = new Option<bool>("--series") { Description = "One row per time bucket (see --bucket) instead of totals." };
         var bucket = new Option<string?>("--bucket") { Description = "Time series bucket: 1m, 5m, 15m, 1h, 6h, 1d. Default: about 100 points." };
         var source = new Option<string?>("--source") { Description = "auto (rollup when it can answer), raw (exact, from captures), rollup." };
+        var metric = new Option<string?>("--metric") { Description = "Instead of traffic: a feedback metric's count, mean (rate for booleans) and 95 % interval per group or bucket." };
         var command = new Command("stats",
             "Traffic over a window: requests, error rate, tokens, cost, latency / time-to-first-token / time-per-output-token percentiles, " +
             "grouped or as a time series. Reads the embedded store (or Tao:ClickHouse:Url), or a running gateway with --gateway. " + TaoConfiguration.EnvironmentHelp)
         {
-            groupBy, series, bucket, source,
+            groupBy, series, bucket, source, metric,
         };
         shared.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
@@ -37,8 +38,14 @@ internal static class StatsCommand
             var query = shared.Query(result);
             Add(query, "group_by", result.GetValue(groupBy));
             Add(query, "bucket", result.GetValue(bucket));
-            Add(query, "source", result.GetValue(source));
             var isSeries = result.GetValue(series);
+            if (result.GetValue(metric) is { } name)
+            {
+                Add(query, "metric", name);
+                return await RunAsync(result, shared, isSeries ? "feedback/timeseries" : "feedback", query, cancellationToken, document => PrintFeedback(document, isSeries, result.GetValue(groupBy)));
+            }
+
+            Add(query, "source", result.GetValue(source));
             return await RunAsync(result, shared, isSeries ? "timeseries" : "summary", query, cancellationToken, (document) =>
             {
                 var rows = document.GetProperty("rows").EnumerateArray().ToList();
@@ -94,6 +101,49 @@ internal static class StatsCommand
             });
         });
         return command;
+    }
+
+    private static void PrintFeedback(JsonElement document, bool isSeries, string? groupBy)
+    {
+        var table = new Table().RoundedBorder();
+        var rows = document.GetProperty("rows").EnumerateArray().ToList();
+        var grouped = rows.Any(r => r.TryGetProperty("group", out _));
+        if (isSeries)
+        {
+            table.AddColumn("bucket (UTC)");
+        }
+
+        if (grouped)
+        {
+            table.AddColumn(groupBy ?? "group");
+        }
+
+        table.AddColumn(new TableColumn("rated").RightAligned()).AddColumn(new TableColumn("mean").RightAligned()).AddColumn(new TableColumn("95 % interval").RightAligned());
+        foreach (var row in rows)
+        {
+            var cells = new List<string>();
+            if (isSeries)
+            {
+                cells.Add(row.GetProperty("bucket").GetDateTime().ToUniversalTime().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture));
+            }
+
+            if (grouped)
+            {
+                cells.Add(Markup.Escape(Text(row, "group") is { Length: > 0 } g ? g : "(none)"));
+            }
+
+            var mean = row.GetProperty("mean").GetDouble();
+            cells.Add(Number(row, "n"));
+            cells.Add(mean.ToString("0.###", CultureInfo.InvariantCulture));
+            cells.Add(row.TryGetProperty("ci95", out var ci) && ci.ValueKind == JsonValueKind.Number
+                ? $"[{(mean - ci.GetDouble()).ToString("0.###", CultureInfo.InvariantCulture)}, {(mean + ci.GetDouble()).ToString("0.###", CultureInfo.InvariantCulture)}]"
+                : "-");
+            table.AddRow(cells.ToArray());
+        }
+
+        var window = document.GetProperty("window");
+        table.Caption($"feedback metric {document.GetProperty("metric").GetString()}, {window.GetProperty("from").GetDateTime():u} → {window.GetProperty("to").GetDateTime():u}");
+        AnsiConsole.Write(table);
     }
 
     public static Command CreateTopPrompts()
@@ -212,6 +262,7 @@ internal static class StatsCommand
         var allowed = endpoint switch
         {
             "summary" or "timeseries" => AnalyticsRequest.TrafficParameters,
+            "feedback" or "feedback/timeseries" => AnalyticsRequest.FeedbackParameters,
             "search" => AnalyticsRequest.SearchParameters,
             _ => AnalyticsRequest.PromptParameters,
         };
@@ -220,6 +271,11 @@ internal static class StatsCommand
         {
             "summary" => new { source = AnalyticsService.SourceFor(request), window = new { from = request.From.UtcDateTime, to = request.To.UtcDateTime }, rows = await service.SummaryAsync(request, cancellationToken) },
             "timeseries" => new { source = AnalyticsService.SourceFor(request), window = new { from = request.From.UtcDateTime, to = request.To.UtcDateTime }, rows = await service.TimeSeriesAsync(request, cancellationToken) },
+            "feedback" or "feedback/timeseries" => new
+            {
+                metric = request.Metric, window = new { from = request.From.UtcDateTime, to = request.To.UtcDateTime },
+                rows = await service.FeedbackAsync(request, timeSeries: endpoint != "feedback", cancellationToken),
+            },
             "search" => new { rows = await service.SearchAsync(request, cancellationToken) },
             _ => new { rows = await service.TopPromptsAsync(request, cancellationToken) },
         };

@@ -22,6 +22,14 @@ internal static class AnalyticsEndpoints
             RunAsync(context, AnalyticsRequest.TrafficParameters, time, async (request, ct) =>
                 new { source = AnalyticsService.SourceFor(request), window = Window(request), bucket_seconds = request.BucketSeconds, rows = await service.TimeSeriesAsync(request, ct) }));
 
+        analytics.MapGet("/feedback", (HttpContext context, AnalyticsService service, TimeProvider time) =>
+            RunAsync(context, AnalyticsRequest.FeedbackParameters, time, async (request, ct) =>
+                new { metric = request.Metric, window = Window(request), rows = await service.FeedbackAsync(request, timeSeries: false, ct) }));
+
+        analytics.MapGet("/feedback/timeseries", (HttpContext context, AnalyticsService service, TimeProvider time) =>
+            RunAsync(context, AnalyticsRequest.FeedbackParameters, time, async (request, ct) =>
+                new { metric = request.Metric, window = Window(request), bucket_seconds = request.BucketSeconds, rows = await service.FeedbackAsync(request, timeSeries: true, ct) }));
+
         analytics.MapGet("/dimensions", (HttpContext context, AnalyticsService service, TimeProvider time) =>
             RunAsync(context, AnalyticsRequest.WindowParameters, time, async (request, ct) => await service.DimensionsAsync(request, ct)));
 

@@ -50,6 +50,9 @@ public sealed record AnalyticsRequest
     public int Limit { get; init; } = 50;
     public string? Search { get; init; }
 
+    /// <summary>The feedback metric a feedback question is about.</summary>
+    public string? Metric { get; init; }
+
     /// <summary>auto (rollup when it can answer), raw (the captures table, exact), rollup.</summary>
     public string Source { get; init; } = "auto";
 
@@ -164,10 +167,16 @@ public sealed record AnalyticsRequest
             throw new AnalyticsQueryException("q", "Give the text to search for as q.");
         }
 
+        var metric = values.GetValueOrDefault("metric");
+        if (allowed.Contains("metric") && (metric is null || !System.Text.RegularExpressions.Regex.IsMatch(metric, @"\A[A-Za-z0-9_.\-]{1,128}\z")))
+        {
+            throw new AnalyticsQueryException("metric", "Give the feedback metric as metric (letters, digits, '_', '.', '-').");
+        }
+
         return new AnalyticsRequest
         {
             From = from, To = to, Filters = filters, Status = status, GroupBy = groupBy, BucketSeconds = bucket, Limit = limit,
-            Source = source, Search = search?.Trim(),
+            Source = source, Search = search?.Trim(), Metric = metric,
         };
     }
 
@@ -181,6 +190,10 @@ public sealed record AnalyticsRequest
     /// <summary>Parameters of top prompts: a window, filters and a limit.</summary>
     public static IReadOnlySet<string> PromptParameters { get; } =
         new HashSet<string>(["window", "from", "to", "status", "limit", .. Dimensions.Keys], StringComparer.Ordinal);
+
+    /// <summary>Parameters of the feedback endpoints: a metric, a window, filters, grouping and buckets.</summary>
+    public static IReadOnlySet<string> FeedbackParameters { get; } =
+        new HashSet<string>(["metric", "window", "from", "to", "status", "group_by", "bucket", "limit", .. Dimensions.Keys], StringComparer.Ordinal);
 
     /// <summary>Parameters of search: those of top prompts and the text.</summary>
     public static IReadOnlySet<string> SearchParameters { get; } = new HashSet<string>([.. PromptParameters, "q"], StringComparer.Ordinal);

@@ -95,6 +95,60 @@ public sealed class AnalyticsService(ClickHouseStore store, IOptionsMonitor<Anal
         return rows;
     }
 
+    /// <summary>
+    /// A feedback metric per group (and per time bucket): how many rated calls or episodes, the mean value (the rate
+    /// for booleans) and its 95 % interval half-width, joined to the calls they rate so every traffic filter applies.
+    /// The latest feedback per (target, metric, key) counts. Episode feedback takes the dimensions of the episode's
+    /// last call.
+    /// </summary>
+    public Task<IReadOnlyList<AnalyticsRow>> FeedbackAsync(AnalyticsRequest request, bool timeSeries, CancellationToken cancellationToken)
+    {
+        var parameters = new ClickHouseParameterCollection();
+        var where = Where(request, parameters, "started_at", rollup: false);
+        parameters.AddParameter("metric", request.Metric ?? string.Empty);
+        parameters.AddParameter("bucket", (uint)request.BucketSeconds);
+        parameters.AddParameter("limit", (uint)(timeSeries ? 10_000 : request.Limit));
+        var group = request.GroupBy is { } g ? $"t.{AnalyticsRequest.Dimensions[g]}" : "''";
+        var bucket = timeSeries ? "toStartOfInterval(t.started_at, toIntervalSecond({bucket:UInt32})) AS bucket, " : string.Empty;
+        var names = AnalyticsRequest.Dimensions.Values.Distinct().ToArray();
+        var episodes = $"SELECT episode_id, e_started_at AS started_at, e_status AS status, {string.Join(", ", names.Select(c => $"e_{c} AS {c}"))} FROM (" +
+            $"SELECT episode_id, max(started_at) AS e_started_at, toUInt16(max(status)) AS e_status, {string.Join(", ", names.Select(c => $"argMax({c}, started_at) AS e_{c}"))} " +
+            $"FROM {store.Database}.{CapturesTable.Name} WHERE episode_id != '' GROUP BY episode_id)";
+        var columns = "t.started_at AS started_at, t.status AS status, " + string.Join(", ", AnalyticsRequest.Dimensions.Values.Distinct().Select(c => $"t.{c} AS {c}"));
+        var feedback = $"SELECT target_id, level, value FROM {store.Database}.{FeedbackTable.Name} FINAL WHERE metric = {{metric:String}} AND value IS NOT NULL";
+        var sql = $$"""
+            SELECT {{bucket}}{{group}} AS grp, count() AS n, avg(t.value) AS mean, if(count() > 1, 1.96 * stddevSamp(t.value) / sqrt(count()), nan) AS ci95
+            FROM (
+                SELECT f.value AS value, {{columns}} FROM ({{feedback}}) AS f
+                INNER JOIN {{store.Database}}.{{CapturesTable.Name}} AS t ON t.request_id = toUUIDOrZero(f.target_id)
+                WHERE f.level = 'request'
+                UNION ALL
+                SELECT f.value AS value, {{columns}} FROM ({{feedback}}) AS f
+                INNER JOIN ({{episodes}}) AS t ON t.episode_id = f.target_id
+                WHERE f.level = 'episode'
+            ) AS t
+            WHERE {{where}}
+            {{(timeSeries ? "GROUP BY bucket, grp ORDER BY bucket, grp" : "GROUP BY grp ORDER BY n DESC, grp")}}
+            LIMIT {limit:UInt32}
+            """;
+        return GroupedAsync(request, sql, parameters, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<AnalyticsRow>> GroupedAsync(AnalyticsRequest request, string sql, ClickHouseParameterCollection parameters,
+        CancellationToken cancellationToken)
+    {
+        var rows = await QueryAsync(sql, parameters, cancellationToken).ConfigureAwait(false);
+        foreach (var row in rows)
+        {
+            if (row.Remove("grp", out var value) && request.GroupBy is not null)
+            {
+                row["group"] = value;
+            }
+        }
+
+        return rows;
+    }
+
     /// <summary>Most frequent prompts by normalised hash, with an example, when last seen, and which tasks sent them.</summary>
     public Task<IReadOnlyList<AnalyticsRow>> TopPromptsAsync(AnalyticsRequest request, CancellationToken cancellationToken)
     {
