@@ -145,8 +145,10 @@ public sealed class EmbeddedStoreTests : IAsyncLifetime
     [Fact]
     public async Task LoopbackEndpoint_AnswersOrdinaryHttpClientsAndTheDriver()
     {
-        await using var server = await EmbeddedClickHouseServer.StartAsync(_store.Engine!, 0, CancellationToken.None);
+        var credentials = EmbeddedHttpCredentials.Resolve(new ClickHouseOptions { EmbeddedHttpPassword = "admin-password", EmbeddedHttpReaderPassword = "reader-password" });
+        await using var server = await EmbeddedClickHouseServer.StartAsync(_store.Engine!, 0, credentials, CancellationToken.None);
         using var http = new HttpClient { BaseAddress = server.Endpoint };
+        http.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String("tao:admin-password"u8));
 
         Assert.Equal("Ok.\n", await http.GetStringAsync("/ping"));
         using var get = await http.GetAsync("/?query=SELECT%201%2B1");
@@ -156,7 +158,7 @@ public sealed class EmbeddedStoreTests : IAsyncLifetime
         using var write = await http.GetAsync($"/?query=CREATE%20TABLE%20{_db}.x%20(a%20UInt8)%20ENGINE%3DMemory");
         Assert.Equal(403, (int)write.StatusCode); // GET is read-only, as on a server
 
-        using var driver = new ClickHouseClient($"Host={server.Endpoint.Host};Port={server.Endpoint.Port}");
+        using var driver = new ClickHouseClient($"Host={server.Endpoint.Host};Port={server.Endpoint.Port};Username=tao;Password=admin-password");
         Assert.Equal(7UL, Convert.ToUInt64(await driver.ExecuteScalarAsync("SELECT 3 + 4")));
     }
 
