@@ -66,7 +66,7 @@ public sealed class EmbeddedHttpEndpointTests : IAsyncLifetime
     public void GeneratedPasswords_AreKeptInAFileOnlyTheOwnerReads_AndReusedOnTheNextStart()
     {
         var file = Path.Combine(_folder, "credentials.json");
-        Assert.True(_credentials.Generated);
+        Assert.Equal([_credentials.Admin, _credentials.Reader], _credentials.Generated);
         Assert.Equal(file, _credentials.File);
         Assert.Equal(("tao", false), (_credentials.Admin.Name, _credentials.Admin.ReadOnly));
         Assert.Equal(("reader", true), (_credentials.Reader.Name, _credentials.Reader.ReadOnly));
@@ -78,7 +78,7 @@ public sealed class EmbeddedHttpEndpointTests : IAsyncLifetime
         File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         var again = EmbeddedHttpCredentials.Resolve(new ClickHouseOptions { EmbeddedHttpCredentialsFile = file });
 
-        Assert.False(again.Generated);
+        Assert.Empty(again.Generated);
         Assert.Equal(_credentials.Admin.Password, again.Admin.Password);
         Assert.Equal(_credentials.Reader.Password, again.Reader.Password);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file)); // widened rights are taken back
@@ -89,6 +89,9 @@ public sealed class EmbeddedHttpEndpointTests : IAsyncLifetime
         });
         Assert.Equal(("given-admin", "given-reader", (string?)null), (configured.Admin.Password, configured.Reader.Password, configured.File));
         Assert.False(File.Exists(Path.Combine(_folder, "unused.json")));
+
+        var half = EmbeddedHttpCredentials.Resolve(new ClickHouseOptions { EmbeddedHttpPassword = "given-admin", EmbeddedHttpCredentialsFile = Path.Combine(_folder, "half.json") });
+        Assert.Equal([half.Reader], half.Generated); // a configured password is never shown as generated
     }
 
     [Fact]

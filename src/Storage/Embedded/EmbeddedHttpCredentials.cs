@@ -21,7 +21,7 @@ public sealed class EmbeddedHttpCredentials
 {
     public const string FileName = "clickhouse-http-credentials.json";
 
-    private EmbeddedHttpCredentials(EmbeddedHttpUser admin, EmbeddedHttpUser reader, string? file, bool generated)
+    private EmbeddedHttpCredentials(EmbeddedHttpUser admin, EmbeddedHttpUser reader, string? file, IReadOnlyList<EmbeddedHttpUser> generated)
     {
         Admin = admin;
         Reader = reader;
@@ -36,8 +36,8 @@ public sealed class EmbeddedHttpCredentials
     /// <summary>The file holding generated passwords, or null when both passwords came from configuration.</summary>
     public string? File { get; }
 
-    /// <summary>True when a password was generated just now: the caller prints it this once.</summary>
-    public bool Generated { get; }
+    /// <summary>The users whose passwords were generated just now: the caller prints those this once (never configured ones).</summary>
+    public IReadOnlyList<EmbeddedHttpUser> Generated { get; }
 
     public IReadOnlyList<EmbeddedHttpUser> Users => [Admin, Reader];
 
@@ -54,7 +54,7 @@ public sealed class EmbeddedHttpCredentials
         var adminPassword = Given(options.EmbeddedHttpPassword);
         var readerPassword = Given(options.EmbeddedHttpReaderPassword);
         string? file = null;
-        var generated = false;
+        var generated = new List<string>();
         if (adminPassword is null || readerPassword is null)
         {
             file = Given(options.EmbeddedHttpCredentialsFile) is { } configured ? Path.GetFullPath(configured) : DefaultFile(options.EmbeddedPath);
@@ -66,21 +66,21 @@ public sealed class EmbeddedHttpCredentials
                     return password;
                 }
 
-                generated = true;
+                generated.Add(user);
                 return stored[user] = NewPassword();
             }
 
             adminPassword ??= Stored(options.EmbeddedHttpUser);
             readerPassword ??= Stored(options.EmbeddedHttpReader);
-            if (generated)
+            if (generated.Count > 0)
             {
                 Write(file, stored);
             }
         }
 
-        return new EmbeddedHttpCredentials(
-            new EmbeddedHttpUser(options.EmbeddedHttpUser, adminPassword, false),
-            new EmbeddedHttpUser(options.EmbeddedHttpReader, readerPassword, true), file, generated);
+        var admin = new EmbeddedHttpUser(options.EmbeddedHttpUser, adminPassword, false);
+        var reader = new EmbeddedHttpUser(options.EmbeddedHttpReader, readerPassword, true);
+        return new EmbeddedHttpCredentials(admin, reader, file, [.. new[] { admin, reader }.Where(u => generated.Contains(u.Name))]);
     }
 
     private static string? Given(string? value) => string.IsNullOrEmpty(value) ? null : value;
