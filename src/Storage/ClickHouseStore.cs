@@ -56,8 +56,18 @@ public sealed class ClickHouseStore : IAsyncDisposable
             settings = new ClickHouseClientSettings { Host = "embedded", Port = 8123, HttpClient = http, Timeout = TimeSpan.FromMinutes(5), UseCompression = false };
             if (options.EmbeddedHttpPort > 0)
             {
-                server = await EmbeddedClickHouseServer.StartAsync(
-                    engine, options.EmbeddedHttpPort, EmbeddedHttpCredentials.Resolve(options), cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    server = await EmbeddedClickHouseServer.StartAsync(
+                        engine, options.EmbeddedHttpPort, EmbeddedHttpCredentials.Resolve(options), cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    // A taken port or an unreadable credentials file: leave the engine, or this process keeps it open for nothing.
+                    http.Dispose();
+                    engine.Dispose();
+                    throw;
+                }
             }
         }
         else

@@ -95,6 +95,20 @@ public sealed class EmbeddedHttpEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnUnreadableCredentialsFile_StopsTheStoreFromOpening_WithItsName()
+    {
+        var file = Path.Combine(_folder, "broken.json");
+        await File.WriteAllTextAsync(file, "not json");
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ClickHouseStore.OpenAsync(new ClickHouseOptions
+        {
+            EmbeddedPath = TestEngine.EnginePath, EmbeddedHttpPort = FreePort(), EmbeddedHttpCredentialsFile = file,
+        }));
+
+        Assert.Contains(file, error.Message);
+    }
+
+    [Fact]
     public async Task NoCredentials_Get401WithABasicChallenge_ButPingNeedsNone()
     {
         using var response = await _anonymous.GetAsync("/?query=SELECT%201");
