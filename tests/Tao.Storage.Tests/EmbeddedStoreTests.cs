@@ -59,7 +59,7 @@ public sealed class EmbeddedStoreTests : IAsyncLifetime
 
         Assert.Equal(normal, engineThread);
         Assert.Equal(normal, startedFromIt);
-        var threads = Directory.GetDirectories("/proc/self/task").Select(t => (Name: File.ReadAllText(Path.Combine(t, "comm")).TrimEnd('\n'), Nice: NiceOf(t))).ToList();
+        var threads = Directory.GetDirectories("/proc/self/task").Select(ThreadOf).OfType<(string Name, int Nice)>().ToList();
         // (Threads chDB starts from an engine thread inherit its name too, so "chdb-call" alone says nothing.)
         Assert.All(threads.Where(t => t.Name.StartsWith(".NET ", StringComparison.Ordinal)), t => Assert.Equal(normal, t.Nice));
         // The pools chDB starts when the engine boots (schedule, merge and fetch pools) carry the lower priority.
@@ -67,6 +67,19 @@ public sealed class EmbeddedStoreTests : IAsyncLifetime
         Assert.NotEmpty(engine);
         var expected = _store.Engine.PriorityRefused is null ? Math.Min(normal + new ClickHouseOptions().EmbeddedNice, 19) : normal;
         Assert.All(engine, t => Assert.Equal(expected, t.Nice));
+    }
+
+    /// <summary>Name and nice value of a thread of this process, or null when it ended after the listing (other tests start and stop servers).</summary>
+    private static (string Name, int Nice)? ThreadOf(string task)
+    {
+        try
+        {
+            return (File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n'), NiceOf(task));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The nice value of a thread, from /proc/self/task/&lt;tid&gt;/stat (or "thread-self").</summary>
