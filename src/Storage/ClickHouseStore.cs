@@ -35,6 +35,9 @@ public sealed class ClickHouseStore : IAsyncDisposable
     /// <summary>Where ordinary ClickHouse clients reach the embedded store, when it is exposed.</summary>
     public Uri? EmbeddedHttpEndpoint => _server?.Endpoint;
 
+    /// <summary>The users the exposed embedded store accepts (and whether their passwords were just generated), or null.</summary>
+    public EmbeddedHttpCredentials? EmbeddedHttpCredentials => _server?.Credentials;
+
     /// <summary>The embedded engine, when there is one (the SQL verifier of the trainer runs candidates on it).</summary>
     public ChdbEngine? Engine => _engine;
 
@@ -53,7 +56,18 @@ public sealed class ClickHouseStore : IAsyncDisposable
             settings = new ClickHouseClientSettings { Host = "embedded", Port = 8123, HttpClient = http, Timeout = TimeSpan.FromMinutes(5), UseCompression = false };
             if (options.EmbeddedHttpPort > 0)
             {
-                server = await EmbeddedClickHouseServer.StartAsync(engine, options.EmbeddedHttpPort, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    server = await EmbeddedClickHouseServer.StartAsync(
+                        engine, options.EmbeddedHttpPort, EmbeddedHttpCredentials.Resolve(options), cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    // A taken port or an unreadable credentials file: leave the engine, or this process keeps it open for nothing.
+                    http.Dispose();
+                    engine.Dispose();
+                    throw;
+                }
             }
         }
         else

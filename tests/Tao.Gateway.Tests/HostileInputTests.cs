@@ -6,12 +6,75 @@ using System.Text.Json.Nodes;
 
 namespace Tao.Gateway.Tests;
 
-/// <summary>The hostile corpus's gateway: debug logging on, so every log line can be searched for secrets.</summary>
+/// <summary>
+/// The hostile corpus's gateway: debug logging on, so every log line can be searched for secrets; and a store holding
+/// captures of two tasks, keys, users, models and endpoints and flywheel rounds and versions of two groups, so a filter
+/// value that escaped its parameter would bring back rows (of the other task or group) instead of an empty answer.
+/// </summary>
 public sealed class HostileFixture() : GatewayFixture(new Dictionary<string, string?>
 {
     ["Logging:LogLevel:Default"] = "Debug",
 })
 {
+    /// <summary>Seeded rows per table: none of the corpus's requests may change these.</summary>
+    public static readonly (string Table, string Where, long Rows)[] Seeded =
+    [
+        ("captures FINAL", "startsWith(prompt, 'hostile seed')", 20),
+        ("flywheel_rounds FINAL", "1", 2),
+        ("model_versions FINAL", "1", 4),
+        ("round_inputs", "1", 4),
+    ];
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        // 12 calls of task support (key_support, user-a, base-model behind support-bot, chat) and 8 of task sql
+        // (key_sql, user-b, tuned-model, completions), within the last hour.
+        await Store.Client.ExecuteNonQueryAsync($"""
+            INSERT INTO {Database}.captures (request_id, schema_version, started_at, completed_at, latency_ms, endpoint, status,
+                model, alias, model_version, task, api_key_id, end_user, prompt, prompt_hash, response_text, prompt_tokens, completion_tokens)
+            SELECT
+                toUUID(concat('00000000-0000-4000-8000-', leftPad(toString(number), 12, '0'))),
+                1,
+                now64(6) - toIntervalMinute(30) + toIntervalSecond(number),
+                now64(6) - toIntervalMinute(30) + toIntervalSecond(number + 1),
+                10,
+                if(number < 12, 'chat', 'completions'),
+                200,
+                if(number < 12, 'base-model', 'tuned-model'),
+                if(number < 12, 'support-bot', ''),
+                if(number < 12, 'base', 'r1'),
+                if(number < 12, 'support', 'sql'),
+                if(number < 12, 'key_support', 'key_sql'),
+                if(number < 12, 'user-a', 'user-b'),
+                concat('hostile seed ', if(number < 12, 'support', 'sql'), ' question ', toString(number)),
+                9000 + number,
+                'answer',
+                10,
+                5
+            FROM numbers(20)
+            """);
+        await Store.Client.ExecuteNonQueryAsync($"""
+            INSERT INTO {Database}.flywheel_rounds (round_id, model_group, tasks, status, started_at, updated_at, inputs, parent_version,
+                candidate_version, reward_first, reward_last, decision, reason, duration_s)
+            VALUES ('round-shop', 'shop', ['support'], 'done', now64(3), now64(3), 2, 'base', 'r1', 0.4, 0.7, 'promoted', 'won', 60),
+                   ('round-invoices', 'invoices', ['sql'], 'done', now64(3), now64(3), 2, 'inv-base', 'inv-r1', 0.4, 0.5, 'rejected', 'lost', 60)
+            """);
+        await Store.Client.ExecuteNonQueryAsync($"""
+            INSERT INTO {Database}.round_inputs (round_id, request_id, prompt_hash, task, role)
+            VALUES ('round-shop', toUUID('00000000-0000-4000-8000-000000000000'), 9000, 'support', 'tuning'),
+                   ('round-shop', toUUID('00000000-0000-4000-8000-000000000001'), 9001, 'support', 'held_out'),
+                   ('round-invoices', toUUID('00000000-0000-4000-8000-000000000012'), 9012, 'sql', 'tuning'),
+                   ('round-invoices', toUUID('00000000-0000-4000-8000-000000000013'), 9013, 'sql', 'held_out')
+            """);
+        await Store.Client.ExecuteNonQueryAsync($"""
+            INSERT INTO {Database}.model_versions (version, model_group, parent, created_at, updated_at, status, round_id, evaluation, decision)
+            VALUES ('base', 'shop', '', now64(3) - 100, now64(3), 'base', '', '', 'initial version'),
+                   ('r1', 'shop', 'base', now64(3), now64(3), 'promoted', 'round-shop', '', 'won'),
+                   ('inv-base', 'invoices', '', now64(3) - 100, now64(3), 'base', '', '', 'initial version'),
+                   ('inv-r1', 'invoices', 'inv-base', now64(3), now64(3), 'rejected', 'round-invoices', '', 'lost')
+            """);
+    }
 }
 
 /// <summary>
@@ -19,7 +82,8 @@ public sealed class HostileFixture() : GatewayFixture(new Dictionary<string, str
 /// protocol-level attacks, slow bodies, missing and wrong keys, path traversal, SQL injection in every analytics
 /// filter, secrets smuggled into requests. Every case gets its expected 4xx (OpenAI-style error body unless Kestrel
 /// rejects it at the HTTP layer before Tao runs) or a 2xx where the request is legitimate; never a 5xx; the gateway
-/// stays up; and no smuggled secret appears in a stored record or a log line.
+/// stays up; and no smuggled secret appears in a stored record or a log line. An injection case expecting no rows names
+/// a control request, the same query with a real value, that must find seeded rows: the case can fail.
 /// </summary>
 public sealed class HostileInputTests(HostileFixture gateway) : IClassFixture<HostileFixture>
 {
@@ -68,6 +132,11 @@ public sealed class HostileInputTests(HostileFixture gateway) : IClassFixture<Ho
                 failures.Add($"{name}: {e.GetType().Name}: {e.Message}");
             }
 
+            if (test["control"]?.GetValue<string>() is { } control && await ControlAsync(control, test["control_rows"]?.GetValue<int>()) is { } weak)
+            {
+                failures.Add($"{name}: {weak}");
+            }
+
             using var health = gateway.Http(null);
             if ((int)(await health.GetAsync("/healthz")).StatusCode != 200)
             {
@@ -77,6 +146,12 @@ public sealed class HostileInputTests(HostileFixture gateway) : IClassFixture<Ho
         }
 
         Assert.True(failures.Count == 0, string.Join("\n", failures));
+
+        // No case changed the seeded data (the corpus tries DROP TABLE and UNION among others).
+        foreach (var (table, where, rows) in HostileFixture.Seeded)
+        {
+            Assert.Equal(rows, Convert.ToInt64(await gateway.Store.Client.ExecuteScalarAsync($"SELECT count() FROM {gateway.Database}.{table} WHERE {where}")));
+        }
 
         // Every legitimate call is captured; none of the captured rows or log lines holds a smuggled secret.
         foreach (var id in answered)
@@ -152,6 +227,24 @@ public sealed class HostileInputTests(HostileFixture gateway) : IClassFixture<Ho
         }
 
         return null;
+    }
+
+    /// <summary>The control of an injection case: the same query with a real value must find seeded rows (exactly <paramref name="rows"/> when given).</summary>
+    private async Task<string?> ControlAsync(string path, int? rows)
+    {
+        using var http = gateway.Http(GatewayFixture.AdminKey);
+        using var response = await http.GetAsync(path);
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            return $"control {path} got {(int)response.StatusCode}: {Shorten(body)}";
+        }
+
+        using var document = JsonDocument.Parse(body);
+        var found = document.RootElement.GetProperty("rows").GetArrayLength();
+        return found == 0 ? $"control {path} found no rows: the case could not fail"
+            : rows is { } expected && found != expected ? $"control {path} found {found} rows, expected {expected}"
+            : null;
     }
 
     private async Task<(int Status, string Body, Guid? RequestId)> SendAsync(JsonObject test)

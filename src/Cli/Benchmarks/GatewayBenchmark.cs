@@ -89,20 +89,20 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         await using var store = await StoreBehindProxy.StartAsync(storeFolder);
         var proxy = store.Proxy;
         output.WriteLine("  capture pipeline: ClickHouse backlog drain ...");
-        report.Pipeline.Add(await DrainBacklogAsync("ClickHouse (chDB served over loopback HTTP)", work, upstream, Capture.Server, null, proxy.Port,
+        report.Pipeline.Add(await DrainBacklogAsync("ClickHouse (chDB served over loopback HTTP)", work, upstream, Capture.Server, null, (store.Store, proxy.Port),
             proxy.Down, proxy.Up, fill, cancellationToken));
     }
 
-    private async Task<PipelineRow> DrainBacklogAsync(string name, string work, Uri upstream, Capture capture, string? kafka, int? serverPort,
+    private async Task<PipelineRow> DrainBacklogAsync(string name, string work, Uri upstream, Capture capture, string? kafka, (LoopbackStore Store, int Port)? server,
         Action down, Action up, TimeSpan fill, CancellationToken cancellationToken)
     {
         var folder = Path.Combine(work, "pipeline-" + (capture == Capture.Kafka ? "kafka" : "clickhouse"));
         Directory.CreateDirectory(folder);
         var port = ChildProcess.FreePort();
-        var config = GatewayConfig(port, ChildProcess.FreePort(), upstream, capture, kafka);
-        if (serverPort is { } server)
+        var config = GatewayConfig(port, LoopbackStore.Create(), upstream, capture, kafka);
+        if (server is { } served)
         {
-            config["Tao"]!["ClickHouse"] = new JsonObject { ["Url"] = $"http://127.0.0.1:{server}" };
+            config["Tao"]!["ClickHouse"] = served.Store.ServerSection(served.Port);
         }
 
         var configPath = Path.Combine(folder, "tao.json");
@@ -143,7 +143,7 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         var port = ChildProcess.FreePort();
         var configPath = Path.Combine(folder, "tao.json");
         await File.WriteAllTextAsync(configPath,
-            GatewayConfig(port, ChildProcess.FreePort(), upstream, Capture.Embedded, null).ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+            GatewayConfig(port, LoopbackStore.Create(), upstream, Capture.Embedded, null).ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
         await using var gateway = ChildProcess.StartTao(Path.Combine(folder, "gateway.log"), null, "gateway", "--config", configPath, "--data", folder);
         var address = new Uri($"http://127.0.0.1:{port}/");
         await gateway.WaitForHttpAsync(new Uri(address, "/healthz"), TimeSpan.FromSeconds(120));
@@ -169,10 +169,10 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         var folder = Path.Combine(work, name.Replace(", ", "-").Replace(' ', '-'));
         Directory.CreateDirectory(folder);
         var port = ChildProcess.FreePort();
-        var storePort = ChildProcess.FreePort();
+        var store = LoopbackStore.Create();
         var configPath = Path.Combine(folder, "tao.json");
         await File.WriteAllTextAsync(configPath,
-            GatewayConfig(port, storePort, upstream, capture, kafka?.BootstrapServers).ToJsonString(new JsonSerializerOptions { WriteIndented = true }),
+            GatewayConfig(port, store, upstream, capture, kafka?.BootstrapServers).ToJsonString(new JsonSerializerOptions { WriteIndented = true }),
             cancellationToken);
         await using var gateway = ChildProcess.StartTao(Path.Combine(folder, "gateway.log"), null, "gateway", "--config", configPath, "--data", folder);
         var address = new Uri($"http://127.0.0.1:{port}/");
@@ -180,7 +180,7 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         var target = new Target(name, address, gateway)
         {
             Capture = capture,
-            StorePort = capture == Capture.Embedded ? storePort : null,
+            Store = capture == Capture.Embedded ? store : null,
             Kafka = kafka,
         };
         await MeasureAsync(report, target, folder, cancellationToken);
@@ -255,14 +255,14 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         var drainStart = DateTime.UtcNow;
         await LoopbackChecks.DrainAsync(target.Address, AdminKey, TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(100), cancellationToken);
         var drain = DateTime.UtcNow - drainStart;
-        var stored = target.StorePort is { } port
-            ? (await LoopbackChecks.StoredIdsAsync(port, final: true, cancellationToken)).ToHashSet(StringComparer.Ordinal)
+        var stored = target.Store is { } store
+            ? (await LoopbackChecks.StoredIdsAsync(store, final: true, cancellationToken)).ToHashSet(StringComparer.Ordinal)
             : LoopbackChecks.ConsumeAll(target.Kafka!.BootstrapServers, Topic, "bench-verify", TimeSpan.FromSeconds(2)).Keys;
         var missing = answered.Count(id => !stored.Contains(id));
         return new CaptureCheck(target.Name, answered.Count, stored.Count, missing, drain);
     }
 
-    private static JsonObject GatewayConfig(int port, int storePort, Uri upstream, Capture capture, string? kafka) => new()
+    private static JsonObject GatewayConfig(int port, LoopbackStore store, Uri upstream, Capture capture, string? kafka) => new()
     {
         ["Logging"] = new JsonObject { ["LogLevel"] = new JsonObject { ["Default"] = "Warning" } },
         ["Tao"] = new JsonObject
@@ -275,7 +275,7 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
                 ["ClickHouse"] = new JsonObject { ["Enabled"] = capture is Capture.Embedded or Capture.Server },
                 ["Kafka"] = new JsonObject { ["Enabled"] = capture == Capture.Kafka, ["BootstrapServers"] = kafka ?? string.Empty, ["Topic"] = Topic },
             },
-            ["ClickHouse"] = new JsonObject { ["EmbeddedHttpPort"] = storePort },
+            ["ClickHouse"] = store.EmbeddedSection(),
             ["Models"] = new JsonObject { ["bench-model"] = new JsonObject { ["Cluster"] = "upstream" } },
         },
         ["ReverseProxy"] = new JsonObject
@@ -307,7 +307,7 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
     private sealed record Target(string Name, Uri Address, ChildProcess? Process)
     {
         public Capture? Capture { get; init; }
-        public int? StorePort { get; init; }
+        public LoopbackStore? Store { get; init; }
         public KafkaMockCluster? Kafka { get; init; }
     }
 }

@@ -29,9 +29,9 @@ internal static class GatewayCommand
             await using var host = await GatewayHost.StartAsync(configuration, cancellationToken);
             Console.WriteLine($"gateway listening on {string.Join(", ", host.Addresses)}");
             Console.WriteLine(host.Store.IsEmbedded ? $"store: embedded ClickHouse in {host.Store.Options.EmbeddedPath}" : $"store: {host.Store.Options.Url}");
-            if (host.Store.EmbeddedHttpEndpoint is { } endpoint)
+            foreach (var line in EmbeddedStoreNotice.Lines(host.Store))
             {
-                Console.WriteLine($"store answers ClickHouse HTTP clients on {endpoint}");
+                Console.WriteLine(line);
             }
 
             await WaitForShutdownAsync(cancellationToken);

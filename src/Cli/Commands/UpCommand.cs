@@ -15,13 +15,19 @@ internal static class UpCommand
         var seed = new Option<int>("--seed") { Description = "Which traffic the simulated apps send (and the canary sets drawn beside it). Default: 1.", DefaultValueFactory = _ => 1 };
         var noTraffic = new Option<bool>("--no-demo-traffic") { Description = "Do not start the simulated apps: serve only real clients." };
         var reset = new Option<bool>("--reset") { Description = "Start over: delete the data folder (captures, registry, gateway state) first. The built base model is kept." };
+        var storePort = new Option<int?>("--store-port")
+        {
+            Description = "Also serve the embedded store over ClickHouse's HTTP interface on 127.0.0.1 at this port (e.g. 8123), for Grafana or " +
+                          "clickhouse-client. Users tao (full rights) and reader (read-only); their passwords are generated, printed once and kept " +
+                          "in clickhouse-http-credentials.json in the data folder. Default: not served.",
+        };
         var command = new Command("up",
             "Run the whole flywheel on this machine: the project's base model (built on first run and kept) behind a local model server, " +
             "the gateway with the embedded store in front of it, simulated apps sending prompts through the gateway, and the flywheel " +
             "tuning and hot-swapping as inputs accumulate; prints progress, then a before/after table. Reruns continue from the stored state. " +
             "Environment: TAO_DATA_DIR (default ./.tao/data), TAO_ADMIN_KEY (default: generated and printed).")
         {
-            data, config, once, rounds, seed, noTraffic, reset,
+            data, config, once, rounds, seed, noTraffic, reset, storePort,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -32,8 +38,16 @@ internal static class UpCommand
             }
 
             var stopAfter = result.GetValue(rounds) ?? (result.GetValue(once) ? 1 : 0);
+            if (result.GetValue(storePort) is < 1 or > 65535)
+            {
+                Console.Error.WriteLine("--store-port must be between 1 and 65535");
+                return 2;
+            }
+
             return await new DemoRun(folder, stopAfter, !result.GetValue(noTraffic), result.GetValue(seed), result.GetValue(config) ?? [], Console.Out)
-                .RunAsync(cancellationToken);
+            {
+                StorePort = result.GetValue(storePort),
+            }.RunAsync(cancellationToken);
         });
         return command;
     }

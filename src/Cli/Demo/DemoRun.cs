@@ -24,17 +24,25 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
     private readonly DateTime _start = DateTime.UtcNow;
 
+    /// <summary>Port on which to serve the store over ClickHouse's HTTP interface (with passwords), or null: not served.</summary>
+    public int? StorePort { get; init; }
+
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(dataFolder);
         var adminKey = Environment.GetEnvironmentVariable("TAO_ADMIN_KEY") is { Length: > 0 } given ? given : AdminKey();
-        var ports = (Gateway: DemoPorts.Pick(8080), Server: DemoPorts.Pick(8000), Flywheel: DemoPorts.Pick(8090), Store: DemoPorts.Pick(8123));
+        var ports = (Gateway: DemoPorts.Pick(8080), Server: DemoPorts.Pick(8000), Flywheel: DemoPorts.Pick(8090));
         var registryPath = Path.Combine(dataFolder, "registry");
         var evalFolder = Path.Combine(dataFolder, "eval");
 
         // 1. The store, and the base model (built once per checkout and kept).
-        var storeOptions = new ClickHouseOptions { EmbeddedPath = Path.Combine(dataFolder, "clickhouse"), EmbeddedHttpPort = ports.Store };
+        var storeOptions = new ClickHouseOptions { EmbeddedPath = Path.Combine(dataFolder, "clickhouse"), EmbeddedHttpPort = StorePort ?? 0 };
         await using var store = await ClickHouseStore.OpenAsync(storeOptions, cancellationToken);
+        foreach (var line in EmbeddedStoreNotice.Lines(store))
+        {
+            Say(line.TrimStart());
+        }
+
         await new Storage.Schema.SchemaMigrator(store).MigrateAsync(cancellationToken);
         var sql = new SqlTaskFamily(store);
         var docs = new DocumentQaTaskFamily();
@@ -144,7 +152,7 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
         await server.StopAsync(CancellationToken.None);
         return rounds == 0 || decided.Any(r => r.Status == "promoted") ? 0 : 1;
     }
-    private Dictionary<string, string?> Settings((int Gateway, int Server, int Flywheel, int Store) ports, string adminKey, string registryPath, string evalFolder)
+    private Dictionary<string, string?> Settings((int Gateway, int Server, int Flywheel) ports, string adminKey, string registryPath, string evalFolder)
     {
         // The same scorers as the benchmark's families: verifiers gate (required), agreement ranks what passes.
         var sqlScorer = """
@@ -174,7 +182,6 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
             ["Tao:Auth:Keys:1:Name"] = "invoice desk app",
             ["Tao:Auth:Keys:1:Key"] = InvoiceKey,
             ["Tao:Auth:Keys:1:Task"] = "docqa",
-            ["Tao:ClickHouse:EmbeddedHttpPort"] = ports.Store.ToString(Inv),
             ["Tao:Capture:ClickHouse:LingerMs"] = "500",
             ["ReverseProxy:Clusters:tao-models:Destinations:local:Address"] = $"http://127.0.0.1:{ports.Server}/",
             ["ReverseProxy:Clusters:tao-models:HttpRequest:ActivityTimeout"] = "00:05:00",
@@ -239,7 +246,7 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
     }
 
     private async Task SummaryAsync(ClickHouseStore store, IReadOnlyList<RoundRecord> decided, DemoTraffic? traffic, Uri gateway,
-        (int Gateway, int Server, int Flywheel, int Store) ports, string registryPath, CancellationToken cancellationToken)
+        (int Gateway, int Server, int Flywheel) ports, string registryPath, CancellationToken cancellationToken)
     {
         output.WriteLine();
         if (decided.Count > 0)
@@ -297,10 +304,15 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
         output.WriteLine();
         output.WriteLine($"Where to look: dashboard {gateway}dashboard (admin key {AdminKeyHint}) | ./tao stats -g version, ./tao top-prompts | gateway {gateway} | " +
                          $"metrics {gateway}metrics | flywheel status http://127.0.0.1:{ports.Flywheel}/flywheel/status | " +
-                         $"store: ClickHouse HTTP on http://127.0.0.1:{ports.Store}/ (database tao), files in {Path.Combine(dataFolder, "clickhouse")} | registry {registryPath}");
+                         $"store: {StoreAccess(store)}, files in {Path.Combine(dataFolder, "clickhouse")} | registry {registryPath}");
     }
 
     private const string AdminKeyHint = "printed above";
+
+    private static string StoreAccess(ClickHouseStore store) => store.EmbeddedHttpCredentials is { } credentials
+        ? $"ClickHouse HTTP on {store.EmbeddedHttpEndpoint} (database {store.Database}; users {credentials.Admin.Name} and {credentials.Reader.Name}, " +
+          $"passwords {(credentials.File is { } file ? "in " + file : "as configured")})"
+        : "not served over HTTP (--store-port 8123 serves it, with passwords)";
 
     private void Say(string message) => output.WriteLine($"[{(DateTime.UtcNow - _start).TotalSeconds,5:0}s] {message}");
 

@@ -83,14 +83,14 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
     private async Task<FaultRow> StoreDownAsync(CancellationToken cancellationToken)
     {
         await using var store = await StoreBehindProxy.StartAsync(Folder("store-down"));
-        var (storePort, proxy) = (store.StorePort, store.Proxy);
-        await using var gateway = await StartGatewayAsync("store-down", g => ClickHouseServer(g, proxy.Port), cancellationToken);
+        var (served, proxy) = (store.Store, store.Proxy);
+        await using var gateway = await StartGatewayAsync("store-down", g => ClickHouseServer(g, served, proxy.Port), cancellationToken);
         var load = await LoadWithFaultAsync(gateway.Address, proxy.Down, proxy.Up, cancellationToken);
         var drained = await LoopbackChecks.DrainAsync(gateway.Address, AdminKey, TimeSpan.FromMinutes(3), Poll, cancellationToken);
-        var stored = await LoopbackChecks.StoredIdsAsync(storePort, final: false, cancellationToken);
+        var stored = await LoopbackChecks.StoredIdsAsync(served, final: false, cancellationToken);
         var (rows, ids) = ((long)stored.Length, stored.ToHashSet(StringComparer.Ordinal));
         var missing = load.AnsweredRequestIds.Count(id => !ids.Contains(id));
-        var final = await LoopbackChecks.ScalarAsync(storePort, "SELECT count() FROM tao.captures FINAL", cancellationToken);
+        var final = await LoopbackChecks.ScalarAsync(served, "SELECT count() FROM tao.captures FINAL", cancellationToken);
         return new FaultRow($"ClickHouse unreachable {options.Outage.TotalSeconds:0} s", load.AnsweredRequestIds.Count, load.Errors, ids.Count, missing, final - ids.Count,
             load.Errors == 0 && missing == 0 && final == ids.Count && drained,
             $"{rows} rows before merges ({rows - ids.Count} replayed twice, collapsed by FINAL); spool drained {(drained ? "yes" : "NO")}");
@@ -100,8 +100,8 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
     private async Task<FaultRow> KillNineAsync(CancellationToken cancellationToken)
     {
         var folder = Folder("kill-9");
-        var storePort = ChildProcess.FreePort();
-        var (config, port) = await WriteConfigAsync(folder, g => Embedded(g, storePort), cancellationToken);
+        var store = LoopbackStore.Create();
+        var (config, port) = await WriteConfigAsync(folder, g => Embedded(g, store), cancellationToken);
         var gateway = ChildProcess.StartTao(Path.Combine(folder, "gateway.log"), null, "gateway", "--config", config, "--data", folder);
         var address = new Uri($"http://127.0.0.1:{port}/");
         await gateway.WaitForHttpAsync(new Uri(address, "/healthz"), TimeSpan.FromSeconds(120));
@@ -115,7 +115,7 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
         await using var restarted = ChildProcess.StartTao(Path.Combine(folder, "gateway-restarted.log"), null, "gateway", "--config", config, "--data", folder);
         await restarted.WaitForHttpAsync(new Uri(address, "/healthz"), TimeSpan.FromSeconds(120));
         var drained = await LoopbackChecks.DrainAsync(address, AdminKey, TimeSpan.FromMinutes(2), Poll, cancellationToken);
-        var ids = (await LoopbackChecks.StoredIdsAsync(storePort, final: false, cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        var ids = (await LoopbackChecks.StoredIdsAsync(store, final: false, cancellationToken)).ToHashSet(StringComparer.Ordinal);
         var missing = load.AnsweredRequestIds.Count(id => !ids.Contains(id));
         await restarted.StopAsync();
         return new FaultRow("kill -9 of the gateway under load, restart", load.AnsweredRequestIds.Count, 0, ids.Count, missing, 0, missing == 0 && drained,
@@ -127,10 +127,10 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
     private async Task<FaultRow> SpoolFullAsync(CancellationToken cancellationToken)
     {
         await using var store = await StoreBehindProxy.StartAsync(Folder("spool-full"));
-        var (storePort, proxy) = (store.StorePort, store.Proxy);
+        var (served, proxy) = (store.Store, store.Proxy);
         await using var gateway = await StartGatewayAsync("spool-full", g =>
         {
-            ClickHouseServer(g, proxy.Port);
+            ClickHouseServer(g, served, proxy.Port);
             var capture = g["Tao"]!["Capture"]!.AsObject();
             capture["Spool"] = new JsonObject { ["MaxBytes"] = 2 * 1024 * 1024, ["SegmentBytes"] = 256 * 1024 };
         }, cancellationToken);
@@ -145,7 +145,7 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
         proxy.Up();
         var drained = await LoopbackChecks.DrainAsync(gateway.Address, AdminKey, TimeSpan.FromMinutes(3), Poll, cancellationToken);
         var dropped = full.GetProperty("spool").GetProperty("dropped").GetInt64();
-        var ids = (await LoopbackChecks.StoredIdsAsync(storePort, final: false, cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        var ids = (await LoopbackChecks.StoredIdsAsync(served, final: false, cancellationToken)).ToHashSet(StringComparer.Ordinal);
         var unaccounted = load.AnsweredRequestIds.Count - ids.Count - dropped;
         return new FaultRow("spool disk budget (2 MB) exhausted, sink down", load.AnsweredRequestIds.Count, load.Errors, ids.Count, Math.Max(0, unaccounted), 0,
             load.Errors == 0 && dropped > 0 && unaccounted == 0 && (int)ready.StatusCode == 503 && metrics.Split('\n').Any(l => l.StartsWith("tao_spool_full", StringComparison.Ordinal) && l.TrimEnd().EndsWith(" 1", StringComparison.Ordinal)) && drained,
@@ -156,10 +156,10 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
     private async Task<List<FaultRow>> UpstreamAsync(CancellationToken cancellationToken)
     {
         var folder = Folder("upstream");
-        var storePort = ChildProcess.FreePort();
+        var store = LoopbackStore.Create();
         await using var gateway = await StartGatewayAsync("upstream", g =>
         {
-            Embedded(g, storePort);
+            Embedded(g, store);
             g["ReverseProxy"]!["Clusters"]!["upstream"]!["HttpRequest"] = new JsonObject { ["ActivityTimeout"] = "00:00:01" };
             g["Tao"]!["Telemetry"] = new JsonObject { ["FrameworkMetrics"] = true }; // kestrel_active_connections
         }, cancellationToken);
@@ -207,7 +207,7 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
             }));
 
             await LoopbackChecks.DrainAsync(gateway.Address, AdminKey, TimeSpan.FromMinutes(1), Poll, cancellationToken);
-            var flagged = await LoopbackChecks.ScalarAsync(storePort,
+            var flagged = await LoopbackChecks.ScalarAsync(store,
                 $"SELECT count() FROM tao.captures FINAL WHERE started_at >= toDateTime64('{since}', 6, 'UTC') AND {flag}", cancellationToken);
             var openAiErrors = results.Count(r => stream
                 ? !r.Clean || r.Text.Contains("\"error\"", StringComparison.Ordinal) // the stream failed, or ended with an error event
@@ -244,8 +244,8 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
     /// <summary>The alias moved between two versions 20 times under load: no request fails.</summary>
     private async Task<FaultRow> AliasSwapsAsync(CancellationToken cancellationToken)
     {
-        var storePort = ChildProcess.FreePort();
-        await using var gateway = await StartGatewayAsync("alias-swaps", g => Embedded(g, storePort), cancellationToken);
+        var store = LoopbackStore.Create();
+        await using var gateway = await StartGatewayAsync("alias-swaps", g => Embedded(g, store), cancellationToken);
         var generator = new LoadGenerator(gateway.Address, "/v1/chat/completions", Body.Replace("fault-model", "fault-alias", StringComparison.Ordinal), new Dictionary<string, string>());
         var duration = TimeSpan.FromSeconds(Math.Max(12, options.Before.TotalSeconds + 2));
         var running = generator.RunAsync("alias-swaps", options.Connections, duration, TimeSpan.Zero, options.Rate, cancellationToken);
@@ -264,7 +264,7 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
 
         var load = await running;
         await LoopbackChecks.DrainAsync(gateway.Address, AdminKey, TimeSpan.FromMinutes(1), Poll, cancellationToken);
-        var versions = await LoopbackChecks.ScalarAsync(storePort, "SELECT uniqExact(model) FROM tao.captures", cancellationToken);
+        var versions = await LoopbackChecks.ScalarAsync(store, "SELECT uniqExact(model) FROM tao.captures", cancellationToken);
         return new FaultRow("alias swapped 20 times under load", load.AnsweredRequestIds.Count, load.Errors, 0, 0, 0, load.Errors == 0 && swaps == 20 && versions == 2,
             $"{swaps} swaps applied; both versions served ({versions} models in the records)");
     }
@@ -340,11 +340,17 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
         capture["Kafka"] = new JsonObject { ["Enabled"] = true, ["BootstrapServers"] = bootstrap, ["Topic"] = Topic };
     }
 
-    private static void Embedded(JsonObject config, int storePort) =>
-        config["Tao"]!["ClickHouse"] = new JsonObject { ["EmbeddedHttpPort"] = storePort };
+    /// <summary>The gateway's embedded store served on <paramref name="store"/>'s port, with its password, for the checks.</summary>
+    private static void Embedded(JsonObject config, LoopbackStore store) =>
+        config["Tao"]!["ClickHouse"] = store.EmbeddedSection();
 
-    private static void ClickHouseServer(JsonObject config, int port) =>
-        config["Tao"]!["ClickHouse"] = new JsonObject { ["Url"] = $"http://127.0.0.1:{port}", ["QueryTimeoutSeconds"] = 5 };
+    /// <summary>The gateway writes to <paramref name="store"/> (served by `tao store serve`) as a server at <paramref name="port"/>.</summary>
+    private static void ClickHouseServer(JsonObject config, LoopbackStore store, int port)
+    {
+        var section = store.ServerSection(port);
+        section["QueryTimeoutSeconds"] = 5;
+        config["Tao"]!["ClickHouse"] = section;
+    }
 
     private string Folder(string name)
     {

@@ -1,3 +1,5 @@
+using System.Collections.Frozen;
+
 namespace Tao.Storage.Embedded;
 
 /// <summary>
@@ -19,6 +21,7 @@ public sealed class ChdbEngine : IDisposable
 
     private readonly Dictionary<string, Stack<ChdbConnection>> _idle = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _concurrency;
+    private FrozenSet<string> _settingNames = FrozenSet<string>.Empty;
     private int _references;
 
     private ChdbEngine(string path, int maxConcurrentQueries, int nice)
@@ -69,7 +72,12 @@ public sealed class ChdbEngine : IDisposable
             // Boot the engine now so a broken library or folder fails at startup, not at the first query. The
             // background pools chDB starts at boot inherit the lowered priority of the booting call, and the name of
             // the booting thread: on an engine thread they show as "chdb-call", not as ".NET TP Worker" threads.
-            engine.Return(engine.Threads.Run(() => Task.FromResult(engine.OpenConnection([])), CancellationToken.None).GetAwaiter().GetResult());
+            engine.Return(engine.Threads.Run(() =>
+            {
+                var connection = engine.OpenConnection([]);
+                engine._settingNames = SettingNamesOf(connection);
+                return Task.FromResult(connection);
+            }, CancellationToken.None).GetAwaiter().GetResult());
             s_engine = engine;
             return engine;
         }
@@ -90,6 +98,20 @@ public sealed class ChdbEngine : IDisposable
 
     /// <summary>Version of the loaded engine, e.g. "26.7.3".</summary>
     public static string Version => System.Runtime.InteropServices.Marshal.PtrToStringUTF8(ChdbNative.chdb_version()) ?? "unknown";
+
+    /// <summary>
+    /// Whether the engine knows a query-level setting of this name (system.settings, aliases included). Settings become
+    /// the arguments a connection is opened with, where chDB would also take its own command-line options: only real
+    /// settings may get there, and an unknown one is an error, as on a server.
+    /// </summary>
+    internal bool IsSetting(string name) => _settingNames.Contains(name);
+
+    private static FrozenSet<string> SettingNamesOf(ChdbConnection connection)
+    {
+        using var result = connection.Query("SELECT name FROM system.settings", "TabSeparatedRaw");
+        return System.Text.Encoding.UTF8.GetString(result.Span).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .ToFrozenSet(StringComparer.Ordinal);
+    }
 
     internal async Task<ChdbConnection> RentAsync(IReadOnlyList<KeyValuePair<string, string>> settings, CancellationToken cancellationToken)
     {

@@ -14,7 +14,9 @@ namespace Tao.Storage.Embedded;
 /// <c>param_x</c> binds <c>{x:Type}</c> placeholders on the engine side; <c>database</c> and
 /// <c>default_format</c> choose the database and the output format; other URL parameters are settings.
 /// An INSERT ... FORMAT F streams its data into the engine in chunks, so batch size is not bound by
-/// max_query_size. Sessions (session_id) are not supported: each request runs on its own.
+/// max_query_size. Sessions (session_id) are not supported: each request runs on its own. A read-only caller's
+/// statements run with readonly=1 (enforced by the engine); INTO OUTFILE is refused for everyone, since chDB would
+/// write the file from this process.
 /// </remarks>
 internal sealed partial class ClickHouseHttpExecutor(ChdbEngine engine)
 {
@@ -62,7 +64,7 @@ internal sealed partial class ClickHouseHttpExecutor(ChdbEngine engine)
                     }
                     else if (!s_transportParameters.Contains(name))
                     {
-                        if (!SettingName().IsMatch(name) || value.Contains('\0'))
+                        if (!SettingName().IsMatch(name) || value.Contains('\0') || !engine.IsSetting(name))
                         {
                             return ClickHouseHttpResponse.Error(115, $"Unknown setting '{name}'");
                         }
@@ -74,7 +76,14 @@ internal sealed partial class ClickHouseHttpExecutor(ChdbEngine engine)
             }
         }
 
-        if (string.Equals(request.Method, "GET", StringComparison.OrdinalIgnoreCase) && !settings.Any(s => s.Key == "readonly"))
+        if (request.ReadOnly)
+        {
+            // Settings are the connection's start-up arguments, where the last of a name wins: the caller's readonly goes.
+            // With readonly=1 the engine itself refuses writes, DDL, SET, SETTINGS clauses and file()/url() functions.
+            settings.RemoveAll(s => s.Key == "readonly");
+            settings.Add(new("readonly", "1"));
+        }
+        else if (string.Equals(request.Method, "GET", StringComparison.OrdinalIgnoreCase) && !settings.Any(s => s.Key == "readonly"))
         {
             settings.Add(new("readonly", "2"));
         }
@@ -163,6 +172,11 @@ internal sealed partial class ClickHouseHttpExecutor(ChdbEngine engine)
             return ClickHouseHttpResponse.Error(62, "Empty query");
         }
 
+        if (WritesAFile(sql) is { } refused)
+        {
+            return refused;
+        }
+
         if (UseStatement().IsMatch(sql))
         {
             connection.CurrentDatabase = string.Empty;
@@ -179,6 +193,11 @@ internal sealed partial class ClickHouseHttpExecutor(ChdbEngine engine)
         ChdbConnection connection, string statement, string format, ReadOnlyMemory<byte> head, Stream body,
         List<KeyValuePair<string, string>> parameters, CancellationToken cancellationToken)
     {
+        if (WritesAFile(statement) is { } refused)
+        {
+            return refused;
+        }
+
         using var insert = connection.BeginInsert(statement, format, parameters);
         insert.Append(head.Span);
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
@@ -200,6 +219,11 @@ internal sealed partial class ClickHouseHttpExecutor(ChdbEngine engine)
         response.Headers["X-ClickHouse-Summary"] = result.Statistics.ToSummaryJson();
         return response;
     }
+
+    /// <summary>chDB writes INTO OUTFILE files from this process, readonly or not; a server never does it for HTTP clients.</summary>
+    private static ClickHouseHttpResponse? WritesAFile(string statement) => IntoOutfile().IsMatch(statement)
+        ? ClickHouseHttpResponse.Error(358, "INTO OUTFILE is not allowed. (INTO_OUTFILE_NOT_ALLOWED)")
+        : null;
 
     private static void UseDatabase(ChdbConnection connection, string database)
     {
@@ -285,6 +309,10 @@ internal sealed partial class ClickHouseHttpExecutor(ChdbEngine engine)
     // INSERT INTO <target and columns> FORMAT <name>, then optional blanks and one line break before the data.
     [GeneratedRegex(@"\A\s*(?<stmt>INSERT\s+INTO\s.*?)\s+FORMAT\s+(?<fmt>[A-Za-z][A-Za-z0-9_]*)[ \t]*(\r?\n|\z)", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
     private static partial Regex InsertHeader();
+
+    // The OUTFILE keyword anywhere outside a longer word: comments may separate it from INTO, so INTO is not required.
+    [GeneratedRegex(@"(?<![A-Za-z0-9_$])OUTFILE(?![A-Za-z0-9_$])", RegexOptions.IgnoreCase)]
+    private static partial Regex IntoOutfile();
 
     [GeneratedRegex(@"\A\s*USE\s", RegexOptions.IgnoreCase)]
     private static partial Regex UseStatement();

@@ -28,10 +28,11 @@ internal sealed class ClickHouseHttpResponse : IDisposable
     public static ClickHouseHttpResponse Text(int status, string text) =>
         new(status, "text/plain; charset=UTF-8", null, Encoding.UTF8.GetBytes(text));
 
-    public static ClickHouseHttpResponse Error(int code, string message)
+    /// <summary>A ClickHouse error: "Code: N. DB::Exception: ..." with the server's status for the code unless <paramref name="status"/> says otherwise.</summary>
+    public static ClickHouseHttpResponse Error(int code, string message, int? status = null)
     {
         var body = message.StartsWith("Code:", StringComparison.Ordinal) ? message : $"Code: {code}. DB::Exception: {message}";
-        var response = Text(ErrorStatus(code), body.EndsWith('\n') ? body : body + "\n");
+        var response = Text(status ?? ErrorStatus(code), body.EndsWith('\n') ? body : body + "\n");
         response.Headers["X-ClickHouse-Exception-Code"] = code.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return response;
     }
@@ -39,9 +40,10 @@ internal sealed class ClickHouseHttpResponse : IDisposable
     /// <summary>The HTTP status a ClickHouse server gives an error code (a subset of its mapping).</summary>
     private static int ErrorStatus(int code) => code switch
     {
+        194 => 401,                                                 // password required
         192 or 193 or 516 => 403,                                   // unknown user, wrong password, authentication failed
         164 or 497 => 403,                                          // readonly, access denied
-        16 or 46 or 47 or 60 or 81 => 404,                          // unknown column / function / identifier / table / database
+        16 or 46 or 47 or 60 or 81 or 115 => 404,                   // unknown column / function / identifier / table / database / setting
         6 or 27 or 36 or 38 or 53 or 62 or 73 or 117 or 130 or 457 => 400, // parse, bad arguments, syntax, unknown format, bad data
         _ => 500,
     };
