@@ -13,6 +13,7 @@ public static class TaoCli
         BenchCommand.Create(),
         FakeUpstreamCommand.Create(),
         SchemaCommand.Create(),
+        ExportCommand.Create(),
         TrainCommand.Create(),
         ServeCommand.Create(),
         FlywheelCommand.Create(),

@@ -84,6 +84,7 @@ public static class GatewayServiceCollectionExtensions
         app.UseMiddleware<AuthMiddleware>();
         app.MapHealth();
         app.MapAdmin();
+        Admin.ExportEndpoints.MapExport(app);
         Analytics.AnalyticsEndpoints.MapAnalytics(app);
         Dashboard.DashboardEndpoints.MapDashboard(app);
         Telemetry.TelemetrySetup.MapTelemetry(app);
