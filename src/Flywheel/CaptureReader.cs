@@ -53,6 +53,56 @@ public sealed class CaptureReader(ClickHouseStore store)
         return inputs;
     }
 
+    /// <summary>What users said about the answers to these prompts: the latest demonstration, and answers rated up or down.</summary>
+    public sealed record PromptFeedback(string? Demonstration, IReadOnlyList<string> RatedUp, IReadOnlyList<string> RatedDown);
+
+    /// <summary>
+    /// Feedback on any call of the given prompts (by normalised prompt hash): demonstrations, and — for a boolean
+    /// metric — the answers rated up (value 1) and down (value 0). Latest feedback per (call, metric, key) counts.
+    /// </summary>
+    public async Task<Dictionary<ulong, PromptFeedback>> FeedbackAsync(IReadOnlyCollection<ulong> promptHashes, string? metric, bool demonstrations,
+        CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<ulong, PromptFeedback>();
+        if (promptHashes.Count == 0 || (metric is null && !demonstrations))
+        {
+            return result;
+        }
+
+        var parameters = new ClickHouseParameterCollection();
+        parameters.AddParameter("hashes", promptHashes.ToArray());
+        parameters.AddParameter("metric", metric ?? string.Empty);
+        parameters.AddParameter("demonstrations", demonstrations ? 1 : 0);
+        var sql = $$"""
+            SELECT c.prompt_hash, f.metric, f.value, f.demonstration, c.response_text
+            FROM (SELECT target_id, metric, value, demonstration, created_at FROM {{store.Database}}.feedback FINAL
+                  WHERE level = 'request' AND ((metric = 'demonstration' AND {demonstrations:UInt8} = 1) OR metric = {metric:String})) AS f
+            INNER JOIN {{Table}} AS c ON toString(c.request_id) = f.target_id
+            WHERE c.prompt_hash IN {hashes:Array(UInt64)}
+            ORDER BY f.created_at
+            """;
+        var rows = new List<(ulong Hash, string Metric, double? Value, string Demonstration, string Answer)>();
+        using (var reader = await store.Client.ExecuteReaderAsync(sql, parameters, cancellationToken: cancellationToken))
+        {
+            while (reader.Read())
+            {
+                rows.Add((Convert.ToUInt64(reader.GetValue(0)), reader.GetString(1), reader.IsDBNull(2) ? null : Convert.ToDouble(reader.GetValue(2)),
+                    reader.GetString(3), reader.GetString(4)));
+            }
+        }
+
+        foreach (var group in rows.GroupBy(r => r.Hash))
+        {
+            var demonstration = group.Where(r => r.Metric == "demonstration" && r.Demonstration.Trim().Length > 0).Select(r => r.Demonstration.Trim()).LastOrDefault();
+            var rated = group.Where(r => r.Metric == metric && r.Value is not null && r.Answer.Trim().Length > 0).ToList();
+            result[group.Key] = new PromptFeedback(demonstration,
+                rated.Where(r => r.Value >= 0.5).Select(r => r.Answer.Trim()).Distinct(StringComparer.Ordinal).ToList(),
+                rated.Where(r => r.Value < 0.5).Select(r => r.Answer.Trim()).Distinct(StringComparer.Ordinal).ToList());
+        }
+
+        return result;
+    }
+
     /// <summary>Calls through an alias in a time window, per serving version: how many, and how many succeeded (status 2xx).</summary>
     public async Task<Dictionary<string, (long Calls, long Succeeded)>> OutcomesAsync(string alias, DateTime from, DateTime to, CancellationToken cancellationToken)
     {
@@ -64,6 +114,30 @@ public sealed class CaptureReader(ClickHouseStore store)
         using var reader = await store.Client.ExecuteReaderAsync(
             $"SELECT model_version, count(), countIf(status >= 200 AND status < 300) FROM {Table} FINAL " +
             "WHERE alias = {alias:String} AND started_at >= {from:DateTime64(6)} AND started_at <= {to:DateTime64(6)} GROUP BY model_version",
+            parameters, cancellationToken: cancellationToken);
+        while (reader.Read())
+        {
+            outcomes[reader.GetString(0)] = (Convert.ToInt64(reader.GetValue(1)), Convert.ToInt64(reader.GetValue(2)));
+        }
+
+        return outcomes;
+    }
+
+    /// <summary>Per serving version, calls through an alias in a window that users rated with a boolean metric: how many, how many rated up.</summary>
+    public async Task<Dictionary<string, (long Rated, long Up)>> FeedbackOutcomesAsync(string alias, DateTime from, DateTime to, string metric,
+        CancellationToken cancellationToken)
+    {
+        var parameters = new ClickHouseParameterCollection();
+        parameters.AddParameter("alias", alias);
+        parameters.AddParameter("from", DateTime.SpecifyKind(from, DateTimeKind.Utc));
+        parameters.AddParameter("to", DateTime.SpecifyKind(to, DateTimeKind.Utc));
+        parameters.AddParameter("metric", metric);
+        var outcomes = new Dictionary<string, (long, long)>(StringComparer.Ordinal);
+        using var reader = await store.Client.ExecuteReaderAsync(
+            $"SELECT c.model_version, count(), countIf(f.value >= 0.5) FROM (SELECT target_id, value FROM {store.Database}.feedback FINAL " +
+            "WHERE metric = {metric:String} AND level = 'request' AND value IS NOT NULL) AS f " +
+            $"INNER JOIN {Table} AS c ON toString(c.request_id) = f.target_id " +
+            "WHERE c.alias = {alias:String} AND c.started_at >= {from:DateTime64(6)} AND c.started_at <= {to:DateTime64(6)} GROUP BY c.model_version",
             parameters, cancellationToken: cancellationToken);
         while (reader.Read())
         {

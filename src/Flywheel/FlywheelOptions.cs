@@ -101,6 +101,12 @@ public sealed class ModelGroupOptions
 
     /// <summary>How long the canary runs before full promotion, in seconds. Default: 60.</summary>
     public int CanarySeconds { get; set; } = 60;
+
+    /// <summary>
+    /// A boolean feedback metric (higher is better) compared during the canary beside the success rate: the share of
+    /// rated calls rated up, canary against live; a significant loss rolls the canary back. Default: none.
+    /// </summary>
+    public string? CanaryFeedbackMetric { get; set; }
 }
 
 public sealed class TaskOptions
@@ -120,6 +126,19 @@ public sealed class TaskOptions
     /// 0 uses the whole set every round. Default: 400.
     /// </summary>
     public int LabelledPerRound { get; set; } = 400;
+
+    /// <summary>
+    /// Use demonstrations posted as feedback (an edited ideal answer for a call) as the targets of their prompts: the
+    /// round's only labelled data, recorded as such in its evaluation. Default: true.
+    /// </summary>
+    public bool UseDemonstrations { get; set; } = true;
+
+    /// <summary>
+    /// A boolean feedback metric declared at the gateway (e.g. "thumbs_up"): answers users rated up become their
+    /// prompts' targets (when no demonstration exists), and a candidate identical to an answer rated down scores 0.
+    /// Default: none.
+    /// </summary>
+    public string? FeedbackMetric { get; set; }
 }
 
 public sealed class RoundSettings

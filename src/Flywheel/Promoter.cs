@@ -14,7 +14,11 @@ public sealed partial class Promoter(ModelRegistry registry, GatewayAdminClient 
     CaptureReader? captures = null, TimeProvider? time = null)
 {
     /// <summary>What promotion did: whether the version is now live, and the canary's live comparison when there was one.</summary>
-    public sealed record Outcome(bool Live, PromotionSignal? Canary, string? Reason);
+    public sealed record Outcome(bool Live, PromotionSignal? Canary, string? Reason)
+    {
+        /// <summary>The canary's feedback comparison (share of rated calls rated up), when the group names a metric.</summary>
+        public PromotionSignal? Feedback { get; init; }
+    }
 
     public async Task<Outcome> PromoteAsync(ModelGroupOptions group, string version, CancellationToken cancellationToken)
     {
@@ -35,12 +39,31 @@ public sealed partial class Promoter(ModelRegistry registry, GatewayAdminClient 
                 var before = outcomes.GetValueOrDefault(previous);
                 var after = outcomes.GetValueOrDefault(version);
                 canary = new PromotionSignal("canary", SignalKind.Live, PairedComparison.Independent(before.Succeeded, before.Calls, after.Succeeded, after.Calls));
-                if (canary.Comparison.SignificantLoss)
+                PromotionSignal? rated = null;
+                if (group.CanaryFeedbackMetric is { Length: > 0 } metric)
                 {
-                    await gateway.PutAliasAsync(group.Alias, previous, null, 0, cancellationToken);
-                    var reason = "canary rolled back: " + PromotionPolicy.Describe(canary);
-                    LogCanaryFailed(logger, group.Alias, version, reason);
-                    return new Outcome(false, canary, reason);
+                    var feedback = await captures.FeedbackOutcomesAsync(group.Alias, start, start.AddSeconds(group.CanarySeconds), metric, cancellationToken);
+                    var (liveRated, liveUp) = feedback.GetValueOrDefault(previous);
+                    var (canaryRated, canaryUp) = feedback.GetValueOrDefault(version);
+                    rated = new PromotionSignal(metric, SignalKind.Feedback, PairedComparison.Independent(liveUp, liveRated, canaryUp, canaryRated));
+                }
+
+                foreach (var signal in new[] { canary, rated })
+                {
+                    if (signal is { Comparison.SignificantLoss: true })
+                    {
+                        await gateway.PutAliasAsync(group.Alias, previous, null, 0, cancellationToken);
+                        var reason = "canary rolled back: " + PromotionPolicy.Describe(signal);
+                        LogCanaryFailed(logger, group.Alias, version, reason);
+                        return new Outcome(false, canary, reason) { Feedback = rated };
+                    }
+                }
+
+                if (rated is not null)
+                {
+                    await gateway.PutAliasAsync(group.Alias, version, null, 0, cancellationToken);
+                    LogPromoted(logger, group.Alias, version);
+                    return new Outcome(true, canary, null) { Feedback = rated };
                 }
             }
         }

@@ -25,6 +25,9 @@ public enum SignalKind
 
     /// <summary>Share of live calls that succeeded, canary version against the version it would replace (higher is better).</summary>
     Live,
+
+    /// <summary>Share of rated live calls that users rated up (a boolean feedback metric), canary against live.</summary>
+    Feedback,
 }
 
 public static class SignalKindNames
@@ -33,6 +36,7 @@ public static class SignalKindNames
     {
         SignalKind.Labelled => "labelled",
         SignalKind.Verified => "verified",
+        SignalKind.Feedback => "feedback",
         _ => "live",
     };
 }

@@ -102,8 +102,41 @@ public sealed partial class RoundRunner(
             : null;
         // The round's own guard (reward rising while its label-free dev score falls, entropy collapse) runs on a dev
         // slice of these inputs; the held-out inputs below are never seen by the round.
+        // What users said: demonstrations and answers rated up become targets, answers rated down never score.
+        var tuningInputs = plan.Tuning.Concat(plan.Older).ToList();
+        var labelled = new Dictionary<string, string>(StringComparer.Ordinal);
+        var rejected = new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal);
+        foreach (var byTask in tuningInputs.GroupBy(i => i.Task))
+        {
+            var taskOptions = group.Tasks[byTask.Key];
+            var feedback = await captures.FeedbackAsync(byTask.Select(i => i.PromptHash).ToHashSet(), taskOptions.FeedbackMetric, taskOptions.UseDemonstrations,
+                cancellationToken);
+            foreach (var input in byTask)
+            {
+                if (!feedback.TryGetValue(input.PromptHash, out var said))
+                {
+                    continue;
+                }
+
+                var id = input.RequestId.ToString();
+                if ((said.Demonstration ?? said.RatedUp.FirstOrDefault()) is { } target)
+                {
+                    labelled[id] = target;
+                }
+
+                if (said.RatedDown.Count > 0)
+                {
+                    rejected[id] = said.RatedDown.ToHashSet(StringComparer.Ordinal);
+                }
+            }
+        }
+
         var round = new TaoRound(policy, tokenizer, new TaskRoutedScorer(scorers), roundOptions, source, folder: Path.Combine(folder, "tao"),
-            progress: p => Progress = p);
+            progress: p => Progress = p)
+        {
+            Labelled = labelled,
+            Rejected = rejected,
+        };
         var result = await round.RunAsync(prompts, heldOut: null, cancellationToken);
         var rewards = result.Metrics.Where(m => m.Event == "iteration" && m.RewardMean is not null).Select(m => m.RewardMean!.Value).ToList();
         record = record with { RewardFirst = rewards.FirstOrDefault(), RewardLast = rewards.LastOrDefault() };
@@ -115,6 +148,8 @@ public sealed partial class RoundRunner(
             : new PromotionPolicy(group.Margin).Decide(signals);
         var evaluation = decision.Numbers();
         evaluation["round.best_iteration"] = result.BestIteration;
+        evaluation["round.labelled_targets"] = labelled.Count; // targets from users' demonstrations and ratings: the round's only labels
+        evaluation["round.rejected_answers"] = rejected.Values.Sum(r => r.Count);
         evaluation["round.iterations"] = result.Metrics.Count(m => m.Event == "iteration");
         evaluation["round.stopped_by_guard"] = result.StoppedByGuard ? 1 : 0;
         foreach (var (iteration, score) in result.DevScores ?? new Dictionary<int, double>())
@@ -133,9 +168,9 @@ public sealed partial class RoundRunner(
         {
             Progress = new RoundProgress("promote", settings.Iterations, settings.Iterations, 0, 1);
             var outcome = await promoter.PromoteAsync(group, version.Id, cancellationToken);
-            if (outcome.Canary is { } canary)
+            foreach (var signal in new[] { outcome.Canary, outcome.Feedback }.OfType<PromotionSignal>())
             {
-                foreach (var (key, value) in new PromotionDecision(false, "", [new PromotionDecision.Verdict(canary, "")]).Numbers())
+                foreach (var (key, value) in new PromotionDecision(false, "", [new PromotionDecision.Verdict(signal, "")]).Numbers())
                 {
                     evaluation[key] = value;
                 }

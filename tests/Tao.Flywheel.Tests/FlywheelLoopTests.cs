@@ -136,6 +136,85 @@ public sealed class FlywheelLoopTests
     }
 
     [Fact]
+    public async Task UsersFeedback_ReachesTheRound_DemonstrationsAsTargets_AnswersRatedDownRejected()
+    {
+        await using var stack = await FlywheelStack.StartAsync(new()
+        {
+            [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:Tasks:{FlywheelStack.Task}:FeedbackMetric"] = "thumbs_up",
+        });
+        await stack.SendAsync(12);
+        var ids = new List<string>();
+        using (var reader = await stack.Store.Client.ExecuteReaderAsync($"SELECT toString(request_id) FROM {stack.Store.Database}.captures WHERE status = 200"))
+        {
+            while (reader.Read())
+            {
+                ids.Add(reader.GetString(0));
+            }
+        }
+
+        using var http = new HttpClient { BaseAddress = stack.GatewayUrl };
+        foreach (var id in ids)
+        {
+            (await http.PostAsJsonAsync("/v1/feedback", new { request_id = id, metric = "demonstration", demonstration = "select count(*) from orders" })).EnsureSuccessStatusCode();
+            (await http.PostAsJsonAsync("/v1/feedback", new { request_id = id, metric = "thumbs_up", value = false })).EnsureSuccessStatusCode();
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Convert.ToInt64(await stack.Store.Client.ExecuteScalarAsync($"SELECT count() FROM {stack.Store.Database}.feedback")) < 2 * ids.Count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "feedback reaches the store");
+            await Task.Delay(50);
+        }
+
+        var round = await stack.Service.RunNowAsync(FlywheelStack.Group, default);
+
+        Assert.NotNull(round);
+        Assert.True(round.TuningInputs > 0);
+        Assert.Equal(round.TuningInputs, round.Evaluation["round.labelled_targets"]); // every tuning input has a demonstration
+        Assert.Equal(round.TuningInputs, round.Evaluation["round.rejected_answers"]); // and the live answer users rated down
+    }
+
+    [Fact]
+    public async Task ACanaryUsersRateDown_IsRolledBack_WithTheReasonRecorded()
+    {
+        await using var stack = await FlywheelStack.StartAsync(new()
+        {
+            [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:CanaryPercent"] = "50",
+            [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:CanarySeconds"] = "4",
+            [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:CanaryFeedbackMetric"] = "thumbs_up",
+        });
+        await stack.SendAsync(12);
+        await stack.Flywheel.StartAsync();
+        using var http = new HttpClient { BaseAddress = stack.GatewayUrl };
+        using var stop = new CancellationTokenSource();
+        var rated = 0;
+        // Users like the live version's answers and dislike the new one's.
+        var load = Enumerable.Range(0, 3).Select(worker => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var response = await http.PostAsJsonAsync("/v1/chat/completions",
+                    new { model = FlywheelStack.Alias, max_tokens = 4, messages = new[] { new { role = "user", content = $"canary {worker}" } } });
+                using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                var id = response.Headers.GetValues("x-tao-request-id").Single();
+                var liked = body.RootElement.GetProperty("model").GetString() == FlywheelStack.BaseVersion;
+                (await http.PostAsJsonAsync("/v1/feedback", new { request_id = id, metric = "thumbs_up", value = liked })).EnsureSuccessStatusCode();
+                Interlocked.Increment(ref rated);
+            }
+        })).ToList();
+
+        var round = await stack.Service.RunNowAsync(FlywheelStack.Group, default);
+        stop.Cancel();
+        await Task.WhenAll(load);
+
+        Assert.NotNull(round);
+        Assert.Equal("rolled_back", round.Decision);
+        Assert.Contains("feedback.thumbs_up", round.Reason);
+        Assert.True(round.Evaluation["feedback.thumbs_up.high"] < 0, $"{rated} calls rated");
+        Assert.Equal(FlywheelStack.BaseVersion, await stack.AliasTargetAsync());
+    }
+
+    [Fact]
     public async Task HotSwapUnderLoad_FailsNoCall_AndRollbackRestoresTheParent()
     {
         await using var stack = await FlywheelStack.StartAsync(new()

@@ -82,6 +82,7 @@ public sealed class FlywheelStack : IAsyncDisposable
         settings["Tao:Capture:Spool:SegmentBytes"] = (1024 * 1024).ToString();
         settings["Tao:Capture:ClickHouse:LingerMs"] = "5";
         settings["Tao:Auth:AllowAnonymous"] = "true";
+        settings["Tao:Feedback:Metrics:thumbs_up:Type"] = "Boolean";
         settings["Tao:Auth:AdminKey"] = AdminKey;
         settings["Tao:Auth:Keys:0:Id"] = "test-client";
         settings["Tao:Auth:Keys:0:Key"] = ClientKey;

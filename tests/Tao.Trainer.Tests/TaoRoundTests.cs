@@ -51,6 +51,46 @@ public sealed class TaoRoundTests
     }
 
     [Fact]
+    public async Task UsersTargets_AreTrainedOnWhenNoCandidateQualifies_AndAnswersRatedDownNeverScore()
+    {
+        // No candidate reaches the minimum score: without users' targets nothing is trained.
+        var options = Options(TaoObjective.BestOfN) with { MinBestScore = 0.9 };
+        using (var unlabelled = TinyModels.Create(seed: 5))
+        {
+            var result = await new TaoRound(unlabelled, TinyModels.Tokenizer(), new ConstantScorer(), options).RunAsync(Prompts(4), heldOut: null, default);
+            Assert.DoesNotContain(result.Metrics, m => m.Event == "step");
+        }
+
+        using var model = TinyModels.Create(seed: 5);
+        var before = ModelCopies.Snapshot(model);
+        var folder = TinyModels.Folder("labelled");
+        var round = new TaoRound(model, TinyModels.Tokenizer(), new ConstantScorer(), options, new FixedCandidates(["bad answer", "fine answer"]), folder: folder)
+        {
+            Labelled = new Dictionary<string, string> { ["p1"] = "the ideal answer", ["p2"] = "another ideal answer" },
+            Rejected = new Dictionary<string, IReadOnlySet<string>> { ["p0"] = new HashSet<string> { "bad answer" } },
+        };
+
+        var labelled = await round.RunAsync(Prompts(4), heldOut: null, default);
+
+        Assert.Contains(labelled.Metrics, m => m.Event == "labelled" && m.Note!.StartsWith("2 prompts", StringComparison.Ordinal));
+        Assert.Contains(labelled.Metrics, m => m.Event == "step");
+        Assert.Contains(model.named_parameters(), p => !p.parameter.allclose(before[p.name]));
+        var buffer = File.ReadAllLines(Path.Combine(folder, "buffer.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["p1", "p2"], buffer.Select(b => b.GetProperty("Id").GetString()));
+        Assert.All(buffer, b => Assert.True(b.GetProperty("Pinned").GetBoolean()));
+        foreach (var line in File.ReadAllLines(Path.Combine(folder, "samples.jsonl")).Select(l => JsonDocument.Parse(l).RootElement))
+        {
+            foreach (var candidate in line.GetProperty("candidates").EnumerateArray())
+            {
+                var rejected = line.GetProperty("prompt").GetString() == "p0" && candidate.GetProperty("text").GetString() == "bad answer";
+                Assert.Equal(rejected ? 0 : 0.5, candidate.GetProperty("score").GetDouble());
+            }
+        }
+
+        ModelCopies.Dispose(before);
+    }
+
+    [Fact]
     public async Task GroupsWithEqualScores_AreSkipped_AndTeachNothing()
     {
         using var model = TinyModels.Create(seed: 5);
@@ -262,6 +302,15 @@ public sealed class TaoRoundTests
         public string Name => "contains";
         public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken) =>
             Task.FromResult(group.Candidates.Select(c => c.Contains(text, StringComparison.Ordinal) ? 1.0 : 0.0).ToArray());
+    }
+
+    /// <summary>The same answers for every prompt, in turn.</summary>
+    private sealed class FixedCandidates(string[] answers) : ICandidateSource
+    {
+        public Task<IReadOnlyList<IReadOnlyList<Candidate>>> GenerateAsync(IReadOnlyList<TaskPrompt> prompts, int perPrompt, GenerationOptions options,
+            CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<IReadOnlyList<Candidate>>>(
+                prompts.Select(_ => (IReadOnlyList<Candidate>)Enumerable.Range(0, perPrompt).Select(i => new Candidate(answers[i % answers.Length])).ToList()).ToList());
     }
 
     private sealed class ConstantScorer : IScorer

@@ -12,25 +12,36 @@ public sealed class ExperienceBuffer
 {
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 
-    public sealed record Entry(TaskPrompt Prompt, IReadOnlyList<Candidate> Targets, double Score, int Iteration);
+    /// <param name="Pinned">A target from users (a demonstration or an answer rated up): later picks do not replace it.</param>
+    public sealed record Entry(TaskPrompt Prompt, IReadOnlyList<Candidate> Targets, double Score, int Iteration, bool Pinned = false);
 
     public int Count => _entries.Count;
 
     public IEnumerable<Entry> Entries => _entries.Values;
 
     /// <summary>Replaces the prompt's targets with the group's top candidates (at most <paramref name="perPrompt"/>).</summary>
-    public void Add(ScoredGroup group, int iteration, int perPrompt) =>
+    public void Add(ScoredGroup group, int iteration, int perPrompt)
+    {
+        if (_entries.TryGetValue(group.Prompt.Id, out var existing) && existing.Pinned)
+        {
+            return;
+        }
+
         _entries[group.Prompt.Id] = new Entry(group.Prompt, group.Top.Take(Math.Max(1, perPrompt)).ToList(), group.Best, iteration);
+    }
+
+    /// <summary>Sets a labelled target for a prompt: trained on every iteration, never replaced by a sampled pick.</summary>
+    public void Pin(TaskPrompt prompt, Candidate target) => _entries[prompt.Id] = new Entry(prompt, [target], 1, 0, Pinned: true);
 
     public bool TryGet(string promptId, out Entry entry) => _entries.TryGetValue(promptId, out entry!);
 
-    private sealed record Line(string Id, List<Candidate> Targets, double Score, int Iteration);
+    private sealed record Line(string Id, List<Candidate> Targets, double Score, int Iteration, bool Pinned = false);
 
     public void Save(string path)
     {
         var temp = path + ".tmp";
         File.WriteAllLines(temp, _entries.Values.OrderBy(e => e.Prompt.Id, StringComparer.Ordinal)
-            .Select(e => JsonSerializer.Serialize(new Line(e.Prompt.Id, [.. e.Targets], e.Score, e.Iteration))));
+            .Select(e => JsonSerializer.Serialize(new Line(e.Prompt.Id, [.. e.Targets], e.Score, e.Iteration, e.Pinned))));
         File.Move(temp, path, overwrite: true);
     }
 
@@ -46,7 +57,7 @@ public sealed class ExperienceBuffer
         {
             if (prompts.TryGetValue(line.Id, out var prompt))
             {
-                _entries[line.Id] = new Entry(prompt, line.Targets, line.Score, line.Iteration);
+                _entries[line.Id] = new Entry(prompt, line.Targets, line.Score, line.Iteration, line.Pinned);
             }
         }
     }

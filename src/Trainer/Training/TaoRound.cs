@@ -40,6 +40,16 @@ public sealed class TaoRound(
     /// </summary>
     public Func<TaskPrompt, IReadOnlyList<string>, CancellationToken, Task<bool[]>>? Oracle { get; init; }
 
+    /// <summary>
+    /// Labelled targets from users, by prompt id: demonstrations (an edited ideal answer) and answers users rated up.
+    /// In expert iteration they are the prompt's targets from the first iteration on, whatever the candidates score;
+    /// in DPO they are the chosen side of the prompt's pair. GRPO samples only, so it does not read them.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Labelled { get; init; }
+
+    /// <summary>Answers users rated down, by prompt id: a candidate identical to one scores 0, whatever the scorer says.</summary>
+    public IReadOnlyDictionary<string, IReadOnlySet<string>>? Rejected { get; init; }
+
     /// <summary>LoRA adapters of the policy, when the round trains adapters.</summary>
     public IReadOnlyDictionary<string, LoraLinear>? Adapters { get; private set; }
 
@@ -58,6 +68,19 @@ public sealed class TaoRound(
         DevPrompts = dev;
         var devSplit = new DevSplit(dev, tokenizer, options.DevSamples, options.Generation with { SamplesPerPrompt = 1 });
         var buffer = new ExperienceBuffer();
+        foreach (var prompt in train)
+        {
+            if (Labelled?.GetValueOrDefault(prompt.Id) is { Length: > 0 } target)
+            {
+                buffer.Pin(prompt, new Candidate(target));
+            }
+        }
+
+        if (buffer.Count > 0)
+        {
+            Log(new RoundMetrics { Event = "labelled", Iteration = 0, Note = $"{buffer.Count} prompts have targets from users (demonstrations or answers rated up)" });
+        }
+
         using var kept = new RoundFolder(policy, folder);
         _folder = kept;
         var state = kept.Load(buffer, train.ToDictionary(p => p.Id, StringComparer.Ordinal), devSplit);
@@ -174,7 +197,8 @@ public sealed class TaoRound(
         if (options.Objective == TaoObjective.Dpo)
         {
             var pairs = confident.Where(g => g.Worst is not null)
-                .Select(g => (Item(g.Prompt, g.Top[0]), Item(g.Prompt, g.Worst!))).ToList();
+                .Select(g => (Item(g.Prompt, buffer.TryGet(g.Prompt.Id, out var pinned) && pinned.Pinned ? pinned.Targets[0] : g.Top[0]), Item(g.Prompt, g.Worst!)))
+                .ToList();
             steps = updater.Dpo(pairs, options.EpochsPerIteration, random);
         }
         else
@@ -242,6 +266,17 @@ public sealed class TaoRound(
         for (var i = 0; i < batch.Count; i++)
         {
             var scores = await scorer.ScoreAsync(new ScoringGroup(batch[i].Text, sampled[i].Select(c => c.Text).ToList(), batch[i].Context), cancellationToken);
+            if (Rejected?.GetValueOrDefault(batch[i].Id) is { Count: > 0 } rejected)
+            {
+                for (var c = 0; c < scores.Length; c++)
+                {
+                    if (rejected.Contains(sampled[i][c].Text.Trim()))
+                    {
+                        scores[c] = 0; // users rated this very answer down
+                    }
+                }
+            }
+
             groups.Add(new ScoredGroup(batch[i], sampled[i], scores));
             progress?.Invoke(new RoundProgress("score", iteration, options.Iterations, i + 1, batch.Count));
         }
