@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS tao.captures_local ON CLUSTER tao
     upstream LowCardinality(String),
     api_key_id LowCardinality(String),
     task LowCardinality(String),
+    episode_id String,
     end_user String,
     gateway LowCardinality(String),
     stream Bool,
@@ -158,4 +159,50 @@ SELECT toStartOfMinute(started_at) AS minute, task, model, alias, model_version,
     quantilesTDigestState(0.5, 0.95, 0.99)(if(c.stream AND c.completion_tokens > 1 AND c.ttft_ms IS NOT NULL, (c.latency_ms - c.ttft_ms) / (c.completion_tokens - 1), NULL)) AS tpot
 FROM tao.captures_local AS c
 GROUP BY minute, task, model, alias, model_version, api_key_id, endpoint;
+
+-- 5: per-key usage shared by replicas for rate limits and budgets
+CREATE TABLE IF NOT EXISTS tao.key_usage_local ON CLUSTER tao
+(
+    key_id String,
+    window DateTime('UTC'),
+    instance String,
+    requests UInt64,
+    tokens UInt64,
+    cost_micros UInt64,
+    streams UInt32,
+    updated DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tao/key_usage_local', '{replica}', updated)
+PARTITION BY toYYYYMM(window)
+ORDER BY (key_id, window, instance);
+
+CREATE TABLE IF NOT EXISTS tao.key_usage ON CLUSTER tao AS tao.key_usage_local
+ENGINE = Distributed(tao, tao, key_usage_local, cityHash64(key_id));
+
+-- 6: feedback on requests and episodes; episode ids on captures
+CREATE TABLE IF NOT EXISTS tao.feedback_local ON CLUSTER tao
+(
+    feedback_id UUID,
+    target_id String,
+    level LowCardinality(String),
+    metric LowCardinality(String),
+    kind LowCardinality(String),
+    value Nullable(Float64),
+    comment String CODEC(ZSTD(3)),
+    demonstration String CODEC(ZSTD(3)),
+    tags Map(String, String),
+    api_key_id LowCardinality(String),
+    created_at DateTime64(3, 'UTC'),
+    gateway LowCardinality(String)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tao/feedback_local', '{replica}', created_at)
+PARTITION BY toYYYYMM(created_at)
+ORDER BY (target_id, metric, api_key_id);
+
+CREATE TABLE IF NOT EXISTS tao.feedback ON CLUSTER tao AS tao.feedback_local
+ENGINE = Distributed(tao, tao, feedback_local, cityHash64(target_id));
+
+ALTER TABLE tao.captures_local ON CLUSTER tao ADD COLUMN IF NOT EXISTS episode_id String AFTER task;
+
+ALTER TABLE tao.captures ON CLUSTER tao ADD COLUMN IF NOT EXISTS episode_id String AFTER task;
 

@@ -203,6 +203,20 @@ public sealed class RoundSettings
 
     /// <summary>Train LoRA adapters of this rank (needed for the vLLM target); 0 trains all weights. Default: 0.</summary>
     public int LoraRank { get; set; }
+
+    /// <summary>
+    /// Hand training to an external job instead of the in-process round: the round samples and scores the candidates,
+    /// writes them (candidates.jsonl, sft.jsonl, preferences.jsonl, round.json) to $TAO_ROUND_INPUT, runs this command
+    /// with /bin/sh (environment: TAO_ROUND_INPUT, TAO_ROUND_OUTPUT, TAO_BASE_MODEL, TAO_ROUND_ID), and takes back from
+    /// $TAO_ROUND_OUTPUT a PEFT adapter (adapter_config.json + adapter_model.safetensors) or a full checkpoint
+    /// (config.json + model*.safetensors) of the same architecture. Evaluation and promotion proceed as for an
+    /// in-process round. For a Kubernetes Job, the command submits deploy/k8s/external-trainer-job.yaml and waits.
+    /// Default: none (train in process).
+    /// </summary>
+    public string? ExternalCommand { get; set; }
+
+    /// <summary>How long the external command may run, in minutes. Default: 240.</summary>
+    public double ExternalTimeoutMinutes { get; set; } = 240;
 }
 
 /// <summary>Where a promoted version is served from.</summary>

@@ -137,29 +137,52 @@ public sealed partial class RoundRunner(
             Labelled = labelled,
             Rejected = rejected,
         };
-        var result = await round.RunAsync(prompts, heldOut: null, cancellationToken);
-        var rewards = result.Metrics.Where(m => m.Event == "iteration" && m.RewardMean is not null).Select(m => m.RewardMean!.Value).ToList();
-        record = record with { RewardFirst = rewards.FirstOrDefault(), RewardLast = rewards.LastOrDefault() };
+        TaoRoundResult? result = null;
+        IReadOnlyDictionary<string, LoraLinear>? adapters;
+        Dictionary<string, double> external = [];
+        Trainer.Model.LlamaForCausalLM? received = null;
+        if (settings.ExternalCommand is { Length: > 0 } command)
+        {
+            (received, adapters, external) = await ExternalTrainer.RunAsync(command, settings.ExternalTimeoutMinutes, round, policy, prompts, labelled,
+                plan.RoundId, Path.GetFullPath(parentFolder), Path.Combine(folder, "external"), cancellationToken);
+        }
+        else
+        {
+            result = await round.RunAsync(prompts, heldOut: null, cancellationToken);
+            adapters = round.Adapters;
+            var rewards = result.Metrics.Where(m => m.Event == "iteration" && m.RewardMean is not null).Select(m => m.RewardMean!.Value).ToList();
+            record = record with { RewardFirst = rewards.FirstOrDefault(), RewardLast = rewards.LastOrDefault() };
+        }
 
+        using var receivedModel = received;
+        var tuned = received ?? policy;
         Progress = new RoundProgress("evaluate", settings.Iterations, settings.Iterations, 0, group.Tasks.Count);
-        var signals = await EvaluateAsync(groupName, group, plan, scorers, current, policy, tokenizer, cancellationToken);
+        var signals = await EvaluateAsync(groupName, group, plan, scorers, current, tuned, tokenizer, cancellationToken);
         var decision = plan.Tuning.Count + plan.Older.Count == 0
             ? new PromotionDecision(false, "no inputs to tune on", [])
             : new PromotionPolicy(group.Margin).Decide(signals);
         var evaluation = decision.Numbers();
-        evaluation["round.best_iteration"] = result.BestIteration;
         evaluation["round.labelled_targets"] = labelled.Count; // targets from users' demonstrations and ratings: the round's only labels
         evaluation["round.rejected_answers"] = rejected.Values.Sum(r => r.Count);
-        evaluation["round.iterations"] = result.Metrics.Count(m => m.Event == "iteration");
-        evaluation["round.stopped_by_guard"] = result.StoppedByGuard ? 1 : 0;
-        foreach (var (iteration, score) in result.DevScores ?? new Dictionary<int, double>())
+        foreach (var (key, value) in external)
         {
-            evaluation[$"round.dev.{iteration}"] = score;
+            evaluation[key] = value;
         }
 
-        var version = RegisterCandidate(groupName, group, plan, policy, round, parentFolder, evaluation, string.Join(" | ", scorers.Select(s => $"{s.Key}: {s.Value.Name}")));
+        if (result is not null)
+        {
+            evaluation["round.best_iteration"] = result.BestIteration;
+            evaluation["round.iterations"] = result.Metrics.Count(m => m.Event == "iteration");
+            evaluation["round.stopped_by_guard"] = result.StoppedByGuard ? 1 : 0;
+            foreach (var (iteration, score) in result.DevScores ?? new Dictionary<int, double>())
+            {
+                evaluation[$"round.dev.{iteration}"] = score;
+            }
+        }
+
+        var version = RegisterCandidate(groupName, group, plan, tuned, adapters, parentFolder, evaluation, string.Join(" | ", scorers.Select(s => $"{s.Key}: {s.Value.Name}")));
         var (status, reason) = decision.Promote ? ("promoted", decision.Reason) : ("rejected", decision.Reason);
-        if (result.StoppedByGuard)
+        if (result is { StoppedByGuard: true })
         {
             reason += $" (round: {result.StopReason})";
         }
@@ -232,7 +255,8 @@ public sealed partial class RoundRunner(
         return examples.Skip(round % slices * perRound).Take(perRound).ToList();
     }
 
-    private ModelVersion RegisterCandidate(string groupName, ModelGroupOptions group, RoundPlan plan, Trainer.Model.LlamaForCausalLM policy, TaoRound round,
+    private ModelVersion RegisterCandidate(string groupName, ModelGroupOptions group, RoundPlan plan, Trainer.Model.LlamaForCausalLM policy,
+        IReadOnlyDictionary<string, LoraLinear>? adapters,
         string parentFolder, Dictionary<string, double> evaluation, string scorer)
     {
         var staging = Path.Combine(options.WorkPath, "rounds", plan.RoundId, "candidate");
@@ -242,13 +266,13 @@ public sealed partial class RoundRunner(
         }
 
         Directory.CreateDirectory(staging);
-        if (round.Adapters is not null && group.Target.Kind.Equals("vllm", StringComparison.OrdinalIgnoreCase))
+        if (adapters is not null && group.Target.Kind.Equals("vllm", StringComparison.OrdinalIgnoreCase))
         {
-            LoraAdapters.ExportPeft(round.Adapters, new LoraOptions { Rank = group.Round.LoraRank, Alpha = 2 * group.Round.LoraRank }, staging, plan.ParentVersion);
+            LoraAdapters.ExportPeft(adapters, new LoraOptions { Rank = group.Round.LoraRank, Alpha = 2 * group.Round.LoraRank }, staging, plan.ParentVersion);
         }
         else
         {
-            if (round.Adapters is not null)
+            if (adapters is not null)
             {
                 LoraAdapters.Merge(policy); // served locally at base cost
             }

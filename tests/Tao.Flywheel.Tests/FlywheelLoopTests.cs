@@ -215,6 +215,53 @@ public sealed class FlywheelLoopTests
     }
 
     [Fact]
+    public async Task AnExternalTrainer_GetsTheScoredCandidates_AndItsAdapterIsEvaluatedAndRegistered()
+    {
+        // What an external job would leave: a PEFT adapter for the live model (here made with Tao's own exporter).
+        var adapter = TestEngine.NewFolder("external-adapter");
+        using (var model = Tao.Trainer.Checkpoints.ModelCheckpoint.Load(TinyBase.Folder))
+        {
+            var options = new Tao.Trainer.Lora.LoraOptions { Rank = 2, Alpha = 4 };
+            var adapters = Tao.Trainer.Lora.LoraAdapters.Apply(model, options);
+            TorchSharp.torch.manual_seed(3);
+            using (TorchSharp.torch.no_grad())
+            {
+                foreach (var lora in adapters.Values)
+                {
+                    lora.lora_B.weight!.copy_(TorchSharp.torch.randn_like(lora.lora_B.weight!) * 0.05);
+                }
+            }
+
+            Tao.Trainer.Lora.LoraAdapters.ExportPeft(adapters, options, adapter, "base");
+        }
+
+        var command = $"test -s \"$TAO_ROUND_INPUT/candidates.jsonl\" && test -s \"$TAO_ROUND_INPUT/round.json\" && test -d \"$TAO_BASE_MODEL\" " +
+                      $"&& echo \"training on $(wc -l < \"$TAO_ROUND_INPUT/candidates.jsonl\") groups\" && cp '{adapter}'/* \"$TAO_ROUND_OUTPUT\"/";
+        await using var stack = await FlywheelStack.StartAsync(new() { [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:Round:ExternalCommand"] = command });
+        await stack.SendAsync(12);
+
+        var round = await stack.Service.RunNowAsync(FlywheelStack.Group, default);
+
+        Assert.NotNull(round);
+        Assert.True(round.Decision is "promoted" or "rejected", $"{round.Decision}: {round.Reason}");
+        Assert.Equal(1, round.Evaluation["round.external"]);
+        Assert.Equal(1, round.Evaluation["external.adapter"]);
+        Assert.Equal(round.TuningInputs, round.Evaluation["external.groups"]);
+        Assert.Contains($"verified.{FlywheelStack.Task}.candidate", round.Evaluation.Keys); // evaluated as any candidate
+        using var parent = Tao.Trainer.Checkpoints.ModelCheckpoint.Load(stack.Registry.Folder(FlywheelStack.BaseVersion));
+        using var candidate = Tao.Trainer.Checkpoints.ModelCheckpoint.Load(stack.Registry.Folder(round.CandidateVersion));
+        var parentWeights = parent.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        Assert.Contains(candidate.named_parameters(), p => !p.parameter.allclose(parentWeights[p.name])); // the adapter, merged
+
+        await using var failing = await FlywheelStack.StartAsync(new() { [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:Round:ExternalCommand"] = "echo no GPU today >&2; exit 7" });
+        await failing.SendAsync(12);
+        var failed = await failing.Service.RunNowAsync(FlywheelStack.Group, default);
+        Assert.NotNull(failed);
+        Assert.Equal("failed", failed.Decision);
+        Assert.Contains("code 7", failed.Reason);
+    }
+
+    [Fact]
     public async Task HotSwapUnderLoad_FailsNoCall_AndRollbackRestoresTheParent()
     {
         await using var stack = await FlywheelStack.StartAsync(new()

@@ -216,6 +216,16 @@ public sealed class TaoRound(
         return groups;
     }
 
+    /// <summary>
+    /// Samples and scores every prompt once, without training: the candidate set an external trainer receives (answers
+    /// rated down already score 0). Targets from users are not applied here; <see cref="CandidateSetWriter"/> adds them.
+    /// </summary>
+    public Task<List<ScoredGroup>> SampleAndScoreOnceAsync(IReadOnlyList<TaskPrompt> prompts, CancellationToken cancellationToken) =>
+        SampleAndScoreAsync(prompts, 1, source ?? new LocalCandidateSource(policy, tokenizer), cancellationToken);
+
+    /// <summary>Whether the round would trust a group's pick (see the confidence filter in the options).</summary>
+    public bool IsConfident(ScoredGroup group) => Confident(group);
+
     /// <summary>GRPO: one pass over the prompts in on-policy steps of whole groups (BatchSize / Candidates prompts each).</summary>
     private async Task<List<ScoredGroup>> GrpoIterationAsync(IReadOnlyList<TaskPrompt> train, int iteration, ICandidateSource candidates,
         PolicyUpdater updater, CancellationToken cancellationToken)
