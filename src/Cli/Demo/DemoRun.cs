@@ -109,11 +109,12 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
         {
             traffic = new DemoTraffic(gatewayUrl,
             [
-                new DemoApp("shop analytics app", "shop-assistant", ShopKey, 0.5, sqlSplit.Tuning.Select(e => e.Prompt).ToList(), window: 300),
-                new DemoApp("invoice desk app", "invoice-assistant", InvoiceKey, 0.5, docSplit.Tuning.Select(e => e.Prompt).ToList()),
+                new DemoApp("shop analytics app", "shop-assistant", ShopKey, 0.5, sqlSplit.Tuning, window: 300, family: sql),
+                new DemoApp("invoice desk app", "invoice-assistant", InvoiceKey, 0.5, docSplit.Tuning, family: docs),
             ], requestsPerSecond: 8);
             traffic.Start();
-            Say("simulated users: two apps calling the gateway with the OpenAI client (--no-demo-traffic to turn them off)");
+            Say("simulated users: two apps calling the gateway with the OpenAI client; a quarter of answers get a thumbs up or down, a few wrong ones a " +
+                "corrected answer, through POST /v1/feedback (--no-demo-traffic to turn them off)");
         }
 
         using var ticker = new PeriodicTimer(TimeSpan.FromSeconds(10));
@@ -191,6 +192,7 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
             ["Tao:Models:invoices-base:Version"] = "invoices-base",
             ["Tao:Aliases:shop-assistant"] = "shop-base",
             ["Tao:Aliases:invoice-assistant"] = "invoices-base",
+            ["Tao:Feedback:Metrics:thumbs_up:Type"] = "Boolean",
             ["Tao:Analytics:Prices:shop-assistant:Prompt"] = "0.15",
             ["Tao:Analytics:Prices:shop-assistant:Completion"] = "0.60",
             ["Tao:Analytics:Prices:invoice-assistant:Prompt"] = "0.15",
@@ -215,6 +217,7 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
             settings[$"{prefix}:Tasks:{task}:Scorer"] = scorer;
             settings[$"{prefix}:Tasks:{task}:LabelledEval"] = Path.Combine(evalFolder, $"{task}.jsonl");
             settings[$"{prefix}:Tasks:{task}:LabelledPerRound"] = "400";
+            settings[$"{prefix}:Tasks:{task}:FeedbackMetric"] = "thumbs_up"; // users' thumbs and corrections join the round (recorded as labelled)
             foreach (var (key, value) in context ?? [])
             {
                 settings[$"{prefix}:Tasks:{task}:Context:{key}"] = value;
@@ -281,7 +284,10 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
             output.WriteLine();
             foreach (var round in decided)
             {
-                output.WriteLine($"{round.RoundId}: {round.Status} {round.CandidateVersion} — {round.Reason}; tuned on {round.TuningInputs} inputs in {round.DurationSeconds:0} s");
+                var users = round.Evaluation.GetValueOrDefault("round.labelled_targets");
+                var down = round.Evaluation.GetValueOrDefault("round.rejected_answers");
+                output.WriteLine($"{round.RoundId}: {round.Status} {round.CandidateVersion} — {round.Reason}; tuned on {round.TuningInputs} inputs in {round.DurationSeconds:0} s " +
+                                 $"({users:0} with a target from users' feedback, {down:0} answers rated down kept from scoring; the rest label-free)");
             }
         }
 
@@ -290,6 +296,29 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
         {
             output.WriteLine($"Traffic from the simulated apps: {traffic.Ok} answered, {traffic.Failed} failed; answered by " +
                 string.Join(", ", traffic.ServedBy.Select(s => $"{s.Key} {s.Value}")) + (traffic.LastError is null ? "" : $"; last error: {traffic.LastError}"));
+        }
+
+        // Feedback-driven results next to the label-free ones: what the simulated users said about each version's answers.
+        using (var rated = await store.Client.ExecuteReaderAsync(
+            $"SELECT c.model_version, count(), countIf(f.value >= 0.5) FROM (SELECT target_id, value FROM {store.Database}.feedback FINAL " +
+            $"WHERE metric = 'thumbs_up' AND value IS NOT NULL) AS f INNER JOIN {store.Database}.captures AS c ON toString(c.request_id) = f.target_id " +
+            "GROUP BY c.model_version ORDER BY min(c.started_at)", cancellationToken: cancellationToken))
+        {
+            var lines = new List<string>();
+            while (rated.Read())
+            {
+                var (n, up) = (Convert.ToInt64(rated.GetValue(1)), Convert.ToInt64(rated.GetValue(2)));
+                var half = n > 0 ? 1.96 * Math.Sqrt((double)up / n * (1 - (double)up / n) / n) : 0;
+                lines.Add(string.Create(Inv, $"  {rated.GetString(0)}: {up} of {n} rated answers thumbs up, {100.0 * up / Math.Max(1, n):0.0} % [±{half * 100:0.0}]"));
+            }
+
+            if (lines.Count > 0)
+            {
+                output.WriteLine($"What users said (POST /v1/feedback, metric thumbs_up; {traffic?.Rated ?? 0} ratings and {traffic?.Demonstrations ?? 0} corrected answers sent) — per version:");
+                lines.ForEach(output.WriteLine);
+                output.WriteLine("  (./tao stats --metric thumbs_up -g version shows the same; the flywheel used the thumbs and corrections as labelled targets, counted per round above)");
+                output.WriteLine();
+            }
         }
 
         using var reader = await store.Client.ExecuteReaderAsync(
