@@ -15,6 +15,12 @@ public sealed class DashboardFixture : AnalyticsFixture
             INSERT INTO {Database}.captures (request_id, schema_version, started_at, completed_at, latency_ms, endpoint, status, model, task, prompt, prompt_hash, response_text)
             VALUES (generateUUIDv4(), 1, now64(6) - 60, now64(6) - 59, 12, 'chat', 200, 'small', 'support', '{HostilePrompt.Replace("'", "\\'")}', 7777, '<b>bold?</b>')
             """);
+        // Users' thumbs on 200 of the calls: small's answers liked, gpt-big's not.
+        await Store.Client.ExecuteNonQueryAsync($"""
+            INSERT INTO {Database}.feedback (feedback_id, target_id, level, metric, kind, value, api_key_id, created_at, gateway)
+            SELECT generateUUIDv4(request_id), toString(request_id), 'request', 'thumbs_up', 'boolean', if(model = 'small', 1, 0), '', started_at, 'gw'
+            FROM {Database}.captures WHERE status = 200 ORDER BY request_id LIMIT 200
+            """);
     }
 }
 
@@ -68,6 +74,10 @@ public sealed class DashboardTests(DashboardFixture gateway) : IClassFixture<Das
         Assert.Equal(2, await page.Locator("#groups tbody tr").CountAsync());
         Assert.Equal(2, await page.Locator("#timeline circle[data-version]").CountAsync());
         Assert.Contains("promoted", await page.TextContentAsync("#rounds tbody"));
+        Assert.True(await page.IsVisibleAsync("#feedback"));
+        Assert.Contains("200 rated", await page.TextContentAsync("figure[data-metric=thumbs_up] figcaption"));
+        Assert.Equal("2", await page.GetAttributeAsync("svg[data-chart=feedback-thumbs_up]", "data-series")); // per model
+        Assert.Contains("no feedback", await page.TextContentAsync("figure[data-metric=rating] figcaption"));
         Assert.Contains(AnalyticsFixture.SearchedPrompt, await page.TextContentAsync("#top tbody"));
 
         // A filter narrows everything.

@@ -22,6 +22,16 @@ internal static class AnalyticsEndpoints
             RunAsync(context, AnalyticsRequest.TrafficParameters, time, async (request, ct) =>
                 new { source = AnalyticsService.SourceFor(request), window = Window(request), bucket_seconds = request.BucketSeconds, rows = await service.TimeSeriesAsync(request, ct) }));
 
+        analytics.MapGet("/feedback/metrics", (Microsoft.Extensions.Options.IOptionsMonitor<Feedback.FeedbackOptions> feedback) =>
+            Results.Json(new
+            {
+                rows = feedback.CurrentValue.Metrics.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => new
+                {
+                    name = m.Key, type = m.Value.Type.ToString().ToLowerInvariant(), level = m.Value.Level.ToString().ToLowerInvariant(),
+                    higher_is_better = m.Value.HigherIsBetter,
+                }),
+            }));
+
         analytics.MapGet("/feedback", (HttpContext context, AnalyticsService service, TimeProvider time) =>
             RunAsync(context, AnalyticsRequest.FeedbackParameters, time, async (request, ct) =>
                 new { metric = request.Metric, window = Window(request), rows = await service.FeedbackAsync(request, timeSeries: false, ct) }));

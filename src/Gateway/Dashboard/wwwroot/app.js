@@ -227,6 +227,33 @@ async function loadFlywheel() {
   }));
 }
 
+// One figure per declared feedback metric: the mean (the rate of thumbs up for booleans) over the window with its 95 %
+// interval, and the mean per time bucket for each group of the selected grouping.
+async function loadFeedback() {
+  const metrics = (await api("feedback/metrics")).rows;
+  const section = document.getElementById("feedback");
+  section.hidden = metrics.length === 0;
+  const holder = document.getElementById("feedback-metrics");
+  const group = selected().group_by;
+  const figures = await Promise.all(metrics.map(async metric => {
+    const params = { ...trafficParams(), metric: metric.name };
+    const [total, series] = await Promise.all([api("feedback", params), api("feedback/timeseries", { ...params, group_by: group })]);
+    const figure = el("figure");
+    figure.dataset.metric = metric.name;
+    const t = total.rows[0];
+    const shown = v => metric.type === "boolean" ? `${decimal.format(v * 100)} %` : decimal.format(v);
+    const summary = t ? `${shown(t.mean)}${t.ci95 === null ? "" : ` ± ${shown(t.ci95)}`} (${number.format(t.n)} rated)` : "no feedback in this window";
+    figure.append(el("figcaption", `${metric.name} (${metric.level}${metric.higher_is_better ? "" : ", lower is better"}): ${summary}`));
+    const svg = svgEl("svg", { role: "img", "aria-label": `${metric.name} over time`, "data-chart": `feedback-${metric.name}` });
+    figure.append(svg);
+    return { figure, svg, series, metric };
+  }));
+  holder.replaceChildren(...figures.map(f => f.figure));
+  for (const f of figures) {
+    lineChart(f.svg, bySeries(f.series.rows, r => f.metric.type === "boolean" ? r.mean * 100 : r.mean), v => decimal.format(v));
+  }
+}
+
 async function loadTopPrompts() {
   const top = await api("top-prompts", { ...trafficParams(), limit: 10 });
   document.querySelector("#top tbody").replaceChildren(...top.rows.map(r => {
@@ -281,7 +308,7 @@ async function refresh() {
   document.body.dataset.state = "loading";
   try {
     await loadDimensions();
-    await Promise.all([loadTraffic(), loadFlywheel(), loadTopPrompts()]);
+    await Promise.all([loadTraffic(), loadFlywheel(), loadTopPrompts(), loadFeedback()]);
     status.textContent = "";
   } catch (error) {
     if (error.message !== "signed out") status.textContent = `Could not load analytics: ${error.message}`;
