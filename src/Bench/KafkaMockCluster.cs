@@ -86,9 +86,6 @@ public sealed partial class KafkaMockCluster : IDisposable
         }
     }
 
-    /// <summary>Adds round-trip latency to one broker, in milliseconds.</summary>
-    public void SetRtt(int brokerId, int milliseconds) => _ = rd_kafka_mock_broker_set_rtt(_cluster, brokerId, milliseconds);
-
     private static void Set(IntPtr conf, string name, string value, StringBuilder error)
     {
         if (rd_kafka_conf_set(conf, name, value, error, (nuint)error.Capacity) != 0)
@@ -141,7 +138,4 @@ public sealed partial class KafkaMockCluster : IDisposable
 
     [LibraryImport(Lib)]
     private static partial int rd_kafka_mock_broker_set_up(IntPtr cluster, int brokerId);
-
-    [LibraryImport(Lib)]
-    private static partial int rd_kafka_mock_broker_set_rtt(IntPtr cluster, int brokerId, int rttMs);
 }

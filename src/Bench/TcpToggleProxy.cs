@@ -24,7 +24,6 @@ public sealed class TcpToggleProxy : IAsyncDisposable
 
     public int Port { get; }
 
-    public bool IsUp => _listener is not null;
 
     public void Up()
     {

@@ -16,10 +16,4 @@ public sealed class VllmClient(HttpClient http)
             throw new HttpRequestException($"vLLM could not load adapter {name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
         }
     }
-
-    public async Task UnloadAdapterAsync(string name, CancellationToken cancellationToken)
-    {
-        using var response = await http.PostAsJsonAsync("/v1/unload_lora_adapter", new { lora_name = name }, cancellationToken);
-        response.EnsureSuccessStatusCode();
-    }
 }

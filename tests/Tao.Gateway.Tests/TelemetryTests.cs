@@ -95,6 +95,7 @@ public sealed class TelemetryTests(GatewayFixture gateway) : IClassFixture<Gatew
         Assert.Contains("gen_ai_server_time_to_first_token_seconds_bucket{", text);
         Assert.Contains("gen_ai_server_time_per_output_token_seconds_bucket{", text);
         Assert.Contains("tao_spool_size_bytes", text);
+        Assert.Contains("tao_spool_dropped_too_large", text); // reported, not only counted
         Assert.Contains("tao_sink_lag_bytes{", text);
         Assert.Contains("tao_capture_records_total", text);
         Assert.DoesNotContain(GatewayFixture.ApiKey, text);

@@ -64,7 +64,7 @@ internal sealed class DemoTraffic(Uri gateway, IReadOnlyList<DemoApp> apps, doub
                         Interlocked.Increment(ref _ok);
                         _servedBy.AddOrUpdate(result.Value.Model, 1, (_, n) => n + 1);
                         if (app.Family is { } family && random.NextDouble() < rateShare
-                            && result.GetRawResponse().Headers.TryGetValue("x-tao-request-id", out var requestId))
+                            && result.GetRawResponse().Headers.TryGetValue(Tao.Capture.TaoHeaders.RequestId, out var requestId))
                         {
                             var answer = result.Value.Content.Count > 0 ? result.Value.Content[0].Text : string.Empty;
                             var right = await family.IsCorrectAsync(example, answer, _stop.Token);

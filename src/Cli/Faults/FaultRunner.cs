@@ -185,7 +185,7 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
                 try
                 {
                     using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-                    var id = response.Headers.TryGetValues("x-tao-request-id", out var ids) ? ids.First() : null;
+                    var id = response.Headers.TryGetValues(Tao.Capture.TaoHeaders.RequestId, out var ids) ? ids.First() : null;
                     string text;
                     var clean = true;
                     try

@@ -22,14 +22,14 @@ internal sealed partial class ProxyStep(
     Limits.KeyLimiter limiter, Tao.Capture.Spool.CaptureSpool spool,
     IOptionsMonitor<GatewayOptions> gatewayOptions, IOptionsMonitor<CaptureOptions> captureOptions, TimeProvider time)
 {
-    public const string RequestIdHeader = "x-tao-request-id";
-    public const string TaskHeader = "x-tao-task";
+    public const string RequestIdHeader = Tao.Capture.TaoHeaders.RequestId;
+    public const string TaskHeader = Tao.Capture.TaoHeaders.Task;
 
     /// <summary>Groups calls into an episode (a conversation, an agent run) that feedback can rate as a whole.</summary>
-    public const string EpisodeHeader = "x-tao-episode-id";
+    public const string EpisodeHeader = Tao.Capture.TaoHeaders.Episode;
 
     /// <summary>"x-tao-capture: off" keeps a call out of the capture (only for keys with CaptureControl).</summary>
-    public const string CaptureHeader = "x-tao-capture";
+    public const string CaptureHeader = Tao.Capture.TaoHeaders.Capture;
     private long _recordingInFlight;
     private static readonly TimeSpan InterruptedStreamDrain = TimeSpan.FromMilliseconds(50);
 

@@ -40,6 +40,7 @@ public sealed class GatewayMetrics
 
         meter.CreateObservableGauge("tao.spool.size", () => spool.BytesOnDisk, "By", "Bytes of capture records on disk not yet shipped to every sink");
         meter.CreateObservableGauge("tao.spool.full", () => spool.IsFull ? 1 : 0, "{boolean}", "1 while the spool's disk budget is exhausted (records are being dropped)");
+        meter.CreateObservableCounter("tao.spool.dropped_too_large", () => spool.DroppedTooLarge, "{record}", "Records dropped because one record is larger than a spool segment");
         meter.CreateObservableGauge("tao.sink.lag", () => shippers.Select(s => new Measurement<long>(s.Lag, new KeyValuePair<string, object?>("tao.sink", s.Sink.Name))),
             "By", "Spool bytes a sink has not yet acknowledged");
         meter.CreateObservableCounter("tao.sink.delivered", () => shippers.Select(s => new Measurement<long>(s.Status.Delivered, new KeyValuePair<string, object?>("tao.sink", s.Sink.Name))),
