@@ -32,5 +32,8 @@ public static class Migrations
         yield return new Migration(5, "per-key usage shared by replicas for rate limits and budgets", ddl.CreateTable(
             KeyUsageTable.Name, KeyUsageTable.Columns, "ReplacingMergeTree(updated)", "(key_id, window, instance)",
             partitionBy: "toYYYYMM(window)", shardingKey: "cityHash64(key_id)"));
+
+        yield return new Migration(6, "capture record version 2: upstream attempts and tool calls",
+            ddl.AddColumns(CapturesTable.Name, CapturesTable.AddedColumns(ddl.Options.BodyRetentionDays)));
     }
 }
