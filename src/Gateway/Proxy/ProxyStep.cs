@@ -321,6 +321,7 @@ internal sealed partial class ProxyStep(
             _ => (502, OpenAiError.Upstream, "upstream_unreachable", "The upstream model server could not be reached or failed."),
         };
         clientAborted |= status == 499;
+        var streamStarted = context.Response.HasStarted; // before the error below starts a response of its own
         if (status != 499)
         {
             await OpenAiError.TryWriteAsync(context, status, message, type, code);
@@ -333,9 +334,9 @@ internal sealed partial class ProxyStep(
             recorder.Complete(capture, recorded, clientAborted, code, call.DeadlinePassed ? message : failure.Exception?.Message ?? message);
         }
 
-        if (call.DeadlinePassed && context.Response.HasStarted)
+        if (call.DeadlinePassed && streamStarted)
         {
-            context.Abort(); // a stream cut by the deadline must not look complete to the client
+            context.Abort(); // a stream cut by the deadline must not look complete to the client (a 504 written above must not be cut)
         }
     }
 
