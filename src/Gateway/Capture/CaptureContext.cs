@@ -12,7 +12,7 @@ namespace Tao.Gateway.Capture;
 /// its record is written. The response side is fed as bytes pass through to the client.
 /// </summary>
 internal sealed class CaptureContext(
-    Guid requestId, DateTime startedAt, long startTimestamp, OpenAiEndpoint endpoint, InspectedRequest request,
+    Guid requestId, DateTime startedAt, long startTimestamp, ApiSurface endpoint, InspectedRequest request,
     Caller caller, ResolvedModel model, string? task, string cluster, int cap)
 {
     private const int MaxParsedBodyBytes = 16 * 1024 * 1024;
@@ -28,7 +28,7 @@ internal sealed class CaptureContext(
     public Action<Tao.Capture.CaptureRecord>? Recorded { get; set; }
     public DateTime StartedAt { get; } = startedAt;
     public long StartTimestamp { get; } = startTimestamp;
-    public OpenAiEndpoint Endpoint { get; } = endpoint;
+    public ApiSurface Endpoint { get; } = endpoint;
     public InspectedRequest Request { get; } = request;
     public Caller Caller { get; } = caller;
     public ResolvedModel Model { get; } = model;
@@ -61,7 +61,7 @@ internal sealed class CaptureContext(
         IsEventStream = contentType?.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase) == true;
         if (IsEventStream)
         {
-            _sse = new SseReassembler(Summary, cap);
+            _sse = new SseReassembler(Summary, cap, Endpoint);
         }
         else
         {
@@ -122,7 +122,18 @@ internal sealed class CaptureContext(
         try
         {
             using var document = JsonDocument.Parse(_body.WrittenMemory);
-            ChunkParser.Apply(document.RootElement, Summary, cap);
+            switch (Endpoint)
+            {
+                case ApiSurface.Responses:
+                    ResponsesParser.ApplyBody(document.RootElement, Summary, cap);
+                    break;
+                case ApiSurface.Messages:
+                    MessagesParser.ApplyBody(document.RootElement, Summary, cap);
+                    break;
+                default:
+                    ChunkParser.Apply(document.RootElement, Summary, cap);
+                    break;
+            }
         }
         catch (JsonException)
         {

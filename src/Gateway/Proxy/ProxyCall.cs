@@ -4,9 +4,10 @@ using Tao.Gateway.Routing;
 namespace Tao.Gateway.Proxy;
 
 /// <summary>A request the gateway has accepted for proxying: its id, where it goes, and its capture (when on).</summary>
-internal sealed class ProxyCall(Guid requestId, ResolvedModel model, CaptureContext? capture)
+internal sealed class ProxyCall(Guid requestId, ApiSurface surface, ResolvedModel model, CaptureContext? capture)
 {
     public Guid RequestId { get; } = requestId;
+    public ApiSurface Surface { get; } = surface;
     public ResolvedModel Model { get; } = model;
     public CaptureContext? Capture { get; } = capture;
 

@@ -32,7 +32,7 @@ internal sealed partial class ProxyStep(
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var endpoint = OpenAiEndpoints.FromPath(context.Request.Path);
+        var endpoint = Surfaces.FromPath(context.Request.Path);
         if (endpoint is not { } kind)
         {
             await OpenAiError.TryWriteAsync(context, 404, $"Invalid URL ({context.Request.Method} {context.Request.Path}).",
@@ -87,7 +87,7 @@ internal sealed partial class ProxyStep(
         }
     }
 
-    private async Task ProxyAsync(HttpContext context, OpenAiEndpoint kind, byte[] body, InspectedRequest inspected)
+    private async Task ProxyAsync(HttpContext context, ApiSurface kind, byte[] body, InspectedRequest inspected)
     {
         var resolved = catalog.Current.Resolve(inspected.Model);
         if (resolved is null)
@@ -127,6 +127,16 @@ internal sealed partial class ProxyStep(
         {
             await OpenAiError.TryWriteAsync(context, 403, $"This API key may not use the model '{inspected.Model}'.",
                 OpenAiError.Permission, "model_not_allowed", "model");
+            return;
+        }
+
+        if (resolved.Entry.UpstreamApi != kind.Api())
+        {
+            // The gateway forwards bodies untouched: a model can only be called on the surfaces its upstream speaks.
+            await OpenAiError.TryWriteAsync(context, 400, kind == ApiSurface.Messages
+                    ? $"The model '{inspected.Model}' is served over the OpenAI API; call it on /v1/chat/completions or /v1/responses."
+                    : $"The model '{inspected.Model}' is served over Anthropic's Messages API; call it on /v1/messages.",
+                OpenAiError.InvalidRequest, "model_api_mismatch", "model");
             return;
         }
 
@@ -191,7 +201,7 @@ internal sealed partial class ProxyStep(
             body = RequestInspector.RewriteModel(body, inspected.ModelToken, resolved.UpstreamModel);
         }
 
-        if (inspected.Stream && kind == OpenAiEndpoint.ChatCompletions && captureOptions.CurrentValue.RequestStreamUsage
+        if (inspected.Stream && kind == ApiSurface.Chat && captureOptions.CurrentValue.RequestStreamUsage
             && !inspected.Document.RootElement.TryGetProperty("stream_options", out _))
         {
             body = StreamUsage.Request(body);
@@ -205,7 +215,7 @@ internal sealed partial class ProxyStep(
         if (Activity.Current is { IsAllDataRequested: true } activity)
         {
             // The server span of this call (only when tracing is on): GenAI attributes and the capture's id.
-            var operation = kind switch { OpenAiEndpoint.ChatCompletions => "chat", OpenAiEndpoint.Completions => "text_completion", _ => "embeddings" };
+            var operation = kind.Operation();
             activity.DisplayName = $"{operation} {inspected.Model}";
             activity.SetTag("gen_ai.operation.name", operation);
             activity.SetTag("gen_ai.request.model", inspected.Model);
@@ -231,15 +241,13 @@ internal sealed partial class ProxyStep(
                 // Streams rarely report usage: count the prompt while the upstream thinks, not after it answers.
                 var root = inspected.Document.RootElement.Clone();
                 var encoding = resolved.Entry.Tokenizer;
+                var surface = kind.RecordName();
                 capture.PromptTokenEstimate = Task.Run(() =>
-                {
-                    var messages = root.TryGetProperty("messages", out var m) && m.ValueKind == System.Text.Json.JsonValueKind.Array ? m.GetArrayLength() : 0;
-                    return tokens.CountPrompt(Tao.Capture.PromptText.Extract(root), messages, encoding);
-                });
+                    tokens.CountPrompt(Tao.Capture.PromptText.Extract(root, surface), Tao.Capture.PromptText.Conversation(root, surface).Count, encoding));
             }
         }
 
-        var call = new ProxyCall(requestId, resolved, capture);
+        var call = new ProxyCall(requestId, kind, resolved, capture);
         context.Features.Set(call);
         context.ReassignProxyRequest(cluster);
 

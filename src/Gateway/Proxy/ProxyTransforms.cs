@@ -6,8 +6,8 @@ using Yarp.ReverseProxy.Transforms.Builder;
 namespace Tao.Gateway.Proxy;
 
 /// <summary>
-/// Transforms on every route: the client's gateway key is replaced by the upstream's credential, and the response
-/// body passes through the capture on its way out.
+/// Transforms on every route: the client's gateway key is replaced by the upstream's credential (sent the way the
+/// model's API expects it), and the response body passes through the capture on its way out.
 /// </summary>
 internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator tokens, Microsoft.Extensions.Options.IOptionsMonitor<GatewayOptions> options)
     : ITransformProvider
@@ -17,7 +17,7 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
     /// the client's OpenAI organisation and project, which would bill or scope the call under the caller's account
     /// instead of the gateway's credential.
     /// </summary>
-    private static readonly string[] s_dropped = ["Cookie", "OpenAI-Organization", "OpenAI-Project", "x-api-key", "anthropic-api-key"];
+    private static readonly string[] s_dropped = ["Cookie", "OpenAI-Organization", "OpenAI-Project", "anthropic-api-key"];
 
     public void ValidateRoute(TransformRouteValidationContext context)
     {
@@ -32,8 +32,10 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
         context.AddRequestTransform(transform =>
         {
             var headers = transform.ProxyRequest.Headers;
+            // Every header a gateway key may arrive in: the key never travels further.
             headers.Remove("Authorization");
             headers.Remove("api-key");
+            headers.Remove("x-api-key");
             headers.Remove(ProxyStep.TaskHeader);
             headers.Remove(ProxyStep.CaptureHeader);
             var forwarded = options.CurrentValue.ForwardHeaders;
@@ -49,7 +51,19 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
             headers.Remove("Accept-Encoding");
             if (transform.HttpContext.Features.Get<ProxyCall>() is { } call)
             {
-                if (call.Model.Entry.Credential() is { Length: > 0 } credential)
+                var entry = call.Model.Entry;
+                var credential = entry.Credential();
+                if (entry.UpstreamApi == Routing.UpstreamApi.Anthropic)
+                {
+                    // The version is the model's: the upstream's behaviour must not change with whichever SDK called.
+                    headers.Remove("anthropic-version");
+                    headers.TryAddWithoutValidation("anthropic-version", entry.AnthropicVersion is { Length: > 0 } version ? version : Routing.ModelEntry.DefaultAnthropicVersion);
+                    if (credential is { Length: > 0 })
+                    {
+                        headers.TryAddWithoutValidation("x-api-key", credential);
+                    }
+                }
+                else if (credential is { Length: > 0 })
                 {
                     headers.Authorization = new AuthenticationHeaderValue("Bearer", credential);
                 }
