@@ -117,7 +117,10 @@ public sealed class CaptureAttempt
     /// <summary>The upstream's HTTP status; 0 when it gave none (refused, reset, timed out).</summary>
     public int Status { get; set; }
 
-    /// <summary>Why the attempt failed (connect_failed, upstream_timeout, no_healthy_upstream, http_503, ...); empty when it answered.</summary>
+    /// <summary>
+    /// Why the attempt failed: upstream_unreachable (refused, reset), upstream_timeout, no_healthy_upstream (every
+    /// destination ejected), upstream_body_interrupted, http_503 and the like for a failure status; empty when it answered.
+    /// </summary>
     public string Error { get; set; } = string.Empty;
 
     /// <summary>When the attempt started, in milliseconds after the call arrived.</summary>

@@ -31,9 +31,13 @@ internal sealed class CaptureContext(
     public ApiSurface Endpoint { get; } = endpoint;
     public InspectedRequest Request { get; } = request;
     public Caller Caller { get; } = caller;
-    public ResolvedModel Model { get; } = model;
+    /// <summary>The model that answered: the one requested, or the fallback the last attempt went to.</summary>
+    public ResolvedModel Model { get; set; } = model;
     public string? Task { get; } = task;
-    public string Cluster { get; } = cluster;
+    public string Cluster { get; set; } = cluster;
+
+    /// <summary>Every upstream attempt, in order (filled by the proxy step).</summary>
+    public List<Tao.Capture.CaptureAttempt> Attempts { get; set; } = [];
 
     /// <summary>Destination address the load balancer picked.</summary>
     public string Upstream { get; set; } = string.Empty;
@@ -67,6 +71,19 @@ internal sealed class CaptureContext(
         {
             _body = new ArrayBufferWriter<byte>();
         }
+    }
+
+    /// <summary>
+    /// Forgets an attempt's response that never reached the client (its stream failed before the first byte), so the
+    /// next attempt's response is read from scratch.
+    /// </summary>
+    public void ResetResponse()
+    {
+        _body = null;
+        _sse = null;
+        _bytesSeen = 0;
+        _contentLength = null;
+        IsEventStream = false;
     }
 
     /// <summary>Sees response bytes on their way to the client. True when they complete the response.</summary>

@@ -105,6 +105,7 @@ internal sealed partial class CaptureRecorder(
             UpstreamTruncated = context.UpstreamTruncated
                 || (context.IsEventStream && !summary.Done && summary.FinishReason is null && status < 400),
             CaptureTruncated = context.CaptureTruncated || promptCut || requestCut,
+            Attempts = context.Attempts,
         };
     }
 

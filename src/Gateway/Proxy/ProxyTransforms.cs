@@ -77,7 +77,32 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
         context.AddResponseTransform(transform =>
         {
             var http = transform.HttpContext;
-            if (transform.ProxyResponse is { } response && http.Features.Get<ProxyCall>() is { Capture: { } capture })
+            if (transform.ProxyResponse is not { } response || http.Features.Get<ProxyCall>() is not { } call)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            var status = (int)response.StatusCode;
+            if (call.Plan is not { } plan)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            // The attempt is recorded now, before any of its body flows: a completed answer's record is written as its
+            // last bytes pass, and must already list the attempt that served it.
+            var upstream = http.GetReverseProxyFeature().ProxiedDestination?.Model.Config.Address ?? string.Empty;
+            call.Attempt = plan.Record(plan.Current, upstream, status, status >= 400 ? "http_" + status : string.Empty,
+                call.AttemptStarted, System.Diagnostics.Stopwatch.GetTimestamp());
+            if (AttemptPlan.IsRetryable(status) && plan.Next(RetryAfter(response), sameTarget: true) is { } delay)
+            {
+                // Held back: the status and headers YARP copied are cleared by the proxy step and the body is never
+                // copied, so nothing of this answer reaches the client before the next attempt.
+                call.Held = new HeldAttempt(status, delay);
+                transform.SuppressResponseBody = true;
+                return ValueTask.CompletedTask;
+            }
+
+            if (call.Capture is { } capture)
             {
                 capture.Upstream = http.GetReverseProxyFeature().ProxiedDestination?.Model.Config.Address ?? string.Empty;
                 capture.OnResponseStarted(response.Content.Headers.ContentType?.MediaType, response.Content.Headers.ContentLength);
@@ -88,5 +113,23 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
 
             return ValueTask.CompletedTask;
         });
+    }
+
+    /// <summary>How long the upstream asks to be left alone: retry-after-ms (OpenAI), else Retry-After in seconds or as a date.</summary>
+    private static TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        if (response.Headers.TryGetValues("retry-after-ms", out var ms)
+            && double.TryParse(ms.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var milliseconds)
+            && milliseconds >= 0)
+        {
+            return TimeSpan.FromMilliseconds(milliseconds);
+        }
+
+        return response.Headers.RetryAfter switch
+        {
+            { Delta: { } delta } => delta,
+            { Date: { } date } => date - DateTimeOffset.UtcNow is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
+            _ => null,
+        };
     }
 }
