@@ -40,6 +40,9 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// <summary>How many requests <see cref="FailWith"/> fails; null for all of them.</summary>
     public int? FailFirst { get; set; }
 
+    /// <summary>Cut every streamed answer after this many chunks (0: after the headers, before any data), whatever the request asks.</summary>
+    public int? CutStreamsAfter { get; set; }
+
     /// <summary>A Retry-After header sent with forced failures.</summary>
     public string? RetryAfter { get; set; }
 
@@ -126,7 +129,7 @@ public sealed class FakeUpstream : IAsyncDisposable
 
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
-        var cutAfter = int.TryParse(headers["x-fake-cut-after"], out var cut) ? cut : int.MaxValue;
+        var cutAfter = int.TryParse(headers["x-fake-cut-after"], out var cut) ? cut : self.CutStreamsAfter ?? int.MaxValue;
         var chunkDelay = int.TryParse(headers["x-fake-chunk-delay-ms"], out var cd) ? cd : 0;
         var output = context.Response.Body;
         for (var i = 0; i < words.Count; i++)

@@ -24,6 +24,9 @@ public sealed class ResilienceFixture : SurfacesFixture
     /// <summary>Answers its first call 503 with Retry-After: 1, then normally: "flaky-model".</summary>
     public FakeUpstream Flaky { get; private set; } = null!;
 
+    /// <summary>Sends its streamed answers' headers and then drops the connection before any data: "cut-early-model".</summary>
+    public FakeUpstream Cutting { get; private set; } = null!;
+
     /// <summary>Accepts connections and never answers: "stalling-model" (its cluster times out after 1 s).</summary>
     public StallingUpstream Stalling { get; private set; } = null!;
 
@@ -44,6 +47,8 @@ public sealed class ResilienceFixture : SurfacesFixture
         Flaky.FailFirst = 1;
         Flaky.RetryAfter = "1";
         Stalling = new StallingUpstream();
+        Cutting = await FakeUpstream.StartAsync();
+        Cutting.CutStreamsAfter = 0;
         ClaudeOverloaded = await FakeAnthropicUpstream.StartAsync(record: true);
         ClaudeOverloaded.FailWith = 529;
 
@@ -52,6 +57,7 @@ public sealed class ResilienceFixture : SurfacesFixture
         Cluster(settings, "overloaded", Overloaded.Address.ToString());
         Cluster(settings, "flaky", Flaky.Address.ToString());
         Cluster(settings, "stalling", Stalling.Address.ToString());
+        Cluster(settings, "cutting", Cutting.Address.ToString());
         settings["ReverseProxy:Clusters:stalling:HttpRequest:ActivityTimeout"] = "00:00:01";
         Cluster(settings, "claude-overloaded", ClaudeOverloaded.Address.ToString());
 
@@ -64,6 +70,7 @@ public sealed class ResilienceFixture : SurfacesFixture
         Model(settings, "flaky-model", "flaky", "upstream-flaky");
         Model(settings, "stalling-model", "stalling", "upstream-stalling");
         Model(settings, "cut-model", "fake", "upstream-cut");
+        Model(settings, "cut-early-model", "cutting", "upstream-cut-early");
         Model(settings, "claude-overloaded", "claude-overloaded", "claude-upstream");
         settings["Tao:Models:claude-overloaded:Api"] = "anthropic";
         settings["Tao:Aliases:resilient-bot"] = "overloaded-model";
@@ -76,6 +83,7 @@ public sealed class ResilienceFixture : SurfacesFixture
         Policy(settings, "flaky-model", retries: 2);
         Policy(settings, "stalling-model", retries: 0, "backup-model");
         Policy(settings, "cut-model", retries: 1, "backup-model");
+        Policy(settings, "cut-early-model", retries: 0, "backup-model");
         Policy(settings, "claude-overloaded", retries: 0, "no-such-model", "backup-model", "claude-model");
     }
 
@@ -117,6 +125,7 @@ public sealed class ResilienceFixture : SurfacesFixture
         await Overloaded.DisposeAsync();
         await Flaky.DisposeAsync();
         await Stalling.DisposeAsync();
+        await Cutting.DisposeAsync();
         await ClaudeOverloaded.DisposeAsync();
     }
 }

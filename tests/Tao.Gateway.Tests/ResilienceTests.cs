@@ -147,6 +147,24 @@ public sealed class ResilienceTests(ResilienceFixture gateway) : IClassFixture<R
     }
 
     [Fact]
+    public async Task AStreamCutBeforeItsFirstByte_IsRetried_TheClientGetsOneCleanStream()
+    {
+        var text = new StringBuilder();
+        await foreach (var update in gateway.Chat("cut-early-model").CompleteChatStreamingAsync([new UserChatMessage("cut before anything")]))
+        {
+            text.Append(update.ContentUpdate.FirstOrDefault()?.Text);
+        }
+
+        Assert.Equal("echo: cut before anything", text.ToString());
+        var record = await WaitForPromptAsync("user: cut before anything");
+        Assert.Equal(false, record["upstream_truncated"]);
+        var attempts = Attempts(record);
+        Assert.Equal(["cut-early-model", "backup-model"], attempts.Select(a => a.GetProperty("model").GetString()));
+        Assert.Equal("upstream_body_interrupted", attempts[0].GetProperty("error").GetString());
+        Assert.Equal(200, attempts[0].GetProperty("status").GetInt32()); // its headers came; its body never did
+    }
+
+    [Fact]
     public async Task WhenEveryAttemptFails_TheLastUpstreamAnswerReachesTheClientWithTheRequestId()
     {
         using var http = gateway.Http();
@@ -239,6 +257,23 @@ public sealed class ResilienceTests(ResilienceFixture gateway) : IClassFixture<R
         Assert.Equal("base-model", attempt.GetProperty("model").GetString());
         Assert.Equal(200, attempt.GetProperty("status").GetInt32());
         Assert.True(attempt.GetProperty("latency_ms").GetDouble() > 0);
+    }
+
+    private async Task<Dictionary<string, object?>> WaitForPromptAsync(string prompt)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var id = await gateway.Store.Client.ExecuteScalarAsync(
+                $"SELECT toString(any(request_id)) FROM {gateway.Database}.captures WHERE prompt = '{prompt}'") as string;
+            if (Guid.TryParse(id, out var guid) && guid != Guid.Empty)
+            {
+                return await gateway.WaitForRecordAsync(guid);
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "no record for " + prompt);
+            await Task.Delay(50);
+        }
     }
 
     private static List<JsonElement> Attempts(Dictionary<string, object?> record) =>
