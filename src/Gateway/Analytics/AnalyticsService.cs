@@ -49,7 +49,7 @@ public sealed class AnalyticsService(ClickHouseStore store, IOptionsMonitor<Anal
         var parameters = new ClickHouseParameterCollection();
         var where = Where(request, parameters, rollup ? "minute" : "started_at", rollup);
         var prices = Prices(parameters);
-        var group = request.GroupBy is { } g ? $"t.{AnalyticsRequest.Dimensions[g]}" : "''";
+        var group = request.GroupBy is { } g ? AnalyticsRequest.Dimensions[g] : "''";
         var timeColumn = rollup ? "t.minute" : "t.started_at";
         parameters.AddParameter("bucket", (uint)request.BucketSeconds);
         var bucket = timeSeries ? $"toStartOfInterval({timeColumn}, toIntervalSecond({{bucket:UInt32}})) AS bucket, " : string.Empty;
@@ -121,6 +121,7 @@ public sealed class AnalyticsService(ClickHouseStore store, IOptionsMonitor<Anal
         parameters.AddParameter("chars", (uint)PreviewChars);
         return QueryAsync(
             "SELECT t.request_id AS request_id, t.started_at AS started_at, t.model AS model, t.alias AS alias, t.model_version AS version, " +
+            $"{AnalyticsRequest.Dimensions["endpoint"]} AS endpoint, " +
             "t.task AS task, t.api_key_id AS key, t.end_user AS user, t.status AS status, t.latency_ms AS latency_ms, " +
             "substringUTF8(t.prompt, 1, {chars:UInt32}) AS prompt, substringUTF8(t.response_text, 1, {chars:UInt32}) AS response\n" +
             $"FROM {store.Database}.{CapturesTable.Name} AS t\n" +
@@ -199,7 +200,7 @@ public sealed class AnalyticsService(ClickHouseStore store, IOptionsMonitor<Anal
         var parameters = new ClickHouseParameterCollection();
         var where = Where(request with { Filters = new Dictionary<string, string>() }, parameters, "minute", rollup: true);
         var columns = AnalyticsRequest.Dimensions.Where(d => d.Key != "user")
-            .Select(d => $"arraySort(groupUniqArray(200)(t.{d.Value})) AS {d.Key}");
+            .Select(d => $"arraySort(groupUniqArray(200)({d.Value})) AS {d.Key}");
         var rows = await QueryAsync($"SELECT {string.Join(", ", columns)} FROM {store.Database}.{TrafficRollup.Name} AS t WHERE {where}",
             parameters, cancellationToken).ConfigureAwait(false);
         return rows.Count > 0 ? rows[0] : [];
@@ -218,7 +219,7 @@ public sealed class AnalyticsService(ClickHouseStore store, IOptionsMonitor<Anal
         foreach (var (dimension, value) in request.Filters)
         {
             parameters.AddParameter($"f_{dimension}", value);
-            clauses.Add($"t.{AnalyticsRequest.Dimensions[dimension]} = {{f_{dimension}:String}}");
+            clauses.Add($"{AnalyticsRequest.Dimensions[dimension]} = {{f_{dimension}:String}}");
         }
 
         if (request.Status is { } status)
