@@ -159,3 +159,31 @@ SELECT toStartOfMinute(started_at) AS minute, task, model, alias, model_version,
 FROM tao.captures_local AS c
 GROUP BY minute, task, model, alias, model_version, api_key_id, endpoint;
 
+-- 5: per-key usage shared by replicas for rate limits and budgets
+CREATE TABLE IF NOT EXISTS tao.key_usage_local ON CLUSTER tao
+(
+    key_id String,
+    window DateTime('UTC'),
+    instance String,
+    requests UInt64,
+    tokens UInt64,
+    cost_micros UInt64,
+    streams UInt32,
+    updated DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tao/key_usage_local', '{replica}', updated)
+PARTITION BY toYYYYMM(window)
+ORDER BY (key_id, window, instance);
+
+CREATE TABLE IF NOT EXISTS tao.key_usage ON CLUSTER tao AS tao.key_usage_local
+ENGINE = Distributed(tao, tao, key_usage_local, cityHash64(key_id));
+
+-- 6: capture record version 2: upstream attempts and tool calls
+ALTER TABLE tao.captures_local ON CLUSTER tao
+    ADD COLUMN IF NOT EXISTS attempts String DEFAULT '[]' CODEC(ZSTD(3)),
+    ADD COLUMN IF NOT EXISTS tool_calls String DEFAULT '[]' CODEC(ZSTD(3)) TTL toDateTime(started_at) + INTERVAL 90 DAY;
+
+ALTER TABLE tao.captures ON CLUSTER tao
+    ADD COLUMN IF NOT EXISTS attempts String,
+    ADD COLUMN IF NOT EXISTS tool_calls String;
+
