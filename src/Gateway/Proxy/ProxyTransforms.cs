@@ -77,17 +77,12 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
         context.AddResponseTransform(transform =>
         {
             var http = transform.HttpContext;
-            if (transform.ProxyResponse is not { } response || http.Features.Get<ProxyCall>() is not { } call)
+            if (transform.ProxyResponse is not { } response || http.Features.Get<ProxyCall>() is not { Plan: { } plan } call)
             {
                 return ValueTask.CompletedTask;
             }
 
             var status = (int)response.StatusCode;
-            if (call.Plan is not { } plan)
-            {
-                return ValueTask.CompletedTask;
-            }
-
             // The attempt is recorded now, before any of its body flows: a completed answer's record is written as its
             // last bytes pass, and must already list the attempt that served it.
             var upstream = http.GetReverseProxyFeature().ProxiedDestination?.Model.Config.Address ?? string.Empty;
@@ -104,7 +99,7 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
 
             if (call.Capture is { } capture)
             {
-                capture.Upstream = http.GetReverseProxyFeature().ProxiedDestination?.Model.Config.Address ?? string.Empty;
+                capture.Upstream = upstream;
                 capture.OnResponseStarted(response.Content.Headers.ContentType?.MediaType, response.Content.Headers.ContentLength);
                 var encoding = capture.Model.Entry.Tokenizer;
                 http.Response.Body = new CaptureResponseStream(http.Response.Body, capture, recorder, http,

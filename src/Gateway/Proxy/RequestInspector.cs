@@ -103,8 +103,10 @@ internal static class RequestInspector
             Model = modelName,
             ModelToken = modelToken,
             Stream = stream,
-            // Anthropic names the end user in metadata.user_id.
-            User = OptionalString(root, "user") ?? (endpoint == ApiSurface.Messages && metadata.ValueKind == JsonValueKind.Object ? OptionalString(metadata, "user_id") : null),
+            // Anthropic names the end user in metadata.user_id; the Responses API's newer name for it is safety_identifier.
+            User = OptionalString(root, "user")
+                ?? (endpoint == ApiSurface.Messages && metadata.ValueKind == JsonValueKind.Object ? OptionalString(metadata, "user_id") : null)
+                ?? (endpoint == ApiSurface.Responses ? OptionalString(root, "safety_identifier") : null),
             MetadataTask = metadata.ValueKind == JsonValueKind.Object ? OptionalString(metadata, "task") : null,
         };
     }
