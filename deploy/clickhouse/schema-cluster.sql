@@ -206,3 +206,12 @@ ALTER TABLE tao.captures_local ON CLUSTER tao ADD COLUMN IF NOT EXISTS episode_i
 
 ALTER TABLE tao.captures ON CLUSTER tao ADD COLUMN IF NOT EXISTS episode_id String AFTER task;
 
+-- 7: capture record version 2: upstream attempts and tool calls
+ALTER TABLE tao.captures_local ON CLUSTER tao
+    ADD COLUMN IF NOT EXISTS attempts String DEFAULT '[]' CODEC(ZSTD(3)),
+    ADD COLUMN IF NOT EXISTS tool_calls String DEFAULT '[]' CODEC(ZSTD(3)) TTL toDateTime(started_at) + INTERVAL 90 DAY;
+
+ALTER TABLE tao.captures ON CLUSTER tao
+    ADD COLUMN IF NOT EXISTS attempts String,
+    ADD COLUMN IF NOT EXISTS tool_calls String;
+

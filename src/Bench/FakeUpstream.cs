@@ -8,9 +8,11 @@ using Tao.Hosting;
 namespace Tao.Bench;
 
 /// <summary>
-/// A fast OpenAI-compatible server with fixed, deterministic answers, for tests and benchmarks. Request headers
-/// steer it: x-fake-words (answer length), x-fake-no-usage, x-fake-status, x-fake-delay-ms, x-fake-cut-after
-/// (streamed chunks before the connection is dropped), x-fake-chunk-delay-ms, x-fake-reset (drop the connection unanswered).
+/// A fast OpenAI-compatible server with fixed, deterministic answers (Chat Completions, Completions, Embeddings and
+/// the Responses API, plain and streamed), for tests and benchmarks. Request headers steer it: x-fake-words (answer
+/// length), x-fake-no-usage, x-fake-status (with x-fake-retry-after), x-fake-delay-ms, x-fake-cut-after (streamed
+/// chunks before the connection is dropped), x-fake-chunk-delay-ms, x-fake-reset (drop the connection unanswered),
+/// x-fake-tool-call (answer with a call of that function instead of text).
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
 {
@@ -29,12 +31,44 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     public bool Record { get; set; }
 
+    /// <summary>
+    /// Answer every request with this status (an overloaded or broken upstream), whatever it asks for; 0 answers
+    /// normally. With <see cref="FailFirst"/> only that many requests fail, then answers are normal again.
+    /// </summary>
+    public int FailWith { get; set; }
+
+    /// <summary>How many requests <see cref="FailWith"/> fails; null for all of them.</summary>
+    public int? FailFirst { get; set; }
+
+    /// <summary>Cut every streamed answer after this many chunks (0: after the headers, before any data), whatever the request asks.</summary>
+    public int? CutStreamsAfter { get; set; }
+
+    /// <summary>A Retry-After header sent with forced failures.</summary>
+    public string? RetryAfter { get; set; }
+
+    private int _failed;
+
+    /// <summary>Requests answered so far, failures included.</summary>
+    public int Requests => Volatile.Read(ref _requests);
+
+    private int _requests;
+
+    private int NextForcedStatus()
+    {
+        if (FailWith < 400)
+        {
+            return 0;
+        }
+
+        return FailFirst is not { } first || Interlocked.Increment(ref _failed) <= first ? FailWith : 0;
+    }
+
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _holds = new(StringComparer.Ordinal);
 
     /// <summary>Lets a stream held with "x-fake-hold: key" continue past its first chunk.</summary>
     public void Release(string key) => Hold(key).TrySetResult();
 
-    private TaskCompletionSource Hold(string key) =>
+    internal TaskCompletionSource Hold(string key) =>
         _holds.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
     public static async Task<FakeUpstream> StartAsync(int port = 0, bool record = false)
@@ -52,6 +86,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         app.MapPost("/v1/chat/completions", context => Answer(context, self!, chat: true));
         app.MapPost("/v1/completions", context => Answer(context, self!, chat: false));
         app.MapPost("/v1/embeddings", context => Embeddings(context, self!));
+        app.MapPost("/v1/responses", context => FakeResponses.AnswerAsync(context, self!));
         app.MapGet("/v1/models", () => Results.Json(new { @object = "list", data = new[] { new { id = "fake", @object = "model", owned_by = "fake" } } }));
         await app.StartAsync();
         var address = new Uri(app.Urls.First());
@@ -69,21 +104,8 @@ public sealed class FakeUpstream : IAsyncDisposable
         var includeUsage = root.TryGetProperty("stream_options", out var so) && so.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
         var headers = context.Request.Headers;
         var noUsage = headers.ContainsKey("x-fake-no-usage");
-        if (int.TryParse(headers["x-fake-delay-ms"], out var delay) && delay > 0)
+        if (await FailedAsync(context, self))
         {
-            await Task.Delay(delay, context.RequestAborted);
-        }
-
-        if (headers.ContainsKey("x-fake-reset"))
-        {
-            context.Abort(); // the connection drops with no answer at all
-            return;
-        }
-
-        if (int.TryParse(headers["x-fake-status"], out var status) && status >= 400)
-        {
-            context.Response.StatusCode = status;
-            await context.Response.WriteAsJsonAsync(new { error = new { message = "fake upstream failure", type = "server_error", code = "fake" } });
             return;
         }
 
@@ -107,7 +129,7 @@ public sealed class FakeUpstream : IAsyncDisposable
 
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
-        var cutAfter = int.TryParse(headers["x-fake-cut-after"], out var cut) ? cut : int.MaxValue;
+        var cutAfter = int.TryParse(headers["x-fake-cut-after"], out var cut) ? cut : self.CutStreamsAfter ?? int.MaxValue;
         var chunkDelay = int.TryParse(headers["x-fake-chunk-delay-ms"], out var cd) ? cd : 0;
         var output = context.Response.Body;
         for (var i = 0; i < words.Count; i++)
@@ -152,6 +174,44 @@ public sealed class FakeUpstream : IAsyncDisposable
         await output.FlushAsync();
     }
 
+    /// <summary>
+    /// What the headers ask for before any answer: a delay, a dropped connection, or an error status. True when the
+    /// request was answered (or dropped) here.
+    /// </summary>
+    internal static async Task<bool> FailedAsync(HttpContext context, FakeUpstream self)
+    {
+        var headers = context.Request.Headers;
+        if (int.TryParse(headers["x-fake-delay-ms"], out var delay) && delay > 0)
+        {
+            await Task.Delay(delay, context.RequestAborted);
+        }
+
+        if (headers.ContainsKey("x-fake-reset"))
+        {
+            context.Abort(); // the connection drops with no answer at all
+            return true;
+        }
+
+        var status = int.TryParse(headers["x-fake-status"], out var asked) && asked >= 400 ? asked : self.NextForcedStatus();
+        if (status >= 400)
+        {
+            context.Response.StatusCode = status;
+            if (headers["x-fake-retry-after"].ToString() is { Length: > 0 } retryAfter)
+            {
+                context.Response.Headers.RetryAfter = retryAfter;
+            }
+            else if (self.RetryAfter is { } configured)
+            {
+                context.Response.Headers.RetryAfter = configured;
+            }
+
+            await context.Response.WriteAsJsonAsync(new { error = new { message = "fake upstream failure", type = "server_error", code = "fake" } });
+            return true;
+        }
+
+        return false;
+    }
+
     private static async Task Embeddings(HttpContext context, FakeUpstream self)
     {
         var body = await ReadAsync(context, self);
@@ -166,8 +226,9 @@ public sealed class FakeUpstream : IAsyncDisposable
         });
     }
 
-    private static async Task<byte[]> ReadAsync(HttpContext context, FakeUpstream self)
+    internal static async Task<byte[]> ReadAsync(HttpContext context, FakeUpstream self)
     {
+        Interlocked.Increment(ref self._requests);
         using var buffer = new MemoryStream();
         await context.Request.Body.CopyToAsync(buffer);
         var body = buffer.ToArray();
@@ -179,7 +240,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         return body;
     }
 
-    private static async Task WriteEventAsync(Stream output, object chunk)
+    internal static async Task WriteEventAsync(Stream output, object chunk)
     {
         var json = JsonSerializer.SerializeToUtf8Bytes(chunk);
         await output.WriteAsync("data: "u8.ToArray());
@@ -199,7 +260,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     }
 
     /// <summary>The answer: "echo" and the prompt's words, or a fixed count of words when asked.</summary>
-    private static List<string> Words(string? count, string prompt)
+    internal static List<string> Words(string? count, string prompt)
     {
         if (int.TryParse(count, out var n) && n > 0)
         {

@@ -8,9 +8,17 @@ namespace Tao.Capture;
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(CaptureRecord))]
+[JsonSerializable(typeof(List<CaptureAttempt>))]
+[JsonSerializable(typeof(List<CaptureToolCall>))]
 public sealed partial class CaptureJson : JsonSerializerContext
 {
     public static byte[] Serialize(CaptureRecord record) => JsonSerializer.SerializeToUtf8Bytes(record, Default.CaptureRecord);
+
+    /// <summary>The attempts as the JSON array the captures table's attempts column holds.</summary>
+    public static string Serialize(List<CaptureAttempt> attempts) => JsonSerializer.Serialize(attempts, Default.ListCaptureAttempt);
+
+    /// <summary>The tool calls as the JSON array the captures table's tool_calls column holds.</summary>
+    public static string Serialize(List<CaptureToolCall> toolCalls) => JsonSerializer.Serialize(toolCalls, Default.ListCaptureToolCall);
 
     public static CaptureRecord Deserialize(ReadOnlySpan<byte> utf8) =>
         JsonSerializer.Deserialize(utf8, Default.CaptureRecord) ?? throw new JsonException("capture record is null");

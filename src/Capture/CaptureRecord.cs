@@ -6,8 +6,11 @@ namespace Tao.Capture;
 /// </summary>
 public sealed class CaptureRecord
 {
-    /// <summary>Version of this shape. Readers accept every version up to the one they know.</summary>
-    public const int CurrentSchemaVersion = 1;
+    /// <summary>
+    /// Version of this shape. Readers accept every version up to the one they know. 2: the API surface names in
+    /// <see cref="Endpoint"/> (version 1 wrote "chat.completions" for chat), <see cref="Attempts"/> and <see cref="ToolCalls"/>.
+    /// </summary>
+    public const int CurrentSchemaVersion = 2;
 
     public int SchemaVersion { get; set; } = CurrentSchemaVersion;
 
@@ -21,7 +24,10 @@ public sealed class CaptureRecord
     /// <summary>Time to the first content token when streamed, else to the first response byte; null when none came.</summary>
     public double? TtftMs { get; set; }
 
-    /// <summary>chat.completions, completions or embeddings.</summary>
+    /// <summary>
+    /// The API surface the client called: chat, responses, messages, completions or embeddings
+    /// (<see cref="ApiSurfaces"/>; records of schema version 1 say "chat.completions" for chat).
+    /// </summary>
     public string Endpoint { get; set; } = string.Empty;
 
     public int Status { get; set; }
@@ -73,7 +79,14 @@ public sealed class CaptureRecord
     /// <summary>The answer text (first choice), reassembled from the deltas when streamed, redacted.</summary>
     public string ResponseText { get; set; } = string.Empty;
 
+    /// <summary>
+    /// Why the answer ended, in Chat Completions' words whatever the surface: stop, length, tool_calls, content_filter
+    /// (the Responses API's status and Anthropic's stop_reason are mapped; anything else is kept as sent).
+    /// </summary>
     public string FinishReason { get; set; } = string.Empty;
+
+    /// <summary>Tool calls in the answer (first choice), reassembled from the deltas when streamed, arguments redacted.</summary>
+    public List<CaptureToolCall> ToolCalls { get; set; } = [];
     public int PromptTokens { get; set; }
     public int CompletionTokens { get; set; }
 
@@ -85,4 +98,47 @@ public sealed class CaptureRecord
 
     /// <summary>True when a body was longer than the capture cap and was cut.</summary>
     public bool CaptureTruncated { get; set; }
+
+    /// <summary>
+    /// Every upstream attempt the gateway made for this call, in order: retries on the same model and fallbacks to
+    /// others. The last one is the answer the client got; one entry when the first attempt answered.
+    /// </summary>
+    public List<CaptureAttempt> Attempts { get; set; } = [];
+}
+
+/// <summary>One upstream attempt of a call.</summary>
+public sealed class CaptureAttempt
+{
+    /// <summary>The model-map entry tried.</summary>
+    public string Model { get; set; } = string.Empty;
+
+    public string Cluster { get; set; } = string.Empty;
+
+    /// <summary>The destination address tried; empty when none was available (every one ejected).</summary>
+    public string Upstream { get; set; } = string.Empty;
+
+    /// <summary>The upstream's HTTP status; 0 when it gave none (refused, reset, timed out).</summary>
+    public int Status { get; set; }
+
+    /// <summary>
+    /// Why the attempt failed: upstream_unreachable (refused, reset), upstream_timeout, no_healthy_upstream (every
+    /// destination ejected), upstream_body_interrupted, http_503 and the like for a failure status; empty when it answered.
+    /// </summary>
+    public string Error { get; set; } = string.Empty;
+
+    /// <summary>When the attempt started, in milliseconds after the call arrived.</summary>
+    public double StartedMs { get; set; }
+
+    /// <summary>From sending to the upstream's response headers, or to the failure.</summary>
+    public double LatencyMs { get; set; }
+}
+
+/// <summary>A tool (function) call the model made.</summary>
+public sealed class CaptureToolCall
+{
+    public string Id { get; set; } = string.Empty;
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary>The arguments as the model wrote them (JSON text, possibly cut at the capture cap).</summary>
+    public string Arguments { get; set; } = string.Empty;
 }

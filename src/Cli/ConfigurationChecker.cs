@@ -88,6 +88,11 @@ public static class ConfigurationChecker
             {
                 problems.Add($"Tao:Models:{model.Key}:Cluster: '{cluster}' is not under ReverseProxy:Clusters");
             }
+
+            if (new ModelEntry { Api = model["Api"] }.ApiProblem() is { } api)
+            {
+                problems.Add($"Tao:Models:{model.Key}:Api: {api}");
+            }
         }
 
         return problems;

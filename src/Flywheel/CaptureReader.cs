@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ClickHouse.Driver.ADO.Parameters;
 using ClickHouse.Driver.Utility;
+using Tao.Capture;
 using Tao.Storage;
 using Tao.Trainer.Tokenization;
 
@@ -8,7 +9,8 @@ namespace Tao.Flywheel;
 
 /// <summary>
 /// The flywheel's questions to the captures table: how many distinct new inputs a set of tasks has since a watermark,
-/// and which they are. Distinct by normalised prompt hash; only successful chat calls count.
+/// and which they are. Distinct by normalised prompt hash; only successful conversational calls count — Chat
+/// Completions, Responses and Anthropic Messages alike, since the same conversation has the same prompt hash on each.
 /// </summary>
 public sealed class CaptureReader(ClickHouseStore store)
 {
@@ -18,7 +20,7 @@ public sealed class CaptureReader(ClickHouseStore store)
     {
         var value = await store.Client.ExecuteScalarAsync(
             $"SELECT uniqExact(prompt_hash) FROM {Table} WHERE task IN {{tasks:Array(String)}} AND started_at > {{since:DateTime64(6)}} " +
-            "AND status = 200 AND endpoint = 'chat.completions'",
+            $"AND status = 200 AND endpoint IN {Conversational}",
             Parameters(tasks, since), cancellationToken: cancellationToken);
         return Convert.ToInt64(value);
     }
@@ -31,9 +33,10 @@ public sealed class CaptureReader(ClickHouseStore store)
         var window = newer ? "started_at > {since:DateTime64(6)}" : "started_at <= {since:DateTime64(6)}";
         var order = newer ? "last_seen DESC" : "cityHash64(prompt_hash)";
         var sql = $$"""
-            SELECT argMax(request_id, started_at), prompt_hash, argMax(task, started_at), max(started_at) AS last_seen, argMax(request_json, started_at)
+            SELECT argMax(request_id, started_at), prompt_hash, argMax(task, started_at), max(started_at) AS last_seen, argMax(request_json, started_at),
+                argMax(endpoint, started_at)
             FROM {{Table}}
-            WHERE task IN {tasks:Array(String)} AND {{window}} AND status = 200 AND endpoint = 'chat.completions'
+            WHERE task IN {tasks:Array(String)} AND {{window}} AND status = 200 AND endpoint IN {{Conversational}}
             GROUP BY prompt_hash
             ORDER BY {{order}}
             LIMIT {limit:UInt64}
@@ -42,7 +45,7 @@ public sealed class CaptureReader(ClickHouseStore store)
         using var reader = await store.Client.ExecuteReaderAsync(sql, parameters, cancellationToken: cancellationToken);
         while (reader.Read())
         {
-            var messages = Messages(reader.GetString(4));
+            var messages = Messages(reader.GetString(4), reader.GetString(5));
             if (messages.Count > 0)
             {
                 inputs.Add(new CapturedInput(reader.GetGuid(0), Convert.ToUInt64(reader.GetValue(1)), reader.GetString(2),
@@ -155,20 +158,21 @@ public sealed class CaptureReader(ClickHouseStore store)
         return parameters;
     }
 
-    /// <summary>The chat messages of a captured request (text parts only).</summary>
-    internal static List<ChatMessage> Messages(string requestJson)
+    /// <summary>The surfaces whose calls are inputs, as a SQL list (constants, not user input).</summary>
+    private static string Conversational => $"({string.Join(", ", ApiSurfaces.Conversational.Select(s => $"'{s}'"))})";
+
+    /// <summary>
+    /// The conversation of a captured request as chat messages, whichever surface it came through (a Responses call's
+    /// instructions and input, an Anthropic call's system prompt and messages), text parts only; empty assistant turns
+    /// (tool calls) are left out.
+    /// </summary>
+    internal static List<ChatMessage> Messages(string requestJson, string endpoint)
     {
         try
         {
             using var document = JsonDocument.Parse(requestJson);
-            if (!document.RootElement.TryGetProperty("messages", out var list) || list.ValueKind != JsonValueKind.Array)
-            {
-                return [];
-            }
-
-            return list.EnumerateArray()
-                .Where(m => m.ValueKind == JsonValueKind.Object && m.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String)
-                .Select(m => new ChatMessage(m.GetProperty("role").GetString()!, m.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : string.Empty))
+            return PromptText.Conversation(document.RootElement, endpoint)
+                .Select(turn => new ChatMessage(turn.Role, turn.Content))
                 .Where(m => m.Role != "assistant" || m.Content.Length > 0)
                 .ToList();
         }

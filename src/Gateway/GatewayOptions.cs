@@ -41,6 +41,15 @@ public sealed class GatewayOptions
     public int RequestDeadlineSeconds { get; set; } = 600;
 
     /// <summary>
+    /// Retries (not fallbacks) may add at most this share of a cluster's calls over the last 10 s, so a struggling
+    /// upstream is not buried under retries of its own failures (Tao:Resilience sets who retries). Default: 20.
+    /// </summary>
+    public double RetryBudgetPercent { get; set; } = 20;
+
+    /// <summary>Retries per second per cluster allowed whatever the traffic, so a quiet cluster can still retry. Default: 5.</summary>
+    public double RetryBudgetMinPerSecond { get; set; } = 5;
+
+    /// <summary>
     /// Client headers forwarded upstream besides the ones every upstream needs (Content-Type, Accept, User-Agent, …).
     /// Cookies and OpenAI-Organization / OpenAI-Project are dropped unless named here. Default: none.
     /// </summary>

@@ -49,9 +49,11 @@ public static class GatewayServiceCollectionExtensions
         Telemetry.TelemetrySetup.AddTaoTelemetry(services, configuration);
 
         services.AddSingleton<IForwarderHttpClientFactory, GatewayForwarderHttpClientFactory>();
+        services.AddSingleton<RetryBudget>();
         services.AddReverseProxy()
             .LoadFromConfig(configuration.GetSection("ReverseProxy"))
             .LoadFromMemory([], [])
+            .AddConfigFilter<PassiveHealthDefaults>()
             .AddTransforms<ProxyTransforms>();
 
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -92,10 +94,12 @@ public static class GatewayServiceCollectionExtensions
         Feedback.FeedbackEndpoints.MapFeedback(app);
         app.MapReverseProxy(pipeline =>
         {
+            // ProxyStep runs the rest of this pipeline once per upstream attempt (retries, fallbacks), so every attempt
+            // is load balanced among the cluster's healthy destinations and reported to its passive health check.
             pipeline.UseMiddleware<ProxyStep>();
             pipeline.UseSessionAffinity();
             pipeline.UseLoadBalancing();
-            pipeline.UsePassiveHealthChecks();
+            pipeline.UseMiddleware<ReassignedPassiveHealthChecks>();
         });
         return app;
     }

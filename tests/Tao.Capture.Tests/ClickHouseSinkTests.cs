@@ -1,3 +1,4 @@
+using ClickHouse.Driver.Utility;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tao.Capture.Sinks;
 using Tao.Capture.Spool;
@@ -59,6 +60,26 @@ public sealed class ClickHouseSinkTests : IAsyncLifetime
         Assert.Equal("web", reader.GetString(1));
         Assert.Equal("request", reader.GetString(2));
         Assert.False(reader.Read());
+    }
+
+    [Fact]
+    public async Task Deliver_KeepsAttemptsAndToolCallsAsJsonArrays()
+    {
+        var sink = new ClickHouseSink(_store, new ClickHouseSinkOptions());
+        var record = Records.New(20); // a failed attempt before the answer, and a tool call
+
+        await sink.DeliverAsync([Entry(record)], CancellationToken.None);
+
+        var parameters = new ClickHouse.Driver.ADO.Parameters.ClickHouseParameterCollection();
+        parameters.AddParameter("id", record.RequestId);
+        using var reader = await _store.Client.ExecuteReaderAsync(
+            $"SELECT JSONLength(attempts), JSONExtractString(attempts, 1, 'error'), JSONExtractUInt(attempts, 2, 'status'), JSONExtractString(tool_calls, 1, 'name') " +
+            $"FROM {_store.Database}.captures FINAL WHERE request_id = {{id:UUID}}", parameters);
+        Assert.True(reader.Read());
+        Assert.Equal(2UL, Convert.ToUInt64(reader.GetValue(0)));
+        Assert.Equal("connect_failed", reader.GetString(1));
+        Assert.Equal(200UL, Convert.ToUInt64(reader.GetValue(2)));
+        Assert.Equal("lookup_order", reader.GetString(3));
     }
 
     [Fact]

@@ -9,7 +9,7 @@ internal static class Records
         CompletedAt = DateTime.UtcNow.AddMilliseconds(12),
         LatencyMs = 12.5,
         TtftMs = i % 2 == 0 ? 3.25 : null,
-        Endpoint = "chat.completions",
+        Endpoint = ApiSurfaces.Chat,
         Status = 200,
         RequestedModel = "support-bot",
         Alias = "support-bot",
@@ -30,5 +30,11 @@ internal static class Records
         FinishReason = "stop",
         PromptTokens = 7,
         CompletionTokens = 3,
+        ToolCalls = i % 4 == 0 ? [new CaptureToolCall { Id = "call_" + i, Name = "lookup_order", Arguments = $$"""{"order":{{i}}}""" }] : [],
+        Attempts =
+        [
+            .. i % 5 == 0 ? [new CaptureAttempt { Model = "base-model", Cluster = "local", Upstream = "http://127.0.0.1:9/", Error = "connect_failed", LatencyMs = 0.4 }] : Array.Empty<CaptureAttempt>(),
+            new CaptureAttempt { Model = "base-model", Cluster = "local", Upstream = "http://127.0.0.1:8000/", Status = 200, StartedMs = 0.5, LatencyMs = 9.5 },
+        ],
     };
 }

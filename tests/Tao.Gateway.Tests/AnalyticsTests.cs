@@ -20,6 +20,9 @@ public class AnalyticsFixture() : GatewayFixture(new Dictionary<string, string?>
 
     public DateTime Start { get; private set; }
 
+    /// <summary>The hour of the calls on every API surface, three days before <see cref="Start"/>.</summary>
+    public DateTime SurfacesDay => Start.AddDays(-3);
+
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
@@ -49,6 +52,15 @@ public class AnalyticsFixture() : GatewayFixture(new Dictionary<string, string?>
                 100,
                 10
             FROM numbers(1000)
+            """);
+        // Three days earlier, outside the 24 h figures: 40 calls on every surface, chat written by schema 1 and 2 records.
+        await Store.Client.ExecuteNonQueryAsync($"""
+            INSERT INTO {Database}.captures (request_id, schema_version, started_at, completed_at, latency_ms, endpoint, status, model, task, prompt_tokens, completion_tokens)
+            SELECT generateUUIDv4(number), if(number % 4 = 0, 1, 2),
+                toDateTime64('{SurfacesDay:yyyy-MM-dd HH:mm:ss}', 6, 'UTC') + toIntervalSecond(number),
+                toDateTime64('{SurfacesDay:yyyy-MM-dd HH:mm:ss}', 6, 'UTC') + toIntervalSecond(number + 1),
+                10, ['chat.completions', 'chat', 'responses', 'messages'][number % 4 + 1], 200, 'small', 'support', 10, 1
+            FROM numbers(40)
             """);
         await Store.Client.ExecuteNonQueryAsync($"""
             INSERT INTO {Database}.flywheel_rounds (round_id, model_group, tasks, status, started_at, updated_at, inputs, parent_version,
@@ -108,6 +120,23 @@ public sealed class AnalyticsTests(AnalyticsFixture gateway) : IClassFixture<Ana
         Assert.Equal(7, rows.Count);
         Assert.Equal(100, rows.Sum(r => r.GetProperty("requests").GetInt64()));
         Assert.All(rows, r => Assert.Equal(1.0, r.GetProperty("error_rate").GetDouble()));
+    }
+
+    [Theory]
+    [InlineData("raw")]
+    [InlineData("rollup")]
+    public async Task Summary_ByApiSurface_ReadsVersion1sChatCompletionsAsChat(string source)
+    {
+        var window = $"from={gateway.SurfacesDay:yyyy-MM-ddTHH:mm:ssZ}&to={gateway.SurfacesDay.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}";
+
+        using var grouped = await GetAsync($"/admin/analytics/summary?{window}&group_by=endpoint&source={source}");
+        using var chatOnly = await GetAsync($"/admin/analytics/summary?{window}&endpoint=chat&source={source}");
+        using var dimensions = await GetAsync($"/admin/analytics/dimensions?{window}");
+
+        var rows = grouped.RootElement.GetProperty("rows").EnumerateArray().ToDictionary(r => r.GetProperty("group").GetString()!, r => r.GetProperty("requests").GetInt64());
+        Assert.Equal(new Dictionary<string, long> { ["chat"] = 20, ["responses"] = 10, ["messages"] = 10 }, rows);
+        Assert.Equal(20, chatOnly.RootElement.GetProperty("rows")[0].GetProperty("requests").GetInt64());
+        Assert.Equal(["chat", "messages", "responses"], dimensions.RootElement.GetProperty("endpoint").EnumerateArray().Select(e => e.GetString()));
     }
 
     [Fact]
@@ -232,7 +261,7 @@ public sealed class AnalyticsTests(AnalyticsFixture gateway) : IClassFixture<Ana
             Assert.Equal(0, document.RootElement.GetProperty("rows").GetArrayLength());
         }
 
-        Assert.Equal(1000L, await gateway.CountAsync());
+        Assert.Equal(1040L, await gateway.CountAsync()); // the seeded 1000 and the 40 on every surface: nothing dropped
     }
 
     [Fact]

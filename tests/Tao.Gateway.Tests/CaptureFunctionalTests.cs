@@ -18,7 +18,7 @@ public sealed class CaptureFunctionalTests(GatewayFixture gateway) : IClassFixtu
         Assert.Equal("echo: where is my parcel", result.Value.Content[0].Text);
         var requestId = RequestId(result.GetRawResponse());
         var record = await gateway.WaitForRecordAsync(requestId);
-        Assert.Equal("chat.completions", record["endpoint"]);
+        Assert.Equal("chat", record["endpoint"]);
         Assert.Equal((ushort)200, record["status"]);
         Assert.Equal("support-bot", record["requested_model"]);
         Assert.Equal("support-bot", record["alias"]);

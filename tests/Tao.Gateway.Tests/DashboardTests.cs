@@ -75,7 +75,7 @@ public sealed class DashboardTests(DashboardFixture gateway) : IClassFixture<Das
         Assert.Equal(2, await page.Locator("#timeline circle[data-version]").CountAsync());
         Assert.Contains("promoted", await page.TextContentAsync("#rounds tbody"));
         Assert.True(await page.IsVisibleAsync("#feedback"));
-        Assert.Contains("200 rated", await page.TextContentAsync("figure[data-metric=thumbs_up] figcaption"));
+        Assert.Matches(@"thumbs_up \(request\): [0-9.]+ % ± [0-9.]+ % \(1[0-9]{2} rated\)", await page.TextContentAsync("figure[data-metric=thumbs_up] figcaption"));
         Assert.Equal("2", await page.GetAttributeAsync("svg[data-chart=feedback-thumbs_up]", "data-series")); // per model
         Assert.Contains("no feedback", await page.TextContentAsync("figure[data-metric=rating] figcaption"));
         Assert.Contains(AnalyticsFixture.SearchedPrompt, await page.TextContentAsync("#top tbody"));

@@ -113,6 +113,7 @@ public class GatewayFixture : IAsyncLifetime
             settings[key] = value;
         }
 
+        await ConfigureAsync(settings);
         _settings = settings;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var storeOptions = configuration.GetSection(ClickHouseOptions.Section).Get<ClickHouseOptions>()!;
@@ -123,6 +124,9 @@ public class GatewayFixture : IAsyncLifetime
         var addresses = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
         Address = new Uri(addresses.Addresses.First());
     }
+
+    /// <summary>Lets a derived fixture start more upstreams and add their settings before the gateway starts.</summary>
+    protected virtual Task ConfigureAsync(Dictionary<string, string?> settings) => Task.CompletedTask;
 
     /// <summary>
     /// Starts another gateway replica on the same store and upstreams, with its own state folder and spool, as a second
@@ -212,7 +216,7 @@ public class GatewayFixture : IAsyncLifetime
         return Convert.ToInt64(value);
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await App.StopAsync();
         await App.DisposeAsync();

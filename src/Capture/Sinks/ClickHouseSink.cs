@@ -85,6 +85,7 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
         r.ModelVersion, r.Cluster, r.Upstream, r.ApiKeyId, r.Task, r.EpisodeId, r.EndUser, r.Gateway, r.Stream, r.RequestJson,
         r.Prompt, r.PromptHash, r.ResponseText, r.FinishReason, (uint)r.PromptTokens, (uint)r.CompletionTokens,
         r.TokensEstimated, r.ClientAborted, r.UpstreamTruncated, r.CaptureTruncated,
+        CaptureJson.Serialize(r.Attempts), CaptureJson.Serialize(r.ToolCalls),
     ];
 
     public async Task<bool> CheckAsync(CancellationToken cancellationToken)

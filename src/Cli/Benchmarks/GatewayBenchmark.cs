@@ -9,12 +9,14 @@ namespace Tao.Cli.Benchmarks;
 /// (proxy_pass), through YARP alone (the runtime's floor), and through the gateway with capture off, capture into
 /// the embedded store, and capture into Kafka (librdkafka's mock cluster). Every server is its own process; load
 /// comes from wrk (closed loop, for throughput) and from an open-loop client at a fixed rate (for added latency below
-/// saturation, streaming time to first byte, and the check that every answered call was captured).
+/// saturation, streaming time to first byte through Chat Completions and through the Responses API, and the check that
+/// every answered call was captured).
 /// </summary>
 internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWriter output)
 {
     private const string Body = """{"model":"bench-model","messages":[{"role":"user","content":"hello benchmark, please answer"}]}""";
     private const string StreamBody = """{"model":"bench-model","stream":true,"messages":[{"role":"user","content":"hello benchmark, please stream"}]}""";
+    private const string ResponsesStreamBody = """{"model":"bench-model","stream":true,"instructions":"Be brief.","input":"hello benchmark, please stream"}""";
     private const string AdminKey = "bench-admin-key";
     private const string Topic = "tao.captures";
     public const string YarpBaselineName = "YARP alone (no Tao pipeline)";
@@ -225,6 +227,13 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
                 .RunAsync(target.Name, options.LatencyConnections, options.Duration, options.Warmup, options.Rate, cancellationToken);
             answered.AddRange(streaming.AnsweredRequestIds);
             report.Streaming.Add(streaming);
+
+            // The Responses API's typed event stream: more, larger events per answer, and its own reassembly in the capture.
+            output.WriteLine($"  {target.Name}: streaming time to first byte, Responses API ...");
+            var responses = await new LoadGenerator(target.Address, "/v1/responses", ResponsesStreamBody, new Dictionary<string, string> { ["x-fake-words"] = "20" })
+                .RunAsync(target.Name, options.LatencyConnections, options.Duration, options.Warmup, options.Rate, cancellationToken);
+            answered.AddRange(responses.AnsweredRequestIds);
+            report.ResponsesStreaming.Add(responses);
         }
 
         if (target.Capture is Capture.Embedded or Capture.Kafka)
@@ -338,6 +347,9 @@ internal sealed class GatewayBenchmarkReport(string folder, GatewayBenchmarkOpti
     public List<ThroughputRow> Throughput { get; } = [];
     public List<LoadResult> Latency { get; } = [];
     public List<LoadResult> Streaming { get; } = [];
+
+    /// <summary>Streamed calls through the Responses API (/v1/responses), same rate and answer length as <see cref="Streaming"/>.</summary>
+    public List<LoadResult> ResponsesStreaming { get; } = [];
     public List<CaptureCheck> CaptureChecks { get; } = [];
     public List<PipelineRow> Pipeline { get; } = [];
     public List<(TimeSpan At, double RssMiB)> Soak { get; } = [];

@@ -41,6 +41,14 @@ internal static class GatewayBenchmarkPrinter
             Latencies(text, report.Streaming, r => r.FirstByte, "first byte");
         }
 
+        if (report.ResponsesStreaming.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine($"### Streaming through the Responses API: time to first byte (open loop, {o.Rate:0} requests/s, 20 text deltas per answer)");
+            text.AppendLine();
+            Latencies(text, report.ResponsesStreaming, r => r.FirstByte, "first byte");
+        }
+
         if (report.CaptureChecks.Count > 0)
         {
             text.AppendLine();

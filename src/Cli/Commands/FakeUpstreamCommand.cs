@@ -10,8 +10,8 @@ internal static class FakeUpstreamCommand
     {
         var port = new Option<int>("--port") { Description = "Port on 127.0.0.1. Default: 8000.", DefaultValueFactory = _ => 8000 };
         var command = new Command("fake-upstream",
-            "Serve fixed OpenAI-shaped answers (chat, completions, embeddings, streaming) on 127.0.0.1, as fast as possible. " +
-            "Headers steer it: x-fake-words, x-fake-no-usage, x-fake-status, x-fake-delay-ms, x-fake-chunk-delay-ms, x-fake-cut-after.")
+            "Serve fixed OpenAI-shaped answers (chat, completions, embeddings, the Responses API; plain and streamed) on 127.0.0.1, as fast as possible. " +
+            "Headers steer it: x-fake-words, x-fake-no-usage, x-fake-status, x-fake-retry-after, x-fake-delay-ms, x-fake-chunk-delay-ms, x-fake-cut-after, x-fake-tool-call.")
         {
             port,
         };

@@ -21,7 +21,10 @@ internal static class StatsCommand
     public static Command CreateStats()
     {
         var shared = new SharedOptions();
-        var groupBy = new Option<string?>("--group-by", "-g") { Description = "Group by model, alias, version, task, key, user or endpoint." };
+        var groupBy = new Option<string?>("--group-by", "-g")
+        {
+            Description = "Group by model, alias, version, task, key, user or endpoint (the API surface: chat, responses, messages, completions, embeddings).",
+        };
         var series = new Option<bool>("--series") { Description = "One row per time bucket (see --bucket) instead of totals." };
         var bucket = new Option<string?>("--bucket") { Description = "Time series bucket: 1m, 5m, 15m, 1h, 6h, 1d. Default: about 100 points." };
         var source = new Option<string?>("--source") { Description = "auto (rollup when it can answer), raw (exact, from captures), rollup." };
@@ -336,7 +339,10 @@ internal static class StatsCommand
         public Option<string?> Gateway { get; } = new("--gateway") { Description = "Ask a running gateway (e.g. http://127.0.0.1:8080) instead of the store; sends $TAO_ADMIN_KEY." };
         public Option<string?> Data { get; } = CommonOptions.Data();
         public Option<string[]> Config { get; } = CommonOptions.Config();
-        public Dictionary<string, Option<string?>> Filters { get; } = s_filters.ToDictionary(f => f, f => new Option<string?>("--" + f) { Description = $"Only this {f}." });
+        public Dictionary<string, Option<string?>> Filters { get; } = s_filters.ToDictionary(f => f, f => new Option<string?>("--" + f)
+        {
+            Description = f == "endpoint" ? "Only this API surface: chat, responses, messages, completions or embeddings." : $"Only this {f}.",
+        });
 
         public void AddTo(Command command)
         {

@@ -45,6 +45,11 @@ internal static class AdminEndpoints
                 return OpenAiResults.BadRequest(problem, "api_key");
             }
 
+            if (entry.ApiProblem() is { } apiProblem)
+            {
+                return OpenAiResults.BadRequest(apiProblem, "api");
+            }
+
             if (string.IsNullOrWhiteSpace(entry.Cluster) || !proxy.TryGetCluster(entry.Cluster, out _))
             {
                 return OpenAiResults.BadRequest($"Cluster '{entry.Cluster}' does not exist; add it under /admin/clusters first.", "cluster");

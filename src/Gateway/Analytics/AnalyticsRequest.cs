@@ -14,16 +14,20 @@ public sealed class AnalyticsQueryException(string parameter, string message) : 
 /// </summary>
 public sealed record AnalyticsRequest
 {
-    /// <summary>Dimensions a user may filter or group by, and the captures column each one is.</summary>
+    /// <summary>
+    /// Dimensions a user may filter or group by, and the SQL each one reads (over table alias t, the captures table or
+    /// its rollup). "endpoint" is the call's API surface; version 1 records said "chat.completions" for chat, and the
+    /// rollup's key keeps what was written, so old and new rows are read as one "chat".
+    /// </summary>
     public static IReadOnlyDictionary<string, string> Dimensions { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["model"] = "model",
-        ["alias"] = "alias",
-        ["version"] = "model_version",
-        ["task"] = "task",
-        ["key"] = "api_key_id",
-        ["user"] = "end_user",
-        ["endpoint"] = "endpoint",
+        ["model"] = "t.model",
+        ["alias"] = "t.alias",
+        ["version"] = "t.model_version",
+        ["task"] = "t.task",
+        ["key"] = "t.api_key_id",
+        ["user"] = "t.end_user",
+        ["endpoint"] = Tao.Capture.ApiSurfaces.NormaliseSql("t.endpoint"),
     };
 
     /// <summary>Buckets a time series may use, in seconds.</summary>

@@ -49,7 +49,7 @@ public sealed class AnalyticsService(ClickHouseStore store, IOptionsMonitor<Anal
         var parameters = new ClickHouseParameterCollection();
         var where = Where(request, parameters, rollup ? "minute" : "started_at", rollup);
         var prices = Prices(parameters);
-        var group = request.GroupBy is { } g ? $"t.{AnalyticsRequest.Dimensions[g]}" : "''";
+        var group = request.GroupBy is { } g ? AnalyticsRequest.Dimensions[g] : "''";
         var timeColumn = rollup ? "t.minute" : "t.started_at";
         parameters.AddParameter("bucket", (uint)request.BucketSeconds);
         var bucket = timeSeries ? $"toStartOfInterval({timeColumn}, toIntervalSecond({{bucket:UInt32}})) AS bucket, " : string.Empty;
@@ -108,13 +108,14 @@ public sealed class AnalyticsService(ClickHouseStore store, IOptionsMonitor<Anal
         parameters.AddParameter("metric", request.Metric ?? string.Empty);
         parameters.AddParameter("bucket", (uint)request.BucketSeconds);
         parameters.AddParameter("limit", (uint)(timeSeries ? 10_000 : request.Limit));
-        var group = request.GroupBy is { } g ? $"t.{AnalyticsRequest.Dimensions[g]}" : "''";
+        var group = request.GroupBy is { } g ? AnalyticsRequest.Dimensions[g] : "''";
         var bucket = timeSeries ? "toStartOfInterval(t.started_at, toIntervalSecond({bucket:UInt32})) AS bucket, " : string.Empty;
-        var names = AnalyticsRequest.Dimensions.Values.Distinct().ToArray();
+        // The captures columns the dimensions read (their expressions over alias t are applied on the joined rows).
+        string[] names = ["model", "alias", "model_version", "task", "api_key_id", "end_user", "endpoint"];
         var episodes = $"SELECT episode_id, e_started_at AS started_at, e_status AS status, {string.Join(", ", names.Select(c => $"e_{c} AS {c}"))} FROM (" +
             $"SELECT episode_id, max(started_at) AS e_started_at, toUInt16(max(status)) AS e_status, {string.Join(", ", names.Select(c => $"argMax({c}, started_at) AS e_{c}"))} " +
             $"FROM {store.Database}.{CapturesTable.Name} WHERE episode_id != '' GROUP BY episode_id)";
-        var columns = "t.started_at AS started_at, t.status AS status, " + string.Join(", ", AnalyticsRequest.Dimensions.Values.Distinct().Select(c => $"t.{c} AS {c}"));
+        var columns = "t.started_at AS started_at, t.status AS status, " + string.Join(", ", names.Select(c => $"t.{c} AS {c}"));
         var feedback = $"SELECT target_id, level, value FROM {store.Database}.{FeedbackTable.Name} FINAL WHERE metric = {{metric:String}} AND value IS NOT NULL";
         var sql = $$"""
             SELECT {{bucket}}{{group}} AS grp, count() AS n, avg(t.value) AS mean, if(count() > 1, 1.96 * stddevSamp(t.value) / sqrt(count()), nan) AS ci95
@@ -175,6 +176,7 @@ public sealed class AnalyticsService(ClickHouseStore store, IOptionsMonitor<Anal
         parameters.AddParameter("chars", (uint)PreviewChars);
         return QueryAsync(
             "SELECT t.request_id AS request_id, t.started_at AS started_at, t.model AS model, t.alias AS alias, t.model_version AS version, " +
+            $"{AnalyticsRequest.Dimensions["endpoint"]} AS endpoint, " +
             "t.task AS task, t.api_key_id AS key, t.end_user AS user, t.status AS status, t.latency_ms AS latency_ms, " +
             "substringUTF8(t.prompt, 1, {chars:UInt32}) AS prompt, substringUTF8(t.response_text, 1, {chars:UInt32}) AS response\n" +
             $"FROM {store.Database}.{CapturesTable.Name} AS t\n" +
@@ -253,7 +255,7 @@ public sealed class AnalyticsService(ClickHouseStore store, IOptionsMonitor<Anal
         var parameters = new ClickHouseParameterCollection();
         var where = Where(request with { Filters = new Dictionary<string, string>() }, parameters, "minute", rollup: true);
         var columns = AnalyticsRequest.Dimensions.Where(d => d.Key != "user")
-            .Select(d => $"arraySort(groupUniqArray(200)(t.{d.Value})) AS {d.Key}");
+            .Select(d => $"arraySort(groupUniqArray(200)({d.Value})) AS {d.Key}");
         var rows = await QueryAsync($"SELECT {string.Join(", ", columns)} FROM {store.Database}.{TrafficRollup.Name} AS t WHERE {where}",
             parameters, cancellationToken).ConfigureAwait(false);
         return rows.Count > 0 ? rows[0] : [];
@@ -272,7 +274,7 @@ public sealed class AnalyticsService(ClickHouseStore store, IOptionsMonitor<Anal
         foreach (var (dimension, value) in request.Filters)
         {
             parameters.AddParameter($"f_{dimension}", value);
-            clauses.Add($"t.{AnalyticsRequest.Dimensions[dimension]} = {{f_{dimension}:String}}");
+            clauses.Add($"{AnalyticsRequest.Dimensions[dimension]} = {{f_{dimension}:String}}");
         }
 
         if (request.Status is { } status)

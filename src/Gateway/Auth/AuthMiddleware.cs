@@ -5,7 +5,8 @@ namespace Tao.Gateway.Auth;
 
 /// <summary>
 /// /v1 needs a gateway API key (unless anonymous use is explicitly allowed); /admin needs the admin key.
-/// Keys arrive as "Authorization: Bearer ..." or an "api-key" header. The key never travels further.
+/// Keys arrive as "Authorization: Bearer ..." or an "api-key" header, and on /v1 also as "x-api-key", the header
+/// Anthropic's SDKs send (they send a bearer token when given one instead). The key never travels further.
 /// </summary>
 internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOptionsMonitor<AuthOptions> options, Dashboard.DashboardSession session)
 {
@@ -37,13 +38,13 @@ internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOp
         }
         else if (path.StartsWithSegments("/v1"))
         {
-            var presented = PresentedKey(context.Request);
+            var presented = PresentedKey(context.Request) ?? Header(context.Request, "x-api-key");
             if (presented is null)
             {
                 if (!options.CurrentValue.AllowAnonymous)
                 {
                     await OpenAiError.TryWriteAsync(context, 401,
-                        "You didn't provide an API key. Send your gateway key as 'Authorization: Bearer <key>'.",
+                        "You didn't provide an API key. Send your gateway key as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.",
                         OpenAiError.InvalidRequest, "missing_api_key");
                     return;
                 }
@@ -77,7 +78,12 @@ internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOp
             return token.Length > 0 ? token : null;
         }
 
-        var apiKey = request.Headers["api-key"].ToString().Trim();
-        return apiKey.Length > 0 ? apiKey : null;
+        return Header(request, "api-key");
+    }
+
+    private static string? Header(HttpRequest request, string name)
+    {
+        var value = request.Headers[name].ToString().Trim();
+        return value.Length > 0 ? value : null;
     }
 }

@@ -12,7 +12,7 @@ namespace Tao.Gateway.Capture;
 /// its record is written. The response side is fed as bytes pass through to the client.
 /// </summary>
 internal sealed class CaptureContext(
-    Guid requestId, DateTime startedAt, long startTimestamp, OpenAiEndpoint endpoint, InspectedRequest request,
+    Guid requestId, DateTime startedAt, long startTimestamp, ApiSurface endpoint, InspectedRequest request,
     Caller caller, ResolvedModel model, string? task, string cluster, int cap)
 {
     private const int MaxParsedBodyBytes = 16 * 1024 * 1024;
@@ -31,12 +31,16 @@ internal sealed class CaptureContext(
     public Action<Tao.Capture.CaptureRecord>? Recorded { get; set; }
     public DateTime StartedAt { get; } = startedAt;
     public long StartTimestamp { get; } = startTimestamp;
-    public OpenAiEndpoint Endpoint { get; } = endpoint;
+    public ApiSurface Endpoint { get; } = endpoint;
     public InspectedRequest Request { get; } = request;
     public Caller Caller { get; } = caller;
-    public ResolvedModel Model { get; } = model;
+    /// <summary>The model that answered: the one requested, or the fallback the last attempt went to.</summary>
+    public ResolvedModel Model { get; set; } = model;
     public string? Task { get; } = task;
-    public string Cluster { get; } = cluster;
+    public string Cluster { get; set; } = cluster;
+
+    /// <summary>Every upstream attempt, in order (filled by the proxy step).</summary>
+    public List<Tao.Capture.CaptureAttempt> Attempts { get; set; } = [];
 
     /// <summary>Destination address the load balancer picked.</summary>
     public string Upstream { get; set; } = string.Empty;
@@ -64,12 +68,25 @@ internal sealed class CaptureContext(
         IsEventStream = contentType?.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase) == true;
         if (IsEventStream)
         {
-            _sse = new SseReassembler(Summary, cap);
+            _sse = new SseReassembler(Summary, cap, Endpoint);
         }
         else
         {
             _body = new ArrayBufferWriter<byte>();
         }
+    }
+
+    /// <summary>
+    /// Forgets an attempt's response that never reached the client (its stream failed before the first byte), so the
+    /// next attempt's response is read from scratch.
+    /// </summary>
+    public void ResetResponse()
+    {
+        _body = null;
+        _sse = null;
+        _bytesSeen = 0;
+        _contentLength = null;
+        IsEventStream = false;
     }
 
     /// <summary>Sees response bytes on their way to the client. True when they complete the response.</summary>
@@ -125,7 +142,18 @@ internal sealed class CaptureContext(
         try
         {
             using var document = JsonDocument.Parse(_body.WrittenMemory);
-            ChunkParser.Apply(document.RootElement, Summary, cap);
+            switch (Endpoint)
+            {
+                case ApiSurface.Responses:
+                    ResponsesParser.ApplyBody(document.RootElement, Summary, cap);
+                    break;
+                case ApiSurface.Messages:
+                    MessagesParser.ApplyBody(document.RootElement, Summary, cap);
+                    break;
+                default:
+                    ChunkParser.Apply(document.RootElement, Summary, cap);
+                    break;
+            }
         }
         catch (JsonException)
         {

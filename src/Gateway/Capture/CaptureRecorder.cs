@@ -52,7 +52,8 @@ internal sealed partial class CaptureRecorder(
         var root = context.Request.Document.RootElement;
         var cap = Cap;
 
-        var rawPrompt = PromptText.Extract(root);
+        var endpoint = context.Endpoint.RecordName();
+        var rawPrompt = PromptText.Extract(root, endpoint);
         var prompt = redactor.Apply(context.Caller.Key?.Redact, rawPrompt);
         var promptCut = prompt.Length > cap;
         if (promptCut)
@@ -62,7 +63,7 @@ internal sealed partial class CaptureRecorder(
 
         var requestJson = WriteRequest(root, cap, context.Caller.Key?.Redact, out var requestCut);
         var encoding = context.Model.Entry.Tokenizer;
-        var estimated = summary.PromptTokens is null || (summary.CompletionTokens is null && context.Endpoint != OpenAiEndpoint.Embeddings);
+        var estimated = summary.PromptTokens is null || (summary.CompletionTokens is null && context.Endpoint != ApiSurface.Embeddings);
         var promptTokens = summary.PromptTokens ?? EstimatePrompt(context, rawPrompt, root, encoding);
         var completionTokens = summary.CompletionTokens
             ?? (context.IsEventStream ? context.StreamedTokenEstimate : tokens.Count(summary.Text, encoding));
@@ -76,7 +77,7 @@ internal sealed partial class CaptureRecorder(
             TtftMs = (context.FirstContentTimestamp ?? context.FirstByteTimestamp) is { } first
                 ? Stopwatch.GetElapsedTime(context.StartTimestamp, first).TotalMilliseconds
                 : null,
-            Endpoint = context.Endpoint.RecordName(),
+            Endpoint = endpoint,
             Status = status,
             ErrorType = errorType ?? summary.ErrorType ?? (status >= 400 ? "http_" + status : string.Empty),
             ErrorMessage = redactor.Apply(context.Caller.Key?.Redact, errorMessage ?? summary.ErrorMessage ?? string.Empty),
@@ -98,6 +99,7 @@ internal sealed partial class CaptureRecorder(
             PromptHash = PromptText.Hash(prompt),
             ResponseText = redactor.Apply(context.Caller.Key?.Redact, summary.Text),
             FinishReason = summary.FinishReason ?? string.Empty,
+            ToolCalls = summary.ToolCalls(arguments => redactor.Apply(context.Caller.Key?.Redact, arguments)),
             PromptTokens = promptTokens,
             CompletionTokens = completionTokens,
             TokensEstimated = estimated,
@@ -105,6 +107,7 @@ internal sealed partial class CaptureRecorder(
             UpstreamTruncated = context.UpstreamTruncated
                 || (context.IsEventStream && !summary.Done && summary.FinishReason is null && status < 400),
             CaptureTruncated = context.CaptureTruncated || promptCut || requestCut,
+            Attempts = context.Attempts,
         };
     }
 
@@ -115,8 +118,7 @@ internal sealed partial class CaptureRecorder(
             return ready.Result;
         }
 
-        var messages = root.TryGetProperty("messages", out var m) && m.ValueKind == JsonValueKind.Array ? m.GetArrayLength() : 0;
-        return tokens.CountPrompt(rawPrompt, messages, encoding);
+        return tokens.CountPrompt(rawPrompt, PromptText.Conversation(root, context.Endpoint.RecordName()).Count, encoding);
     }
 
     /// <summary>

@@ -2,20 +2,16 @@ using System.Text.Json;
 
 namespace Tao.Gateway.Capture;
 
-/// <summary>Reads the fields the capture keeps from one OpenAI JSON object: a whole response or one stream chunk.</summary>
+/// <summary>
+/// Reads the fields the capture keeps from one Chat Completions or Completions JSON object (a whole response or one
+/// stream chunk), and the error object every surface answers failures with.
+/// </summary>
 internal static class ChunkParser
 {
     public static void Apply(JsonElement root, ResponseSummary summary, int cap)
     {
-        if (root.ValueKind != JsonValueKind.Object)
+        if (root.ValueKind != JsonValueKind.Object || ApplyError(root, summary))
         {
-            return;
-        }
-
-        if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
-        {
-            summary.ErrorType = StringOf(error, "type") ?? StringOf(error, "code") ?? "error";
-            summary.ErrorMessage = StringOf(error, "message") ?? string.Empty;
             return;
         }
 
@@ -34,15 +30,17 @@ internal static class ChunkParser
                     continue;
                 }
 
-                var index = choice.TryGetProperty("index", out var i) && i.TryGetInt32(out var n) ? n : position;
+                var index = IntOf(choice, "index") ?? position;
                 position++;
                 if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object)
                 {
                     summary.Append(index, StringOf(delta, "content"), cap);
+                    ApplyToolCalls(index, delta, summary, cap);
                 }
                 else if (choice.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object)
                 {
                     summary.Append(index, StringOf(message, "content"), cap);
+                    ApplyToolCalls(index, message, summary, cap);
                 }
                 else
                 {
@@ -58,12 +56,12 @@ internal static class ChunkParser
 
         if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
         {
-            if (usage.TryGetProperty("prompt_tokens", out var prompt) && prompt.TryGetInt32(out var p))
+            if (IntOf(usage, "prompt_tokens") is { } p)
             {
                 summary.PromptTokens = p;
             }
 
-            if (usage.TryGetProperty("completion_tokens", out var completion) && completion.TryGetInt32(out var c))
+            if (IntOf(usage, "completion_tokens") is { } c)
             {
                 summary.CompletionTokens = c;
             }
@@ -74,6 +72,55 @@ internal static class ChunkParser
         }
     }
 
-    private static string? StringOf(JsonElement parent, string name) =>
-        parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? Tao.Capture.PromptText.Text(value) : null;
+    /// <summary>
+    /// An error object ({"error":{"type" or "code","message"}}, OpenAI's and Anthropic's alike) goes into the summary.
+    /// True when there was one.
+    /// </summary>
+    public static bool ApplyError(JsonElement root, ResponseSummary summary)
+    {
+        if (!root.TryGetProperty("error", out var error) || error.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
+
+        summary.ErrorType = StringOf(error, "type") ?? StringOf(error, "code") ?? "error";
+        summary.ErrorMessage = StringOf(error, "message") ?? string.Empty;
+        return true;
+    }
+
+    /// <summary>The tool calls of the first choice: whole on a message, in pieces (keyed by their index) on stream deltas.</summary>
+    private static void ApplyToolCalls(int choice, JsonElement message, ResponseSummary summary, int cap)
+    {
+        if (choice != 0 || !message.TryGetProperty("tool_calls", out var calls) || calls.ValueKind != JsonValueKind.Array)
+        {
+            return;
+        }
+
+        var position = 0;
+        foreach (var call in calls.EnumerateArray())
+        {
+            if (call.ValueKind != JsonValueKind.Object)
+            {
+                continue;
+            }
+
+            var key = IntOf(call, "index") ?? position;
+            position++;
+            var function = call.TryGetProperty("function", out var f) && f.ValueKind == JsonValueKind.Object ? f : default;
+            summary.ToolCall(key, StringOf(call, "id"), function.ValueKind == JsonValueKind.Object ? StringOf(function, "name") : null,
+                function.ValueKind == JsonValueKind.Object ? StringOf(function, "arguments") : null, cap);
+        }
+    }
+
+    public static string? StringOf(JsonElement parent, string name) =>
+        parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? Tao.Capture.PromptText.Text(value)
+            : null;
+
+    /// <summary>A whole-number property, or null (also when the upstream sent it as anything else: capture never throws on a body).</summary>
+    public static int? IntOf(JsonElement parent, string name) =>
+        parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) ? n : null;
+
+    public static JsonElement ObjectOf(JsonElement parent, string name) =>
+        parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object ? value : default;
 }

@@ -1,9 +1,11 @@
 namespace Tao.Gateway.Capture;
 
-/// <summary>What the capture keeps of a response: the answer text per choice, finish reason, usage, errors.</summary>
+/// <summary>What the capture keeps of a response: the answer text per choice, its tool calls, finish reason, usage, errors.</summary>
 internal sealed class ResponseSummary
 {
+    private const int MaxToolCalls = 128;
     private readonly List<System.Text.StringBuilder> _choices = [];
+    private readonly SortedDictionary<int, ToolCallBuilder> _toolCalls = [];
 
     public string? ServedModel { get; set; }
     public string? FinishReason { get; set; }
@@ -53,6 +55,58 @@ internal sealed class ResponseSummary
         }
     }
 
+    /// <summary>
+    /// Folds in a piece of a tool call of the first choice. <paramref name="key"/> is the call's position in the answer
+    /// (its index, output index or content block); id and name arrive once, arguments in pieces or whole (<paramref name="replace"/>).
+    /// </summary>
+    public void ToolCall(int key, string? id, string? name, string? arguments, int cap, bool replace = false)
+    {
+        if (!_toolCalls.TryGetValue(key, out var call))
+        {
+            if (_toolCalls.Count >= MaxToolCalls)
+            {
+                Truncated = true;
+                return;
+            }
+
+            _toolCalls[key] = call = new ToolCallBuilder();
+        }
+
+        HasContent = true;
+        if (!string.IsNullOrEmpty(id))
+        {
+            call.Id = id;
+        }
+
+        if (!string.IsNullOrEmpty(name))
+        {
+            call.Name = name;
+        }
+
+        if (replace && arguments is not null)
+        {
+            call.Arguments.Clear();
+        }
+
+        if (!string.IsNullOrEmpty(arguments))
+        {
+            var room = cap - call.Arguments.Length;
+            if (arguments.Length > room)
+            {
+                Truncated = true;
+                arguments = arguments[..Math.Max(0, room)];
+            }
+
+            call.Arguments.Append(arguments);
+        }
+    }
+
+    public bool HasToolCalls => _toolCalls.Count > 0;
+
+    /// <summary>The tool calls in answer order, arguments passed through <paramref name="redact"/>.</summary>
+    public List<Tao.Capture.CaptureToolCall> ToolCalls(Func<string, string> redact) =>
+        _toolCalls.Values.Select(c => new Tao.Capture.CaptureToolCall { Id = c.Id, Name = c.Name, Arguments = redact(c.Arguments.ToString()) }).ToList();
+
     public string Text => _choices.Count > 0 ? _choices[0].ToString() : string.Empty;
 
     /// <summary>Characters of the first choice's text so far.</summary>
@@ -60,4 +114,11 @@ internal sealed class ResponseSummary
 
     /// <summary>The first choice's text from <paramref name="start"/> on.</summary>
     public string TextFrom(int start) => _choices.Count > 0 && start < _choices[0].Length ? _choices[0].ToString(start, _choices[0].Length - start) : string.Empty;
+}
+
+internal sealed class ToolCallBuilder
+{
+    public string Id { get; set; } = string.Empty;
+    public string Name { get; set; } = string.Empty;
+    public System.Text.StringBuilder Arguments { get; } = new();
 }

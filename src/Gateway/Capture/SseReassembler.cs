@@ -5,15 +5,20 @@ namespace Tao.Gateway.Capture;
 
 /// <summary>
 /// Follows a server-sent-event stream as its bytes pass through, without holding it: splits lines across chunk
-/// boundaries, parses each "data:" payload, and folds the deltas into a <see cref="ResponseSummary"/>.
+/// boundaries, parses each "data:" payload, and folds the deltas into a <see cref="ResponseSummary"/>. Every surface's
+/// events name their type inside the data (Responses' "response.output_text.delta", Anthropic's "content_block_delta"),
+/// so the "event:" lines are not needed.
 /// </summary>
-internal sealed class SseReassembler(ResponseSummary summary, int cap)
+internal sealed class SseReassembler(ResponseSummary summary, int cap, Proxy.ApiSurface surface)
 {
     private const int MaxLineBytes = 4 * 1024 * 1024;
     private readonly ArrayBufferWriter<byte> _line = new();
     private bool _lineTooLong;
 
-    /// <summary>Feeds bytes; returns true when this chunk completed the stream ("data: [DONE]").</summary>
+    /// <summary>
+    /// Feeds bytes; returns true when this chunk completed the stream: "data: [DONE]" for Chat Completions, the
+    /// response.completed (or incomplete, failed) event for Responses, message_stop for Messages.
+    /// </summary>
     public bool Feed(ReadOnlySpan<byte> bytes)
     {
         var completed = false;
@@ -72,7 +77,7 @@ internal sealed class SseReassembler(ResponseSummary summary, int cap)
                 try
                 {
                     using var document = JsonDocument.Parse(data.ToArray());
-                    ChunkParser.Apply(document.RootElement, summary, cap);
+                    completed |= Apply(document.RootElement);
                 }
                 catch (JsonException)
                 {
@@ -84,5 +89,19 @@ internal sealed class SseReassembler(ResponseSummary summary, int cap)
         _line.Clear();
         _lineTooLong = false;
         return completed;
+    }
+
+    private bool Apply(JsonElement data)
+    {
+        switch (surface)
+        {
+            case Proxy.ApiSurface.Responses:
+                return ResponsesParser.ApplyEvent(data, summary, cap);
+            case Proxy.ApiSurface.Messages:
+                return MessagesParser.ApplyEvent(data, summary, cap);
+            default:
+                ChunkParser.Apply(data, summary, cap);
+                return false;
+        }
     }
 }

@@ -2,7 +2,11 @@ using System.Text.Json;
 
 namespace Tao.Gateway.Errors;
 
-/// <summary>Errors in the shape OpenAI clients parse: {"error":{"message","type","param","code"}}.</summary>
+/// <summary>
+/// Errors in the shape OpenAI clients parse: {"error":{"message","type","param","code"}}; on Anthropic's Messages
+/// surface <see cref="TryWriteAsync"/> writes Anthropic's shape instead (<see cref="AnthropicError"/>), so every check
+/// the gateway makes answers each client in the form its SDK understands.
+/// </summary>
 internal static class OpenAiError
 {
     public const string InvalidRequest = "invalid_request_error";
@@ -51,7 +55,10 @@ internal static class OpenAiError
         writer.WriteEndObject();
     }
 
-    /// <summary>Answers with an error unless the response has started (then the caller must end it otherwise).</summary>
+    /// <summary>
+    /// Answers with an error unless the response has started (then the caller must end it otherwise); on the Messages
+    /// surface in Anthropic's shape, where the type follows from the status and the code and param are not part of it.
+    /// </summary>
     public static async Task<bool> TryWriteAsync(HttpContext context, int status, string message, string type, string? code, string? param = null,
         IEnumerable<KeyValuePair<string, string>>? headers = null)
     {
@@ -75,7 +82,7 @@ internal static class OpenAiError
 
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        var body = Body(message, type, code, param);
+        var body = Proxy.Surfaces.IsAnthropic(context.Request.Path) ? AnthropicError.Body(status, message) : Body(message, type, code, param);
         context.Response.ContentLength = body.Length;
         try
         {

@@ -14,12 +14,12 @@ namespace Tao.Gateway.Proxy;
 
 /// <summary>
 /// The gateway's step in YARP's proxy pipeline: checks and reads the request, resolves its "model" through the
-/// model map to a cluster, sets up the capture, lets YARP forward it, and turns forwarding failures into
-/// OpenAI-style errors.
+/// model map to a cluster, sets up the capture, lets YARP forward it — again to the same or a fallback model when an
+/// upstream fails before its answer starts — and turns forwarding failures into errors in the surface's shape.
 /// </summary>
 internal sealed partial class ProxyStep(
     RequestDelegate next, ModelCatalog catalog, IProxyStateLookup proxyState, CaptureRecorder recorder, TokenEstimator tokens,
-    Limits.KeyLimiter limiter, Tao.Capture.Spool.CaptureSpool spool,
+    Limits.KeyLimiter limiter, Tao.Capture.Spool.CaptureSpool spool, RetryBudget retryBudget, ILogger<ProxyStep> logger,
     IOptionsMonitor<GatewayOptions> gatewayOptions, IOptionsMonitor<CaptureOptions> captureOptions, TimeProvider time)
 {
     public const string RequestIdHeader = Tao.Capture.TaoHeaders.RequestId;
@@ -35,7 +35,7 @@ internal sealed partial class ProxyStep(
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var endpoint = OpenAiEndpoints.FromPath(context.Request.Path);
+        var endpoint = Surfaces.FromPath(context.Request.Path);
         if (endpoint is not { } kind)
         {
             await OpenAiError.TryWriteAsync(context, 404, $"Invalid URL ({context.Request.Method} {context.Request.Path}).",
@@ -90,9 +90,10 @@ internal sealed partial class ProxyStep(
         }
     }
 
-    private async Task ProxyAsync(HttpContext context, OpenAiEndpoint kind, byte[] body, InspectedRequest inspected)
+    private async Task ProxyAsync(HttpContext context, ApiSurface kind, byte[] body, InspectedRequest inspected)
     {
-        var resolved = catalog.Current.Resolve(inspected.Model);
+        var snapshot = catalog.Current;
+        var resolved = snapshot.Resolve(inspected.Model);
         if (resolved is null)
         {
             await OpenAiError.TryWriteAsync(context, 404, $"The model '{inspected.Model}' does not exist or you do not have access to it.",
@@ -138,6 +139,16 @@ internal sealed partial class ProxyStep(
         {
             await OpenAiError.TryWriteAsync(context, 403, $"This API key may not use the model '{inspected.Model}'.",
                 OpenAiError.Permission, "model_not_allowed", "model");
+            return;
+        }
+
+        if (resolved.Entry.UpstreamApi != kind.Api())
+        {
+            // The gateway forwards bodies untouched: a model can only be called on the surfaces its upstream speaks.
+            await OpenAiError.TryWriteAsync(context, 400, kind == ApiSurface.Messages
+                    ? $"The model '{inspected.Model}' is served over the OpenAI API; call it on /v1/chat/completions or /v1/responses."
+                    : $"The model '{inspected.Model}' is served over Anthropic's Messages API; call it on /v1/messages.",
+                OpenAiError.InvalidRequest, "model_api_mismatch", "model");
             return;
         }
 
@@ -197,26 +208,23 @@ internal sealed partial class ProxyStep(
             }
         }
 
-        if (resolved.UpstreamModel != inspected.Model)
+        var askUsage = inspected.Stream && kind == ApiSurface.Chat && captureOptions.CurrentValue.RequestStreamUsage
+            && !inspected.Document.RootElement.TryGetProperty("stream_options", out _);
+        var modelToken = inspected.ModelToken;
+        var requestedModel = inspected.Model;
+        byte[] BodyFor(ResolvedModel target)
         {
-            body = RequestInspector.RewriteModel(body, inspected.ModelToken, resolved.UpstreamModel);
+            // Each attempt's body names its own target's upstream model; nothing else of the client's bytes changes.
+            var forTarget = target.UpstreamModel != requestedModel ? RequestInspector.RewriteModel(body, modelToken, target.UpstreamModel) : body;
+            return askUsage ? StreamUsage.Request(forTarget) : forTarget;
         }
-
-        if (inspected.Stream && kind == OpenAiEndpoint.ChatCompletions && captureOptions.CurrentValue.RequestStreamUsage
-            && !inspected.Document.RootElement.TryGetProperty("stream_options", out _))
-        {
-            body = StreamUsage.Request(body);
-        }
-
-        context.Request.Body = new MemoryStream(body, writable: false);
-        context.Request.ContentLength = body.Length;
 
         var requestId = Guid.CreateVersion7();
         context.Response.Headers[RequestIdHeader] = requestId.ToString();
         if (Activity.Current is { IsAllDataRequested: true } activity)
         {
             // The server span of this call (only when tracing is on): GenAI attributes and the capture's id.
-            var operation = kind switch { OpenAiEndpoint.ChatCompletions => "chat", OpenAiEndpoint.Completions => "text_completion", _ => "embeddings" };
+            var operation = kind.Operation();
             activity.DisplayName = $"{operation} {inspected.Model}";
             activity.SetTag("gen_ai.operation.name", operation);
             activity.SetTag("gen_ai.request.model", inspected.Model);
@@ -227,11 +235,15 @@ internal sealed partial class ProxyStep(
             activity.SetTag("tao.task", task);
         }
 
+        var policy = snapshot.PolicyFor(resolved);
+        var callStarted = Stopwatch.GetTimestamp();
+        var plan = new AttemptPlan(Targets(snapshot, resolved, cluster, policy, kind, requestId), policy, retryBudget, callStarted);
+        retryBudget.Deposit(cluster.ClusterId);
         CaptureContext? capture = null;
         if (recording)
         {
-            capture = new CaptureContext(requestId, time.GetUtcNow().UtcDateTime, Stopwatch.GetTimestamp(), kind, inspected, caller,
-                resolved, task, cluster.ClusterId, recorder.Cap) { Episode = episode };
+            capture = new CaptureContext(requestId, time.GetUtcNow().UtcDateTime, callStarted, kind, inspected, caller,
+                resolved, task, cluster.ClusterId, recorder.Cap) { Attempts = plan.Attempts, Episode = episode };
             if (lease is not null)
             {
                 capture.Recorded = record => lease.End(record.Model, record.Alias, record.PromptTokens, record.CompletionTokens);
@@ -242,17 +254,14 @@ internal sealed partial class ProxyStep(
                 // Streams rarely report usage: count the prompt while the upstream thinks, not after it answers.
                 var root = inspected.Document.RootElement.Clone();
                 var encoding = resolved.Entry.Tokenizer;
+                var surface = kind.RecordName();
                 capture.PromptTokenEstimate = Task.Run(() =>
-                {
-                    var messages = root.TryGetProperty("messages", out var m) && m.ValueKind == System.Text.Json.JsonValueKind.Array ? m.GetArrayLength() : 0;
-                    return tokens.CountPrompt(Tao.Capture.PromptText.Extract(root), messages, encoding);
-                });
+                    tokens.CountPrompt(Tao.Capture.PromptText.Extract(root, surface), Tao.Capture.PromptText.Conversation(root, surface).Count, encoding));
             }
         }
 
-        var call = new ProxyCall(requestId, resolved, capture);
+        var call = new ProxyCall(requestId, kind, resolved, capture) { Plan = plan };
         context.Features.Set(call);
-        context.ReassignProxyRequest(cluster);
 
         // The whole call's deadline: YARP forwards with RequestAborted, so a token that also fires at the deadline
         // ends the upstream call and the answer's stream together.
@@ -269,7 +278,7 @@ internal sealed partial class ProxyStep(
         {
             try
             {
-                await next(context);
+                await ForwardAsync(context, call, plan, BodyFor);
             }
             finally
             {
@@ -288,6 +297,179 @@ internal sealed partial class ProxyStep(
             }
         }
     }
+
+    /// <summary>
+    /// Sends the call through the rest of YARP's pipeline (load balancing, passive health, forwarder), once per attempt,
+    /// until an attempt's answer is final: a success or a non-retryable status, a failure once anything reached the
+    /// client, or the last failure the plan allows.
+    /// </summary>
+    /// <remarks>
+    /// Why here and not with YARP's direct-forwarding retry pattern (IHttpForwarder in a loop of one's own): calling the
+    /// pipeline again keeps every attempt load balanced over the cluster's healthy destinations and counted by its
+    /// passive health check, with the cluster's own HTTP client and timeouts, and the credentials and capture of the
+    /// route's transforms. The request body is already held in memory (the gateway reads it to route and capture), so
+    /// each attempt simply gets a fresh stream over it.
+    /// How a streamed answer is never sent twice: a failure status (429, 5xx) is held back by the response transform
+    /// before YARP copies any of its body, and only when the plan has already chosen another attempt; a 2xx answer is
+    /// never held, and once its first byte is on its way to the client the attempt is final whatever happens next (a
+    /// stream cut afterwards is flagged upstream_truncated and ends the client's response as failed, as before). A
+    /// transport failure is retried only while the client's response has not started.
+    /// </remarks>
+    private async Task ForwardAsync(HttpContext context, ProxyCall call, AttemptPlan plan, Func<ResolvedModel, byte[]> bodyFor)
+    {
+        var clientBody = context.Response.Body;
+        var gatewayHeaders = context.Response.Headers.ToArray(); // the request id and rate-limit headers survive every attempt
+        while (true)
+        {
+            var target = plan.Current;
+            var attemptBody = bodyFor(target.Model);
+            context.Request.Body = new MemoryStream(attemptBody, writable: false);
+            context.Request.ContentLength = attemptBody.Length;
+            context.ReassignProxyRequest(target.Cluster);
+            var proxy = context.GetReverseProxyFeature();
+            if (proxy.AvailableDestinations.Count == 0 && plan.OnLastTarget)
+            {
+                // Every destination is ejected and nothing else could answer: trying them beats failing for sure.
+                proxy.AvailableDestinations = proxy.AllDestinations;
+            }
+
+            call.BeginAttempt(target.Model, Stopwatch.GetTimestamp());
+            if (call.Capture is { } capture)
+            {
+                capture.Model = target.Model;
+                capture.Cluster = target.Cluster.ClusterId;
+            }
+
+            await next(context);
+
+            var failure = context.GetForwarderErrorFeature();
+            if (call.Attempt is null)
+            {
+                // No response headers: refused, reset, timed out, or no destination to send to.
+                var upstream = context.GetReverseProxyFeature().ProxiedDestination?.Model.Config.Address ?? string.Empty;
+                call.Attempt = plan.Record(target, upstream, 0, failure is null ? "no_response" : ErrorCode(failure.Error), call.AttemptStarted, Stopwatch.GetTimestamp());
+                if (call.Capture is { } failed)
+                {
+                    failed.Upstream = upstream;
+                }
+            }
+            else if (call.Attempt.Error.Length == 0 && (failure is not null || call.UpstreamInterrupted))
+            {
+                // The answer started and then broke: the stream guard ends it for the client, YARP saw a clean end.
+                call.Attempt.Error = failure is null ? "upstream_stream_interrupted" : ErrorCode(failure.Error);
+            }
+
+            var delay = call.Held?.Delay;
+            if (delay is null)
+            {
+                if (failure is null || context.Response.HasStarted || call.Capture?.FirstByteTimestamp is not null
+                    || context.RequestAborted.IsCancellationRequested || !Retryable(failure.Error))
+                {
+                    return;
+                }
+
+                delay = plan.Next(retryAfter: null, sameTarget: failure.Error != ForwarderError.NoAvailableDestinations);
+                if (delay is null)
+                {
+                    return;
+                }
+            }
+
+            if (plan.Current == target)
+            {
+                LogRetrying(logger, call.RequestId, target.Model.Name, call.Attempt.Error, delay.Value.TotalMilliseconds);
+            }
+            else
+            {
+                LogFallingBack(logger, call.RequestId, target.Model.Name, call.Attempt.Error, plan.Current.Model.Name);
+            }
+
+            context.Features.Set<IForwarderErrorFeature>(null);
+            context.Response.Body = clientBody;
+            context.Response.Clear();
+            foreach (var (name, value) in gatewayHeaders)
+            {
+                context.Response.Headers[name] = value;
+            }
+
+            call.Capture?.ResetResponse();
+            if (delay.Value > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(delay.Value, time, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    context.Features.Set<IForwarderErrorFeature>(new StoppedBetweenAttempts());
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The call's targets: its model, then each fallback of its policy that resolves to a model on a configured cluster
+    /// speaking the surface's API (the others are skipped and logged). Records of a fallback keep the requested name and
+    /// the alias the client called.
+    /// </summary>
+    private List<AttemptTarget> Targets(RoutingSnapshot snapshot, ResolvedModel resolved, ClusterState cluster, ResiliencePolicy? policy, ApiSurface kind, Guid requestId)
+    {
+        var targets = new List<AttemptTarget> { new(resolved, cluster) };
+        foreach (var name in policy?.Fallbacks ?? [])
+        {
+            if (snapshot.Resolve(name) is not { } fallback)
+            {
+                LogFallbackSkipped(logger, requestId, name, "it is not a known model or alias");
+            }
+            else if (fallback.Entry.UpstreamApi != kind.Api())
+            {
+                LogFallbackSkipped(logger, requestId, name, $"its upstream does not speak the {kind.RecordName()} surface's API");
+            }
+            else if (!proxyState.TryGetCluster(fallback.Entry.Cluster, out var fallbackCluster))
+            {
+                LogFallbackSkipped(logger, requestId, name, $"its cluster '{fallback.Entry.Cluster}' is not configured");
+            }
+            else
+            {
+                targets.Add(new AttemptTarget(fallback with { Requested = resolved.Requested, Alias = resolved.Alias }, fallbackCluster));
+            }
+        }
+
+        return targets;
+    }
+
+    /// <summary>Forwarding failures where nothing came back, so another attempt cannot duplicate anything the client saw.</summary>
+    private static bool Retryable(ForwarderError error) => error is ForwarderError.Request or ForwarderError.RequestTimedOut
+        or ForwarderError.NoAvailableDestinations or ForwarderError.RequestBodyDestination or ForwarderError.ResponseBodyDestination;
+
+    /// <summary>An attempt's failure in the words of the errors the client would get for it.</summary>
+    private static string ErrorCode(ForwarderError error) => error switch
+    {
+        ForwarderError.Request or ForwarderError.RequestBodyDestination => "upstream_unreachable",
+        ForwarderError.RequestTimedOut => "upstream_timeout",
+        ForwarderError.NoAvailableDestinations => "no_healthy_upstream",
+        ForwarderError.ResponseBodyDestination => "upstream_body_interrupted",
+        ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled
+            or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient => "client_closed_request",
+        _ => "upstream_error",
+    };
+
+    /// <summary>The deadline or the client ended the call while it waited to retry.</summary>
+    private sealed class StoppedBetweenAttempts : IForwarderErrorFeature
+    {
+        public ForwarderError Error => ForwarderError.RequestCanceled;
+        public Exception? Exception => null;
+    }
+
+    [LoggerMessage(EventId = 1400, Level = LogLevel.Information, Message = "Request {RequestId}: retrying {Model} in {DelayMs} ms after {Error}")]
+    private static partial void LogRetrying(ILogger logger, Guid requestId, string model, string error, double delayMs);
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "Request {RequestId}: {Model} failed ({Error}); falling back to {Fallback}")]
+    private static partial void LogFallingBack(ILogger logger, Guid requestId, string model, string error, string fallback);
+
+    [LoggerMessage(EventId = 1402, Level = LogLevel.Warning, Message = "Request {RequestId}: fallback {Fallback} skipped: {Reason}")]
+    private static partial void LogFallbackSkipped(ILogger logger, Guid requestId, string fallback, string reason);
 
     private async Task AfterForwardingAsync(HttpContext context, ProxyCall call)
     {
@@ -332,6 +514,7 @@ internal sealed partial class ProxyStep(
             _ => (502, OpenAiError.Upstream, "upstream_unreachable", "The upstream model server could not be reached or failed."),
         };
         clientAborted |= status == 499;
+        var streamStarted = context.Response.HasStarted; // before the error below starts a response of its own
         if (status != 499)
         {
             await OpenAiError.TryWriteAsync(context, status, message, type, code);
@@ -344,9 +527,9 @@ internal sealed partial class ProxyStep(
             recorder.Complete(capture, recorded, clientAborted, code, call.DeadlinePassed ? message : failure.Exception?.Message ?? message);
         }
 
-        if (call.DeadlinePassed && context.Response.HasStarted)
+        if (call.DeadlinePassed && streamStarted)
         {
-            context.Abort(); // a stream cut by the deadline must not look complete to the client
+            context.Abort(); // a stream cut by the deadline must not look complete to the client (a 504 written above must not be cut)
         }
     }
 

@@ -6,8 +6,8 @@ using Yarp.ReverseProxy.Transforms.Builder;
 namespace Tao.Gateway.Proxy;
 
 /// <summary>
-/// Transforms on every route: the client's gateway key is replaced by the upstream's credential, and the response
-/// body passes through the capture on its way out.
+/// Transforms on every route: the client's gateway key is replaced by the upstream's credential (sent the way the
+/// model's API expects it), and the response body passes through the capture on its way out.
 /// </summary>
 internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator tokens, Microsoft.Extensions.Options.IOptionsMonitor<GatewayOptions> options)
     : ITransformProvider
@@ -17,7 +17,7 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
     /// the client's OpenAI organisation and project, which would bill or scope the call under the caller's account
     /// instead of the gateway's credential.
     /// </summary>
-    private static readonly string[] s_dropped = ["Cookie", "OpenAI-Organization", "OpenAI-Project", "x-api-key", "anthropic-api-key"];
+    private static readonly string[] s_dropped = ["Cookie", "OpenAI-Organization", "OpenAI-Project", "anthropic-api-key"];
 
     public void ValidateRoute(TransformRouteValidationContext context)
     {
@@ -32,8 +32,10 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
         context.AddRequestTransform(transform =>
         {
             var headers = transform.ProxyRequest.Headers;
+            // Every header a gateway key may arrive in: the key never travels further.
             headers.Remove("Authorization");
             headers.Remove("api-key");
+            headers.Remove("x-api-key");
             headers.Remove(ProxyStep.TaskHeader);
             headers.Remove(ProxyStep.CaptureHeader);
             headers.Remove(ProxyStep.EpisodeHeader);
@@ -50,7 +52,19 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
             headers.Remove("Accept-Encoding");
             if (transform.HttpContext.Features.Get<ProxyCall>() is { } call)
             {
-                if (call.Model.Entry.Credential() is { Length: > 0 } credential)
+                var entry = call.Model.Entry;
+                var credential = entry.Credential();
+                if (entry.UpstreamApi == Routing.UpstreamApi.Anthropic)
+                {
+                    // The version is the model's: the upstream's behaviour must not change with whichever SDK called.
+                    headers.Remove("anthropic-version");
+                    headers.TryAddWithoutValidation("anthropic-version", entry.AnthropicVersion is { Length: > 0 } version ? version : Routing.ModelEntry.DefaultAnthropicVersion);
+                    if (credential is { Length: > 0 })
+                    {
+                        headers.TryAddWithoutValidation("x-api-key", credential);
+                    }
+                }
+                else if (credential is { Length: > 0 })
                 {
                     headers.Authorization = new AuthenticationHeaderValue("Bearer", credential);
                 }
@@ -64,9 +78,29 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
         context.AddResponseTransform(transform =>
         {
             var http = transform.HttpContext;
-            if (transform.ProxyResponse is { } response && http.Features.Get<ProxyCall>() is { Capture: { } capture })
+            if (transform.ProxyResponse is not { } response || http.Features.Get<ProxyCall>() is not { Plan: { } plan } call)
             {
-                capture.Upstream = http.GetReverseProxyFeature().ProxiedDestination?.Model.Config.Address ?? string.Empty;
+                return ValueTask.CompletedTask;
+            }
+
+            var status = (int)response.StatusCode;
+            // The attempt is recorded now, before any of its body flows: a completed answer's record is written as its
+            // last bytes pass, and must already list the attempt that served it.
+            var upstream = http.GetReverseProxyFeature().ProxiedDestination?.Model.Config.Address ?? string.Empty;
+            call.Attempt = plan.Record(plan.Current, upstream, status, status >= 400 ? "http_" + status : string.Empty,
+                call.AttemptStarted, System.Diagnostics.Stopwatch.GetTimestamp());
+            if (AttemptPlan.IsRetryable(status) && plan.Next(RetryAfter(response), sameTarget: true) is { } delay)
+            {
+                // Held back: the status and headers YARP copied are cleared by the proxy step and the body is never
+                // copied, so nothing of this answer reaches the client before the next attempt.
+                call.Held = new HeldAttempt(status, delay);
+                transform.SuppressResponseBody = true;
+                return ValueTask.CompletedTask;
+            }
+
+            if (call.Capture is { } capture)
+            {
+                capture.Upstream = upstream;
                 capture.OnResponseStarted(response.Content.Headers.ContentType?.MediaType, response.Content.Headers.ContentLength);
                 var encoding = capture.Model.Entry.Tokenizer;
                 http.Response.Body = new CaptureResponseStream(http.Response.Body, capture, recorder, http,
@@ -75,5 +109,23 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
 
             return ValueTask.CompletedTask;
         });
+    }
+
+    /// <summary>How long the upstream asks to be left alone: retry-after-ms (OpenAI), else Retry-After in seconds or as a date.</summary>
+    private static TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        if (response.Headers.TryGetValues("retry-after-ms", out var ms)
+            && double.TryParse(ms.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var milliseconds)
+            && milliseconds >= 0)
+        {
+            return TimeSpan.FromMilliseconds(milliseconds);
+        }
+
+        return response.Headers.RetryAfter switch
+        {
+            { Delta: { } delta } => delta,
+            { Date: { } date } => date - DateTimeOffset.UtcNow is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
+            _ => null,
+        };
     }
 }

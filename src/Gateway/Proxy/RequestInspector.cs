@@ -5,13 +5,14 @@ namespace Tao.Gateway.Proxy;
 
 /// <summary>
 /// Parses and checks a request body: valid JSON (UTF-8, bounded depth), an object with exactly one string
-/// "model", and the fields each endpoint cannot do without. Everything else is the upstream's to judge.
+/// "model", and the fields each surface cannot do without (the capture reads them). Everything else is the upstream's
+/// to judge.
 /// </summary>
 internal static class RequestInspector
 {
     private static readonly JsonDocumentOptions s_options = new() { MaxDepth = 64, CommentHandling = JsonCommentHandling.Disallow };
 
-    public static InspectedRequest Inspect(OpenAiEndpoint endpoint, ReadOnlyMemory<byte> body)
+    public static InspectedRequest Inspect(ApiSurface endpoint, ReadOnlyMemory<byte> body)
     {
         // The JSON parser checks structure, not the UTF-8 inside strings; a body that is not UTF-8 is refused whole.
         if (!System.Text.Unicode.Utf8.IsValid(body.Span))
@@ -40,7 +41,7 @@ internal static class RequestInspector
         }
     }
 
-    private static InspectedRequest Check(OpenAiEndpoint endpoint, ReadOnlySpan<byte> body, JsonDocument document)
+    private static InspectedRequest Check(ApiSurface endpoint, ReadOnlySpan<byte> body, JsonDocument document)
     {
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
@@ -61,14 +62,21 @@ internal static class RequestInspector
 
         switch (endpoint)
         {
-            case OpenAiEndpoint.ChatCompletions:
+            case ApiSurface.Chat:
                 RequireMessages(root);
                 break;
-            case OpenAiEndpoint.Completions:
+            case ApiSurface.Completions:
                 Require(root, "prompt", JsonValueKind.String, JsonValueKind.Array);
                 break;
-            case OpenAiEndpoint.Embeddings:
+            case ApiSurface.Embeddings:
                 Require(root, "input", JsonValueKind.String, JsonValueKind.Array);
+                break;
+            case ApiSurface.Responses:
+                CheckResponses(root);
+                break;
+            case ApiSurface.Messages:
+                RequireMessages(root);
+                Optional(root, "system", JsonValueKind.String, JsonValueKind.Array);
                 break;
         }
 
@@ -76,6 +84,8 @@ internal static class RequestInspector
         {
             throw new RequestValidationException("'user' must be a string.", "user", "invalid_type");
         }
+
+        var metadata = root.TryGetProperty("metadata", out var m) && m.ValueKind == JsonValueKind.Object ? m : default;
 
         var stream = false;
         if (root.TryGetProperty("stream", out var streamElement))
@@ -93,10 +103,11 @@ internal static class RequestInspector
             Model = modelName,
             ModelToken = modelToken,
             Stream = stream,
-            User = OptionalString(root, "user"),
-            MetadataTask = root.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object
-                ? OptionalString(metadata, "task")
-                : null,
+            // Anthropic names the end user in metadata.user_id; the Responses API's newer name for it is safety_identifier.
+            User = OptionalString(root, "user")
+                ?? (endpoint == ApiSurface.Messages && metadata.ValueKind == JsonValueKind.Object ? OptionalString(metadata, "user_id") : null)
+                ?? (endpoint == ApiSurface.Responses ? OptionalString(root, "safety_identifier") : null),
+            MetadataTask = metadata.ValueKind == JsonValueKind.Object ? OptionalString(metadata, "task") : null,
             MetadataEpisode = metadata.ValueKind == JsonValueKind.Object ? OptionalString(metadata, "episode_id") : null,
         };
     }
@@ -152,6 +163,36 @@ internal static class RequestInspector
             }
 
             index++;
+        }
+    }
+
+    /// <summary>
+    /// Responses: input as a string or an array of items, unless the conversation comes from the upstream's own state
+    /// (previous_response_id, conversation) or a stored prompt; instructions, when given, a string.
+    /// </summary>
+    private static void CheckResponses(JsonElement root)
+    {
+        if (root.TryGetProperty("input", out var input))
+        {
+            if (input.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
+            {
+                throw new RequestValidationException("'input' must be a string or an array of input items.", "input", "invalid_type");
+            }
+        }
+        else if (!root.TryGetProperty("previous_response_id", out _) && !root.TryGetProperty("conversation", out _) && !root.TryGetProperty("prompt", out _))
+        {
+            throw new RequestValidationException("'input' is required.", "input", "missing_input");
+        }
+
+        Optional(root, "instructions", JsonValueKind.String);
+    }
+
+    private static void Optional(JsonElement root, string name, params JsonValueKind[] kinds)
+    {
+        if (root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null && !kinds.Contains(value.ValueKind))
+        {
+            throw new RequestValidationException(
+                $"'{name}' must be {string.Join(" or ", kinds.Select(k => k == JsonValueKind.String ? "a string" : "an array"))}.", name, "invalid_type");
         }
     }
 

@@ -5,8 +5,10 @@ namespace Tao.Gateway.Proxy;
 
 /// <summary>
 /// Wraps the body of an upstream event stream. If the upstream dies mid-stream (reset, premature end), the client
-/// receives an error event that SSE-aware clients raise, and the proxy step then ends the client's response as
-/// failed rather than complete; the capture record is flagged as upstream-truncated.
+/// receives an error event that SSE-aware clients raise (in the shape of the call's surface), and the proxy step then
+/// ends the client's response as failed rather than complete; the capture record is flagged as upstream-truncated.
+/// A stream that dies before its first byte is left to fail as it is: nothing reached the client, so the proxy step
+/// may still answer with an error or try another upstream.
 /// </summary>
 internal sealed class UpstreamStreamGuard : DelegatingHandler
 {
@@ -38,8 +40,12 @@ internal sealed class UpstreamStreamGuard : DelegatingHandler
     private sealed class GuardedStream(Stream inner, ProxyCall? call, HttpContent owner) : Stream
     {
         private static readonly byte[] s_errorEvent = BuildErrorEvent();
+        private static readonly byte[] s_anthropicErrorEvent = AnthropicError.StreamEvent(502, Message);
+        private static readonly byte[] s_responsesErrorEvent =
+            [.. "\n\nevent: error\ndata: "u8, .. """{"type":"error","code":"upstream_stream_interrupted","message":"The upstream model server closed the stream before it finished.","param":null,"sequence_number":0}"""u8, .. "\n\n"u8];
         private ReadOnlyMemory<byte> _pending;
         private bool _failed;
+        private bool _read;
 
         public override bool CanRead => true;
         public override bool CanSeek => false;
@@ -61,12 +67,19 @@ internal sealed class UpstreamStreamGuard : DelegatingHandler
 
             try
             {
-                return await inner.ReadAsync(buffer, cancellationToken);
+                var read = await inner.ReadAsync(buffer, cancellationToken);
+                _read |= read > 0;
+                return read;
             }
-            catch (Exception e) when (e is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested && _read)
             {
                 _failed = true;
-                _pending = s_errorEvent;
+                _pending = call?.Surface switch
+                {
+                    ApiSurface.Messages => s_anthropicErrorEvent,
+                    ApiSurface.Responses => s_responsesErrorEvent,
+                    _ => s_errorEvent,
+                };
                 // Let go of the broken upstream connection now: it must never serve another request.
                 inner.Dispose();
                 owner.Dispose();
@@ -99,9 +112,12 @@ internal sealed class UpstreamStreamGuard : DelegatingHandler
 
         public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
 
+        private const string Message = "The upstream model server closed the stream before it finished.";
+
+        /// <summary>Chat Completions' clients read an error object on a data line.</summary>
         private static byte[] BuildErrorEvent()
         {
-            var body = OpenAiError.Body("The upstream model server closed the stream before it finished.", OpenAiError.Upstream, "upstream_stream_interrupted");
+            var body = OpenAiError.Body(Message, OpenAiError.Upstream, "upstream_stream_interrupted");
             // The blank lines first end whatever event the upstream left half-written.
             return [.. "\n\ndata: "u8, .. body, .. "\n\n"u8];
         }

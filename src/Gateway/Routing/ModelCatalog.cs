@@ -131,7 +131,8 @@ public sealed class ModelCatalog : IDisposable
             aliases[name] = entry;
         }
 
-        return new RoutingSnapshot(models, aliases, Interlocked.Increment(ref _version), _time.GetUtcNow());
+        return new RoutingSnapshot(models, aliases, Interlocked.Increment(ref _version), _time.GetUtcNow(),
+            new Dictionary<string, ResiliencePolicy>(options.Resilience, StringComparer.Ordinal));
     }
 
     public void Dispose() => _subscription?.Dispose();

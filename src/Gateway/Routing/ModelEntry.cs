@@ -9,7 +9,17 @@ public sealed class ModelEntry
     /// <summary>Model name sent upstream. Default: the entry's own name.</summary>
     public string? UpstreamModel { get; set; }
 
-    /// <summary>Upstream credential sent as "Authorization: Bearer". Prefer <see cref="ApiKeyEnv"/>.</summary>
+    /// <summary>
+    /// The API the upstream speaks: "openai" (default; Chat Completions, Completions, Embeddings, Responses) or
+    /// "anthropic" (Messages). It decides how the credential is sent and which of the gateway's surfaces may call the
+    /// model: the gateway forwards bodies as they are and does not translate between APIs.
+    /// </summary>
+    public string? Api { get; set; }
+
+    /// <summary>The anthropic-version header sent to an Anthropic upstream, replacing the client's. Default: 2023-06-01.</summary>
+    public string? AnthropicVersion { get; set; }
+
+    /// <summary>Upstream credential: "Authorization: Bearer" for OpenAI upstreams, "x-api-key" for Anthropic ones. Prefer <see cref="ApiKeyEnv"/>.</summary>
     public string? ApiKey { get; set; }
 
     /// <summary>Environment variable holding the upstream credential (for models added at runtime: TAO_UPSTREAM_* or an allowed prefix).</summary>
@@ -26,6 +36,18 @@ public sealed class ModelEntry
 
     /// <summary>Owner shown by /v1/models. Default: "tao".</summary>
     public string? OwnedBy { get; set; }
+
+    public const string DefaultAnthropicVersion = "2023-06-01";
+
+    /// <summary><see cref="Api"/> parsed; an unknown value reads as OpenAI (configuration checks and the admin API refuse one).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public UpstreamApi UpstreamApi => string.Equals(Api, "anthropic", StringComparison.OrdinalIgnoreCase) ? UpstreamApi.Anthropic : UpstreamApi.OpenAI;
+
+    /// <summary>Why <see cref="Api"/> is not a known API, or null.</summary>
+    public string? ApiProblem() =>
+        Api is null || string.Equals(Api, "openai", StringComparison.OrdinalIgnoreCase) || string.Equals(Api, "anthropic", StringComparison.OrdinalIgnoreCase)
+            ? null
+            : $"api must be 'openai' or 'anthropic', not '{Api}'.";
 
     public string UpstreamName(string entryName) => string.IsNullOrEmpty(UpstreamModel) ? entryName : UpstreamModel;
 
@@ -75,5 +97,6 @@ public sealed class ModelEntry
     {
         Cluster = Cluster, UpstreamModel = UpstreamModel, ApiKey = string.IsNullOrEmpty(ApiKey) ? null : "***",
         ApiKeyEnv = ApiKeyEnv, ApiKeyFile = ApiKeyFile, Version = Version, Tokenizer = Tokenizer, OwnedBy = OwnedBy,
+        Api = Api, AnthropicVersion = AnthropicVersion,
     };
 }

@@ -10,4 +10,10 @@ public sealed class RoutingOptions
 
     /// <summary>Alias to the model (or alias) it currently names.</summary>
     public Dictionary<string, string> Aliases { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Retries and fallbacks per model or alias name (an alias's policy outlives the versions it points to). Default: none,
+    /// so a failing upstream's answer reaches the client as it is.
+    /// </summary>
+    public Dictionary<string, ResiliencePolicy> Resilience { get; set; } = new(StringComparer.Ordinal);
 }

@@ -8,8 +8,15 @@ public sealed record RoutingSnapshot(
     IReadOnlyDictionary<string, ModelEntry> Models,
     IReadOnlyDictionary<string, AliasEntry> Aliases,
     long Version,
-    DateTimeOffset UpdatedAt)
+    DateTimeOffset UpdatedAt,
+    IReadOnlyDictionary<string, ResiliencePolicy>? Resilience = null)
 {
+    /// <summary>The retry and fallback policy of a resolved call: its alias's, else its model's; null for none.</summary>
+    public ResiliencePolicy? PolicyFor(ResolvedModel resolved) =>
+        Resilience is null ? null
+        : resolved.Alias is { } alias && Resilience.TryGetValue(alias, out var byAlias) ? byAlias
+        : Resilience.GetValueOrDefault(resolved.Name);
+
     private const int MaxAliasDepth = 8;
 
     /// <summary>Resolves a requested name through aliases (and canary shares) to a model entry.</summary>

@@ -93,8 +93,8 @@ public sealed class GatewayMetrics
 
     private static string Operation(string endpoint) => endpoint switch
     {
-        "chat.completions" => "chat",
-        "completions" => "text_completion",
-        _ => "embeddings",
+        ApiSurfaces.Completions => "text_completion",
+        ApiSurfaces.Embeddings => "embeddings",
+        _ => "chat", // chat, responses, messages
     };
 }

@@ -56,10 +56,31 @@ public static class CapturesTable
         ];
     }
 
-    /// <summary>Groups the calls of one conversation or agent run (x-tao-episode-id); added by migration 6.</summary>
+    /// <summary>
+    /// Groups the calls of one conversation or agent run (x-tao-episode-id). Part of the table created by migration 1 on
+    /// new stores; migration 6 adds it (if missing) to stores created before.
+    /// </summary>
     public static Column EpisodeId { get; } = new("episode_id", "String");
 
-    /// <summary>The columns a capture record fills (all but those the server defaults).</summary>
+    /// <summary>
+    /// Columns added by migration 7 for version 2 of the capture record: every upstream attempt (retries, fallbacks) and
+    /// the answer's tool calls, each a JSON array (<c>JSONExtract</c> and friends read them). Rows written before read
+    /// <c>[]</c>. Tool calls carry arguments, which are body data: they share the bodies' TTL.
+    /// </summary>
+    public static IReadOnlyList<Column> AddedColumns(int bodyRetentionDays)
+    {
+        var ttl = bodyRetentionDays > 0 ? $" TTL toDateTime(started_at) + INTERVAL {bodyRetentionDays} DAY" : string.Empty;
+        return
+        [
+            new("attempts", "String", "DEFAULT '[]' CODEC(ZSTD(3))"),
+            new("tool_calls", "String", $"DEFAULT '[]' CODEC(ZSTD(3)){ttl}"),
+        ];
+    }
+
+    /// <summary>The columns a capture record fills (all but those the server defaults), in the order of ClickHouseSink.ToRow.</summary>
     public static IReadOnlyList<string> InsertColumns { get; } =
-        Columns(0).Where(c => !c.Clause.StartsWith("DEFAULT", StringComparison.Ordinal)).Select(c => c.Name).ToArray();
+    [
+        .. Columns(0).Where(c => !c.Clause.StartsWith("DEFAULT", StringComparison.Ordinal)).Select(c => c.Name),
+        .. AddedColumns(0).Select(c => c.Name),
+    ];
 }

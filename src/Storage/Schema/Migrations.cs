@@ -38,5 +38,8 @@ public static class Migrations
                 partitionBy: "toYYYYMM(created_at)", shardingKey: "cityHash64(target_id)"),
             .. ddl.AddColumn(CapturesTable.Name, CapturesTable.EpisodeId, after: "task"),
         ]);
+
+        yield return new Migration(7, "capture record version 2: upstream attempts and tool calls",
+            ddl.AddColumns(CapturesTable.Name, CapturesTable.AddedColumns(ddl.Options.BodyRetentionDays)));
     }
 }

@@ -51,6 +51,25 @@ public sealed class SchemaDdl(ClickHouseOptions options)
             : [$"ALTER TABLE {Qualified(table)} ADD COLUMN IF NOT EXISTS {column.Definition} AFTER {after}"];
 
     /// <summary>
+    /// Adds columns to a table made by <see cref="CreateTable"/> (idempotent). On a cluster every node's local table
+    /// gets the full definition and the Distributed table over them the name and type, so both keep one shape.
+    /// </summary>
+    public IReadOnlyList<string> AddColumns(string table, IReadOnlyList<Column> columns)
+    {
+        static string Add(IEnumerable<string> definitions) => string.Join(",\n    ", definitions.Select(d => $"ADD COLUMN IF NOT EXISTS {d}"));
+        if (!Clustered)
+        {
+            return [$"ALTER TABLE {Qualified(table)}\n    {Add(columns.Select(c => c.Definition))}"];
+        }
+
+        return
+        [
+            $"ALTER TABLE {Qualified(table + "_local")}{OnCluster}\n    {Add(columns.Select(c => c.Definition))}",
+            $"ALTER TABLE {Qualified(table)}{OnCluster}\n    {Add(columns.Select(c => $"{c.Name} {c.Type}"))}",
+        ];
+    }
+
+    /// <summary>
     /// A materialized view feeding <paramref name="target"/> from every insert into <paramref name="source"/>. On a
     /// cluster it reads the node's <c>source_local</c> and writes its <c>target_local</c>, so each replica aggregates
     /// what it stores.

@@ -110,7 +110,7 @@ function bySeries(rows, value) {
 
 async function loadDimensions() {
   const dimensions = await api("dimensions", { window: selected().window });
-  for (const name of ["model", "alias", "version", "task", "key"]) {
+  for (const name of ["model", "alias", "version", "task", "key", "endpoint"]) {
     const select = filters.elements[name];
     const keep = select.value;
     select.replaceChildren(el("option", "all"));
@@ -274,14 +274,14 @@ async function search(event) {
     body.replaceChildren(...found.rows.map(r => {
       const row = el("tr");
       row.dataset.requestId = r.request_id;
-      row.append(el("td", when(r.started_at)), el("td", r.model), el("td", r.task), el("td", r.status), el("td", r.prompt, "clip"), el("td", r.response, "clip"));
+      row.append(el("td", when(r.started_at)), el("td", r.model), el("td", r.endpoint), el("td", r.task), el("td", r.status), el("td", r.prompt, "clip"), el("td", r.response, "clip"));
       row.addEventListener("click", () => showRequest(r.request_id, row));
       return row;
     }));
     if (found.rows.length === 0) {
       const empty = el("tr");
       const cell = el("td", "No matching requests");
-      cell.colSpan = 6;
+      cell.colSpan = 7;
       empty.append(cell);
       body.append(empty);
     }

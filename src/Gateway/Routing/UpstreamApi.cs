@@ -1,0 +1,11 @@
+namespace Tao.Gateway.Routing;
+
+/// <summary>The wire API a model's upstream speaks (<see cref="ModelEntry.Api"/>): it decides the credential header and which surfaces may reach it.</summary>
+public enum UpstreamApi
+{
+    /// <summary>OpenAI's: Chat Completions, Completions, Embeddings, Responses; the credential as "Authorization: Bearer".</summary>
+    OpenAI,
+
+    /// <summary>Anthropic's Messages API; the credential as "x-api-key" and the "anthropic-version" header.</summary>
+    Anthropic,
+}
