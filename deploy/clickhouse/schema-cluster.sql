@@ -215,3 +215,18 @@ ALTER TABLE tao.captures ON CLUSTER tao
     ADD COLUMN IF NOT EXISTS attempts String,
     ADD COLUMN IF NOT EXISTS tool_calls String;
 
+-- 8: capture record version 3: choices, reasoning, refusal, response format, log-probabilities
+ALTER TABLE tao.captures_local ON CLUSTER tao
+    ADD COLUMN IF NOT EXISTS choices String DEFAULT '[]' CODEC(ZSTD(3)) TTL toDateTime(started_at) + INTERVAL 90 DAY,
+    ADD COLUMN IF NOT EXISTS reasoning String DEFAULT '' CODEC(ZSTD(3)) TTL toDateTime(started_at) + INTERVAL 90 DAY,
+    ADD COLUMN IF NOT EXISTS refusal String DEFAULT '' TTL toDateTime(started_at) + INTERVAL 90 DAY,
+    ADD COLUMN IF NOT EXISTS response_format LowCardinality(String) DEFAULT '',
+    ADD COLUMN IF NOT EXISTS logprobs String DEFAULT '[]' CODEC(ZSTD(3)) TTL toDateTime(started_at) + INTERVAL 90 DAY;
+
+ALTER TABLE tao.captures ON CLUSTER tao
+    ADD COLUMN IF NOT EXISTS choices String,
+    ADD COLUMN IF NOT EXISTS reasoning String,
+    ADD COLUMN IF NOT EXISTS refusal String,
+    ADD COLUMN IF NOT EXISTS response_format LowCardinality(String),
+    ADD COLUMN IF NOT EXISTS logprobs String;
+

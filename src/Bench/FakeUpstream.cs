@@ -118,7 +118,7 @@ public sealed class FakeUpstream : IAsyncDisposable
             var n = root.TryGetProperty("n", out var nElement) && nElement.TryGetInt32(out var nValue) && !headers.ContainsKey("x-fake-ignore-n") ? Math.Clamp(nValue, 1, 128) : 1;
             var usage = noUsage ? null : new { prompt_tokens = promptTokens, completion_tokens = words.Count * n, total_tokens = promptTokens + words.Count * n };
             object response = chat
-                ? new { id, @object = "chat.completion", created = 1, model, choices = Enumerable.Range(0, n).Select(i => new { index = i, message = new { role = "assistant", content = n == 1 ? text : $"{text} #{i}" }, finish_reason = "stop" }).ToArray(), usage }
+                ? new { id, @object = "chat.completion", created = 1, model, choices = Enumerable.Range(0, n).Select(i => ChatChoice(i, n == 1 ? text : $"{text} #{i}", words, root, headers)).ToArray(), usage }
                 : new { id, @object = "text_completion", created = 1, model, choices = new[] { new { index = 0, text, finish_reason = "stop" } }, usage };
             var bytes = JsonSerializer.SerializeToUtf8Bytes(response);
             context.Response.ContentType = "application/json";
@@ -132,6 +132,13 @@ public sealed class FakeUpstream : IAsyncDisposable
         var cutAfter = int.TryParse(headers["x-fake-cut-after"], out var cut) ? cut : self.CutStreamsAfter ?? int.MaxValue;
         var chunkDelay = int.TryParse(headers["x-fake-chunk-delay-ms"], out var cd) ? cd : 0;
         var output = context.Response.Body;
+        if (chat && headers["x-fake-reasoning"].ToString() is { Length: > 0 } thinking)
+        {
+            // Reasoning models stream their reasoning first, beside the answer (reasoning_content, as vLLM and DeepSeek send it).
+            await WriteEventAsync(output, new { id, @object = "chat.completion.chunk", created = 1, model, choices = new[] { new { index = 0, delta = new { role = "assistant", reasoning_content = thinking }, finish_reason = (string?)null } } });
+        }
+
+        var streamLogProbs = root.TryGetProperty("logprobs", out var lp) && lp.ValueKind == JsonValueKind.True;
         for (var i = 0; i < words.Count; i++)
         {
             if (i == cutAfter)
@@ -146,7 +153,8 @@ public sealed class FakeUpstream : IAsyncDisposable
 
             var piece = (i == 0 ? string.Empty : " ") + words[i];
             object chunk = chat
-                ? new { id, @object = "chat.completion.chunk", created = 1, model, choices = new[] { new { index = 0, delta = i == 0 ? (object)new { role = "assistant", content = piece } : new { content = piece }, finish_reason = (string?)null } } }
+                ? new { id, @object = "chat.completion.chunk", created = 1, model, choices = new[] { new { index = 0, delta = i == 0 ? (object)new { role = "assistant", content = piece } : new { content = piece }, finish_reason = (string?)null,
+                    logprobs = streamLogProbs ? new { content = new[] { new { token = piece, logprob = -0.25, bytes = (int[]?)null, top_logprobs = Array.Empty<object>() } } } : null } } }
                 : new { id, @object = "text_completion", created = 1, model, choices = new[] { new { index = 0, text = piece, finish_reason = (string?)null } } };
             await WriteEventAsync(output, chunk);
             await output.FlushAsync();
@@ -172,6 +180,38 @@ public sealed class FakeUpstream : IAsyncDisposable
 
         await output.WriteAsync("data: [DONE]\n\n"u8.ToArray());
         await output.FlushAsync();
+    }
+
+    /// <summary>
+    /// One chat choice: the text, and what a test asked for beside it — reasoning (x-fake-reasoning), a refusal
+    /// (x-fake-refusal), each word's log-probability when the request sets logprobs.
+    /// </summary>
+    private static System.Text.Json.Nodes.JsonObject ChatChoice(int index, string text, IReadOnlyList<string> words, JsonElement request, IHeaderDictionary headers)
+    {
+        var message = new System.Text.Json.Nodes.JsonObject { ["role"] = "assistant", ["content"] = text };
+        if (headers["x-fake-reasoning"].ToString() is { Length: > 0 } reasoning)
+        {
+            message["reasoning_content"] = reasoning;
+        }
+
+        if (headers["x-fake-refusal"].ToString() is { Length: > 0 } refusal)
+        {
+            message["refusal"] = refusal;
+        }
+
+        var choice = new System.Text.Json.Nodes.JsonObject { ["index"] = index, ["message"] = message, ["finish_reason"] = "stop" };
+        if (request.TryGetProperty("logprobs", out var logprobs) && logprobs.ValueKind == JsonValueKind.True)
+        {
+            choice["logprobs"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["content"] = new System.Text.Json.Nodes.JsonArray(words.Select((w, i) => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+                {
+                    ["token"] = (i == 0 ? string.Empty : " ") + w, ["logprob"] = -0.25, ["top_logprobs"] = new System.Text.Json.Nodes.JsonArray(),
+                }).ToArray()),
+            };
+        }
+
+        return choice;
     }
 
     /// <summary>

@@ -10,6 +10,8 @@ namespace Tao.Capture;
 [JsonSerializable(typeof(CaptureRecord))]
 [JsonSerializable(typeof(List<CaptureAttempt>))]
 [JsonSerializable(typeof(List<CaptureToolCall>))]
+[JsonSerializable(typeof(List<CaptureLogProb>))]
+[JsonSerializable(typeof(List<string>))]
 public sealed partial class CaptureJson : JsonSerializerContext
 {
     public static byte[] Serialize(CaptureRecord record) => JsonSerializer.SerializeToUtf8Bytes(record, Default.CaptureRecord);
@@ -19,6 +21,12 @@ public sealed partial class CaptureJson : JsonSerializerContext
 
     /// <summary>The tool calls as the JSON array the captures table's tool_calls column holds.</summary>
     public static string Serialize(List<CaptureToolCall> toolCalls) => JsonSerializer.Serialize(toolCalls, Default.ListCaptureToolCall);
+
+    /// <summary>The choices as the JSON array the captures table's choices column holds.</summary>
+    public static string Serialize(List<string> choices) => JsonSerializer.Serialize(choices, Default.ListString);
+
+    /// <summary>The log-probabilities as the JSON array the captures table's logprobs column holds.</summary>
+    public static string Serialize(List<CaptureLogProb> logProbs) => JsonSerializer.Serialize(logProbs, Default.ListCaptureLogProb);
 
     public static CaptureRecord Deserialize(ReadOnlySpan<byte> utf8) =>
         JsonSerializer.Deserialize(utf8, Default.CaptureRecord) ?? throw new JsonException("capture record is null");

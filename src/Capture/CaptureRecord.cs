@@ -9,8 +9,10 @@ public sealed class CaptureRecord
     /// <summary>
     /// Version of this shape. Readers accept every version up to the one they know. 2: the API surface names in
     /// <see cref="Endpoint"/> (version 1 wrote "chat.completions" for chat), <see cref="Attempts"/> and <see cref="ToolCalls"/>.
+    /// 3: what trainers need beside the answer — <see cref="Choices"/>, <see cref="Reasoning"/>, <see cref="Refusal"/>,
+    /// <see cref="ResponseFormat"/>, <see cref="Logprobs"/>.
     /// </summary>
-    public const int CurrentSchemaVersion = 2;
+    public const int CurrentSchemaVersion = 3;
 
     public int SchemaVersion { get; set; } = CurrentSchemaVersion;
 
@@ -104,6 +106,28 @@ public sealed class CaptureRecord
     /// others. The last one is the answer the client got; one entry when the first attempt answered.
     /// </summary>
     public List<CaptureAttempt> Attempts { get; set; } = [];
+
+    /// <summary>Every choice's text when the call asked for several (n &gt; 1), redacted; empty for one (it is <see cref="ResponseText"/>).</summary>
+    public List<string> Choices { get; set; } = [];
+
+    /// <summary>The first choice's reasoning, as reasoning models send it beside the answer (reasoning_content), redacted.</summary>
+    public string Reasoning { get; set; } = string.Empty;
+
+    /// <summary>The first choice's refusal, when the model refused instead of answering.</summary>
+    public string Refusal { get; set; } = string.Empty;
+
+    /// <summary>What the caller asked the answer to be: response_format's type, and the schema's name for json_schema ("json_schema:order").</summary>
+    public string ResponseFormat { get; set; } = string.Empty;
+
+    /// <summary>The first choice's sampled tokens and their log-probabilities, when the caller asked for logprobs.</summary>
+    public List<CaptureLogProb> Logprobs { get; set; } = [];
+}
+
+/// <summary>One sampled token and its log-probability.</summary>
+public sealed class CaptureLogProb
+{
+    public string Token { get; set; } = string.Empty;
+    public double Logprob { get; set; }
 }
 
 /// <summary>One upstream attempt of a call.</summary>

@@ -11,7 +11,9 @@ public sealed class CaptureJsonTests
 
         using var json = JsonDocument.Parse(CaptureJson.Serialize(record));
 
-        Assert.Equal(2, json.RootElement.GetProperty("schema_version").GetInt32());
+        Assert.Equal(CaptureRecord.CurrentSchemaVersion, json.RootElement.GetProperty("schema_version").GetInt32());
+        Assert.Equal(3, CaptureRecord.CurrentSchemaVersion);
+        Assert.Equal(JsonValueKind.Array, json.RootElement.GetProperty("logprobs").ValueKind); // version 3 fields travel on Kafka too
         Assert.Equal(record.RequestId, json.RootElement.GetProperty("request_id").GetGuid());
         Assert.Equal(JsonValueKind.Object, json.RootElement.GetProperty("request_json").ValueKind);
         Assert.Equal("support-bot", json.RootElement.GetProperty("request_json").GetProperty("model").GetString());

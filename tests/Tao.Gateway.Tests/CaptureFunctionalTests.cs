@@ -234,6 +234,45 @@ public sealed class CaptureFunctionalTests(GatewayFixture gateway) : IClassFixtu
     }
 
     [Fact]
+    public async Task WhatTrainersNeed_IsCaptured_EveryChoiceReasoningRefusalFormatAndLogProbs()
+    {
+        using var http = gateway.Http();
+        using var plain = Json("/v1/chat/completions",
+            """{"model":"base-model","n":2,"logprobs":true,"response_format":{"type":"json_schema","json_schema":{"name":"order","schema":{"type":"object"}}},"messages":[{"role":"user","content":"two answers please"}]}""");
+        plain.Headers.Add("x-fake-reasoning", "the user wants two");
+        plain.Headers.Add("x-fake-refusal", "not this part");
+        plain.Headers.Add("x-fake-words", "3");
+        using var plainResponse = await http.SendAsync(plain);
+        var record = await gateway.WaitForRecordAsync(RequestId(plainResponse));
+        using (var choices = JsonDocument.Parse((string)record["choices"]!))
+        {
+            Assert.Equal(2, choices.RootElement.GetArrayLength());
+            Assert.EndsWith("#1", choices.RootElement[1].GetString());
+        }
+
+        Assert.Equal("the user wants two", record["reasoning"]);
+        Assert.Equal("not this part", record["refusal"]);
+        Assert.Equal("json_schema:order", record["response_format"]);
+        using (var logprobs = JsonDocument.Parse((string)record["logprobs"]!))
+        {
+            Assert.Equal(3, logprobs.RootElement.GetArrayLength());
+            Assert.Equal(-0.25, logprobs.RootElement[0].GetProperty("logprob").GetDouble());
+        }
+
+        using var streamed = Json("/v1/chat/completions",
+            """{"model":"base-model","stream":true,"logprobs":true,"messages":[{"role":"user","content":"think then answer"}]}""");
+        streamed.Headers.Add("x-fake-reasoning", "thinking first");
+        streamed.Headers.Add("x-fake-words", "4");
+        using var streamedResponse = await http.SendAsync(streamed);
+        await streamedResponse.Content.ReadAsStringAsync();
+        var streamedRecord = await gateway.WaitForRecordAsync(RequestId(streamedResponse));
+        Assert.Equal("thinking first", streamedRecord["reasoning"]);
+        Assert.Equal(4, JsonDocument.Parse((string)streamedRecord["logprobs"]!).RootElement.GetArrayLength());
+        Assert.Equal("[]", streamedRecord["choices"]); // one choice: it is response_text
+        Assert.Equal(3L, Convert.ToInt64(streamedRecord["schema_version"]));
+    }
+
+    [Fact]
     public async Task TaskTag_FromTheHeader_FilesTheCallOfAnUnscopedKey()
     {
         using var http = gateway.Http(GatewayFixture.PrivateKey);

@@ -86,7 +86,7 @@ public sealed class ModelRuntimeTests
             Assert.Equal(cached.Select(s => s.Tokens), full.Select(s => s.Tokens));
             for (var i = 0; i < cached.Count; i++)
             {
-                Assert.Equal(cached[i].LogProbs, full[i].LogProbs, (a, b) => Math.Abs(a - b) < 1e-4);
+                Assert.Equal(cached[i].Logprobs, full[i].Logprobs, (a, b) => Math.Abs(a - b) < 1e-4);
             }
         }
     }

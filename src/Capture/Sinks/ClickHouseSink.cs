@@ -86,6 +86,7 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
         r.Prompt, r.PromptHash, r.ResponseText, r.FinishReason, (uint)r.PromptTokens, (uint)r.CompletionTokens,
         r.TokensEstimated, r.ClientAborted, r.UpstreamTruncated, r.CaptureTruncated,
         CaptureJson.Serialize(r.Attempts), CaptureJson.Serialize(r.ToolCalls),
+        CaptureJson.Serialize(r.Choices), r.Reasoning, r.Refusal, r.ResponseFormat, CaptureJson.Serialize(r.Logprobs),
     ];
 
     public async Task<bool> CheckAsync(CancellationToken cancellationToken)

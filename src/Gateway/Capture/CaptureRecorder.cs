@@ -100,6 +100,11 @@ internal sealed partial class CaptureRecorder(
             ResponseText = redactor.Apply(context.Caller.Key?.Redact, summary.Text),
             FinishReason = summary.FinishReason ?? string.Empty,
             ToolCalls = summary.ToolCalls(arguments => redactor.Apply(context.Caller.Key?.Redact, arguments)),
+            Choices = summary.Choices.Select(c => redactor.Apply(context.Caller.Key?.Redact, c)).ToList(),
+            Reasoning = redactor.Apply(context.Caller.Key?.Redact, summary.Reasoning),
+            Refusal = redactor.Apply(context.Caller.Key?.Redact, summary.Refusal),
+            ResponseFormat = ResponseFormat(root),
+            Logprobs = summary.Logprobs,
             PromptTokens = promptTokens,
             CompletionTokens = completionTokens,
             TokensEstimated = estimated,
@@ -109,6 +114,29 @@ internal sealed partial class CaptureRecorder(
             CaptureTruncated = context.CaptureTruncated || promptCut || requestCut,
             Attempts = context.Attempts,
         };
+    }
+
+    /// <summary>
+    /// The answer format the caller asked for: Chat Completions' response_format, or the Responses API's text.format —
+    /// its type, and for a JSON schema its name ("json_schema:order"). Empty when none was asked.
+    /// </summary>
+    private static string ResponseFormat(JsonElement root)
+    {
+        var format = root.TryGetProperty("response_format", out var chat) ? chat
+            : root.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.Object && text.TryGetProperty("format", out var f) ? f
+            : default;
+        if (format.ValueKind != JsonValueKind.Object || !format.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+        {
+            return string.Empty;
+        }
+
+        var name = format.TryGetProperty("json_schema", out var schema) && schema.ValueKind == JsonValueKind.Object && schema.TryGetProperty("name", out var n)
+                ? n.GetString()
+            : format.TryGetProperty("name", out var direct) && direct.ValueKind == JsonValueKind.String ? direct.GetString()
+            : null;
+        var kind = type.GetString() ?? string.Empty;
+        var value = name is { Length: > 0 } ? $"{kind}:{name}" : kind;
+        return value.Length <= 128 ? value : value[..128];
     }
 
     private int EstimatePrompt(CaptureContext context, string rawPrompt, JsonElement root, string? encoding)

@@ -36,11 +36,13 @@ internal static class ChunkParser
                 {
                     summary.Append(index, StringOf(delta, "content"), cap);
                     ApplyToolCalls(index, delta, summary, cap);
+                    ApplyExtras(index, delta, choice, summary, cap);
                 }
                 else if (choice.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object)
                 {
                     summary.Append(index, StringOf(message, "content"), cap);
                     ApplyToolCalls(index, message, summary, cap);
+                    ApplyExtras(index, message, choice, summary, cap);
                 }
                 else
                 {
@@ -89,6 +91,33 @@ internal static class ChunkParser
     }
 
     /// <summary>The tool calls of the first choice: whole on a message, in pieces (keyed by their index) on stream deltas.</summary>
+    /// <summary>
+    /// The first choice's reasoning (reasoning_content, as vLLM and DeepSeek send it, or reasoning), refusal, and the
+    /// sampled tokens' log-probabilities (choice.logprobs.content[].token/logprob) when the caller asked for them.
+    /// </summary>
+    private static void ApplyExtras(int index, JsonElement message, JsonElement choice, ResponseSummary summary, int cap)
+    {
+        if (index != 0)
+        {
+            return;
+        }
+
+        summary.AppendReasoning(StringOf(message, "reasoning_content") ?? StringOf(message, "reasoning"), cap);
+        summary.AppendRefusal(StringOf(message, "refusal"), cap);
+        if (choice.TryGetProperty("logprobs", out var logprobs) && logprobs.ValueKind == JsonValueKind.Object
+            && logprobs.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in content.EnumerateArray())
+            {
+                if (item.ValueKind == JsonValueKind.Object && StringOf(item, "token") is { } token
+                    && item.TryGetProperty("logprob", out var value) && value.TryGetDouble(out var logProb))
+                {
+                    summary.AddLogProb(token, logProb);
+                }
+            }
+        }
+    }
+
     private static void ApplyToolCalls(int choice, JsonElement message, ResponseSummary summary, int cap)
     {
         if (choice != 0 || !message.TryGetProperty("tool_calls", out var calls) || calls.ValueKind != JsonValueKind.Array)

@@ -4,7 +4,11 @@ namespace Tao.Gateway.Capture;
 internal sealed class ResponseSummary
 {
     private const int MaxToolCalls = 128;
+    private const int MaxLogProbs = 4096;
     private readonly List<System.Text.StringBuilder> _choices = [];
+    private readonly System.Text.StringBuilder _reasoning = new();
+    private readonly System.Text.StringBuilder _refusal = new();
+    private readonly List<Tao.Capture.CaptureLogProb> _logProbs = [];
     private readonly SortedDictionary<int, ToolCallBuilder> _toolCalls = [];
 
     public string? ServedModel { get; set; }
@@ -108,6 +112,50 @@ internal sealed class ResponseSummary
         _toolCalls.Values.Select(c => new Tao.Capture.CaptureToolCall { Id = c.Id, Name = c.Name, Arguments = redact(c.Arguments.ToString()) }).ToList();
 
     public string Text => _choices.Count > 0 ? _choices[0].ToString() : string.Empty;
+
+    /// <summary>Every choice's text when the upstream answered with several (n &gt; 1); empty for one.</summary>
+    public List<string> Choices => _choices.Count > 1 ? _choices.Select(c => c.ToString()).ToList() : [];
+
+    /// <summary>The first choice's reasoning (reasoning_content / reasoning), as reasoning models stream it beside the answer.</summary>
+    public string Reasoning => _reasoning.ToString();
+
+    /// <summary>The first choice's refusal text, when the model refused instead of answering.</summary>
+    public string Refusal => _refusal.ToString();
+
+    /// <summary>The first choice's sampled tokens with their log-probabilities, when the caller asked for logprobs.</summary>
+    public List<Tao.Capture.CaptureLogProb> Logprobs => _logProbs;
+
+    public void AppendReasoning(string? text, int cap) => AppendCapped(_reasoning, text, cap);
+
+    public void AppendRefusal(string? text, int cap) => AppendCapped(_refusal, text, cap);
+
+    public void AddLogProb(string token, double logProb)
+    {
+        if (_logProbs.Count >= MaxLogProbs)
+        {
+            Truncated = true;
+            return;
+        }
+
+        _logProbs.Add(new Tao.Capture.CaptureLogProb { Token = token, Logprob = logProb });
+    }
+
+    private void AppendCapped(System.Text.StringBuilder builder, string? text, int cap)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return;
+        }
+
+        var room = cap - builder.Length;
+        if (text.Length > room)
+        {
+            Truncated = true;
+            text = text[..Math.Max(0, room)];
+        }
+
+        builder.Append(text);
+    }
 
     /// <summary>Characters of the first choice's text so far.</summary>
     public int Length => _choices.Count > 0 ? _choices[0].Length : 0;

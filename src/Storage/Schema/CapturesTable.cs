@@ -77,10 +77,29 @@ public static class CapturesTable
         ];
     }
 
+    /// <summary>
+    /// Columns added by migration 8 for version 3 of the capture record, what trainers need beside the answer: every
+    /// choice, the reasoning, a refusal, the requested response format, the sampled tokens' log-probabilities. Body data
+    /// (except the format): they share the bodies' TTL. Rows written before read empty.
+    /// </summary>
+    public static IReadOnlyList<Column> TrainingColumns(int bodyRetentionDays)
+    {
+        var ttl = bodyRetentionDays > 0 ? $" TTL toDateTime(started_at) + INTERVAL {bodyRetentionDays} DAY" : string.Empty;
+        return
+        [
+            new("choices", "String", $"DEFAULT '[]' CODEC(ZSTD(3)){ttl}"),
+            new("reasoning", "String", $"DEFAULT '' CODEC(ZSTD(3)){ttl}"),
+            new("refusal", "String", $"DEFAULT ''{ttl}"),
+            new("response_format", "LowCardinality(String)", "DEFAULT ''"),
+            new("logprobs", "String", $"DEFAULT '[]' CODEC(ZSTD(3)){ttl}"),
+        ];
+    }
+
     /// <summary>The columns a capture record fills (all but those the server defaults), in the order of ClickHouseSink.ToRow.</summary>
     public static IReadOnlyList<string> InsertColumns { get; } =
     [
         .. Columns(0).Where(c => !c.Clause.StartsWith("DEFAULT", StringComparison.Ordinal)).Select(c => c.Name),
         .. AddedColumns(0).Select(c => c.Name),
+        .. TrainingColumns(0).Select(c => c.Name),
     ];
 }

@@ -41,5 +41,8 @@ public static class Migrations
 
         yield return new Migration(7, "capture record version 2: upstream attempts and tool calls",
             ddl.AddColumns(CapturesTable.Name, CapturesTable.AddedColumns(ddl.Options.BodyRetentionDays)));
+
+        yield return new Migration(8, "capture record version 3: choices, reasoning, refusal, response format, log-probabilities",
+            ddl.AddColumns(CapturesTable.Name, CapturesTable.TrainingColumns(ddl.Options.BodyRetentionDays)));
     }
 }

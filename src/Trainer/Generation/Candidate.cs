@@ -5,4 +5,4 @@ namespace Tao.Trainer.Generation;
 /// locally, so training scores exactly what was sampled; Stopped says it ended on its own (end of sequence or a stop
 /// string) rather than at the token limit.
 /// </summary>
-public sealed record Candidate(string Text, int[]? Tokens = null, bool Stopped = true, float[]? LogProbs = null);
+public sealed record Candidate(string Text, int[]? Tokens = null, bool Stopped = true, float[]? Logprobs = null);

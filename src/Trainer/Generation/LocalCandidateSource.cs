@@ -13,7 +13,7 @@ public sealed class LocalCandidateSource(LlamaForCausalLM model, TextTokenizer t
         var encoded = prompts.Select(p => tokenizer.EncodePrompt(p.Messages)).ToList();
         var sequences = new TextGenerator(model, tokenizer).Generate(encoded, options with { SamplesPerPrompt = perPrompt }, progress);
         IReadOnlyList<IReadOnlyList<Candidate>> grouped = sequences.GroupBy(s => s.PromptIndex).OrderBy(g => g.Key)
-            .Select(g => (IReadOnlyList<Candidate>)g.OrderBy(s => s.Sample).Select(s => new Candidate(s.Text.Trim(), s.Tokens, s.FinishReason == "stop", s.LogProbs)).ToList()).ToList();
+            .Select(g => (IReadOnlyList<Candidate>)g.OrderBy(s => s.Sample).Select(s => new Candidate(s.Text.Trim(), s.Tokens, s.FinishReason == "stop", s.Logprobs)).ToList()).ToList();
         return Task.FromResult(grouped);
     }
 }

@@ -55,7 +55,7 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
         return results;
     }
 
-    private List<(int[] Tokens, float[] LogProbs, string Text, string Finish)> GenerateBatch(
+    private List<(int[] Tokens, float[] Logprobs, string Text, string Finish)> GenerateBatch(
         List<int[]> prompts, GenerationOptions options, torch.Generator generator, Action<int, int>? onToken)
     {
         using var noGrad = no_grad();
@@ -210,7 +210,7 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
     }
 
     /// <summary>Samples one token per row; returns the tokens and their log-probabilities under the unmodified model.</summary>
-    private static (Tensor Tokens, Tensor LogProbs) Sample(Tensor logits, GenerationOptions options, torch.Generator generator)
+    private static (Tensor Tokens, Tensor Logprobs) Sample(Tensor logits, GenerationOptions options, torch.Generator generator)
     {
         var logits32 = logits.to_type(ScalarType.Float32);
         var modelLogProbs = nn.functional.log_softmax(logits32, -1);

@@ -14,7 +14,7 @@ internal static class IterationReport
         CancellationToken cancellationToken)
     {
         var scores = groups.SelectMany(g => g.Scores).ToList();
-        var sampledTokens = groups.SelectMany(g => g.Candidates).Where(c => c.LogProbs is { Length: > 0 }).ToList();
+        var sampledTokens = groups.SelectMany(g => g.Candidates).Where(c => c.Logprobs is { Length: > 0 }).ToList();
         double? precision = null, bufferPrecision = null, pick = null, pass = null;
         if (oracle is not null)
         {
@@ -53,7 +53,7 @@ internal static class IterationReport
             Groups = groups.Count,
             SkippedGroups = groups.Count(g => !teaches(g)),
             LabelFreePass = groups.Average(g => g.Best >= minBestScore ? 1.0 : 0.0),
-            Entropy = sampledTokens.Count == 0 ? null : sampledTokens.Average(c => -c.LogProbs!.Average()),
+            Entropy = sampledTokens.Count == 0 ? null : sampledTokens.Average(c => -c.Logprobs!.Average()),
             AnswerTokens = groups.SelectMany(g => g.Candidates).Average(c => c.Tokens?.Length ?? c.Text.Length / 4.0),
             BufferSize = buffer.Count,
             TargetPrecision = precision,

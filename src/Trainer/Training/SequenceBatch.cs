@@ -49,7 +49,7 @@ public static class SequenceBatch
     /// <summary>
     /// Log-probability of each token given the ones before it, [b, t-1], and the mask of completion positions, [b, t-1].
     /// </summary>
-    public static (Tensor LogProbs, Tensor Mask) TokenLogProbs(LlamaForCausalLM model, Tensor ids, Tensor attention, Tensor target)
+    public static (Tensor Logprobs, Tensor Mask) TokenLogProbs(LlamaForCausalLM model, Tensor ids, Tensor attention, Tensor target)
     {
         using var scope = NewDisposeScope();
         var logits = model.forward(new CausalLMInput(ids, attention));
