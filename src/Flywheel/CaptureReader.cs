@@ -63,7 +63,7 @@ public sealed class CaptureReader(ClickHouseStore store)
     /// Feedback on any call of the given prompts (by normalised prompt hash): demonstrations, and — for a boolean
     /// metric — the answers rated up (value 1) and down (value 0). Latest feedback per (call, metric, key) counts.
     /// </summary>
-    public async Task<Dictionary<ulong, PromptFeedback>> FeedbackAsync(IReadOnlyCollection<ulong> promptHashes, string? metric, bool demonstrations,
+    public async Task<Dictionary<ulong, PromptFeedback>> FeedbackAsync(IReadOnlyCollection<ulong> promptHashes, string task, string? metric, bool demonstrations,
         CancellationToken cancellationToken)
     {
         var result = new Dictionary<ulong, PromptFeedback>();
@@ -76,12 +76,15 @@ public sealed class CaptureReader(ClickHouseStore store)
         parameters.AddParameter("hashes", promptHashes.ToArray());
         parameters.AddParameter("metric", metric ?? string.Empty);
         parameters.AddParameter("demonstrations", demonstrations ? 1 : 0);
+        parameters.AddParameter("task", task);
+        // Only feedback on this task's calls, given by the key that made the call (or the admin): a key scoped to
+        // another task cannot steer this task's training by rating a call with the same prompt text.
         var sql = $$"""
             SELECT c.prompt_hash, f.metric, f.value, f.demonstration, c.response_text
-            FROM (SELECT target_id, metric, value, demonstration, created_at FROM {{store.Database}}.feedback FINAL
+            FROM (SELECT target_id, metric, value, demonstration, created_at, api_key_id FROM {{store.Database}}.feedback FINAL
                   WHERE level = 'request' AND ((metric = 'demonstration' AND {demonstrations:UInt8} = 1) OR metric = {metric:String})) AS f
             INNER JOIN {{Table}} AS c ON toString(c.request_id) = f.target_id
-            WHERE c.prompt_hash IN {hashes:Array(UInt64)}
+            WHERE c.prompt_hash IN {hashes:Array(UInt64)} AND c.task = {task:String} AND (f.api_key_id = c.api_key_id OR f.api_key_id = 'admin')
             ORDER BY f.created_at
             """;
         var rows = new List<(ulong Hash, string Metric, double? Value, string Demonstration, string Answer)>();

@@ -84,13 +84,17 @@ public static class ExternalTrainer
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start /bin/sh");
         await using var writer = new StreamWriter(log);
         var lines = new Lock();
+        var closed = false;
         void Write(string? line)
         {
             if (line is not null)
             {
                 lock (lines)
                 {
-                    writer.WriteLine(line);
+                    if (!closed)
+                    {
+                        writer.WriteLine(line);
+                    }
                 }
             }
         }
@@ -108,6 +112,24 @@ public static class ExternalTrainer
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
+            // Wait for the readers to drain before the log closes (a callback writing to a disposed writer would throw
+            // on a thread of its own and end the flywheel).
+            using (var drained = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+            {
+                try
+                {
+                    await process.WaitForExitAsync(drained.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+
+            lock (lines)
+            {
+                closed = true;
+            }
+
             if (cancellationToken.IsCancellationRequested)
             {
                 throw;
@@ -117,6 +139,11 @@ public static class ExternalTrainer
         }
 
         process.WaitForExit(); // drains the output readers
+        lock (lines)
+        {
+            closed = true;
+        }
+
         return process.ExitCode;
     }
 }

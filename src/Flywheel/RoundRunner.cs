@@ -109,8 +109,8 @@ public sealed partial class RoundRunner(
         foreach (var byTask in tuningInputs.GroupBy(i => i.Task))
         {
             var taskOptions = group.Tasks[byTask.Key];
-            var feedback = await captures.FeedbackAsync(byTask.Select(i => i.PromptHash).ToHashSet(), taskOptions.FeedbackMetric, taskOptions.UseDemonstrations,
-                cancellationToken);
+            var feedback = await captures.FeedbackAsync(byTask.Select(i => i.PromptHash).ToHashSet(), byTask.Key, taskOptions.FeedbackMetric,
+                taskOptions.UseDemonstrations, cancellationToken);
             foreach (var input in byTask)
             {
                 if (!feedback.TryGetValue(input.PromptHash, out var said))

@@ -18,7 +18,7 @@ public sealed class DashboardFixture : AnalyticsFixture
         // Users' thumbs on 200 of the calls: small's answers liked, gpt-big's not.
         await Store.Client.ExecuteNonQueryAsync($"""
             INSERT INTO {Database}.feedback (feedback_id, target_id, level, metric, kind, value, api_key_id, created_at, gateway)
-            SELECT generateUUIDv4(request_id), toString(request_id), 'request', 'thumbs_up', 'boolean', if(model = 'small', 1, 0), '', started_at, 'gw'
+            SELECT generateUUIDv4(request_id), toString(request_id), 'request', 'thumbs_up', 'boolean', if(model = 'small', 1, 0), api_key_id, started_at, 'gw'
             FROM {Database}.captures WHERE status = 200 ORDER BY request_id LIMIT 200
             """);
     }

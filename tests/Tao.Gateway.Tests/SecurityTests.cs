@@ -292,6 +292,19 @@ public sealed class SecurityTests(GatewayFixture gateway) : IClassFixture<Gatewa
             Assert.True(DateTime.UtcNow < deadline, "the first call's cost is charged once its record is written");
             await Task.Delay(100);
         }
+
+        // Turning capture off for a call does not turn the budget off: the estimate is priced.
+        var (_, unrecorded) = await CreateKeyAsync(admin, new { name = "budgeted, unrecorded", capture_control = true, limits = new { daily_budget_usd = 0.05 } });
+        using var quiet = gateway.Http(unrecorded);
+        using (var first = CaptureFunctionalTests.Json(Chat, """{"model":"tuned-model","messages":[{"role":"user","content":"spend quietly"}]}"""))
+        {
+            first.Headers.Add("x-tao-capture", "off");
+            Assert.Equal(200, (int)(await quiet.SendAsync(first)).StatusCode);
+        }
+
+        using var second = CaptureFunctionalTests.Json(Chat, """{"model":"tuned-model","messages":[{"role":"user","content":"spend quietly again"}]}""");
+        second.Headers.Add("x-tao-capture", "off");
+        await BadInputTests.AssertErrorAsync(await quiet.SendAsync(second), 429, "insufficient_quota", "over budget with capture off");
     }
 
     [Fact]
@@ -355,12 +368,12 @@ public sealed class SecurityTests(GatewayFixture gateway) : IClassFixture<Gatewa
     [Fact]
     public async Task WithRefuseWhenFull_AGatewayThatCannotRecordAnswersNothing()
     {
-        // No sink can take records (Kafka at a closed port, ClickHouse off), and the spool holds 256 KiB.
+        // No sink can take records (Kafka at a closed port, ClickHouse off), and the spool holds 1 MiB.
         var (replica, address) = await gateway.StartReplicaAsync("gw-refuse", new()
         {
             ["Tao:Capture:WhenSpoolFull"] = "Refuse",
             ["Tao:Capture:MaxBodyBytes"] = "4096",
-            ["Tao:Capture:Spool:MaxBytes"] = (256 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Tao:Capture:Spool:MaxBytes"] = (1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Tao:Capture:Spool:SegmentBytes"] = (64 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Tao:Capture:ClickHouse:Enabled"] = "false",
             ["Tao:Capture:Kafka:Enabled"] = "true",

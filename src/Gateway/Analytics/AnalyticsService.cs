@@ -112,21 +112,23 @@ public sealed class AnalyticsService(ClickHouseStore store, IOptionsMonitor<Anal
         var bucket = timeSeries ? "toStartOfInterval(t.started_at, toIntervalSecond({bucket:UInt32})) AS bucket, " : string.Empty;
         // The captures columns the dimensions read (their expressions over alias t are applied on the joined rows).
         string[] names = ["model", "alias", "model_version", "task", "api_key_id", "end_user", "endpoint"];
-        var episodes = $"SELECT episode_id, e_started_at AS started_at, e_status AS status, {string.Join(", ", names.Select(c => $"e_{c} AS {c}"))} FROM (" +
-            $"SELECT episode_id, max(started_at) AS e_started_at, toUInt16(max(status)) AS e_status, {string.Join(", ", names.Select(c => $"argMax({c}, started_at) AS e_{c}"))} " +
-            $"FROM {store.Database}.{CapturesTable.Name} WHERE episode_id != '' GROUP BY episode_id)";
+        // An episode is a key's: episode ids are chosen by clients, so another key's calls with the same id are another episode.
+        var perEpisode = names.Where(c => c != "api_key_id").ToArray();
+        var episodes = $"SELECT episode_id, e_started_at AS started_at, e_status AS status, api_key_id, {string.Join(", ", perEpisode.Select(c => $"e_{c} AS {c}"))} FROM (" +
+            $"SELECT episode_id, api_key_id, max(started_at) AS e_started_at, toUInt16(max(status)) AS e_status, {string.Join(", ", perEpisode.Select(c => $"argMax({c}, started_at) AS e_{c}"))} " +
+            $"FROM {store.Database}.{CapturesTable.Name} WHERE episode_id != '' GROUP BY episode_id, api_key_id)";
         var columns = "t.started_at AS started_at, t.status AS status, " + string.Join(", ", names.Select(c => $"t.{c} AS {c}"));
-        var feedback = $"SELECT target_id, level, value FROM {store.Database}.{FeedbackTable.Name} FINAL WHERE metric = {{metric:String}} AND value IS NOT NULL";
+        var feedback = $"SELECT target_id, level, value, api_key_id AS rater FROM {store.Database}.{FeedbackTable.Name} FINAL WHERE metric = {{metric:String}} AND value IS NOT NULL";
         var sql = $$"""
             SELECT {{bucket}}{{group}} AS grp, count() AS n, avg(t.value) AS mean, if(count() > 1, 1.96 * stddevSamp(t.value) / sqrt(count()), nan) AS ci95
             FROM (
                 SELECT f.value AS value, {{columns}} FROM ({{feedback}}) AS f
                 INNER JOIN {{store.Database}}.{{CapturesTable.Name}} AS t ON t.request_id = toUUIDOrZero(f.target_id)
-                WHERE f.level = 'request'
+                WHERE f.level = 'request' AND (f.rater = t.api_key_id OR f.rater = 'admin')
                 UNION ALL
                 SELECT f.value AS value, {{columns}} FROM ({{feedback}}) AS f
                 INNER JOIN ({{episodes}}) AS t ON t.episode_id = f.target_id
-                WHERE f.level = 'episode'
+                WHERE f.level = 'episode' AND (f.rater = t.api_key_id OR f.rater = 'admin')
             ) AS t
             WHERE {{where}}
             {{(timeSeries ? "GROUP BY bucket, grp ORDER BY bucket, grp" : "GROUP BY grp ORDER BY n DESC, grp")}}

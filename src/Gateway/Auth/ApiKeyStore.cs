@@ -91,7 +91,9 @@ public sealed class ApiKeyStore
                 : null;
             if (hash is not null)
             {
-                keys[hash] = new ApiKey(configured.Id, configured.Name, hash, string.IsNullOrWhiteSpace(configured.Task) ? null : configured.Task, DateTimeOffset.MinValue)
+                // A key without an id would share its limits, and its calls' ownership, with every other such key.
+                var id = string.IsNullOrWhiteSpace(configured.Id) ? "key_" + hash[..12] : configured.Id;
+                keys[hash] = new ApiKey(id, configured.Name, hash, string.IsNullOrWhiteSpace(configured.Task) ? null : configured.Task, DateTimeOffset.MinValue)
                 {
                     Tasks = configured.Tasks, Models = configured.Models, CaptureControl = configured.CaptureControl, Redact = configured.Redact,
                     Limits = configured.Limits,

@@ -104,7 +104,8 @@ internal sealed partial class CaptureRecorder(
             Reasoning = redactor.Apply(context.Caller.Key?.Redact, summary.Reasoning),
             Refusal = redactor.Apply(context.Caller.Key?.Redact, summary.Refusal),
             ResponseFormat = ResponseFormat(root),
-            Logprobs = summary.Logprobs,
+            // Tokens would spell out what redaction masked in the answer: they are kept only when it masked nothing.
+            Logprobs = redactor.Apply(context.Caller.Key?.Redact, summary.Text) == summary.Text ? summary.Logprobs : [],
             PromptTokens = promptTokens,
             CompletionTokens = completionTokens,
             TokensEstimated = estimated,

@@ -77,7 +77,9 @@ internal sealed class DashboardSession(GatewaySecrets secrets, GatewayStateStore
 
         var expires = DateTimeOffset.FromUnixTimeSeconds(Math.Min(seconds, DateTimeOffset.MaxValue.ToUnixTimeSeconds()));
         var now = time.GetUtcNow();
-        if (expires < now || expires > now + s_longest || state.Current.RevokedSessions.ContainsKey(parts[0]))
+        // Bounded by the lifetime configured now (plus a minute of clock skew between replicas): lowering it ends the
+        // longer sessions already issued.
+        if (expires < now || expires > now + Lifetime + TimeSpan.FromMinutes(1) || state.Current.RevokedSessions.ContainsKey(parts[0]))
         {
             return null;
         }

@@ -11,8 +11,8 @@ namespace Tao.Gateway.Feedback;
 
 /// <summary>Checks a feedback post against the declared metrics and the caller's own calls, and writes it to the spool.</summary>
 internal sealed class FeedbackService(
-    CaptureWriter writer, ClickHouseStore store, RecentCalls recent, IOptionsMonitor<FeedbackOptions> options, IOptions<GatewayOptions> gateway,
-    TimeProvider time)
+    CaptureWriter writer, ClickHouseStore store, RecentCalls recent, Capture.Redactor redactor, IOptionsMonitor<FeedbackOptions> options,
+    IOptions<GatewayOptions> gateway, TimeProvider time)
 {
     public const string Comment = "comment";
     public const string Demonstration = "demonstration";
@@ -129,6 +129,9 @@ internal sealed class FeedbackService(
                 "target_not_found", requestId is not null ? "request_id" : "episode_id");
         }
 
+        // Users paste into comments and corrections what they paste into prompts: the same redaction applies.
+        record.Comment = redactor.Apply(caller.Key?.Redact, record.Comment);
+        record.Demonstration = redactor.Apply(caller.Key?.Redact, record.Demonstration);
         var dryRun = body.TryGetProperty("dry_run", out var dry) && dry.ValueKind == JsonValueKind.True;
         if (!dryRun && !writer.Write(record))
         {

@@ -100,12 +100,12 @@ public sealed class KeyLimiter(IOptionsMonitor<AuthOptions> auth, IOptionsMonito
             }
 
             usage.Dirty = true;
-            return new Admission(null, headers, new Lease(this, key.Id, stream, promptTokenEstimate));
+            return new Admission(null, headers, new Lease(this, key.Id, stream, promptTokenEstimate, usage.Window));
         }
     }
 
     /// <summary>Charges what a finished call used: tokens beyond the admission's estimate, and its price.</summary>
-    internal void Charge(string keyId, int extraTokens, string model, string? alias, int promptTokens, int completionTokens)
+    internal void Charge(string keyId, int extraTokens, string model, string? alias, int promptTokens, int completionTokens, DateTime admittedIn)
     {
         var prices = analytics.CurrentValue.Prices;
         var price = prices.GetValueOrDefault(model) ?? (alias is null ? null : prices.GetValueOrDefault(alias)) ?? prices.GetValueOrDefault("*");
@@ -114,7 +114,13 @@ public sealed class KeyLimiter(IOptionsMonitor<AuthOptions> auth, IOptionsMonito
         lock (usage)
         {
             usage.Roll(time.GetUtcNow());
-            usage.Tokens = Math.Max(0, usage.Tokens + extraTokens);
+            // The estimate was counted in the minute the call was admitted: a correction below it applies there only
+            // (a later minute never loses tokens to a call it did not admit); tokens beyond it count now.
+            if (extraTokens > 0 || usage.Window == admittedIn)
+            {
+                usage.Tokens = Math.Max(0, usage.Tokens + extraTokens);
+            }
+
             usage.WindowCostMicros += cost;
             usage.DayCostMicros += cost;
             usage.MonthCostMicros += cost;
@@ -171,7 +177,7 @@ public sealed class KeyLimiter(IOptionsMonitor<AuthOptions> auth, IOptionsMonito
     internal sealed record Refusal(string Type, string Code, string Message, TimeSpan RetryAfter);
 
     /// <summary>An admitted call: charged once when it ends (from its usage when known, else its estimate).</summary>
-    internal sealed class Lease(KeyLimiter limiter, string keyId, bool stream, int estimate)
+    internal sealed class Lease(KeyLimiter limiter, string keyId, bool stream, int estimate, DateTime window)
     {
         private int _ended;
 
@@ -182,12 +188,11 @@ public sealed class KeyLimiter(IOptionsMonitor<AuthOptions> auth, IOptionsMonito
                 return;
             }
 
-            if (promptTokens is not null || completionTokens is not null)
-            {
-                var prompt = promptTokens ?? estimate;
-                var completion = completionTokens ?? 0;
-                limiter.Charge(keyId, prompt + completion - estimate, model, alias, prompt, completion);
-            }
+            // With no record (capture off for the call, or a recorder failure) the estimate stands and is priced, so
+            // turning capture off does not turn the budget off.
+            var prompt = promptTokens ?? estimate;
+            var completion = completionTokens ?? 0;
+            limiter.Charge(keyId, prompt + completion - estimate, model, alias, prompt, completion, window);
 
             if (stream)
             {
@@ -213,6 +218,9 @@ internal sealed class KeyUsage
     public long MonthCostMicros;
     public bool Dirty;
 
+    /// <summary>Closed minutes whose last counts were not written yet (KeyUsageSync writes and clears them).</summary>
+    public List<(DateTime Window, long Requests, long Tokens, long CostMicros, int Streams)> Closed = [];
+
     public long OthersRequests;
     public long OthersTokens;
     public int OthersStreams;
@@ -223,9 +231,15 @@ internal sealed class KeyUsage
     public void Roll(DateTimeOffset now)
     {
         var minute = new DateTime(now.UtcDateTime.Ticks - (now.UtcDateTime.Ticks % TimeSpan.TicksPerMinute), DateTimeKind.Utc);
-        if (minute == Window)
+        if (minute <= Window)
         {
-            return;
+            return; // forward only: a clock read before a lock was taken must not reopen a closed minute
+        }
+
+        if (Dirty && Window != default)
+        {
+            // The closing minute's last counts still have to reach the store (other replicas, restarts).
+            Closed.Add((Window, Requests, Tokens, WindowCostMicros, Streams));
         }
 
         if (Window.Date != minute.Date)

@@ -85,6 +85,13 @@ public sealed partial class KeyUsageSync(
             lock (usage)
             {
                 usage.Roll(now);
+                foreach (var closed in usage.Closed)
+                {
+                    rows.Add([keyId, closed.Window, options.Value.InstanceId, (ulong)closed.Requests, (ulong)Math.Max(0, closed.Tokens),
+                        (ulong)closed.CostMicros, (uint)closed.Streams, now.UtcDateTime]);
+                }
+
+                usage.Closed.Clear();
                 if (!usage.Dirty && usage.Streams == 0)
                 {
                     continue;
@@ -187,6 +194,23 @@ public sealed partial class KeyUsageSync(
                         usage.OthersDayCostMicros = usage.OthersMonthCostMicros = 0;
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>Writes what this replica counted since the last sync before it stops, so a restart continues from it.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (options.Value.LimitSyncSeconds > 0)
+        {
+            try
+            {
+                await WriteAsync(time.GetUtcNow(), cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogFailing(logger, e.Message);
             }
         }
     }

@@ -7,6 +7,9 @@ namespace Tao.Gateway.Proxy;
 internal sealed class ProxyCall(Guid requestId, ApiSurface surface, ResolvedModel model, CaptureContext? capture)
 {
     public Guid RequestId { get; } = requestId;
+
+    /// <summary>The key's own x-ratelimit-* headers, put back after the upstream's are removed from the answer.</summary>
+    public IReadOnlyDictionary<string, string>? RateLimitHeaders { get; init; }
     public ApiSurface Surface { get; } = surface;
 
     /// <summary>The model the current attempt goes to: the one requested, or a fallback (its credential is sent).</summary>

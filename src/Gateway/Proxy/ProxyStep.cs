@@ -172,6 +172,7 @@ internal sealed partial class ProxyStep(
 
         var recording = recorder.Enabled && !captureOff;
         Limits.KeyLimiter.Lease? lease = null;
+        IReadOnlyDictionary<string, string>? limitHeaders = null;
         if (caller.Key is { } key)
         {
             var admission = limiter.Admit(key, inspected.Stream, body.Length / 4);
@@ -189,6 +190,7 @@ internal sealed partial class ProxyStep(
             }
 
             lease = admission.Lease;
+            limitHeaders = admission.Headers;
         }
 
         var reserved = false;
@@ -260,7 +262,7 @@ internal sealed partial class ProxyStep(
             }
         }
 
-        var call = new ProxyCall(requestId, kind, resolved, capture) { Plan = plan };
+        var call = new ProxyCall(requestId, kind, resolved, capture) { Plan = plan, RateLimitHeaders = limitHeaders };
         context.Features.Set(call);
 
         // The whole call's deadline: YARP forwards with RequestAborted, so a token that also fires at the deadline
@@ -601,8 +603,11 @@ internal sealed partial class ProxyStep(
         return timeout;
     }
 
-    /// <summary>The most one record can take in the spool: prompt, request and answer each cut at the cap, plus the rest.</summary>
-    private static long RecordCeiling(CaptureOptions options) => 4L * options.MaxBodyBytes + 16 * 1024;
+    /// <summary>
+    /// A bound on what one record takes in the spool: every capped text (prompt, request, answer, reasoning, tool
+    /// arguments, other choices) at the cap, each character escaped to at most 6 bytes of JSON, plus the rest.
+    /// </summary>
+    private static long RecordCeiling(CaptureOptions options) => 6L * 6 * options.MaxBodyBytes + 256 * 1024;
 
     private static Task TooLargeAsync(HttpContext context, long limit) =>
         OpenAiError.TryWriteAsync(context, 413, $"The request body is larger than the gateway's limit of {limit} bytes.",

@@ -17,6 +17,12 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
     /// the client's OpenAI organisation and project, which would bill or scope the call under the caller's account
     /// instead of the gateway's credential.
     /// </summary>
+    private static readonly string[] s_upstreamOnly =
+    [
+        "openai-organization", "openai-project", "x-ratelimit-limit-requests", "x-ratelimit-limit-tokens", "x-ratelimit-remaining-requests",
+        "x-ratelimit-remaining-tokens", "x-ratelimit-reset-requests", "x-ratelimit-reset-tokens",
+    ];
+
     private static readonly string[] s_dropped = ["Cookie", "OpenAI-Organization", "OpenAI-Project", "anthropic-api-key"];
 
     public void ValidateRoute(TransformRouteValidationContext context)
@@ -77,6 +83,18 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
 
         context.AddResponseTransform(transform =>
         {
+            // The upstream account's own quota and identity are not the caller's business (and would sit beside the
+            // gateway's per-key x-ratelimit-* headers as a second, contradicting value).
+            foreach (var name in s_upstreamOnly)
+            {
+                transform.HttpContext.Response.Headers.Remove(name);
+            }
+
+            foreach (var (name, value) in transform.HttpContext.Features.Get<ProxyCall>()?.RateLimitHeaders ?? new Dictionary<string, string>())
+            {
+                transform.HttpContext.Response.Headers[name] = value;
+            }
+
             var http = transform.HttpContext;
             if (transform.ProxyResponse is not { } response || http.Features.Get<ProxyCall>() is not { Plan: { } plan } call)
             {

@@ -62,8 +62,9 @@ public sealed partial class GatewayStateSync(
             GatewayState? shared = null;
 
             // The newest row this replica can verify wins. Rows without a valid signature (written by anyone who can
-            // reach the store, not by a gateway) are reported and skipped, so they can neither change routing nor
-            // hide the genuine newer state behind a higher version.
+            // reach the store, not by a gateway) are reported and skipped, so they cannot change routing or keys. They
+            // can delay sync (a flood of forged higher versions, or a merge that keeps only the highest): integrity
+            // holds, availability of sync depends on who can write to the store (docs/security.md).
             using (var reader = await store.Client.ExecuteReaderAsync(
                 $"SELECT version, state FROM {store.Database}.{GatewayStateTable.Name} WHERE key = {{key:String}} ORDER BY version DESC LIMIT 200",
                 parameters, cancellationToken: cancellationToken))

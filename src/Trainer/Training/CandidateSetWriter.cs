@@ -45,7 +45,8 @@ public static class CandidateSetWriter
                 fromUsers += target is not null ? 1 : 0;
             }
 
-            if (best is not null && group.Worst is { } worst && worst.Text != best && (target is not null || group.Best > group.Scores.Min()))
+            // A pair teaches only when its rejected side scored below the best: a correct answer is never the rejected one.
+            if (best is not null && group.Worst is { } worst && worst.Text != best && group.Best > group.Scores.Min())
             {
                 preferences.WriteLine(new JsonObject
                 {

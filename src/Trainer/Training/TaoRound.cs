@@ -196,7 +196,7 @@ public sealed class TaoRound(
         IEnumerable<PolicyUpdater.StepResult> steps;
         if (options.Objective == TaoObjective.Dpo)
         {
-            var pairs = confident.Where(g => g.Worst is not null)
+            var pairs = confident.Where(g => g.Worst is not null && g.Best > g.Scores.Min())
                 .Select(g => (Item(g.Prompt, buffer.TryGet(g.Prompt.Id, out var pinned) && pinned.Pinned ? pinned.Targets[0] : g.Top[0]), Item(g.Prompt, g.Worst!)))
                 .ToList();
             steps = updater.Dpo(pairs, options.EpochsPerIteration, random);
