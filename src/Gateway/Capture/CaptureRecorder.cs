@@ -68,6 +68,9 @@ internal sealed partial class CaptureRecorder(
         var completionTokens = summary.CompletionTokens
             ?? (context.IsEventStream ? context.StreamedTokenEstimate : tokens.Count(summary.Text, encoding));
 
+        // Redacted once: the record keeps it, and log-probabilities are kept only when it masked nothing.
+        var rawResponse = summary.Text;
+        var responseText = redactor.Apply(context.Caller.Key?.Redact, rawResponse);
         return new CaptureRecord
         {
             RequestId = context.RequestId,
@@ -97,7 +100,7 @@ internal sealed partial class CaptureRecorder(
             RequestJson = requestJson,
             Prompt = prompt,
             PromptHash = PromptText.Hash(prompt),
-            ResponseText = redactor.Apply(context.Caller.Key?.Redact, summary.Text),
+            ResponseText = responseText,
             FinishReason = summary.FinishReason ?? string.Empty,
             ToolCalls = summary.ToolCalls(arguments => redactor.Apply(context.Caller.Key?.Redact, arguments)),
             Choices = summary.Choices.Select(c => redactor.Apply(context.Caller.Key?.Redact, c)).ToList(),
@@ -105,7 +108,7 @@ internal sealed partial class CaptureRecorder(
             Refusal = redactor.Apply(context.Caller.Key?.Redact, summary.Refusal),
             ResponseFormat = ResponseFormat(root),
             // Tokens would spell out what redaction masked in the answer: they are kept only when it masked nothing.
-            Logprobs = redactor.Apply(context.Caller.Key?.Redact, summary.Text) == summary.Text ? summary.Logprobs : [],
+            Logprobs = responseText == rawResponse ? summary.Logprobs : [],
             PromptTokens = promptTokens,
             CompletionTokens = completionTokens,
             TokensEstimated = estimated,

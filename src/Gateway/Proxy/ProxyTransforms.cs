@@ -17,6 +17,8 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
     /// the client's OpenAI organisation and project, which would bill or scope the call under the caller's account
     /// instead of the gateway's credential.
     /// </summary>
+    private static readonly Dictionary<string, string> s_noHeaders = [];
+
     private static readonly string[] s_upstreamOnly =
     [
         "openai-organization", "openai-project", "x-ratelimit-limit-requests", "x-ratelimit-limit-tokens", "x-ratelimit-remaining-requests",
@@ -90,7 +92,7 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
                 transform.HttpContext.Response.Headers.Remove(name);
             }
 
-            foreach (var (name, value) in transform.HttpContext.Features.Get<ProxyCall>()?.RateLimitHeaders ?? new Dictionary<string, string>())
+            foreach (var (name, value) in transform.HttpContext.Features.Get<ProxyCall>()?.RateLimitHeaders ?? s_noHeaders)
             {
                 transform.HttpContext.Response.Headers[name] = value;
             }
