@@ -149,8 +149,18 @@ public sealed class RoundSettings
     /// <summary>Candidates per input. Default: 8.</summary>
     public int Candidates { get; set; } = 8;
 
-    /// <summary>Generate → score → train iterations; the best is kept by a label-free dev score. Default: 6.</summary>
-    public int Iterations { get; set; } = 6;
+    /// <summary>
+    /// Most generate → score → train iterations; expert iteration stops sooner once its buffer of targets stops growing
+    /// (<see cref="MinCoverageGain"/>). The best of the iterations and polish epochs is kept by a label-free dev score.
+    /// Default: 16.
+    /// </summary>
+    public int Iterations { get; set; } = 16;
+
+    /// <summary>Stop once two iterations in a row gave fewer than this share of the inputs a target; 0 runs every iteration. Default: 0.01.</summary>
+    public double MinCoverageGain { get; set; } = 0.01;
+
+    /// <summary>Most epochs of the polish (the round's starting weights fine-tuned on the final buffer); 0 turns it off. Default: 8.</summary>
+    public int PolishEpochs { get; set; } = 8;
 
     /// <summary>Peak learning rate (warm-up + cosine). Default: 1e-3 (the project's small models; lower it for large ones).</summary>
     public double LearningRate { get; set; } = 1e-3;
@@ -179,6 +189,8 @@ public sealed class RoundSettings
         Objective = Enum.Parse<Tao.Trainer.Training.TaoObjective>(Objective, ignoreCase: true),
         Candidates = Candidates,
         Iterations = Iterations,
+        MinCoverageGain = MinCoverageGain,
+        PolishEpochs = PolishEpochs,
         LearningRate = LearningRate,
         BatchSize = BatchSize,
         EpochsPerIteration = EpochsPerIteration,

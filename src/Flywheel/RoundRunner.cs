@@ -174,6 +174,12 @@ public sealed partial class RoundRunner(
             evaluation["round.best_iteration"] = result.BestIteration;
             evaluation["round.iterations"] = result.Metrics.Count(m => m.Event == "iteration");
             evaluation["round.stopped_by_guard"] = result.StoppedByGuard ? 1 : 0;
+            evaluation["round.polish_epoch"] = result.PolishEpoch;
+            foreach (var (epoch, score) in result.PolishDevScores ?? new Dictionary<int, double>())
+            {
+                evaluation[$"round.dev.polish{epoch}"] = score;
+            }
+
             foreach (var (iteration, score) in result.DevScores ?? new Dictionary<int, double>())
             {
                 evaluation[$"round.dev.{iteration}"] = score;

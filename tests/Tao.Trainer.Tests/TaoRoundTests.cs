@@ -14,11 +14,15 @@ public sealed class TaoRoundTests
     private static List<TaskPrompt> Prompts(int count) =>
         Enumerable.Range(0, count).Select(i => new TaskPrompt($"p{i}", [new ChatMessage("user", $"how many orders in region {i % 5}?")])).ToList();
 
+    /// <summary>Every input re-sampled every iteration, no early stop, no polish: the loop itself (the tests below switch each on).</summary>
     private static TaoRoundOptions Options(TaoObjective objective, int iterations = 2) => new()
     {
         Objective = objective,
         Candidates = 4,
         Iterations = iterations,
+        ResampleCovered = true,
+        MinCoverageGain = 0,
+        PolishEpochs = 0,
         BatchSize = 8,
         LearningRate = 1e-3,
         MinBestScore = 0,
@@ -219,6 +223,76 @@ public sealed class TaoRoundTests
     }
 
     [Fact]
+    public async Task ExpertIteration_SamplesOnlyInputsWithoutATarget_AndStopsWhenTheBufferStopsGrowing()
+    {
+        using var model = TinyModels.Create(seed: 5);
+        var scorer = new RegionScorer(answerable: ["region 0", "region 1", "region 2"]);
+        var round = new TaoRound(model, TinyModels.Tokenizer(), scorer, Options(TaoObjective.BestOfN, iterations: 6) with
+        {
+            ResampleCovered = false, MinCoverageGain = 0.01, CoveragePatience = 2, MinBestScore = 0.5, MinTopShare = 0.5,
+        });
+
+        var result = await round.RunAsync(Prompts(10), heldOut: null, default);
+
+        // p0..p9 ask about regions i % 5: six can be answered. Iteration 1 samples all ten and finds targets for six; the
+        // next two sample only the four others, find nothing, and the round stops after two iterations without growth.
+        var iterations = result.Metrics.Where(m => m.Event == "iteration").ToList();
+        Assert.Equal([10, 4, 4], iterations.Select(m => m.Groups!.Value));
+        Assert.Equal([6, 6, 6], iterations.Select(m => m.BufferSize!.Value));
+        Assert.Equal(0.6, iterations[^1].Coverage!.Value, 6);
+        Assert.Equal(3, result.Iterations);
+        Assert.Contains("buffer stopped growing", result.StopReason);
+        Assert.Equal(["region 3", "region 4"], scorer.Sampled.Skip(10).Select(p => p[^9..^1]).Distinct().Order());
+        // The first iteration's budget (4 candidates × 10 inputs) is spread over the four left: 10 candidates each.
+        Assert.Equal([.. Enumerable.Repeat(4, 10), .. Enumerable.Repeat(10, 8)], scorer.Sizes);
+    }
+
+    [Fact]
+    public async Task Polish_RetrainsOnTheFinalBuffer_UntilTheDevScoreStopsRising_AndCompetesForTheKeptWeights()
+    {
+        using var model = TinyModels.Create(seed: 5);
+        var start = ModelCopies.Snapshot(model);
+        var round = new TaoRound(model, TinyModels.Tokenizer(), new ConstantScorer(), Options(TaoObjective.BestOfN, iterations: 4) with
+        {
+            ResampleCovered = false, MinCoverageGain = 0.01, PolishEpochs = 8, PolishBatchSize = 16, DevFraction = 0.2,
+        });
+        var prompts = Enumerable.Range(0, 50).Select(i => new TaskPrompt($"p{i}", [new ChatMessage("user", $"how many orders in region {i}?")])).ToList();
+
+        var result = await round.RunAsync(prompts, heldOut: null, default);
+
+        // Every group agrees on its pick, so iteration 1 gives all 40 training inputs a target and iteration 2 has nothing to sample.
+        Assert.Equal(1, result.Iterations);
+        Assert.Contains("every training input has a target", result.StopReason);
+        // The dev score never changes (a constant scorer): the polish stops after three epochs without a better one.
+        var polish = result.Metrics.Where(m => m.Event == "polish").ToList();
+        Assert.Equal(4, polish.Count);
+        Assert.All(polish, m => Assert.NotNull(m.Dev));
+        Assert.Equal(4 * 3, result.Metrics.Count(m => m.Event == "step" && m.Iteration > 1000)); // 40 targets in steps of 16
+        Assert.Equal([1, 2, 3, 4], result.PolishDevScores!.Keys.Order());
+        // Ties go to the later weights, so the last polish epoch is kept — and it differs from the starting weights.
+        Assert.Equal(4, result.PolishEpoch);
+        Assert.Contains("kept the polish after 4 epochs", result.StopReason);
+        Assert.Contains(model.named_parameters(), p => !p.parameter.allclose(start[p.name]));
+        ModelCopies.Dispose(start);
+    }
+
+    [Fact]
+    public void KeptWeights_ThePolishUnlessItScoresBelowTheBestIterationBeyondTheNoise()
+    {
+        const int polish = KeptWeights.PolishBase;
+        // Iterations only: the best, the later on ties.
+        Assert.Equal(2, KeptWeights.Choose(new Dictionary<int, double> { [0] = 0.4, [1] = 0.6, [2] = 0.6 }, tolerance: 0.05));
+        // The polish's best epoch is kept although an iteration scored a little higher (within the noise)...
+        Assert.Equal(polish + 2, KeptWeights.Choose(new Dictionary<int, double>
+        {
+            [0] = 0.4, [3] = 0.80, [polish + 1] = 0.70, [polish + 2] = 0.77, [polish + 3] = 0.76,
+        }, tolerance: 0.05));
+        // ...but not when it is lower beyond it.
+        Assert.Equal(3, KeptWeights.Choose(new Dictionary<int, double> { [0] = 0.4, [3] = 0.80, [polish + 1] = 0.70 }, tolerance: 0.05));
+        Assert.Throws<ArgumentException>(() => KeptWeights.Choose(new Dictionary<int, double>(), 0.05));
+    }
+
+    [Fact]
     public void Buffer_KeepsAPromptsLastConfidentTargets_AcrossIterations_AndSurvivesARestart()
     {
         var one = new TaskPrompt("one", [new ChatMessage("user", "q1")]);
@@ -311,6 +385,21 @@ public sealed class TaoRoundTests
             CancellationToken cancellationToken) =>
             Task.FromResult<IReadOnlyList<IReadOnlyList<Candidate>>>(
                 prompts.Select(_ => (IReadOnlyList<Candidate>)Enumerable.Range(0, perPrompt).Select(i => new Candidate(answers[i % answers.Length])).ToList()).ToList());
+    }
+
+    /// <summary>A verifier that accepts every answer to some questions and none to the others; records the prompts of training groups.</summary>
+    private sealed class RegionScorer(string[] answerable) : IScorer
+    {
+        public List<string> Sampled { get; } = [];
+        public List<int> Sizes { get; } = [];
+        public string Name => "region";
+        public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken)
+        {
+            Sampled.Add(group.Prompt);
+            Sizes.Add(group.Candidates.Count);
+            var score = answerable.Any(a => group.Prompt.Contains(a, StringComparison.Ordinal)) ? 1.0 : 0.0;
+            return Task.FromResult(group.Candidates.Select(_ => score).ToArray());
+        }
     }
 
     private sealed class ConstantScorer : IScorer

@@ -18,7 +18,7 @@ internal static class TaoBenchmarkCommand
         var seeds = new Option<int?>("--seeds") { Description = "How many traffic seeds. Default: 3 (1 with --quick)." };
         var only = new Option<string[]>("--family") { Description = "Run only these families (sql, docqa, units). Default: all.", AllowMultipleArgumentsPerToken = true };
         var objective = new Option<TaoObjective?>("--objective") { Description = "TAO objective: BestOfN (default, expert iteration), Grpo, DrGrpo, Dpo." };
-        var iterations = new Option<int?>("--iterations") { Description = "Generate → score → train iterations per TAO round. Default: 6." };
+        var iterations = new Option<int?>("--iterations") { Description = "Most generate → score → train iterations per TAO round (it stops sooner when its buffer of targets stops growing). Default: 16." };
         var compare = new Option<bool>("--objectives") { Description = "Also run GRPO, Dr. GRPO and DPO at the same budget on the first seed." };
         var curves = new Option<bool>("--curves") { Description = "Also the curves on the first seed: candidates per input 2..32, and 6 consecutive rounds on fresh inputs (about 30 more minutes)." };
         var command = new Command("tao",

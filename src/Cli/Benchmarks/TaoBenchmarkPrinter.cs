@@ -27,8 +27,9 @@ internal static class TaoBenchmarkPrinter
             $"({string.Join(", ", options.Seeds)}: each draws its own tuning and held-out inputs and samples with its own seed; the base model is the same). " +
             $"Base: the project's own {report.Throughput?.Parameters / 1e6 ?? 0:0.0}M-parameter model, trained from scratch here. Labelled FT: fine-tuning on the " +
             $"tuning inputs WITH their gold answers, learning rate and epochs chosen on a dev slice. TAO ×{n}: the same inputs WITHOUT answers, {n} candidates " +
-            $"per input scored without labels, {options.Round.Objective} over up to {options.Round.Iterations} iterations, best iteration chosen on a label-free dev " +
-            "slice. Gains are paired: 95 % bootstrap interval over the held-out items (resampled within each seed) and McNemar's exact test. A gain whose " +
+            $"per input scored without labels, {options.Round.Objective} over up to {options.Round.Iterations} iterations (each sampling the inputs without a target " +
+            "yet, until the buffer of targets stops growing), then the starting weights fine-tuned on the final buffer to convergence; the kept weights " +
+            "(an iteration's or a polish epoch's) chosen on a label-free dev slice. Gains are paired: 95 % bootstrap interval over the held-out items (resampled within each seed) and McNemar's exact test. A gain whose " +
             "interval contains 0 is no gain."));
         text.AppendLine();
         text.AppendLine($"| family | label-free scorer | tuning inputs | held-out | base | labelled FT | TAO ×{n} | TAO − base [95 % CI] | p | TAO − FT [95 % CI] | p |");
@@ -41,10 +42,11 @@ internal static class TaoBenchmarkPrinter
         }
 
         text.AppendLine();
-        text.AppendLine("Per seed (labelled FT: chosen rate and epochs; TAO: kept iteration and optimiser steps; pass@N / pick@N: the base model's N samples " +
+        text.AppendLine("Per seed (labelled FT: chosen rate and epochs; TAO: iterations run, share of the training inputs with a target at the end, " +
+                        "what was kept (iteration k, or the polish after e epochs), optimiser steps in all; pass@N / pick@N: the base model's N samples " +
                         "on the held-out inputs contain a right answer / the label-free scorer's favourite is right — measured, not used):");
         text.AppendLine();
-        text.AppendLine($"| family | seed | base | labelled FT | FT rate, epochs, steps | TAO | TAO iteration, steps, seconds | pass@{n} | pick@{n} |");
+        text.AppendLine($"| family | seed | base | labelled FT | FT rate, epochs, steps | TAO | TAO iterations, coverage, kept, steps, seconds | pass@{n} | pick@{n} |");
         text.AppendLine("|---|---:|---:|---:|---|---:|---|---:|---:|");
         foreach (var f in report.Families)
         {
@@ -52,24 +54,26 @@ internal static class TaoBenchmarkPrinter
             {
                 text.AppendLine(string.Create(Inv,
                     $"| {f.Family} | {s.Seed} | {P(s.Base)} | {P(s.Ft)} | {s.FtLearningRate:0.####}, {s.FtEpochs}, {s.FtSteps} | {P(s.Tao)} | " +
-                    $"{s.TaoBestIteration}, {s.TaoSteps}, {s.TaoSeconds:0} | {P(s.PassAtN)} | {P(s.PickAtN)} |"));
+                    $"{s.TaoIterations}, {P(s.TaoCoverage)} %, {(s.TaoPolishEpoch > 0 ? $"polish {s.TaoPolishEpoch}" : $"iteration {s.TaoBestIteration}")}, " +
+                    $"{s.TaoSteps}, {s.TaoSeconds:0} | {P(s.PassAtN)} | {P(s.PickAtN)} |"));
             }
         }
 
         text.AppendLine();
-        text.AppendLine("TAO by iteration (mean over seeds). Target precision: share of the targets the round selected that are right; pick: the " +
-                        "label-free favourite is right; pass@N: some candidate is right — all judged with the tuning inputs' gold answers for this " +
-                        "report only. Kept: groups whose pick passed the confidence filter. Entropy: nats per sampled token. Dev: the label-free " +
-                        "dev score the kept iteration is chosen by.");
+        text.AppendLine("TAO by iteration (mean over the seeds that ran it). Groups: inputs sampled (after the first iteration, those without a " +
+                        "target yet); kept: groups whose pick passed the confidence filter; coverage: share of the training inputs with a target. " +
+                        "Target precision: share of the targets the round selected that are right; pick: the label-free favourite is right; pass@N: " +
+                        "some candidate is right — all three over the sampled groups, judged with the tuning inputs' gold answers for this report " +
+                        "only. Entropy: nats per sampled token. Dev: the label-free dev score the kept weights are chosen by.");
         text.AppendLine();
-        text.AppendLine($"| family | iteration | kept / groups | target precision | pick | pass@{n} | entropy | dev |");
-        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine($"| family | iteration | kept / groups | coverage | target precision | pick | pass@{n} | entropy | dev |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var f in report.Families)
         {
             foreach (var group in f.Seeds.SelectMany(s => s.Iterations).GroupBy(i => i.Iteration).OrderBy(g => g.Key))
             {
                 text.AppendLine(string.Create(Inv,
-                    $"| {f.Family} | {group.Key} | {group.Average(i => i.Kept):0} / {group.Average(i => i.Groups):0} | {P(Mean(group, i => i.TargetPrecision))} | " +
+                    $"| {f.Family} | {group.Key} | {group.Average(i => i.Kept):0} / {group.Average(i => i.Groups):0} | {P(Mean(group, i => i.Coverage))} | {P(Mean(group, i => i.TargetPrecision))} | " +
                     $"{P(Mean(group, i => i.PickAccuracy))} | {P(Mean(group, i => i.PassAtN))} | {Mean(group, i => i.Entropy):0.000} | {Mean(group, i => i.Dev):0.000} |"));
             }
         }

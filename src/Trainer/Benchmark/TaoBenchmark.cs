@@ -111,11 +111,16 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
             seedResult.TaoSeconds = watch.Elapsed.TotalSeconds;
             seedResult.TaoSteps = round.Metrics.Count(m => m.Event == "step");
             seedResult.TaoBestIteration = round.BestIteration;
+            seedResult.TaoIterations = round.Iterations;
+            seedResult.TaoPolishEpoch = round.PolishEpoch;
+            seedResult.TaoCoverage = round.Metrics.LastOrDefault(m => m.Event == "iteration")?.Coverage ?? 0;
             seedResult.TaoStopReason = round.StopReason;
             seedResult.Iterations.AddRange(Iterations(round));
             taoTokens.Add(afterTao.TokensPerAnswer);
             _taoTokensPerSecond.Add(round.TrainingTokensPerSecond);
-            Say($"{family.Name} seed {seed}: TAO {afterTao.Accuracy:P1} (kept iteration {round.BestIteration}, {seedResult.TaoSteps} steps, {watch.Elapsed.TotalSeconds:0} s; {round.StopReason})");
+            Say($"{family.Name} seed {seed}: TAO {afterTao.Accuracy:P1} ({round.Iterations} iterations, targets for {seedResult.TaoCoverage:P0} of the training inputs, " +
+                $"{seedResult.TaoSteps} steps, {watch.Elapsed.TotalSeconds:0} s: sampling {round.SamplingTime.TotalSeconds:0}, training {round.TrainingTime.TotalSeconds:0}, " +
+                $"dev {round.DevTime.TotalSeconds:0}; {round.StopReason})");
 
             for (var i = 0; i < split.HeldOut.Count; i++)
             {
@@ -274,7 +279,7 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         return round.Metrics.Where(m => m.Event == "iteration").Select(m => new IterationResult
         {
             Iteration = m.Iteration, TargetPrecision = m.TargetPrecision, PickAccuracy = m.PickAccuracy, PassAtN = m.PassAtN,
-            LabelFreePass = m.LabelFreePass, Kept = (m.Groups ?? 0) - (m.SkippedGroups ?? 0), Groups = m.Groups ?? 0, Buffer = m.BufferSize,
+            LabelFreePass = m.LabelFreePass, Kept = (m.Groups ?? 0) - (m.SkippedGroups ?? 0), Groups = m.Groups ?? 0, Buffer = m.BufferSize, Coverage = m.Coverage,
             Entropy = m.Entropy, AnswerTokens = m.AnswerTokens, Dev = devs.TryGetValue(m.Iteration, out var dev) ? dev : null,
         });
     }

@@ -55,6 +55,16 @@ public sealed class SeedResult
     public double FtDev { get; set; }
     public int TaoSteps { get; set; }
     public int TaoBestIteration { get; set; }
+
+    /// <summary>Iterations the round ran before its buffer stopped growing (or the maximum).</summary>
+    public int TaoIterations { get; set; }
+
+    /// <summary>Epochs of the polish on the final buffer that the kept weights had; 0 when an iteration was kept.</summary>
+    public int TaoPolishEpoch { get; set; }
+
+    /// <summary>Share of the training inputs (the tuning inputs less the dev slice) with a target at the end.</summary>
+    public double TaoCoverage { get; set; }
+
     public string TaoStopReason { get; set; } = string.Empty;
     public double TaoSeconds { get; set; }
     public List<IterationResult> Iterations { get; } = [];
@@ -74,6 +84,10 @@ public sealed class IterationResult
     public int Kept { get; set; }
     public int Groups { get; set; }
     public int? Buffer { get; set; }
+
+    /// <summary>Share of the training inputs with a target in the buffer after this iteration.</summary>
+    public double? Coverage { get; set; }
+
     public double? Entropy { get; set; }
     public double? AnswerTokens { get; set; }
     public double? Dev { get; set; }

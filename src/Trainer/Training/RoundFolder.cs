@@ -22,7 +22,8 @@ internal sealed class RoundFolder(LlamaForCausalLM policy, string? folder) : IDi
 
     private readonly Dictionary<int, Dictionary<string, Tensor>> _snapshots = [];
 
-    public sealed record State(int CompletedIterations, int Steps);
+    /// <param name="StopReason">Why the iterations ended early, when they did (a resumed round then goes straight to its end).</param>
+    public sealed record State(int CompletedIterations, int Steps, string? StopReason = null, bool Guarded = false);
 
     private IEnumerable<(string Name, TorchSharp.Modules.Parameter Parameter)> Trainable() =>
         policy.named_parameters().Where(p => p.parameter.requires_grad);

@@ -12,6 +12,9 @@ namespace Tao.Trainer.Training;
 public sealed class RoundHealth(TaoRoundOptions options, double noise = 0)
 {
     private readonly double _tolerance = Math.Max(options.GuardTolerance, noise);
+
+    /// <summary>How far below the best a score must be to count as lower: the configured tolerance or the score's noise.</summary>
+    public double Tolerance => _tolerance;
     private double? _entropy;
     private double? _length;
     private int _hacking;

@@ -31,6 +31,9 @@ public sealed record RoundMetrics
     /// <summary>Prompts with targets in the expert-iteration buffer.</summary>
     public int? BufferSize { get; init; }
 
+    /// <summary>Share of the round's training inputs with a target in the buffer.</summary>
+    public double? Coverage { get; init; }
+
     /// <summary>Diagnostics with labels (see TaoRound.Oracle): share of this iteration's selected targets that are right.</summary>
     public double? TargetPrecision { get; init; }
 

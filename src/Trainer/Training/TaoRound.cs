@@ -14,10 +14,11 @@ namespace Tao.Trainer.Training;
 /// One TAO round on inputs only, as iterated optimisation. Each iteration samples candidates from the current policy,
 /// scores them without labels, keeps the groups whose pick is trustworthy (confidence filter), and updates the policy:
 /// by default expert iteration — fine-tuning on a de-duplicated buffer of confident best candidates carried across
-/// iterations — or on-policy GRPO / Dr. GRPO, or DPO, all on one warm-up + cosine schedule. Between iterations the round
-/// watches entropy, answer length and reward, and stops on collapse or reward hacking. At the end it keeps the best
-/// iteration, chosen without labels on a dev slice of the inputs that no iteration trained on (or by the caller's
-/// held-out measure when one is given).
+/// iterations, sampling only the inputs that have no target yet, until the buffer stops growing — or on-policy GRPO /
+/// Dr. GRPO, or DPO, all on one warm-up + cosine schedule. Between iterations the round watches entropy, answer length
+/// and reward, and stops on collapse or reward hacking. Expert iteration ends with a polish: the starting weights
+/// fine-tuned on the final buffer to convergence. The round keeps the best of its iterations and polish epochs, chosen
+/// without labels on a dev slice of the inputs that nothing trained on (or by the caller's held-out measure when given).
 /// </summary>
 public sealed class TaoRound(
     LlamaForCausalLM policy, TextTokenizer tokenizer, IScorer scorer, TaoRoundOptions options,
@@ -28,6 +29,8 @@ public sealed class TaoRound(
     private RoundFolder? _folder;
     private long _trainingTokens;
     private TimeSpan _trainingTime;
+    private readonly Stopwatch _sampling = new();
+    private readonly Stopwatch _devClock = new();
 
     /// <summary>Called after each iteration's update (diagnostics only: nothing it returns steers the round).</summary>
     public Func<int, LlamaForCausalLM, CancellationToken, Task>? AfterIteration { get; init; }
@@ -116,15 +119,32 @@ public sealed class TaoRound(
             Log(new RoundMetrics { Event = "evaluate", Iteration = 0, HeldOut = quality[0], ElapsedSeconds = Elapsed, Note = "before tuning" });
         }
 
-        var stopReason = "completed all iterations";
-        var guarded = false;
-        for (var iteration = (state?.CompletedIterations ?? 0) + 1; iteration <= options.Iterations; iteration++)
+        var stopReason = state?.StopReason ?? "completed all iterations";
+        var guarded = state?.Guarded ?? false;
+        var stalled = 0;
+        var lastIteration = state?.CompletedIterations ?? 0;
+        for (var iteration = lastIteration + 1; iteration <= options.Iterations && state?.StopReason is null; iteration++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var groups = options.Objective is TaoObjective.Grpo or TaoObjective.DrGrpo
-                ? await GrpoIterationAsync(train, iteration, candidates, updater, cancellationToken)
-                : await ExpertIterationAsync(train, iteration, candidates, updater, buffer, cancellationToken);
-            var summary = await SummariseAsync(iteration, groups, buffer, cancellationToken);
+            var covered = buffer.Count;
+            var expert = options.Objective is not (TaoObjective.Grpo or TaoObjective.DrGrpo);
+            var batch = expert && options.Objective != TaoObjective.Dpo && !options.ResampleCovered
+                ? PromptsFor(train.Where(p => !buffer.TryGet(p.Id, out _)).ToList(), iteration)
+                : PromptsFor(train, iteration);
+            if (batch.Count == 0)
+            {
+                stopReason = $"every training input has a target after iteration {iteration - 1}";
+                break;
+            }
+
+            // Later iterations spread the first one's budget (Candidates × inputs) over the inputs still without a target.
+            var perPrompt = iteration == 1 || batch.Count >= train.Count ? options.Candidates
+                : Math.Clamp(options.Candidates * train.Count / batch.Count, options.Candidates, Math.Max(options.Candidates, options.MaxCandidates));
+            var groups = expert
+                ? await ExpertIterationAsync(batch, iteration, candidates, updater, buffer, perPrompt, cancellationToken)
+                : await GrpoIterationAsync(batch, iteration, candidates, updater, cancellationToken);
+            var summary = await SummariseAsync(iteration, groups, buffer, train.Count, cancellationToken);
+            lastIteration = iteration;
 
             if (AfterIteration is not null)
             {
@@ -133,8 +153,10 @@ public sealed class TaoRound(
 
             kept.Keep(iteration);
             progress?.Invoke(new RoundProgress("evaluate", iteration, options.Iterations, 0, 1));
+            _devClock.Start();
             devSplit.Record(iteration, policy);
             var devScores = dev.Count > 0 ? await devSplit.ScoreAsync(scorer, cancellationToken) : null;
+            _devClock.Stop();
             if (heldOut is not null)
             {
                 quality[iteration] = await heldOut(policy, cancellationToken);
@@ -148,48 +170,125 @@ public sealed class TaoRound(
                 Event = "evaluate", Iteration = iteration, HeldOut = heldOut is not null ? current : null, Dev = devScores?[iteration],
                 RewardMean = summary.RewardMean, ElapsedSeconds = Elapsed,
             });
-            kept.Save(new RoundFolder.State(iteration, updater.Steps), buffer, devSplit);
-
+            string? stop = null;
             if (health.Check(iteration, summary.Entropy ?? 0, summary.AnswerTokens ?? 0, summary.RewardMean ?? 0, current, best) is { } reason)
             {
                 guarded = true;
-                stopReason = reason;
+                stop = reason;
                 Log(new RoundMetrics { Event = "guard", Iteration = iteration, Note = reason, ElapsedSeconds = Elapsed });
+            }
+            else if (expert && options.Objective != TaoObjective.Dpo && options.MinCoverageGain > 0)
+            {
+                var added = buffer.Count - covered;
+                var enough = Math.Max(1, (int)Math.Ceiling(options.MinCoverageGain * train.Count));
+                stalled = added < enough ? stalled + 1 : 0;
+                if (stalled >= options.CoveragePatience)
+                {
+                    stop = $"the buffer stopped growing: fewer than {enough} new inputs with a target in each of the last {stalled} iterations " +
+                           $"({buffer.Count} of {train.Count} training inputs have one)";
+                }
+            }
+
+            kept.Save(new RoundFolder.State(iteration, updater.Steps, stop, guarded), buffer, devSplit);
+            if (stop is not null)
+            {
+                stopReason = stop;
                 break;
             }
         }
 
-        // The kept iteration: best held-out score when the caller measures one, else best label-free dev score (the
-        // later iteration on ties), else the last.
+        if (options.Objective == TaoObjective.BestOfN && options.PolishEpochs > 0 && dev.Count > 0 && buffer.Count > 0)
+        {
+            await PolishAsync(buffer, kept, devSplit, heldOut, quality, cancellationToken);
+        }
+
+        // The kept weights (see KeptWeights): by the caller's held-out score when it measures one, else by the label-free
+        // dev score, else the last iteration's.
+        _devClock.Start();
         var finalDev = dev.Count > 0 ? await devSplit.ScoreAsync(scorer, cancellationToken) : null;
+        _devClock.Stop();
         var candidatesForBest = kept.Kept;
-        var bestIteration = heldOut is not null ? quality.OrderByDescending(q => q.Value).ThenBy(q => q.Key).First().Key
-            : finalDev is { Count: > 0 } ? finalDev.Where(d => candidatesForBest.Contains(d.Key)).OrderByDescending(d => d.Value).ThenByDescending(d => d.Key).First().Key
+        var bestIteration = heldOut is not null ? KeptWeights.Choose(quality, options.GuardTolerance)
+            : finalDev is { Count: > 0 } ? KeptWeights.Choose(finalDev.Where(d => candidatesForBest.Contains(d.Key)).ToDictionary(), health.Tolerance)
             : candidatesForBest.Max();
         kept.Restore(bestIteration);
-        if (guarded)
-        {
-            stopReason += $"; kept iteration {bestIteration}";
-        }
+        var polishEpoch = bestIteration > PolishBase ? bestIteration - PolishBase : 0;
+        stopReason += polishEpoch > 0 ? $"; kept the polish after {polishEpoch} epochs on the final buffer" : $"; kept iteration {bestIteration}";
 
         Log(new RoundMetrics
         {
             Event = "selected", Iteration = bestIteration, Dev = finalDev?.GetValueOrDefault(bestIteration),
             HeldOut = heldOut is not null ? quality[bestIteration] : null, ElapsedSeconds = Elapsed,
-            Note = finalDev is null ? null : "dev by iteration: " + string.Join(", ", finalDev.Select(d => $"{d.Key}={d.Value:0.000}")),
+            Note = finalDev is null ? null : "dev by iteration: " + string.Join(", ", finalDev.Select(d => $"{Name(d.Key)}={d.Value:0.000}")),
         });
         kept.SaveBest(Adapters, options.Lora);
         _folder = null;
-        return new TaoRoundResult(_metrics, bestIteration, heldOut is not null ? quality[bestIteration] : finalDev?.GetValueOrDefault(bestIteration),
-            guarded, stopReason, _trainingTokens, _trainingTime) { DevScores = finalDev };
+        return new TaoRoundResult(_metrics, polishEpoch > 0 ? lastIteration : bestIteration,
+            heldOut is not null ? quality[bestIteration] : finalDev?.GetValueOrDefault(bestIteration), guarded, stopReason, _trainingTokens, _trainingTime)
+        {
+            DevScores = finalDev?.Where(d => d.Key < PolishBase).ToDictionary(d => d.Key, d => d.Value),
+            PolishDevScores = finalDev?.Where(d => d.Key > PolishBase).ToDictionary(d => d.Key - PolishBase, d => d.Value),
+            PolishEpoch = polishEpoch,
+            Iterations = lastIteration,
+            SamplingTime = _sampling.Elapsed,
+            DevTime = _devClock.Elapsed,
+        };
+    }
+
+    /// <summary>Weights of the polish's epochs are kept and scored under these ids (above any iteration's).</summary>
+    private const int PolishBase = KeptWeights.PolishBase;
+
+    private static string Name(int id) => id > PolishBase ? $"polish{id - PolishBase}" : id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Fine-tunes the round's starting weights on the final buffer, epoch by epoch on a fresh warm-up + cosine schedule,
+    /// the way the labelled baseline trains on gold answers: each epoch's weights are kept and scored on the dev slice
+    /// (and by the caller's held-out measure when given), stopping after three epochs without a better score. The
+    /// epochs then compete with the iterations for the kept weights.
+    /// </summary>
+    private async Task PolishAsync(ExperienceBuffer buffer, RoundFolder kept, DevSplit devSplit,
+        Func<LlamaForCausalLM, CancellationToken, Task<double>>? heldOut, Dictionary<int, double> quality, CancellationToken cancellationToken)
+    {
+        var items = buffer.Entries.OrderBy(e => e.Prompt.Id, StringComparer.Ordinal).SelectMany(e => e.Targets.Select(t => Item(e.Prompt, t))).ToList();
+        var polish = options with { BatchSize = options.PolishBatchSize };
+        var perEpoch = (items.Count + polish.BatchSize - 1) / polish.BatchSize;
+        kept.Restore(0);
+        using var updater = new PolicyUpdater(policy, tokenizer.PadId, polish, reference: null) { PlannedSteps = Math.Max(1, perEpoch * options.PolishEpochs) };
+        var random = new Random((int)options.Seed * 131 + 17);
+        var best = double.NegativeInfinity;
+        var since = 0;
+        for (var epoch = 1; epoch <= options.PolishEpochs && since < 3; epoch++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var id = PolishBase + epoch;
+            progress?.Invoke(new RoundProgress("polish", epoch, options.PolishEpochs, 0, perEpoch));
+            Train(updater.FineTune(items, 1, random), id, Stopwatch.StartNew());
+            kept.Keep(id);
+            _devClock.Start();
+            devSplit.Record(id, policy);
+            var devScores = await devSplit.ScoreAsync(scorer, cancellationToken);
+            _devClock.Stop();
+            if (heldOut is not null)
+            {
+                quality[id] = await heldOut(policy, cancellationToken);
+            }
+
+            var score = heldOut is not null ? quality[id] : devScores[id];
+            since = score > best ? 0 : since + 1;
+            best = Math.Max(best, score);
+            Log(new RoundMetrics
+            {
+                Event = "polish", Iteration = id, Dev = devScores[id], HeldOut = heldOut is not null ? quality[id] : null, BufferSize = buffer.Count,
+                ElapsedSeconds = Elapsed, Note = $"epoch {epoch} over {items.Count} targets",
+            });
+        }
     }
 
     /// <summary>Expert iteration (and DPO): sample every prompt, score, refresh the buffer from confident groups, train.</summary>
-    private async Task<List<ScoredGroup>> ExpertIterationAsync(IReadOnlyList<TaskPrompt> train, int iteration, ICandidateSource candidates,
-        PolicyUpdater updater, ExperienceBuffer buffer, CancellationToken cancellationToken)
+    private async Task<List<ScoredGroup>> ExpertIterationAsync(IReadOnlyList<TaskPrompt> batch, int iteration, ICandidateSource candidates,
+        PolicyUpdater updater, ExperienceBuffer buffer, int perPrompt, CancellationToken cancellationToken)
     {
-        var batch = PromptsFor(train, iteration);
-        var groups = await SampleAndScoreAsync(batch, iteration, candidates, cancellationToken);
+        var groups = await SampleAndScoreAsync(batch, iteration, candidates, cancellationToken, perPrompt);
         var confident = groups.Where(Confident).ToList();
         var random = new Random((int)options.Seed * 31 + iteration);
         var clock = Stopwatch.StartNew();
@@ -227,10 +326,9 @@ public sealed class TaoRound(
     public bool IsConfident(ScoredGroup group) => Confident(group);
 
     /// <summary>GRPO: one pass over the prompts in on-policy steps of whole groups (BatchSize / Candidates prompts each).</summary>
-    private async Task<List<ScoredGroup>> GrpoIterationAsync(IReadOnlyList<TaskPrompt> train, int iteration, ICandidateSource candidates,
+    private async Task<List<ScoredGroup>> GrpoIterationAsync(IReadOnlyList<TaskPrompt> batch, int iteration, ICandidateSource candidates,
         PolicyUpdater updater, CancellationToken cancellationToken)
     {
-        var batch = PromptsFor(train, iteration);
         var perStep = Math.Max(1, options.BatchSize / options.Candidates);
         var variant = options.Objective == TaoObjective.DrGrpo ? AdvantageVariant.DrGrpo : AdvantageVariant.Grpo;
         var all = new List<ScoredGroup>();
@@ -267,11 +365,27 @@ public sealed class TaoRound(
 
     private int _step;
 
-    private async Task<List<ScoredGroup>> SampleAndScoreAsync(IReadOnlyList<TaskPrompt> batch, int iteration, ICandidateSource candidates, CancellationToken cancellationToken)
+    private async Task<List<ScoredGroup>> SampleAndScoreAsync(IReadOnlyList<TaskPrompt> batch, int iteration, ICandidateSource candidates, CancellationToken cancellationToken,
+        int perPrompt = 0)
     {
-        progress?.Invoke(new RoundProgress("generate", iteration, options.Iterations, 0, batch.Count * options.Candidates));
-        var generation = options.Generation with { Seed = options.Seed * 1000 + (ulong)iteration * 7 + (ulong)_sampled++ };
-        var sampled = await candidates.GenerateAsync(batch, options.Candidates, generation, cancellationToken);
+        perPrompt = perPrompt > 0 ? perPrompt : options.Candidates;
+        progress?.Invoke(new RoundProgress("generate", iteration, options.Iterations, 0, batch.Count * perPrompt));
+        _sampling.Start();
+        try
+        {
+            var generation = options.Generation with { Seed = options.Seed * 1000 + (ulong)iteration * 7 + (ulong)_sampled++ };
+            return await SampleAndScoreCoreAsync(batch, iteration, candidates, perPrompt, generation, cancellationToken);
+        }
+        finally
+        {
+            _sampling.Stop();
+        }
+    }
+
+    private async Task<List<ScoredGroup>> SampleAndScoreCoreAsync(IReadOnlyList<TaskPrompt> batch, int iteration, ICandidateSource candidates, int perPrompt,
+        GenerationOptions generation, CancellationToken cancellationToken)
+    {
+        var sampled = await candidates.GenerateAsync(batch, perPrompt, generation, cancellationToken);
         var groups = new List<ScoredGroup>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
@@ -307,9 +421,10 @@ public sealed class TaoRound(
     private bool Teaches(ScoredGroup group) =>
         options.Objective is TaoObjective.Grpo or TaoObjective.DrGrpo ? !group.Flat && group.Best >= options.MinBestScore : Confident(group);
 
-    private async Task<RoundMetrics> SummariseAsync(int iteration, List<ScoredGroup> groups, ExperienceBuffer buffer, CancellationToken cancellationToken)
+    private async Task<RoundMetrics> SummariseAsync(int iteration, List<ScoredGroup> groups, ExperienceBuffer buffer, int trainPrompts, CancellationToken cancellationToken)
     {
-        var summary = await IterationReport.SummariseAsync(iteration, groups, buffer, Confident, Teaches, options.MinBestScore, Oracle, Elapsed, cancellationToken);
+        var summary = await IterationReport.SummariseAsync(iteration, groups, buffer, Confident, Teaches, options.MinBestScore, Oracle, Elapsed, cancellationToken)
+            with { Coverage = trainPrompts == 0 ? null : (double)buffer.Count / trainPrompts };
         Log(summary);
         WriteSamples(iteration, groups);
         return summary;

@@ -14,8 +14,47 @@ public sealed record TaoRoundOptions
 
     public GenerationOptions Generation { get; init; } = new() { Temperature = 1.0, TopP = 1.0, MaxNewTokens = 64, BatchSize = 512 };
 
-    /// <summary>Generate → score → train cycles. Default: 6.</summary>
-    public int Iterations { get; init; } = 6;
+    /// <summary>
+    /// Most generate → score → train cycles; expert iteration stops sooner when its buffer stops growing (see
+    /// <see cref="MinCoverageGain"/>). Default: 16.
+    /// </summary>
+    public int Iterations { get; init; } = 16;
+
+    /// <summary>
+    /// Expert iteration stops once <see cref="CoveragePatience"/> iterations in a row added targets for fewer than this
+    /// share of the training inputs (at least one input): the policy no longer finds answers for new inputs, so more
+    /// iterations only repeat the same targets. Label-free. 0 runs every iteration. Default: 0.01.
+    /// </summary>
+    public double MinCoverageGain { get; init; } = 0.01;
+
+    /// <summary>Iterations in a row below <see cref="MinCoverageGain"/> before stopping. Default: 2.</summary>
+    public int CoveragePatience { get; init; } = 2;
+
+    /// <summary>
+    /// Expert iteration: after the first iteration, sample only the inputs that have no confident target yet, so the
+    /// candidates go where the policy has not found an answer (inputs with a target keep it). True re-samples every
+    /// input every iteration and refreshes its target. Default: false.
+    /// </summary>
+    public bool ResampleCovered { get; init; }
+
+    /// <summary>
+    /// When later iterations sample only the inputs without a target, the first iteration's budget (Candidates × inputs)
+    /// is spread over them, up to this many candidates each: the hard inputs get more tries for the same compute. At most
+    /// <see cref="Candidates"/> turns the spreading off. Default: 32.
+    /// </summary>
+    public int MaxCandidates { get; init; } = 32;
+
+    /// <summary>
+    /// Expert iteration's last step: fine-tune the round's starting weights on the final buffer to convergence, as the
+    /// labelled baseline is trained on gold answers — up to this many epochs at <see cref="LearningRate"/> on one warm-up
+    /// + cosine schedule, each epoch scored on the label-free dev slice (stopping after three without a better score),
+    /// the epochs competing with the iterations for the kept weights. Targets added in late iterations were otherwise
+    /// trained on only once or twice. 0 turns it off. Default: 8.
+    /// </summary>
+    public int PolishEpochs { get; init; } = 8;
+
+    /// <summary>Sequences per optimiser step of the polish (the labelled baseline's batch size). Default: 16.</summary>
+    public int PolishBatchSize { get; init; } = 16;
 
     /// <summary>Prompts sampled per iteration (0 = all). Default: 0.</summary>
     public int PromptsPerIteration { get; init; }
