@@ -68,11 +68,11 @@ internal static class OpenAiError
         }
 
         // Keep the request id: a client reporting a failed call needs it as much as one reporting a good one.
-        var requestId = context.Response.Headers[Proxy.ProxyStep.RequestIdHeader];
+        var requestId = context.Response.Headers[Tao.Capture.TaoHeaders.RequestId];
         context.Response.Clear();
         if (requestId.Count > 0)
         {
-            context.Response.Headers[Proxy.ProxyStep.RequestIdHeader] = requestId;
+            context.Response.Headers[Tao.Capture.TaoHeaders.RequestId] = requestId;
         }
 
         foreach (var (name, value) in headers ?? [])

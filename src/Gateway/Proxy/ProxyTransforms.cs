@@ -44,9 +44,9 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
             headers.Remove("Authorization");
             headers.Remove("api-key");
             headers.Remove("x-api-key");
-            headers.Remove(ProxyStep.TaskHeader);
-            headers.Remove(ProxyStep.CaptureHeader);
-            headers.Remove(ProxyStep.EpisodeHeader);
+            headers.Remove(Tao.Capture.TaoHeaders.Task);
+            headers.Remove(Tao.Capture.TaoHeaders.Capture);
+            headers.Remove(Tao.Capture.TaoHeaders.Episode);
             var forwarded = options.CurrentValue.ForwardHeaders;
             foreach (var name in s_dropped)
             {
