@@ -3,7 +3,7 @@ using Tao.Capture;
 using Tao.Gateway.Admin;
 using Tao.Gateway.Auth;
 using Tao.Gateway.Capture;
-using Tao.Gateway.Errors;
+using Tao.Gateway.OpenAi;
 using Tao.Gateway.Health;
 using Tao.Gateway.Proxy;
 using Tao.Gateway.Routing;

@@ -1,7 +1,7 @@
 using Tao.Capture.Spool;
 using Tao.Capture.Sinks;
 using Tao.Gateway.Auth;
-using Tao.Gateway.Errors;
+using Tao.Gateway.OpenAi;
 using Tao.Gateway.Routing;
 
 namespace Tao.Gateway.Admin;

@@ -1,5 +1,5 @@
 using ClickHouse.Driver;
-using Tao.Gateway.Errors;
+using Tao.Gateway.OpenAi;
 
 namespace Tao.Gateway.Analytics;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Tao.Gateway.Errors;
+using Tao.Gateway.OpenAi;
 
 namespace Tao.Gateway.Auth;
 

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Tao.Capture;
-using Tao.Gateway.Proxy;
+using Tao.Gateway.OpenAi;
 
 namespace Tao.Gateway.Capture;
 

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Tao.Gateway.Auth;
 using Tao.Gateway.Capture;
-using Tao.Gateway.Errors;
+using Tao.Gateway.OpenAi;
 using Tao.Gateway.Routing;
 using TaoHeaders = Tao.Capture.TaoHeaders;
 using Yarp.ReverseProxy;

@@ -62,7 +62,7 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
             {
                 var entry = call.Model.Entry;
                 var credential = entry.Credential();
-                if (entry.UpstreamApi == Routing.UpstreamApi.Anthropic)
+                if (entry.UpstreamApi == OpenAi.UpstreamApi.Anthropic)
                 {
                     // The version is the model's: the upstream's behaviour must not change with whichever SDK called.
                     headers.Remove("anthropic-version");

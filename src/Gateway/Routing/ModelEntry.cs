@@ -1,3 +1,5 @@
+using Tao.Gateway.OpenAi;
+
 namespace Tao.Gateway.Routing;
 
 /// <summary>Where a model name is served: a YARP cluster, the model name the upstream knows, its credentials.</summary>

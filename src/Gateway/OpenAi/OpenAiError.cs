@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Tao.Gateway.Errors;
+namespace Tao.Gateway.OpenAi;
 
 /// <summary>
 /// Errors in the shape OpenAI clients parse: {"error":{"message","type","param","code"}}; on Anthropic's Messages
@@ -82,7 +82,7 @@ internal static class OpenAiError
 
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        var body = Proxy.Surfaces.IsAnthropic(context.Request.Path) ? AnthropicError.Body(status, message) : Body(message, type, code, param);
+        var body = Surfaces.IsAnthropic(context.Request.Path) ? AnthropicError.Body(status, message) : Body(message, type, code, param);
         context.Response.ContentLength = body.Length;
         try
         {
