@@ -7,6 +7,8 @@ using Tao.Gateway.OpenAi;
 using Tao.Gateway.Health;
 using Tao.Gateway.Proxy;
 using Tao.Gateway.Routing;
+using Tao.Gateway.Settings;
+using Tao.Gateway.State;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -25,7 +27,7 @@ public static class GatewayServiceCollectionExtensions
 
         services.AddSingleton<Security.GatewaySecrets>();
         services.AddOptions<Feedback.FeedbackOptions>().Bind(configuration.GetSection(Feedback.FeedbackOptions.Section));
-        services.AddSingleton<Feedback.RecentCalls>();
+        services.AddSingleton<Capture.RecentCalls>();
         services.AddSingleton<Feedback.FeedbackService>();
         services.AddSingleton<Limits.KeyLimiter>();
         services.AddSingleton<Limits.KeyUsageSync>();
@@ -34,7 +36,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<GatewayStateSync>();
         services.AddOptions<Analytics.AnalyticsOptions>().Bind(configuration.GetSection(Analytics.AnalyticsOptions.Section));
         services.AddSingleton<Analytics.AnalyticsService>();
-        services.AddSingleton<Dashboard.DashboardSession>();
+        services.AddSingleton<Auth.DashboardSession>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayStateSync>());
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<ApiKeyStore>();

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Tao.Gateway.Proxy;
+using Tao.Gateway.Settings;
 
 namespace Tao.Gateway.Tests;
 

@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json;
 using ClickHouse.Driver.Utility;
 using Microsoft.Extensions.DependencyInjection;
-using Tao.Gateway.Routing;
+using Tao.Gateway.State;
 
 namespace Tao.Gateway.Tests;
 
@@ -85,7 +85,7 @@ public sealed class SecurityTests(GatewayFixture gateway) : IClassFixture<Gatewa
         {
             Version = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks / 10 + 1_000_000,
             Aliases = { ["forged-bot"] = new AliasEntry { Target = "tuned-model" } },
-            Keys = { new Auth.ApiKey("key_forged", "forged", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(attackerKey))), null, DateTimeOffset.UtcNow) },
+            Keys = { new ApiKey("key_forged", "forged", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(attackerKey))), null, DateTimeOffset.UtcNow) },
         };
         var json = GatewayStateStore.Serialize(forged);
         foreach (var stored in new[] { json, "sig:AAAA\n" + json })

@@ -3,6 +3,8 @@ using Tao.Capture.Sinks;
 using Tao.Gateway.Auth;
 using Tao.Gateway.OpenAi;
 using Tao.Gateway.Routing;
+using Tao.Gateway.Settings;
+using Tao.Gateway.State;
 
 namespace Tao.Gateway.Admin;
 

@@ -8,7 +8,7 @@ namespace Tao.Gateway.Auth;
 /// Keys arrive as "Authorization: Bearer ..." or an "api-key" header, and on /v1 also as "x-api-key", the header
 /// Anthropic's SDKs send (they send a bearer token when given one instead). The key never travels further.
 /// </summary>
-internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOptionsMonitor<AuthOptions> options, Dashboard.DashboardSession session)
+internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOptionsMonitor<AuthOptions> options, DashboardSession session)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -17,7 +17,7 @@ internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOp
         {
             var presented = PresentedKey(context.Request);
             if (presented is null && HttpMethods.IsGet(context.Request.Method) && path.StartsWithSegments("/admin/analytics")
-                && session.IsValid(context.Request.Cookies[Dashboard.DashboardSession.CookieName]))
+                && session.IsValid(context.Request.Cookies[DashboardSession.CookieName]))
             {
                 await next(context); // the dashboard's read-only session
                 return;

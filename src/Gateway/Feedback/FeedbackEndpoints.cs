@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
-using Tao.Capture;
 using Tao.Gateway.Auth;
 using Tao.Gateway.OpenAi;
 

@@ -4,6 +4,8 @@ using ClickHouse.Driver.Utility;
 using Microsoft.Extensions.Options;
 using Tao.Capture;
 using Tao.Gateway.Auth;
+using Tao.Gateway.Capture;
+using Tao.Gateway.Settings;
 using Tao.Storage;
 using Tao.Storage.Schema;
 

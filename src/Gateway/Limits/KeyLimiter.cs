@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using Tao.Gateway.Analytics;
 using Tao.Gateway.Auth;
+using Tao.Gateway.State;
 
 namespace Tao.Gateway.Limits;
 

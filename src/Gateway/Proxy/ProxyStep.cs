@@ -7,6 +7,7 @@ using Tao.Gateway.Capture;
 using Tao.Gateway.OpenAi;
 using Tao.Gateway.Routing;
 using TaoHeaders = Tao.Capture.TaoHeaders;
+using Tao.Gateway.Settings;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using Tao.Gateway.Capture;
+using Tao.Gateway.Settings;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
 
@@ -66,7 +67,7 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
                 {
                     // The version is the model's: the upstream's behaviour must not change with whichever SDK called.
                     headers.Remove("anthropic-version");
-                    headers.TryAddWithoutValidation("anthropic-version", entry.AnthropicVersion is { Length: > 0 } version ? version : Routing.ModelEntry.DefaultAnthropicVersion);
+                    headers.TryAddWithoutValidation("anthropic-version", entry.AnthropicVersion is { Length: > 0 } version ? version : State.ModelEntry.DefaultAnthropicVersion);
                     if (credential is { Length: > 0 })
                     {
                         headers.TryAddWithoutValidation("x-api-key", credential);

@@ -1,6 +1,7 @@
 using Tao.Gateway.OpenAi;
+using Tao.Gateway.Settings;
 
-namespace Tao.Gateway.Routing;
+namespace Tao.Gateway.State;
 
 /// <summary>Where a model name is served: a YARP cluster, the model name the upstream knows, its credentials.</summary>
 public sealed class ModelEntry

@@ -1,10 +1,11 @@
 using ClickHouse.Driver.ADO.Parameters;
 using ClickHouse.Driver.Utility;
 using Microsoft.Extensions.Options;
+using Tao.Gateway.Settings;
 using Tao.Storage;
 using Tao.Storage.Schema;
 
-namespace Tao.Gateway.Routing;
+namespace Tao.Gateway.State;
 
 /// <summary>
 /// Keeps gateway replicas in agreement through the store they already write to: each replica's runtime state is one
