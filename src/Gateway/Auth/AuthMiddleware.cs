@@ -38,7 +38,7 @@ internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOp
         }
         else if (path.StartsWithSegments("/v1"))
         {
-            var presented = PresentedKey(context.Request) ?? Header(context.Request, "x-api-key");
+            var presented = PresentedKey(context.Request) ?? Header(context.Request, ApiHeaders.XApiKey);
             if (presented is null)
             {
                 if (!options.CurrentValue.AllowAnonymous)
@@ -78,7 +78,7 @@ internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOp
             return token.Length > 0 ? token : null;
         }
 
-        return Header(request, "api-key");
+        return Header(request, ApiHeaders.ApiKey);
     }
 
     private static string? Header(HttpRequest request, string name)

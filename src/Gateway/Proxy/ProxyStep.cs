@@ -2,15 +2,16 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using Tao.Gateway.Auth;
 using Tao.Gateway.Capture;
 using Tao.Gateway.OpenAi;
 using Tao.Gateway.Routing;
-using TaoHeaders = Tao.Capture.TaoHeaders;
 using Tao.Gateway.Settings;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
+using TaoHeaders = Tao.Capture.TaoHeaders;
 
 namespace Tao.Gateway.Proxy;
 
@@ -179,7 +180,7 @@ internal sealed partial class ProxyStep(
             {
                 var retryAfter = Math.Max(1, (int)Math.Ceiling(refused.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 await OpenAiError.TryWriteAsync(context, 429, refused.Message, refused.Type, refused.Code,
-                    headers: admission.Headers.Append(new("Retry-After", retryAfter)));
+                    headers: admission.Headers.Append(new(HeaderNames.RetryAfter, retryAfter)));
                 return;
             }
 
@@ -199,7 +200,7 @@ internal sealed partial class ProxyStep(
                 lease?.End(resolved.Name, resolved.Alias, null, null);
                 await OpenAiError.TryWriteAsync(context, 503,
                     "The gateway cannot record this call right now (its capture spool has no room left for it), and it is set to refuse calls it cannot record.",
-                    OpenAiError.Upstream, "capture_unavailable", headers: [new("Retry-After", "5")]);
+                    OpenAiError.Upstream, "capture_unavailable", headers: [new(HeaderNames.RetryAfter, "5")]);
                 return;
             }
         }

@@ -1,5 +1,7 @@
 using System.Net.Http.Headers;
+using Microsoft.Net.Http.Headers;
 using Tao.Gateway.Capture;
+using Tao.Gateway.OpenAi;
 using Tao.Gateway.Settings;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
@@ -22,11 +24,11 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
 
     private static readonly string[] s_upstreamOnly =
     [
-        "openai-organization", "openai-project", "x-ratelimit-limit-requests", "x-ratelimit-limit-tokens", "x-ratelimit-remaining-requests",
-        "x-ratelimit-remaining-tokens", "x-ratelimit-reset-requests", "x-ratelimit-reset-tokens",
+        ApiHeaders.OpenAiOrganization, ApiHeaders.OpenAiProject, ApiHeaders.RateLimitLimitRequests, ApiHeaders.RateLimitLimitTokens,
+        ApiHeaders.RateLimitRemainingRequests, ApiHeaders.RateLimitRemainingTokens, ApiHeaders.RateLimitResetRequests, ApiHeaders.RateLimitResetTokens,
     ];
 
-    private static readonly string[] s_dropped = ["Cookie", "OpenAI-Organization", "OpenAI-Project", "anthropic-api-key"];
+    private static readonly string[] s_dropped = [HeaderNames.Cookie, ApiHeaders.OpenAiOrganization, ApiHeaders.OpenAiProject, ApiHeaders.AnthropicApiKey];
 
     public void ValidateRoute(TransformRouteValidationContext context)
     {
@@ -42,9 +44,9 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
         {
             var headers = transform.ProxyRequest.Headers;
             // Every header a gateway key may arrive in: the key never travels further.
-            headers.Remove("Authorization");
-            headers.Remove("api-key");
-            headers.Remove("x-api-key");
+            headers.Remove(HeaderNames.Authorization);
+            headers.Remove(ApiHeaders.ApiKey);
+            headers.Remove(ApiHeaders.XApiKey);
             headers.Remove(Tao.Capture.TaoHeaders.Task);
             headers.Remove(Tao.Capture.TaoHeaders.Capture);
             headers.Remove(Tao.Capture.TaoHeaders.Episode);
@@ -58,19 +60,19 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
             }
 
             // Plain bodies from upstreams: the capture reads them as they pass, and SSE gains nothing from compression.
-            headers.Remove("Accept-Encoding");
+            headers.Remove(HeaderNames.AcceptEncoding);
             if (transform.HttpContext.Features.Get<ProxyCall>() is { } call)
             {
                 var entry = call.Model.Entry;
                 var credential = entry.Credential();
-                if (entry.UpstreamApi == OpenAi.UpstreamApi.Anthropic)
+                if (entry.UpstreamApi == UpstreamApi.Anthropic)
                 {
                     // The version is the model's: the upstream's behaviour must not change with whichever SDK called.
-                    headers.Remove("anthropic-version");
-                    headers.TryAddWithoutValidation("anthropic-version", entry.AnthropicVersion is { Length: > 0 } version ? version : State.ModelEntry.DefaultAnthropicVersion);
+                    headers.Remove(ApiHeaders.AnthropicVersion);
+                    headers.TryAddWithoutValidation(ApiHeaders.AnthropicVersion, entry.AnthropicVersion is { Length: > 0 } version ? version : State.ModelEntry.DefaultAnthropicVersion);
                     if (credential is { Length: > 0 })
                     {
-                        headers.TryAddWithoutValidation("x-api-key", credential);
+                        headers.TryAddWithoutValidation(ApiHeaders.XApiKey, credential);
                     }
                 }
                 else if (credential is { Length: > 0 })
@@ -135,7 +137,7 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
     /// <summary>How long the upstream asks to be left alone: retry-after-ms (OpenAI), else Retry-After in seconds or as a date.</summary>
     private static TimeSpan? RetryAfter(HttpResponseMessage response)
     {
-        if (response.Headers.TryGetValues("retry-after-ms", out var ms)
+        if (response.Headers.TryGetValues(ApiHeaders.RetryAfterMs, out var ms)
             && double.TryParse(ms.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var milliseconds)
             && milliseconds >= 0)
         {
