@@ -127,9 +127,14 @@ internal sealed class GatewayFolderGraph
         return null;
     }
 
-    /// <summary>Why each edge of a cycle exists: the uses that make it.</summary>
+    /// <summary>Why each edge of a cycle exists: the first few uses that make it.</summary>
     public string Explain(IReadOnlyList<string> cycle) =>
-        string.Join(Environment.NewLine, cycle.Zip(cycle.Skip(1), (a, b) => $"  {a} -> {b}:{Environment.NewLine}    {string.Join($"{Environment.NewLine}    ", Edges[a][b])}"));
+        string.Join(Environment.NewLine, cycle.Zip(cycle.Skip(1), (a, b) =>
+        {
+            var uses = Edges[a][b];
+            var more = uses.Count > 5 ? $"{Environment.NewLine}    … and {uses.Count - 5} more" : string.Empty;
+            return $"  {a} -> {b}:{Environment.NewLine}    {string.Join($"{Environment.NewLine}    ", uses.Take(5))}{more}";
+        }));
 
     private static IEnumerable<string> DeclaringFiles(ISymbol? symbol)
     {
