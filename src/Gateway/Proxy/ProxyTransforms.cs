@@ -12,7 +12,8 @@ namespace Tao.Gateway.Proxy;
 /// Transforms on every route: the client's gateway key is replaced by the upstream's credential (sent the way the
 /// model's API expects it), and the response body passes through the capture on its way out.
 /// </summary>
-internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator tokens, Microsoft.Extensions.Options.IOptionsMonitor<GatewayOptions> options)
+internal sealed class ProxyTransforms(
+    CaptureRecorder recorder, TokenEstimator tokens, Microsoft.Extensions.Options.IOptionsMonitor<GatewayOptions> options, TimeProvider time)
     : ITransformProvider
 {
     /// <summary>
@@ -112,7 +113,7 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
             var upstream = http.GetReverseProxyFeature().ProxiedDestination?.Model.Config.Address ?? string.Empty;
             call.Attempt = plan.Record(plan.Current, upstream, status, status >= 400 ? "http_" + status : string.Empty,
                 call.AttemptStarted, System.Diagnostics.Stopwatch.GetTimestamp());
-            if (AttemptPlan.IsRetryable(status) && plan.Next(RetryAfter(response), sameTarget: true) is { } delay)
+            if (AttemptPlan.IsRetryable(status) && plan.Next(RetryAfter(response, time.GetUtcNow()), sameTarget: true) is { } delay)
             {
                 // Held back: the status and headers YARP copied are cleared by the proxy step and the body is never
                 // copied, so nothing of this answer reaches the client before the next attempt.
@@ -135,7 +136,7 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
     }
 
     /// <summary>How long the upstream asks to be left alone: retry-after-ms (OpenAI), else Retry-After in seconds or as a date.</summary>
-    private static TimeSpan? RetryAfter(HttpResponseMessage response)
+    private static TimeSpan? RetryAfter(HttpResponseMessage response, DateTimeOffset now)
     {
         if (response.Headers.TryGetValues(ApiHeaders.RetryAfterMs, out var ms)
             && double.TryParse(ms.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var milliseconds)
@@ -147,7 +148,7 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
         return response.Headers.RetryAfter switch
         {
             { Delta: { } delta } => delta,
-            { Date: { } date } => date - DateTimeOffset.UtcNow is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
+            { Date: { } date } => date - now is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
             _ => null,
         };
     }
