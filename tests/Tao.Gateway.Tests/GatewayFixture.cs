@@ -147,7 +147,16 @@ public class GatewayFixture : IAsyncLifetime
         }
 
         var app = GatewayApp.Build(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), Store);
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
         return (app, new Uri(addresses.Addresses.First()));
     }
