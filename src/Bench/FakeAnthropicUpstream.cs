@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Tao.Hosting;
 
 namespace Tao.Bench;
 
@@ -43,19 +41,9 @@ public sealed class FakeAnthropicUpstream : IAsyncDisposable
 
     public static async Task<FakeAnthropicUpstream> StartAsync(int port = 0, bool record = false)
     {
-        var builder = QuietWebHost.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.Listen(IPAddress.Loopback, port);
-            k.AddServerHeader = false;
-            k.Limits.MinResponseDataRate = null;
-        });
-        var app = builder.Build();
         FakeAnthropicUpstream? self = null;
-        app.MapPost("/v1/messages", context => self!.AnswerAsync(context));
-        await app.StartAsync();
-        self = new FakeAnthropicUpstream(app, new Uri(app.Urls.First())) { Record = record };
+        var (app, address) = await LoopbackHost.StartAsync(app => app.MapPost("/v1/messages", context => self!.AnswerAsync(context)), port);
+        self = new FakeAnthropicUpstream(app, address) { Record = record };
         return self;
     }
 

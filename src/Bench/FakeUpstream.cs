@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Tao.Hosting;
 
 namespace Tao.Bench;
 
@@ -73,23 +70,15 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     public static async Task<FakeUpstream> StartAsync(int port = 0, bool record = false)
     {
-        var builder = QuietWebHost.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.Listen(IPAddress.Loopback, port);
-            k.AddServerHeader = false;
-            k.Limits.MinResponseDataRate = null;
-        });
-        var app = builder.Build();
         FakeUpstream? self = null;
-        app.MapPost("/v1/chat/completions", context => Answer(context, self!, chat: true));
-        app.MapPost("/v1/completions", context => Answer(context, self!, chat: false));
-        app.MapPost("/v1/embeddings", context => Embeddings(context, self!));
-        app.MapPost("/v1/responses", context => FakeResponses.AnswerAsync(context, self!));
-        app.MapGet("/v1/models", () => Results.Json(new { @object = "list", data = new[] { new { id = "fake", @object = "model", owned_by = "fake" } } }));
-        await app.StartAsync();
-        var address = new Uri(app.Urls.First());
+        var (app, address) = await LoopbackHost.StartAsync(app =>
+        {
+            app.MapPost("/v1/chat/completions", context => Answer(context, self!, chat: true));
+            app.MapPost("/v1/completions", context => Answer(context, self!, chat: false));
+            app.MapPost("/v1/embeddings", context => Embeddings(context, self!));
+            app.MapPost("/v1/responses", context => FakeResponses.AnswerAsync(context, self!));
+            app.MapGet("/v1/models", () => Results.Json(new { @object = "list", data = new[] { new { id = "fake", @object = "model", owned_by = "fake" } } }));
+        }, port);
         self = new FakeUpstream(app, address) { Record = record };
         return self;
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
+using Tao.Capture;
 
 namespace Tao.Bench;
 
@@ -10,9 +11,6 @@ namespace Tao.Bench;
 /// </summary>
 public sealed class LoadGenerator(Uri target, string path, string body, IReadOnlyDictionary<string, string> headers)
 {
-    /// <summary>The gateway's request id header; collected from every successful answer to check none went uncaptured.</summary>
-    public const string RequestIdHeader = "x-tao-request-id";
-
     /// <summary>
     /// Runs the load. With <paramref name="ratePerSecond"/> the load is open-loop: requests are spaced evenly at that
     /// total rate (each connection waits its turn), so latency is measured below saturation instead of queueing at it.
@@ -90,7 +88,7 @@ public sealed class LoadGenerator(Uri target, string path, string body, IReadOnl
                     }
 
                     ok = response.IsSuccessStatusCode;
-                    if (ok && response.Headers.TryGetValues(RequestIdHeader, out var id))
+                    if (ok && response.Headers.TryGetValues(TaoHeaders.RequestId, out var id))
                     {
                         seen.Add(id.First());
                     }

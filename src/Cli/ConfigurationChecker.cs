@@ -3,16 +3,7 @@ using System.ComponentModel;
 using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
-using Tao.Capture.Sinks;
-using Tao.Capture.Spool;
-using Tao.Flywheel;
-using Tao.Gateway;
-using Tao.Gateway.Auth;
-using Tao.Gateway.Capture;
-using Tao.Gateway.Health;
-using Tao.Gateway.Routing;
-using Tao.Serving;
-using Tao.Storage;
+using Tao.Gateway.State;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Tao.Cli;
@@ -25,23 +16,18 @@ namespace Tao.Cli;
 /// </summary>
 public static class ConfigurationChecker
 {
-    /// <summary>Configuration sections and the types bound to them; the longest matching prefix decides.</summary>
-    private static readonly (string Prefix, Type Type)[] s_sections =
+    /// <summary>
+    /// Configuration sections and the types bound to them, the longest matching prefix deciding: every Tao options type —
+    /// a public class with a <c>Section</c> constant, in any Tao assembly this program references — and YARP's two
+    /// sections. Found by reflection, so an options type a service binds cannot be missing from the check.
+    /// </summary>
+    internal static IReadOnlyList<(string Prefix, Type Type)> Sections { get; } =
     [
-        ("Tao", typeof(RoutingOptions)),
-        (ClickHouseOptions.Section, typeof(ClickHouseOptions)),
-        (CaptureOptions.Section, typeof(CaptureOptions)),
-        (SpoolOptions.Section, typeof(SpoolOptions)),
-        (KafkaSinkOptions.Section, typeof(KafkaSinkOptions)),
-        (ClickHouseSinkOptions.Section, typeof(ClickHouseSinkOptions)),
-        (AuthOptions.Section, typeof(AuthOptions)),
-        (GatewayOptions.Section, typeof(GatewayOptions)),
-        (ReadinessOptions.Section, typeof(ReadinessOptions)),
-        (FlywheelOptions.Section, typeof(FlywheelOptions)),
-        (ModelServerOptions.Section, typeof(ModelServerOptions)),
-        (Tao.Gateway.Analytics.AnalyticsOptions.Section, typeof(Tao.Gateway.Analytics.AnalyticsOptions)),
-        (Tao.Gateway.Feedback.FeedbackOptions.Section, typeof(Tao.Gateway.Feedback.FeedbackOptions)),
-        (Tao.Gateway.Telemetry.TelemetryOptions.Section, typeof(Tao.Gateway.Telemetry.TelemetryOptions)),
+        .. TaoAssemblies().SelectMany(a => a.GetExportedTypes())
+            .Where(t => t is { IsClass: true, IsAbstract: false })
+            .Select(t => (Prefix: SectionOf(t)!, Type: t))
+            .Where(s => s.Prefix is not null)
+            .OrderBy(s => s.Prefix, StringComparer.Ordinal),
         ("ReverseProxy:Clusters", typeof(Dictionary<string, ClusterConfig>)),
         ("ReverseProxy:Routes", typeof(Dictionary<string, RouteConfig>)),
     ];
@@ -66,7 +52,7 @@ public static class ConfigurationChecker
                 continue;
             }
 
-            var section = s_sections.Where(s => StartsWith(segments, s.Prefix.Split(':'))).MaxBy(s => s.Prefix.Length);
+            var section = Sections.Where(s => StartsWith(segments, s.Prefix.Split(':'))).MaxBy(s => s.Prefix.Length);
             if (section.Type is null)
             {
                 problems.Add($"{key}: unknown setting (Tao reads Tao:…, ReverseProxy:Clusters/Routes, Logging:…)");
@@ -111,6 +97,32 @@ public static class ConfigurationChecker
             .Where(e => e.Key.Contains("__", StringComparison.Ordinal))
             .Select(e => new KeyValuePair<string, string?>(e.Key.Replace("__", ":", StringComparison.Ordinal), e.Value)));
         return builder.Build();
+    }
+
+    /// <summary>The value of a type's public <c>Section</c> string constant, or null when it has none.</summary>
+    internal static string? SectionOf(Type type) =>
+        type.GetField("Section", BindingFlags.Public | BindingFlags.Static) is { IsLiteral: true } field && field.FieldType == typeof(string)
+            ? (string?)field.GetRawConstantValue()
+            : null;
+
+    /// <summary>This program's Tao assemblies: the ones it references, directly or through each other.</summary>
+    internal static IReadOnlyCollection<Assembly> TaoAssemblies()
+    {
+        var found = new Dictionary<string, Assembly>(StringComparer.Ordinal);
+        var pending = new Stack<Assembly>([typeof(ConfigurationChecker).Assembly]);
+        while (pending.TryPop(out var assembly))
+        {
+            foreach (var name in assembly.GetReferencedAssemblies())
+            {
+                if (name.Name is { } simple && simple.StartsWith("Tao.", StringComparison.Ordinal) && !found.ContainsKey(simple))
+                {
+                    found[simple] = Assembly.Load(name);
+                    pending.Push(found[simple]);
+                }
+            }
+        }
+
+        return found.Values;
     }
 
     private static bool StartsWith(string[] segments, string[] prefix) =>

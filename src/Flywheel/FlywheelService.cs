@@ -20,6 +20,7 @@ public sealed partial class FlywheelService(
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, GroupStatus> _status = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _active = new(StringComparer.Ordinal);
+    private readonly RoundTrigger _trigger = new(time);
 
     public IReadOnlyCollection<GroupStatus> Status => _status.Values.ToList();
 
@@ -85,8 +86,7 @@ public sealed partial class FlywheelService(
             return null; // another instance runs rounds; this one only reports
         }
 
-        var intervalPassed = rounds.Count == 0 || time.GetUtcNow().UtcDateTime - rounds[0].StartedAt >= TimeSpan.FromMinutes(group.MinIntervalMinutes);
-        if (!force && (count < group.Threshold || !intervalPassed))
+        if (!force && !_trigger.IsDue(group, count, rounds.FirstOrDefault()))
         {
             return null;
         }
@@ -131,7 +131,7 @@ public sealed partial class FlywheelService(
         }
         catch (HttpRequestException)
         {
-            return registry.List().LastOrDefault(v => v.Status is "promoted" or "base")?.Id;
+            return registry.List().LastOrDefault(v => VersionStatus.CanServe(v.Status))?.Id;
         }
     }
 
@@ -143,7 +143,7 @@ public sealed partial class FlywheelService(
             {
                 var version = registry.Register(folder, new ModelVersion
                 {
-                    Id = group.BaseVersion, CreatedAt = DateTimeOffset.UtcNow, Tasks = group.Tasks.Keys.ToList(), Status = "base", Decision = "initial version",
+                    Id = group.BaseVersion, CreatedAt = time.GetUtcNow(), Tasks = group.Tasks.Keys.ToList(), Status = VersionStatus.Base, Decision = "initial version",
                 });
                 await store.SaveVersionAsync(name, version, cancellationToken);
             }
@@ -154,7 +154,7 @@ public sealed partial class FlywheelService(
     {
         foreach (var (name, group) in options.Value.Groups)
         {
-            foreach (var round in (await store.RoundsAsync(name, cancellationToken, 20)).Where(r => r.Status == "running"))
+            foreach (var round in (await store.RoundsAsync(name, cancellationToken, 20)).Where(r => r.Status == RoundStatus.Running))
             {
                 var planFile = Path.Combine(options.Value.WorkPath, "rounds", round.RoundId, "plan.json");
                 if (File.Exists(planFile) && registry.Get(round.ParentVersion) is not null)
@@ -165,7 +165,7 @@ public sealed partial class FlywheelService(
                 }
                 else
                 {
-                    var abandoned = round with { Status = "abandoned", Decision = "abandoned", Reason = "interrupted, and its working folder is gone" };
+                    var abandoned = round with { Status = RoundStatus.Abandoned, Decision = RoundStatus.Abandoned, Reason = "interrupted, and its working folder is gone" };
                     await store.SaveAsync(abandoned, cancellationToken);
                     RoundFinished?.Invoke(abandoned);
                 }

@@ -8,7 +8,7 @@ using Tao.Trainer.Registry;
 namespace Tao.Flywheel;
 
 /// <summary>Rounds, versions and round inputs in ClickHouse: the flywheel's shared state and its history for analytics.</summary>
-public sealed class FlywheelStore(ClickHouseStore store)
+public sealed class FlywheelStore(ClickHouseStore store, TimeProvider time)
 {
     private string Rounds => $"{store.Database}.{FlywheelTables.Rounds}";
 
@@ -16,7 +16,7 @@ public sealed class FlywheelStore(ClickHouseStore store)
     {
         object[] row =
         [
-            round.RoundId, round.Group, round.Tasks.ToArray(), round.Status, round.StartedAt, DateTime.UtcNow, round.WindowFrom, round.WindowTo,
+            round.RoundId, round.Group, round.Tasks.ToArray(), round.Status, round.StartedAt, time.GetUtcNow().UtcDateTime, round.WindowFrom, round.WindowTo,
             (uint)round.Inputs, (uint)round.TuningInputs, (uint)round.HeldOutInputs, round.ParentVersion, round.CandidateVersion,
             round.RewardFirst, round.RewardLast, JsonSerializer.Serialize(round.Evaluation), round.Decision, round.Reason, round.DurationSeconds,
         ];
@@ -27,7 +27,7 @@ public sealed class FlywheelStore(ClickHouseStore store)
     {
         object[] row =
         [
-            version.Id, group, version.Parent ?? string.Empty, version.CreatedAt.UtcDateTime, DateTime.UtcNow, version.Status,
+            version.Id, group, version.Parent ?? string.Empty, version.CreatedAt.UtcDateTime, time.GetUtcNow().UtcDateTime, version.Status,
             version.RoundId ?? string.Empty, JsonSerializer.Serialize(version.Evaluation), version.Decision ?? string.Empty,
         ];
         await store.Client.InsertBinaryAsync($"{store.Database}.{FlywheelTables.Versions}", FlywheelTables.VersionColumns.Select(c => c.Name), [row],
@@ -93,7 +93,7 @@ public sealed class FlywheelStore(ClickHouseStore store)
     public async Task<DateTime> WatermarkAsync(string group, CancellationToken cancellationToken)
     {
         var rounds = await RoundsAsync(group, cancellationToken, 1000);
-        return rounds.Where(r => r.Status is "promoted" or "rejected").Select(r => r.WindowTo).DefaultIfEmpty(DateTime.UnixEpoch).Max();
+        return rounds.Where(r => RoundStatus.JudgedItsInputs(r.Status)).Select(r => r.WindowTo).DefaultIfEmpty(DateTime.UnixEpoch).Max();
     }
 
     private static DateTime Utc(object value) => DateTime.SpecifyKind(Convert.ToDateTime(value), DateTimeKind.Utc);

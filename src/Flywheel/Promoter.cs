@@ -20,6 +20,8 @@ public sealed partial class Promoter(ModelRegistry registry, GatewayAdminClient 
         public PromotionSignal? Feedback { get; init; }
     }
 
+    private TimeProvider Clock => time ?? TimeProvider.System;
+
     public async Task<Outcome> PromoteAsync(ModelGroupOptions group, string version, CancellationToken cancellationToken)
     {
         await ServeAsync(group, version, cancellationToken);
@@ -28,13 +30,12 @@ public sealed partial class Promoter(ModelRegistry registry, GatewayAdminClient 
         if (group.CanaryPercent > 0 && previous is not null && previous != version)
         {
             LogCanary(logger, group.Alias, version, group.CanaryPercent);
-            var clock = time ?? TimeProvider.System;
-            var start = clock.GetUtcNow().UtcDateTime;
+            var start = Clock.GetUtcNow().UtcDateTime;
             await gateway.PutAliasAsync(group.Alias, previous, version, group.CanaryPercent, cancellationToken);
-            await Task.Delay(TimeSpan.FromSeconds(group.CanarySeconds), clock, cancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(group.CanarySeconds), Clock, cancellationToken);
             if (captures is not null)
             {
-                await Task.Delay(TimeSpan.FromSeconds(2), clock, cancellationToken); // the last captures of the window reach the store
+                await Task.Delay(TimeSpan.FromSeconds(2), Clock, cancellationToken); // the last captures of the window reach the store
                 var outcomes = await captures.OutcomesAsync(group.Alias, start, start.AddSeconds(group.CanarySeconds), cancellationToken);
                 var before = outcomes.GetValueOrDefault(previous);
                 var after = outcomes.GetValueOrDefault(version);
@@ -105,11 +106,11 @@ public sealed partial class Promoter(ModelRegistry registry, GatewayAdminClient 
     {
         var current = await gateway.AliasTargetAsync(group.Alias, cancellationToken) ?? throw new InvalidOperationException($"alias {group.Alias} is unknown to the gateway");
         var lineage = registry.Lineage(current);
-        var previous = lineage.Take(lineage.Count - 1).LastOrDefault(v => v.Status is "promoted" or "base")
+        var previous = lineage.Take(lineage.Count - 1).LastOrDefault(v => VersionStatus.CanServe(v.Status))
             ?? throw new InvalidOperationException($"{current} has no earlier version to roll back to");
         await ServeAsync(group, previous.Id, cancellationToken);
         await gateway.PutAliasAsync(group.Alias, previous.Id, null, 0, cancellationToken);
-        registry.Update(current, v => v with { Status = "rolled_back", Decision = $"rolled back to {previous.Id} at {DateTimeOffset.UtcNow:O}" });
+        registry.Update(current, v => v with { Status = VersionStatus.RolledBack, Decision = $"rolled back to {previous.Id} at {Clock.GetUtcNow():O}" });
         LogRolledBack(logger, groupName, current, previous.Id);
         return previous.Id;
     }

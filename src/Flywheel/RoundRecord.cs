@@ -7,8 +7,8 @@ public sealed record RoundRecord
     public string Group { get; init; } = string.Empty;
     public IReadOnlyList<string> Tasks { get; init; } = [];
 
-    /// <summary>running, promoted, rejected, abandoned, failed.</summary>
-    public string Status { get; init; } = "running";
+    /// <summary>A <see cref="RoundStatus"/>: running, promoted, rejected, rolled_back, failed or abandoned.</summary>
+    public string Status { get; init; } = RoundStatus.Running;
 
     public DateTime StartedAt { get; init; }
     public DateTime UpdatedAt { get; init; }

@@ -19,7 +19,7 @@ namespace Tao.Flywheel;
 /// </summary>
 public sealed partial class RoundRunner(
     ClickHouseStore store, FlywheelStore flywheel, CaptureReader captures, ModelRegistry registry, Promoter promoter, FlywheelOptions options,
-    ILogger<RoundRunner> logger)
+    ILogger<RoundRunner> logger, TimeProvider time)
 {
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
 
@@ -35,7 +35,7 @@ public sealed partial class RoundRunner(
         File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(plan, s_json));
         var record = new RoundRecord
         {
-            RoundId = plan.RoundId, Group = groupName, Tasks = group.Tasks.Keys.ToList(), Status = "running", StartedAt = plan.StartedAt,
+            RoundId = plan.RoundId, Group = groupName, Tasks = group.Tasks.Keys.ToList(), Status = RoundStatus.Running, StartedAt = plan.StartedAt,
             WindowFrom = plan.WindowFrom, WindowTo = plan.WindowTo, Inputs = plan.Tuning.Count + plan.HeldOut.Count + plan.Older.Count,
             TuningInputs = plan.Tuning.Count + plan.Older.Count, HeldOutInputs = plan.HeldOut.Count, ParentVersion = plan.ParentVersion,
         };
@@ -57,7 +57,7 @@ public sealed partial class RoundRunner(
         }
         catch (Exception e)
         {
-            record = record with { Status = "failed", Decision = "failed", Reason = e.Message };
+            record = record with { Status = RoundStatus.Failed, Decision = RoundStatus.Failed, Reason = e.Message };
             LogFailed(logger, plan.RoundId, e);
         }
 
@@ -80,9 +80,10 @@ public sealed partial class RoundRunner(
             : [];
         var heldOut = fresh.Where(HeldOut).ToList();
         var tuning = fresh.Except(heldOut).ToList();
-        var roundId = $"{groupName}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+        var now = time.GetUtcNow().UtcDateTime;
+        var roundId = $"{groupName}-{now:yyyyMMdd-HHmmss}";
         return new RoundPlan(roundId, groupName, parentVersion, watermark, fresh.Count > 0 ? fresh.Max(i => i.StartedAt) : watermark,
-            tuning, heldOut, older, DateTime.UtcNow);
+            tuning, heldOut, older, now);
     }
 
     private async Task<RoundRecord> TuneEvaluateAndDecideAsync(string groupName, ModelGroupOptions group, RoundPlan plan, string folder, RoundRecord record,
@@ -187,7 +188,7 @@ public sealed partial class RoundRunner(
         }
 
         var version = RegisterCandidate(groupName, group, plan, tuned, adapters, parentFolder, evaluation, string.Join(" | ", scorers.Select(s => $"{s.Key}: {s.Value.Name}")));
-        var (status, reason) = decision.Promote ? ("promoted", decision.Reason) : ("rejected", decision.Reason);
+        var (status, reason) = decision.Promote ? (VersionStatus.Promoted, decision.Reason) : (VersionStatus.Rejected, decision.Reason);
         if (result is { StoppedByGuard: true })
         {
             reason += $" (round: {result.StopReason})";
@@ -207,7 +208,7 @@ public sealed partial class RoundRunner(
 
             if (!outcome.Live)
             {
-                (status, reason) = ("rolled_back", outcome.Reason ?? "canary rolled back");
+                (status, reason) = (VersionStatus.RolledBack, outcome.Reason ?? "canary rolled back");
             }
         }
 
@@ -297,13 +298,13 @@ public sealed partial class RoundRunner(
         {
             Id = id,
             Parent = plan.ParentVersion,
-            CreatedAt = DateTimeOffset.UtcNow,
+            CreatedAt = time.GetUtcNow(),
             Tasks = group.Tasks.Keys.ToList(),
             Data = new DataWindow(plan.WindowFrom, plan.WindowTo, plan.Tuning.Count + plan.HeldOut.Count + plan.Older.Count),
             Scorer = scorer,
             RoundId = plan.RoundId,
             Evaluation = evaluation,
-            Status = "candidate",
+            Status = VersionStatus.Candidate,
         });
         return version;
     }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Tao.Gateway.Settings;
 using Tao.Hosting;
 using Tao.Storage;
 

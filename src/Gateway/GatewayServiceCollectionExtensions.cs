@@ -3,10 +3,12 @@ using Tao.Capture;
 using Tao.Gateway.Admin;
 using Tao.Gateway.Auth;
 using Tao.Gateway.Capture;
-using Tao.Gateway.Errors;
+using Tao.Gateway.OpenAi;
 using Tao.Gateway.Health;
 using Tao.Gateway.Proxy;
 using Tao.Gateway.Routing;
+using Tao.Gateway.Settings;
+using Tao.Gateway.State;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -19,13 +21,14 @@ public static class GatewayServiceCollectionExtensions
     {
         services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.Section));
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section));
-        services.AddOptions<RoutingOptions>().Bind(configuration.GetSection(RoutingOptions.Section));
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<RoutingOptions>, RoutingOptionsValidator>();
+        services.AddOptions<RoutingOptions>().Bind(configuration.GetSection(RoutingOptions.Section)).ValidateOnStart();
         services.AddOptions<CaptureOptions>().Bind(configuration.GetSection(CaptureOptions.Section));
         services.AddOptions<ReadinessOptions>().Bind(configuration.GetSection(ReadinessOptions.Section));
 
         services.AddSingleton<Security.GatewaySecrets>();
         services.AddOptions<Feedback.FeedbackOptions>().Bind(configuration.GetSection(Feedback.FeedbackOptions.Section));
-        services.AddSingleton<Feedback.RecentCalls>();
+        services.AddSingleton<Capture.RecentCalls>();
         services.AddSingleton<Feedback.FeedbackService>();
         services.AddSingleton<Limits.KeyLimiter>();
         services.AddSingleton<Limits.KeyUsageSync>();
@@ -34,7 +37,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<GatewayStateSync>();
         services.AddOptions<Analytics.AnalyticsOptions>().Bind(configuration.GetSection(Analytics.AnalyticsOptions.Section));
         services.AddSingleton<Analytics.AnalyticsService>();
-        services.AddSingleton<Dashboard.DashboardSession>();
+        services.AddSingleton<Auth.DashboardSession>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayStateSync>());
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<ApiKeyStore>();

@@ -3,8 +3,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Tao.Serving;
@@ -22,29 +20,29 @@ public sealed class PromotionTargetTests
         // documented at docs.vllm.ai (serving/openai_compatible_server, "Dynamically serving LoRA Adapters").
         var loads = new ConcurrentQueue<(string Name, string Path)>();
         var chats = new ConcurrentQueue<string>();
-        var vllm = WebApplication.CreateSlimBuilder();
-        vllm.WebHost.UseUrls("http://127.0.0.1:0");
-        await using var fake = vllm.Build();
-        fake.MapPost("/v1/load_lora_adapter", async (HttpContext context) =>
+        var (vllm, address) = await Tao.Bench.LoopbackHost.StartAsync(fake =>
         {
-            var body = await JsonDocument.ParseAsync(context.Request.Body);
-            var path = body.RootElement.GetProperty("lora_path").GetString()!;
-            if (!File.Exists(Path.Combine(path, "adapter_config.json")) || !File.Exists(Path.Combine(path, "adapter_model.safetensors")))
+            fake.MapPost("/v1/load_lora_adapter", async (HttpContext context) =>
             {
-                return Results.BadRequest("not a PEFT adapter folder");
-            }
+                var body = await JsonDocument.ParseAsync(context.Request.Body);
+                var path = body.RootElement.GetProperty("lora_path").GetString()!;
+                if (!File.Exists(Path.Combine(path, "adapter_config.json")) || !File.Exists(Path.Combine(path, "adapter_model.safetensors")))
+                {
+                    return Results.BadRequest("not a PEFT adapter folder");
+                }
 
-            loads.Enqueue((body.RootElement.GetProperty("lora_name").GetString()!, path));
-            return Results.Text("Success: LoRA adapter loaded");
+                loads.Enqueue((body.RootElement.GetProperty("lora_name").GetString()!, path));
+                return Results.Text("Success: LoRA adapter loaded");
+            });
+            fake.MapPost("/v1/chat/completions", async (HttpContext context) =>
+            {
+                var model = (await JsonDocument.ParseAsync(context.Request.Body)).RootElement.GetProperty("model").GetString()!;
+                chats.Enqueue(model);
+                return Results.Json(new { id = "c", @object = "chat.completion", created = 0, model, choices = new[] { new { index = 0, message = new { role = "assistant", content = "ok" }, finish_reason = "stop" } } });
+            });
         });
-        fake.MapPost("/v1/chat/completions", async (HttpContext context) =>
-        {
-            var model = (await JsonDocument.ParseAsync(context.Request.Body)).RootElement.GetProperty("model").GetString()!;
-            chats.Enqueue(model);
-            return Results.Json(new { id = "c", @object = "chat.completion", created = 0, model, choices = new[] { new { index = 0, message = new { role = "assistant", content = "ok" }, finish_reason = "stop" } } });
-        });
-        await fake.StartAsync();
-        var vllmUrl = fake.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        await using var _ = vllm;
+        var vllmUrl = address.ToString().TrimEnd('/');
 
         await using var stack = await FlywheelStack.StartAsync(new()
         {

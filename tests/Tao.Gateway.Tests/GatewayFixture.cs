@@ -130,9 +130,9 @@ public class GatewayFixture : IAsyncLifetime
 
     /// <summary>
     /// Starts another gateway replica on the same store and upstreams, with its own state folder and spool, as a second
-    /// instance behind a load balancer would run. The caller stops it.
+    /// instance behind a load balancer would run. Disposing it stops it (<c>await using var replica = …</c>).
     /// </summary>
-    public async Task<(WebApplication App, Uri Address)> StartReplicaAsync(string name, Dictionary<string, string?>? overrides = null)
+    public async Task<GatewayReplica> StartReplicaAsync(string name, Dictionary<string, string?>? overrides = null)
     {
         var folder = TestEngine.NewFolder(name);
         var settings = new Dictionary<string, string?>(_settings)
@@ -147,9 +147,18 @@ public class GatewayFixture : IAsyncLifetime
         }
 
         var app = GatewayApp.Build(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), Store);
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
-        return (app, new Uri(addresses.Addresses.First()));
+        return new GatewayReplica(app, new Uri(addresses.Addresses.First()));
     }
 
     public ChatClient Chat(string model, string key = ApiKey, Dictionary<string, string>? headers = null)

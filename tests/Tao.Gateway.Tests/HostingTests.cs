@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Tao.Gateway.Tests;
 
@@ -17,5 +18,15 @@ public sealed class HostingTests(GatewayFixture gateway) : IClassFixture<Gateway
 
         Assert.Equal(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory), Path.TrimEndingDirectorySeparator(environment.ContentRootPath));
         Assert.All(fileSources, source => Assert.False(source.ReloadOnChange, $"{source.Path} reloads on change"));
+    }
+
+    [Fact]
+    public async Task TheGateway_RefusesToStart_WithAModelWhoseApiItDoesNotKnow()
+    {
+        // Read as OpenAI, such a model would be sent the wrong credential header; the mistake is stopped at start.
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(
+            () => gateway.StartReplicaAsync("gw-bad-api", new() { ["Tao:Models:base-model:Api"] = "antropic" }));
+
+        Assert.Contains("Tao:Models:base-model:Api: api must be 'openai' or 'anthropic', not 'antropic'.", failure.Message, StringComparison.Ordinal);
     }
 }

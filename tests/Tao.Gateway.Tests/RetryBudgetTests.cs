@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Tao.Gateway.Proxy;
+using Tao.Gateway.Settings;
 
 namespace Tao.Gateway.Tests;
 
@@ -10,7 +12,7 @@ public sealed class RetryBudgetTests
     [Fact]
     public void AQuietCluster_MayRetryUpToTheFloor_ThenNotUntilTheWindowMoves()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
         var budget = Budget(clock, percent: 20, floorPerSecond: 1); // floor: 10 retries per 10 s
 
         var granted = Enumerable.Range(0, 15).Count(_ => budget.TryWithdraw("a"));
@@ -24,7 +26,7 @@ public sealed class RetryBudgetTests
     [Fact]
     public void Traffic_EarnsRetriesInProportion_PerCluster()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
         var budget = Budget(clock, percent: 20, floorPerSecond: 0);
         for (var i = 0; i < 100; i++)
         {
@@ -47,15 +49,5 @@ public sealed class RetryBudgetTests
             o.RetryBudgetMinPerSecond = floorPerSecond;
         });
         return new RetryBudget(services.BuildServiceProvider().GetRequiredService<IOptionsMonitor<GatewayOptions>>(), clock);
-    }
-
-    /// <summary>A clock the test moves.</summary>
-    private sealed class ManualClock : TimeProvider
-    {
-        private DateTimeOffset _now = new(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
     }
 }

@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json;
 using ClickHouse.Driver.Utility;
 using Microsoft.Extensions.DependencyInjection;
-using Tao.Gateway.Routing;
+using Tao.Gateway.State;
 
 namespace Tao.Gateway.Tests;
 
@@ -85,7 +85,7 @@ public sealed class SecurityTests(GatewayFixture gateway) : IClassFixture<Gatewa
         {
             Version = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks / 10 + 1_000_000,
             Aliases = { ["forged-bot"] = new AliasEntry { Target = "tuned-model" } },
-            Keys = { new Auth.ApiKey("key_forged", "forged", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(attackerKey))), null, DateTimeOffset.UtcNow) },
+            Keys = { new ApiKey("key_forged", "forged", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(attackerKey))), null, DateTimeOffset.UtcNow) },
         };
         var json = GatewayStateStore.Serialize(forged);
         foreach (var stored in new[] { json, "sig:AAAA\n" + json })
@@ -152,79 +152,63 @@ public sealed class SecurityTests(GatewayFixture gateway) : IClassFixture<Gatewa
         // A session whose expiry was pushed out is no longer signed; one signed out is refused on every replica.
         var parts = session.Split('.');
         Assert.Equal(HttpStatusCode.Unauthorized, await ReadAnalyticsAsync(http, $"{parts[0]}.{expires}.{parts[2]}"));
-        var (replica, address) = await gateway.StartReplicaAsync("gw-security-b");
-        try
+        await using var replica = await gateway.StartReplicaAsync("gw-security-b");
+        using var replicaHttp = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = replica.Address };
+        Assert.Equal(HttpStatusCode.OK, await ReadAnalyticsAsync(replicaHttp, session));
+        using var logout = new HttpRequestMessage(HttpMethod.Post, "/dashboard/logout");
+        logout.Headers.Add("Cookie", "tao_dashboard=" + session);
+        await http.SendAsync(logout);
+        Assert.Equal(HttpStatusCode.Unauthorized, await ReadAnalyticsAsync(http, session));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (await ReadAnalyticsAsync(replicaHttp, session) != HttpStatusCode.Unauthorized)
         {
-            using var replicaHttp = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = address };
-            Assert.Equal(HttpStatusCode.OK, await ReadAnalyticsAsync(replicaHttp, session));
-            using var logout = new HttpRequestMessage(HttpMethod.Post, "/dashboard/logout");
-            logout.Headers.Add("Cookie", "tao_dashboard=" + session);
-            await http.SendAsync(logout);
-            Assert.Equal(HttpStatusCode.Unauthorized, await ReadAnalyticsAsync(http, session));
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (await ReadAnalyticsAsync(replicaHttp, session) != HttpStatusCode.Unauthorized)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "the sign-out reaches the other replica");
-                await Task.Delay(100);
-            }
-        }
-        finally
-        {
-            await replica.StopAsync();
-            await replica.DisposeAsync();
+            Assert.True(DateTime.UtcNow < deadline, "the sign-out reaches the other replica");
+            await Task.Delay(100);
         }
     }
 
     [Fact]
     public async Task AKeyOverItsRate_Gets429WithOpenAisHeaders_CountedAcrossTwoReplicas()
     {
-        var (replica, address) = await gateway.StartReplicaAsync("gw-limits-b");
-        try
+        await using var replica = await gateway.StartReplicaAsync("gw-limits-b");
+        using var admin = gateway.Http(GatewayFixture.AdminKey);
+        var (id, secret) = await CreateKeyAsync(admin, new { name = "limited", limits = new { requests_per_minute = 4 } });
+        using var onA = gateway.Http(secret);
+        using var onB = new HttpClient { BaseAddress = replica.Address, Timeout = TimeSpan.FromSeconds(30) };
+        onB.DefaultRequestHeaders.Authorization = new("Bearer", secret);
+        var limiterA = gateway.App.Services.GetRequiredService<Limits.KeyLimiter>();
+        var limiterB = replica.Services.GetRequiredService<Limits.KeyLimiter>();
+        await WaitForKeyAsync(replica, id);
+        await StayInOneMinuteAsync();
+
+        // Two calls on A; B sees them once A's counts reach it through the store (waits for that state).
+        for (var i = 0; i < 2; i++)
         {
-            using var admin = gateway.Http(GatewayFixture.AdminKey);
-            var (id, secret) = await CreateKeyAsync(admin, new { name = "limited", limits = new { requests_per_minute = 4 } });
-            using var onA = gateway.Http(secret);
-            using var onB = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
-            onB.DefaultRequestHeaders.Authorization = new("Bearer", secret);
-            var limiterA = gateway.App.Services.GetRequiredService<Limits.KeyLimiter>();
-            var limiterB = replica.Services.GetRequiredService<Limits.KeyLimiter>();
-            await WaitForKeyAsync(replica, id);
-            await StayInOneMinuteAsync();
-
-            // Two calls on A; B sees them once A's counts reach it through the store (waits for that state).
-            for (var i = 0; i < 2; i++)
-            {
-                using var response = await onA.SendAsync(Hello());
-                Assert.Equal(200, (int)response.StatusCode);
-                Assert.Equal("4", response.Headers.GetValues("x-ratelimit-limit-requests").Single());
-                Assert.Equal((4 - i - 1).ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers.GetValues("x-ratelimit-remaining-requests").Single());
-            }
-
-            await WaitUntilAsync(() => limiterB.UsageOf(id).OtherReplicasRequests >= 2, "B learns A's two calls");
-            for (var i = 0; i < 2; i++)
-            {
-                using var response = await onB.SendAsync(Hello());
-                Assert.Equal(200, (int)response.StatusCode);
-            }
-
-            using var refused = await onB.SendAsync(Hello());
-            await BadInputTests.AssertErrorAsync(refused, 429, "rate_limit_exceeded", "over the shared rate on B");
-            Assert.True(int.Parse(refused.Headers.RetryAfter!.ToString()) is >= 1 and <= 60);
-            Assert.Equal("0", refused.Headers.GetValues("x-ratelimit-remaining-requests").Single());
-            Assert.EndsWith("s", refused.Headers.GetValues("x-ratelimit-reset-requests").Single());
-
-            // A refuses too once B's calls reach it; the official client reads the same answer (with its retries off it throws).
-            await WaitUntilAsync(() => limiterA.UsageOf(id).OtherReplicasRequests >= 2, "A learns B's two calls");
-            var options = new OpenAI.OpenAIClientOptions { Endpoint = new Uri(gateway.Address, "/v1"), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) };
-            var client = new OpenAI.Chat.ChatClient("base-model", new System.ClientModel.ApiKeyCredential(secret), options);
-            var error = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() => client.CompleteChatAsync("hi"));
-            Assert.Equal(429, error.Status);
+            using var response = await onA.SendAsync(Hello());
+            Assert.Equal(200, (int)response.StatusCode);
+            Assert.Equal("4", response.Headers.GetValues("x-ratelimit-limit-requests").Single());
+            Assert.Equal((4 - i - 1).ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers.GetValues("x-ratelimit-remaining-requests").Single());
         }
-        finally
+
+        await WaitUntilAsync(() => limiterB.UsageOf(id).OtherReplicasRequests >= 2, "B learns A's two calls");
+        for (var i = 0; i < 2; i++)
         {
-            await replica.StopAsync();
-            await replica.DisposeAsync();
+            using var response = await onB.SendAsync(Hello());
+            Assert.Equal(200, (int)response.StatusCode);
         }
+
+        using var refused = await onB.SendAsync(Hello());
+        await BadInputTests.AssertErrorAsync(refused, 429, "rate_limit_exceeded", "over the shared rate on B");
+        Assert.True(int.Parse(refused.Headers.RetryAfter!.ToString()) is >= 1 and <= 60);
+        Assert.Equal("0", refused.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+        Assert.EndsWith("s", refused.Headers.GetValues("x-ratelimit-reset-requests").Single());
+
+        // A refuses too once B's calls reach it; the official client reads the same answer (with its retries off it throws).
+        await WaitUntilAsync(() => limiterA.UsageOf(id).OtherReplicasRequests >= 2, "A learns B's two calls");
+        var options = new OpenAI.OpenAIClientOptions { Endpoint = new Uri(gateway.Address, "/v1"), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) };
+        var client = new OpenAI.Chat.ChatClient("base-model", new System.ClientModel.ApiKeyCredential(secret), options);
+        var error = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() => client.CompleteChatAsync("hi"));
+        Assert.Equal(429, error.Status);
     }
 
     [Fact]
@@ -233,9 +217,9 @@ public sealed class SecurityTests(GatewayFixture gateway) : IClassFixture<Gatewa
         using var admin = gateway.Http(GatewayFixture.AdminKey);
         var (id, secret) = await CreateKeyAsync(admin, new { name = "restarted", limits = new { requests_per_minute = 2 } });
         await StayInOneMinuteAsync();
-        var (first, firstAddress) = await gateway.StartReplicaAsync("gw-restart");
+        await using var first = await gateway.StartReplicaAsync("gw-restart");
         await WaitForKeyAsync(first, id);
-        using (var http = new HttpClient { BaseAddress = firstAddress })
+        using (var http = new HttpClient { BaseAddress = first.Address })
         {
             http.DefaultRequestHeaders.Authorization = new("Bearer", secret);
             using var a = await http.SendAsync(Hello());
@@ -245,25 +229,16 @@ public sealed class SecurityTests(GatewayFixture gateway) : IClassFixture<Gatewa
 
         var limiter = first.Services.GetRequiredService<Limits.KeyLimiter>();
         await WaitUntilAsync(async () => await gateway.CountRowsAsync($"key_usage WHERE key_id = '{id}' AND requests >= 2") > 0, "the count is in the store");
-        await first.StopAsync();
-        await first.DisposeAsync();
+        await first.DisposeAsync(); // stopped here, so the next one starts as a new process of the same instance
 
         // Same instance id, new process: the minute's two calls are still counted.
-        var (second, secondAddress) = await gateway.StartReplicaAsync("gw-restart");
-        try
-        {
-            var restarted = second.Services.GetRequiredService<Limits.KeyLimiter>();
-            await WaitForKeyAsync(second, id);
-            await WaitUntilAsync(() => restarted.UsageOf(id).Requests >= 2, "the restarted replica reads its counts back");
-            using var http = new HttpClient { BaseAddress = secondAddress };
-            http.DefaultRequestHeaders.Authorization = new("Bearer", secret);
-            await BadInputTests.AssertErrorAsync(await http.SendAsync(Hello()), 429, "rate_limit_exceeded", "after the restart");
-        }
-        finally
-        {
-            await second.StopAsync();
-            await second.DisposeAsync();
-        }
+        await using var second = await gateway.StartReplicaAsync("gw-restart");
+        var restarted = second.Services.GetRequiredService<Limits.KeyLimiter>();
+        await WaitForKeyAsync(second, id);
+        await WaitUntilAsync(() => restarted.UsageOf(id).Requests >= 2, "the restarted replica reads its counts back");
+        using var onSecond = new HttpClient { BaseAddress = second.Address };
+        onSecond.DefaultRequestHeaders.Authorization = new("Bearer", secret);
+        await BadInputTests.AssertErrorAsync(await onSecond.SendAsync(Hello()), 429, "rate_limit_exceeded", "after the restart");
     }
 
     [Fact]
@@ -349,27 +324,19 @@ public sealed class SecurityTests(GatewayFixture gateway) : IClassFixture<Gatewa
         var big = $$"""{"model":"base-model","messages":[{"role":"user","content":"{{new string('x', 400)}}"}]}""";
         await BadInputTests.AssertErrorAsync(await http.SendAsync(CaptureFunctionalTests.Json(Chat, big)), 413, "request_too_large", "over the key's body limit");
 
-        var (replica, address) = await gateway.StartReplicaAsync("gw-deadline", new() { ["Tao:Gateway:RequestDeadlineSeconds"] = "1" });
-        try
-        {
-            using var slow = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
-            slow.DefaultRequestHeaders.Authorization = new("Bearer", GatewayFixture.ApiKey);
-            using var request = CaptureFunctionalTests.Json(Chat, """{"model":"base-model","messages":[{"role":"user","content":"slow"}]}""");
-            request.Headers.Add("x-fake-delay-ms", "4000");
-            await BadInputTests.AssertErrorAsync(await slow.SendAsync(request), 504, "request_deadline_exceeded", "past the deadline");
-        }
-        finally
-        {
-            await replica.StopAsync();
-            await replica.DisposeAsync();
-        }
+        await using var replica = await gateway.StartReplicaAsync("gw-deadline", new() { ["Tao:Gateway:RequestDeadlineSeconds"] = "1" });
+        using var slow = new HttpClient { BaseAddress = replica.Address, Timeout = TimeSpan.FromSeconds(30) };
+        slow.DefaultRequestHeaders.Authorization = new("Bearer", GatewayFixture.ApiKey);
+        using var request = CaptureFunctionalTests.Json(Chat, """{"model":"base-model","messages":[{"role":"user","content":"slow"}]}""");
+        request.Headers.Add("x-fake-delay-ms", "4000");
+        await BadInputTests.AssertErrorAsync(await slow.SendAsync(request), 504, "request_deadline_exceeded", "past the deadline");
     }
 
     [Fact]
     public async Task WithRefuseWhenFull_AGatewayThatCannotRecordAnswersNothing()
     {
         // No sink can take records (Kafka at a closed port, ClickHouse off), and the spool holds 1 MiB.
-        var (replica, address) = await gateway.StartReplicaAsync("gw-refuse", new()
+        await using var replica = await gateway.StartReplicaAsync("gw-refuse", new()
         {
             ["Tao:Capture:WhenSpoolFull"] = "Refuse",
             ["Tao:Capture:MaxBodyBytes"] = "4096",
@@ -379,40 +346,32 @@ public sealed class SecurityTests(GatewayFixture gateway) : IClassFixture<Gatewa
             ["Tao:Capture:Kafka:Enabled"] = "true",
             ["Tao:Capture:Kafka:BootstrapServers"] = "127.0.0.1:9",
         });
-        try
+        using var http = new HttpClient { BaseAddress = replica.Address, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", GatewayFixture.ApiKey);
+        var answered = 0;
+        HttpResponseMessage? refused = null;
+        for (var i = 0; i < 2000 && refused is null; i++)
         {
-            using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
-            http.DefaultRequestHeaders.Authorization = new("Bearer", GatewayFixture.ApiKey);
-            var answered = 0;
-            HttpResponseMessage? refused = null;
-            for (var i = 0; i < 2000 && refused is null; i++)
+            var response = await http.SendAsync(CaptureFunctionalTests.Json(Chat,
+                $$"""{"model":"base-model","messages":[{"role":"user","content":"fill the spool {{new string('z', 500)}} {{i}}"}]}"""));
+            if (response.StatusCode == HttpStatusCode.OK)
             {
-                var response = await http.SendAsync(CaptureFunctionalTests.Json(Chat,
-                    $$"""{"model":"base-model","messages":[{"role":"user","content":"fill the spool {{new string('z', 500)}} {{i}}"}]}"""));
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    answered++;
-                    response.Dispose();
-                }
-                else
-                {
-                    refused = response;
-                }
+                answered++;
+                response.Dispose();
             }
+            else
+            {
+                refused = response;
+            }
+        }
 
-            Assert.NotNull(refused);
-            using var _ = refused;
-            Assert.True(answered > 10, $"{answered} calls answered before the spool filled");
-            Assert.NotNull(refused.Headers.RetryAfter);
-            await BadInputTests.AssertErrorAsync(refused, 503, "capture_unavailable", "a call that could not be recorded");
-            var spool = replica.Services.GetRequiredService<Tao.Capture.Spool.CaptureSpool>();
-            Assert.Equal(0, spool.Dropped); // nothing answered went unrecorded
-        }
-        finally
-        {
-            await replica.StopAsync();
-            await replica.DisposeAsync();
-        }
+        Assert.NotNull(refused);
+        using var _ = refused;
+        Assert.True(answered > 10, $"{answered} calls answered before the spool filled");
+        Assert.NotNull(refused.Headers.RetryAfter);
+        await BadInputTests.AssertErrorAsync(refused, 503, "capture_unavailable", "a call that could not be recorded");
+        var spool = replica.Services.GetRequiredService<Tao.Capture.Spool.CaptureSpool>();
+        Assert.Equal(0, spool.Dropped); // nothing answered went unrecorded
     }
 
     [Fact]
@@ -469,7 +428,7 @@ public sealed class SecurityTests(GatewayFixture gateway) : IClassFixture<Gatewa
     }
 
     /// <summary>Waits until a replica has adopted a key created on the first one (without spending a call).</summary>
-    private static Task WaitForKeyAsync(Microsoft.AspNetCore.Builder.WebApplication replica, string id) =>
+    private static Task WaitForKeyAsync(GatewayReplica replica, string id) =>
         WaitUntilAsync(() => replica.Services.GetRequiredService<Auth.ApiKeyStore>().All.Any(k => k.Id == id), "the key reaches the replica");
 
     private static Task WaitUntilAsync(Func<bool> condition, string what) => WaitUntilAsync(() => Task.FromResult(condition()), what);

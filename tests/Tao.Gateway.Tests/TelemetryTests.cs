@@ -3,8 +3,6 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using OpenAI.Chat;
@@ -27,19 +25,15 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     public static OtlpReceiver Start()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
         OtlpReceiver? receiver = null;
-        app.MapPost("/v1/{signal}", async (string signal, HttpContext context) =>
+        // Started from a static initializer, hence synchronously (the host starts without the caller's context).
+        var (app, address) = Tao.Bench.LoopbackHost.StartAsync(app => app.MapPost("/v1/{signal}", async (string signal, HttpContext context) =>
         {
             using var buffer = new MemoryStream();
             await context.Request.Body.CopyToAsync(buffer);
             receiver!.Exports.Enqueue((signal, buffer.ToArray()));
             return Results.Bytes([], "application/x-protobuf"); // an empty Export*ServiceResponse
-        });
-        app.Start();
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        })).GetAwaiter().GetResult();
         receiver = new OtlpReceiver(app, address);
         return receiver;
     }

@@ -63,7 +63,7 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
         {
             if (registry.Get(id) is null)
             {
-                registry.Register(built.Folder, new ModelVersion { Id = id, CreatedAt = DateTimeOffset.UtcNow, Status = "base", Decision = "the project's base model" });
+                registry.Register(built.Folder, new ModelVersion { Id = id, CreatedAt = DateTimeOffset.UtcNow, Status = VersionStatus.Base, Decision = "the project's base model" });
             }
         }
 
@@ -71,7 +71,7 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
         await using var server = ModelServerApp.Build(configuration);
         await server.StartAsync(cancellationToken);
         var host = server.Services.GetRequiredService<ModelHost>();
-        foreach (var version in registry.List().Where(v => v.Status is "base" or "promoted"))
+        foreach (var version in registry.List().Where(v => VersionStatus.CanServe(v.Status)))
         {
             host.Load(version.Id, registry.Folder(version.Id));
         }
@@ -138,7 +138,7 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
 
         if (traffic is not null)
         {
-            if (decided.Count > 0 && decided[^1].Status == "promoted")
+            if (decided.Count > 0 && decided[^1].Status == RoundStatus.Promoted)
             {
                 Say("traffic continues for 15 s on the swapped alias ...");
                 await Task.Delay(TimeSpan.FromSeconds(15), CancellationToken.None);
@@ -151,7 +151,7 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
         await flywheel.StopAsync(CancellationToken.None);
         await gateway.StopAsync(CancellationToken.None);
         await server.StopAsync(CancellationToken.None);
-        return rounds == 0 || decided.Any(r => r.Status == "promoted") ? 0 : 1;
+        return rounds == 0 || decided.Any(r => r.Status == RoundStatus.Promoted) ? 0 : 1;
     }
     private Dictionary<string, string?> Settings((int Gateway, int Server, int Flywheel) ports, string adminKey, string registryPath, string evalFolder)
     {

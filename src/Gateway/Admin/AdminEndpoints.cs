@@ -1,8 +1,10 @@
 using Tao.Capture.Spool;
 using Tao.Capture.Sinks;
 using Tao.Gateway.Auth;
-using Tao.Gateway.Errors;
+using Tao.Gateway.OpenAi;
 using Tao.Gateway.Routing;
+using Tao.Gateway.Settings;
+using Tao.Gateway.State;
 
 namespace Tao.Gateway.Admin;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Tao.Capture.Export;
-using Tao.Gateway.Errors;
+using Tao.Gateway.OpenAi;
 using Tao.Storage;
 
 namespace Tao.Gateway.Admin;

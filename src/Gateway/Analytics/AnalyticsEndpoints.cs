@@ -1,5 +1,5 @@
 using ClickHouse.Driver;
-using Tao.Gateway.Errors;
+using Tao.Gateway.OpenAi;
 
 namespace Tao.Gateway.Analytics;
 
@@ -53,7 +53,7 @@ internal static class AnalyticsEndpoints
         {
             if (!Guid.TryParse(id, out var requestId))
             {
-                return OpenAiResults.BadRequest("A request id is a UUID, as returned in the x-tao-request-id header.", "id");
+                return OpenAiResults.BadRequest($"A request id is a UUID, as returned in the {Tao.Capture.TaoHeaders.RequestId} header.", "id");
             }
 
             return await Guarded(async () => await service.RequestAsync(requestId, ct) is { } row

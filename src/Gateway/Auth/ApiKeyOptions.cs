@@ -1,3 +1,5 @@
+using Tao.Gateway.State;
+
 namespace Tao.Gateway.Auth;
 
 /// <summary>An API key in configuration: stored as its SHA-256, with an id, a name and what it may do.</summary>

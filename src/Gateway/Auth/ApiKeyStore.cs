@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 using Microsoft.Extensions.Options;
-using Tao.Gateway.Routing;
+using Tao.Gateway.State;
 
 namespace Tao.Gateway.Auth;
 

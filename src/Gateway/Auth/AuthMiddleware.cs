@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Tao.Gateway.Errors;
+using Tao.Gateway.OpenAi;
 
 namespace Tao.Gateway.Auth;
 
@@ -8,7 +8,7 @@ namespace Tao.Gateway.Auth;
 /// Keys arrive as "Authorization: Bearer ..." or an "api-key" header, and on /v1 also as "x-api-key", the header
 /// Anthropic's SDKs send (they send a bearer token when given one instead). The key never travels further.
 /// </summary>
-internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOptionsMonitor<AuthOptions> options, Dashboard.DashboardSession session)
+internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOptionsMonitor<AuthOptions> options, DashboardSession session)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -17,7 +17,7 @@ internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOp
         {
             var presented = PresentedKey(context.Request);
             if (presented is null && HttpMethods.IsGet(context.Request.Method) && path.StartsWithSegments("/admin/analytics")
-                && session.IsValid(context.Request.Cookies[Dashboard.DashboardSession.CookieName]))
+                && session.IsValid(context.Request.Cookies[DashboardSession.CookieName]))
             {
                 await next(context); // the dashboard's read-only session
                 return;
@@ -38,7 +38,7 @@ internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOp
         }
         else if (path.StartsWithSegments("/v1"))
         {
-            var presented = PresentedKey(context.Request) ?? Header(context.Request, "x-api-key");
+            var presented = PresentedKey(context.Request) ?? Header(context.Request, ApiHeaders.XApiKey);
             if (presented is null)
             {
                 if (!options.CurrentValue.AllowAnonymous)
@@ -78,7 +78,7 @@ internal sealed class AuthMiddleware(RequestDelegate next, ApiKeyStore keys, IOp
             return token.Length > 0 ? token : null;
         }
 
-        return Header(request, "api-key");
+        return Header(request, ApiHeaders.ApiKey);
     }
 
     private static string? Header(HttpRequest request, string name)

@@ -1,3 +1,5 @@
+using Tao.Gateway.State;
+
 namespace Tao.Gateway.Auth;
 
 /// <summary>Who may call the gateway: API keys for /v1, an admin key for /admin.</summary>

@@ -1,3 +1,5 @@
+using Tao.Gateway.State;
+
 namespace Tao.Gateway.Auth;
 
 /// <summary>Who is calling, once authenticated: the key (null for anonymous calls), or the admin (only on /v1/feedback).</summary>

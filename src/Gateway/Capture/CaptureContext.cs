@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
 using Tao.Gateway.Auth;
-using Tao.Gateway.Proxy;
+using Tao.Gateway.OpenAi;
 using Tao.Gateway.Routing;
 
 namespace Tao.Gateway.Capture;

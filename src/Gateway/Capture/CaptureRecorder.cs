@@ -4,7 +4,8 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Tao.Capture;
-using Tao.Gateway.Proxy;
+using Tao.Gateway.OpenAi;
+using Tao.Gateway.Settings;
 
 namespace Tao.Gateway.Capture;
 
@@ -14,7 +15,7 @@ namespace Tao.Gateway.Capture;
 /// </summary>
 internal sealed partial class CaptureRecorder(
     CaptureWriter writer, IOptions<CaptureOptions> options, IOptions<GatewayOptions> gateway, Redactor redactor,
-    TokenEstimator tokens, Telemetry.GatewayMetrics metrics, Feedback.RecentCalls recent, ILogger<CaptureRecorder> logger)
+    TokenEstimator tokens, Telemetry.GatewayMetrics metrics, RecentCalls recent, ILogger<CaptureRecorder> logger)
 {
     private readonly HashSet<string> _secretFields = new(options.Value.SecretFields, StringComparer.OrdinalIgnoreCase);
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Tao.Gateway.OpenAi;
 
 namespace Tao.Gateway.Capture;
 
@@ -9,7 +10,7 @@ namespace Tao.Gateway.Capture;
 /// events name their type inside the data (Responses' "response.output_text.delta", Anthropic's "content_block_delta"),
 /// so the "event:" lines are not needed.
 /// </summary>
-internal sealed class SseReassembler(ResponseSummary summary, int cap, Proxy.ApiSurface surface)
+internal sealed class SseReassembler(ResponseSummary summary, int cap, ApiSurface surface)
 {
     private const int MaxLineBytes = 4 * 1024 * 1024;
     private readonly ArrayBufferWriter<byte> _line = new();
@@ -95,9 +96,9 @@ internal sealed class SseReassembler(ResponseSummary summary, int cap, Proxy.Api
     {
         switch (surface)
         {
-            case Proxy.ApiSurface.Responses:
+            case ApiSurface.Responses:
                 return ResponsesParser.ApplyEvent(data, summary, cap);
-            case Proxy.ApiSurface.Messages:
+            case ApiSurface.Messages:
                 return MessagesParser.ApplyEvent(data, summary, cap);
             default:
                 ChunkParser.Apply(data, summary, cap);

@@ -1,8 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
-using Tao.Capture;
 using Tao.Gateway.Auth;
-using Tao.Gateway.Errors;
+using Tao.Gateway.OpenAi;
 
 namespace Tao.Gateway.Feedback;
 

@@ -4,6 +4,8 @@ using ClickHouse.Driver.Utility;
 using Microsoft.Extensions.Options;
 using Tao.Capture;
 using Tao.Gateway.Auth;
+using Tao.Gateway.Capture;
+using Tao.Gateway.Settings;
 using Tao.Storage;
 using Tao.Storage.Schema;
 
@@ -38,7 +40,7 @@ internal sealed class FeedbackService(
         Guid request = default;
         if (requestId is not null && !Guid.TryParse(requestId, out request))
         {
-            return Fail(400, "'request_id' is the x-tao-request-id of a call (a UUID).", "invalid_request_id", "request_id");
+            return Fail(400, $"'request_id' is the {Tao.Capture.TaoHeaders.RequestId} of a call (a UUID).", "invalid_request_id", "request_id");
         }
 
         if (String(body, "metric") is not { Length: > 0 and <= 128 } metric)

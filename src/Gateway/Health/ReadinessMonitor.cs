@@ -15,7 +15,7 @@ namespace Tao.Gateway.Health;
 /// </summary>
 internal sealed class ReadinessMonitor(
     CaptureSpool spool, IReadOnlyList<SinkShipper> shippers, ModelCatalog catalog, IProxyStateLookup proxyState,
-    IOptionsMonitor<ReadinessOptions> options) : BackgroundService
+    IOptionsMonitor<ReadinessOptions> options, TimeProvider time) : BackgroundService
 {
     private readonly SemaphoreSlim _probeGate = new(1, 1);
     private IReadOnlyList<SinkReport> _sinks = [];
@@ -47,7 +47,7 @@ internal sealed class ReadinessMonitor(
             try
             {
                 await ProbeAsync(stoppingToken);
-                await Task.Delay(TimeSpan.FromSeconds(Math.Max(1, options.CurrentValue.ProbeIntervalSeconds)), stoppingToken);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Max(1, options.CurrentValue.ProbeIntervalSeconds)), time, stoppingToken);
             }
             catch (OperationCanceledException)
             {

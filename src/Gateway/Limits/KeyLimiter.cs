@@ -3,6 +3,8 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using Tao.Gateway.Analytics;
 using Tao.Gateway.Auth;
+using Tao.Gateway.OpenAi;
+using Tao.Gateway.State;
 
 namespace Tao.Gateway.Limits;
 
@@ -143,16 +145,16 @@ public sealed class KeyLimiter(IOptionsMonitor<AuthOptions> auth, IOptionsMonito
         var headers = new Dictionary<string, string>(StringComparer.Ordinal);
         if (limits.RequestsPerMinute > 0)
         {
-            headers["x-ratelimit-limit-requests"] = limits.RequestsPerMinute.ToString(CultureInfo.InvariantCulture);
-            headers["x-ratelimit-remaining-requests"] = Math.Max(0, limits.RequestsPerMinute - requests).ToString(CultureInfo.InvariantCulture);
-            headers["x-ratelimit-reset-requests"] = Seconds(reset);
+            headers[ApiHeaders.RateLimitLimitRequests] = limits.RequestsPerMinute.ToString(CultureInfo.InvariantCulture);
+            headers[ApiHeaders.RateLimitRemainingRequests] = Math.Max(0, limits.RequestsPerMinute - requests).ToString(CultureInfo.InvariantCulture);
+            headers[ApiHeaders.RateLimitResetRequests] = Seconds(reset);
         }
 
         if (limits.TokensPerMinute > 0)
         {
-            headers["x-ratelimit-limit-tokens"] = limits.TokensPerMinute.ToString(CultureInfo.InvariantCulture);
-            headers["x-ratelimit-remaining-tokens"] = Math.Max(0, limits.TokensPerMinute - tokens).ToString(CultureInfo.InvariantCulture);
-            headers["x-ratelimit-reset-tokens"] = Seconds(reset);
+            headers[ApiHeaders.RateLimitLimitTokens] = limits.TokensPerMinute.ToString(CultureInfo.InvariantCulture);
+            headers[ApiHeaders.RateLimitRemainingTokens] = Math.Max(0, limits.TokensPerMinute - tokens).ToString(CultureInfo.InvariantCulture);
+            headers[ApiHeaders.RateLimitResetTokens] = Seconds(reset);
         }
 
         return headers;

@@ -1,6 +1,7 @@
 using ClickHouse.Driver.ADO.Parameters;
 using ClickHouse.Driver.Utility;
 using Microsoft.Extensions.Options;
+using Tao.Gateway.Settings;
 using Tao.Storage;
 using Tao.Storage.Schema;
 

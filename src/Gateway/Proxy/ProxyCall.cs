@@ -1,4 +1,5 @@
 using Tao.Gateway.Capture;
+using Tao.Gateway.OpenAi;
 using Tao.Gateway.Routing;
 
 namespace Tao.Gateway.Proxy;

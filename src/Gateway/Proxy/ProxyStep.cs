@@ -2,13 +2,16 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using Tao.Gateway.Auth;
 using Tao.Gateway.Capture;
-using Tao.Gateway.Errors;
+using Tao.Gateway.OpenAi;
 using Tao.Gateway.Routing;
+using Tao.Gateway.Settings;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
+using TaoHeaders = Tao.Capture.TaoHeaders;
 
 namespace Tao.Gateway.Proxy;
 
@@ -22,14 +25,6 @@ internal sealed partial class ProxyStep(
     Limits.KeyLimiter limiter, Tao.Capture.Spool.CaptureSpool spool, RetryBudget retryBudget, ILogger<ProxyStep> logger,
     IOptionsMonitor<GatewayOptions> gatewayOptions, IOptionsMonitor<CaptureOptions> captureOptions, TimeProvider time)
 {
-    public const string RequestIdHeader = Tao.Capture.TaoHeaders.RequestId;
-    public const string TaskHeader = Tao.Capture.TaoHeaders.Task;
-
-    /// <summary>Groups calls into an episode (a conversation, an agent run) that feedback can rate as a whole.</summary>
-    public const string EpisodeHeader = Tao.Capture.TaoHeaders.Episode;
-
-    /// <summary>"x-tao-capture: off" keeps a call out of the capture (only for keys with CaptureControl).</summary>
-    public const string CaptureHeader = Tao.Capture.TaoHeaders.Capture;
     private long _recordingInFlight;
     private static readonly TimeSpan InterruptedStreamDrain = TimeSpan.FromMilliseconds(50);
 
@@ -109,20 +104,20 @@ internal sealed partial class ProxyStep(
         }
 
         var caller = context.Features.Get<Caller>() ?? Caller.Anonymous;
-        var named = context.Request.Headers[TaskHeader].FirstOrDefault() ?? inspected.MetadataTask;
+        var named = context.Request.Headers[TaoHeaders.Task].FirstOrDefault() ?? inspected.MetadataTask;
         var task = named ?? caller.Key?.DefaultTask;
         if (task is not null && !TaskTag().IsMatch(task))
         {
             await OpenAiError.TryWriteAsync(context, 400, "A task tag is 1-64 characters of letters, digits, '.', '_' or '-'.",
-                OpenAiError.InvalidRequest, "invalid_task", TaskHeader);
+                OpenAiError.InvalidRequest, "invalid_task", TaoHeaders.Task);
             return;
         }
 
-        var episode = context.Request.Headers[EpisodeHeader].FirstOrDefault() ?? inspected.MetadataEpisode;
+        var episode = context.Request.Headers[TaoHeaders.Episode].FirstOrDefault() ?? inspected.MetadataEpisode;
         if (episode is not null && !EpisodeId().IsMatch(episode))
         {
             await OpenAiError.TryWriteAsync(context, 400, "An episode id is 1-128 characters of letters, digits, '.', '_', ':' or '-'.",
-                OpenAiError.InvalidRequest, "invalid_episode_id", EpisodeHeader);
+                OpenAiError.InvalidRequest, "invalid_episode_id", TaoHeaders.Episode);
             return;
         }
 
@@ -131,7 +126,7 @@ internal sealed partial class ProxyStep(
         if (named is not null && caller.Key is { } scoped && !scoped.AllowsTask(named))
         {
             await OpenAiError.TryWriteAsync(context, 403, $"This API key may not file calls under task '{named}'.",
-                OpenAiError.Permission, "task_not_allowed", context.Request.Headers.ContainsKey(TaskHeader) ? TaskHeader : "metadata.task");
+                OpenAiError.Permission, "task_not_allowed", context.Request.Headers.ContainsKey(TaoHeaders.Task) ? TaoHeaders.Task : "metadata.task");
             return;
         }
 
@@ -153,11 +148,11 @@ internal sealed partial class ProxyStep(
         }
 
         var captureOff = false;
-        if (context.Request.Headers[CaptureHeader].FirstOrDefault() is { } captureChoice)
+        if (context.Request.Headers[TaoHeaders.Capture].FirstOrDefault() is { } captureChoice)
         {
             if (!string.Equals(captureChoice, "off", StringComparison.OrdinalIgnoreCase) && !string.Equals(captureChoice, "on", StringComparison.OrdinalIgnoreCase))
             {
-                await OpenAiError.TryWriteAsync(context, 400, $"{CaptureHeader} is 'on' or 'off'.", OpenAiError.InvalidRequest, "invalid_capture_header", CaptureHeader);
+                await OpenAiError.TryWriteAsync(context, 400, $"{TaoHeaders.Capture} is 'on' or 'off'.", OpenAiError.InvalidRequest, "invalid_capture_header", TaoHeaders.Capture);
                 return;
             }
 
@@ -165,7 +160,7 @@ internal sealed partial class ProxyStep(
             if (captureOff && caller.Key is not { CaptureControl: true })
             {
                 await OpenAiError.TryWriteAsync(context, 403, "This API key may not turn capture off; the call was not sent.",
-                    OpenAiError.Permission, "capture_control_not_allowed", CaptureHeader);
+                    OpenAiError.Permission, "capture_control_not_allowed", TaoHeaders.Capture);
                 return;
             }
         }
@@ -185,7 +180,7 @@ internal sealed partial class ProxyStep(
             {
                 var retryAfter = Math.Max(1, (int)Math.Ceiling(refused.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 await OpenAiError.TryWriteAsync(context, 429, refused.Message, refused.Type, refused.Code,
-                    headers: admission.Headers.Append(new("Retry-After", retryAfter)));
+                    headers: admission.Headers.Append(new(HeaderNames.RetryAfter, retryAfter)));
                 return;
             }
 
@@ -205,7 +200,7 @@ internal sealed partial class ProxyStep(
                 lease?.End(resolved.Name, resolved.Alias, null, null);
                 await OpenAiError.TryWriteAsync(context, 503,
                     "The gateway cannot record this call right now (its capture spool has no room left for it), and it is set to refuse calls it cannot record.",
-                    OpenAiError.Upstream, "capture_unavailable", headers: [new("Retry-After", "5")]);
+                    OpenAiError.Upstream, "capture_unavailable", headers: [new(HeaderNames.RetryAfter, "5")]);
                 return;
             }
         }
@@ -222,7 +217,7 @@ internal sealed partial class ProxyStep(
         }
 
         var requestId = Guid.CreateVersion7();
-        context.Response.Headers[RequestIdHeader] = requestId.ToString();
+        context.Response.Headers[TaoHeaders.RequestId] = requestId.ToString();
         if (Activity.Current is { IsAllDataRequested: true } activity)
         {
             // The server span of this call (only when tracing is on): GenAI attributes and the capture's id.

@@ -1,5 +1,8 @@
 using System.Net.Http.Headers;
+using Microsoft.Net.Http.Headers;
 using Tao.Gateway.Capture;
+using Tao.Gateway.OpenAi;
+using Tao.Gateway.Settings;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
 
@@ -9,7 +12,8 @@ namespace Tao.Gateway.Proxy;
 /// Transforms on every route: the client's gateway key is replaced by the upstream's credential (sent the way the
 /// model's API expects it), and the response body passes through the capture on its way out.
 /// </summary>
-internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator tokens, Microsoft.Extensions.Options.IOptionsMonitor<GatewayOptions> options)
+internal sealed class ProxyTransforms(
+    CaptureRecorder recorder, TokenEstimator tokens, Microsoft.Extensions.Options.IOptionsMonitor<GatewayOptions> options, TimeProvider time)
     : ITransformProvider
 {
     /// <summary>
@@ -21,11 +25,11 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
 
     private static readonly string[] s_upstreamOnly =
     [
-        "openai-organization", "openai-project", "x-ratelimit-limit-requests", "x-ratelimit-limit-tokens", "x-ratelimit-remaining-requests",
-        "x-ratelimit-remaining-tokens", "x-ratelimit-reset-requests", "x-ratelimit-reset-tokens",
+        ApiHeaders.OpenAiOrganization, ApiHeaders.OpenAiProject, ApiHeaders.RateLimitLimitRequests, ApiHeaders.RateLimitLimitTokens,
+        ApiHeaders.RateLimitRemainingRequests, ApiHeaders.RateLimitRemainingTokens, ApiHeaders.RateLimitResetRequests, ApiHeaders.RateLimitResetTokens,
     ];
 
-    private static readonly string[] s_dropped = ["Cookie", "OpenAI-Organization", "OpenAI-Project", "anthropic-api-key"];
+    private static readonly string[] s_dropped = [HeaderNames.Cookie, ApiHeaders.OpenAiOrganization, ApiHeaders.OpenAiProject, ApiHeaders.AnthropicApiKey];
 
     public void ValidateRoute(TransformRouteValidationContext context)
     {
@@ -41,12 +45,12 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
         {
             var headers = transform.ProxyRequest.Headers;
             // Every header a gateway key may arrive in: the key never travels further.
-            headers.Remove("Authorization");
-            headers.Remove("api-key");
-            headers.Remove("x-api-key");
-            headers.Remove(ProxyStep.TaskHeader);
-            headers.Remove(ProxyStep.CaptureHeader);
-            headers.Remove(ProxyStep.EpisodeHeader);
+            headers.Remove(HeaderNames.Authorization);
+            headers.Remove(ApiHeaders.ApiKey);
+            headers.Remove(ApiHeaders.XApiKey);
+            headers.Remove(Tao.Capture.TaoHeaders.Task);
+            headers.Remove(Tao.Capture.TaoHeaders.Capture);
+            headers.Remove(Tao.Capture.TaoHeaders.Episode);
             var forwarded = options.CurrentValue.ForwardHeaders;
             foreach (var name in s_dropped)
             {
@@ -57,19 +61,19 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
             }
 
             // Plain bodies from upstreams: the capture reads them as they pass, and SSE gains nothing from compression.
-            headers.Remove("Accept-Encoding");
+            headers.Remove(HeaderNames.AcceptEncoding);
             if (transform.HttpContext.Features.Get<ProxyCall>() is { } call)
             {
                 var entry = call.Model.Entry;
                 var credential = entry.Credential();
-                if (entry.UpstreamApi == Routing.UpstreamApi.Anthropic)
+                if (entry.UpstreamApi == UpstreamApi.Anthropic)
                 {
                     // The version is the model's: the upstream's behaviour must not change with whichever SDK called.
-                    headers.Remove("anthropic-version");
-                    headers.TryAddWithoutValidation("anthropic-version", entry.AnthropicVersion is { Length: > 0 } version ? version : Routing.ModelEntry.DefaultAnthropicVersion);
+                    headers.Remove(ApiHeaders.AnthropicVersion);
+                    headers.TryAddWithoutValidation(ApiHeaders.AnthropicVersion, entry.AnthropicVersion is { Length: > 0 } version ? version : State.ModelEntry.DefaultAnthropicVersion);
                     if (credential is { Length: > 0 })
                     {
-                        headers.TryAddWithoutValidation("x-api-key", credential);
+                        headers.TryAddWithoutValidation(ApiHeaders.XApiKey, credential);
                     }
                 }
                 else if (credential is { Length: > 0 })
@@ -109,7 +113,7 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
             var upstream = http.GetReverseProxyFeature().ProxiedDestination?.Model.Config.Address ?? string.Empty;
             call.Attempt = plan.Record(plan.Current, upstream, status, status >= 400 ? "http_" + status : string.Empty,
                 call.AttemptStarted, System.Diagnostics.Stopwatch.GetTimestamp());
-            if (AttemptPlan.IsRetryable(status) && plan.Next(RetryAfter(response), sameTarget: true) is { } delay)
+            if (AttemptPlan.IsRetryable(status) && plan.Next(RetryAfter(response, time.GetUtcNow()), sameTarget: true) is { } delay)
             {
                 // Held back: the status and headers YARP copied are cleared by the proxy step and the body is never
                 // copied, so nothing of this answer reaches the client before the next attempt.
@@ -132,9 +136,9 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
     }
 
     /// <summary>How long the upstream asks to be left alone: retry-after-ms (OpenAI), else Retry-After in seconds or as a date.</summary>
-    private static TimeSpan? RetryAfter(HttpResponseMessage response)
+    private static TimeSpan? RetryAfter(HttpResponseMessage response, DateTimeOffset now)
     {
-        if (response.Headers.TryGetValues("retry-after-ms", out var ms)
+        if (response.Headers.TryGetValues(ApiHeaders.RetryAfterMs, out var ms)
             && double.TryParse(ms.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var milliseconds)
             && milliseconds >= 0)
         {
@@ -144,7 +148,7 @@ internal sealed class ProxyTransforms(CaptureRecorder recorder, TokenEstimator t
         return response.Headers.RetryAfter switch
         {
             { Delta: { } delta } => delta,
-            { Date: { } date } => date - DateTimeOffset.UtcNow is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
+            { Date: { } date } => date - now is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
             _ => null,
         };
     }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
+using Tao.Gateway.Settings;
 
 namespace Tao.Gateway.Proxy;
 

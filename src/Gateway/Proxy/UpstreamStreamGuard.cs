@@ -1,5 +1,5 @@
 using System.Net.Http.Headers;
-using Tao.Gateway.Errors;
+using Tao.Gateway.OpenAi;
 
 namespace Tao.Gateway.Proxy;
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Tao.Gateway.State;
 
 namespace Tao.Gateway.Routing;
 

@@ -32,7 +32,7 @@ internal static class ModelsEndpoints
                 return Results.Json(Describe(id, "tao", created, alias.Target));
             }
 
-            return Errors.OpenAiResults.Error(404, $"The model '{id}' does not exist.", Errors.OpenAiError.InvalidRequest, "model_not_found", "model");
+            return OpenAi.OpenAiResults.Error(404, $"The model '{id}' does not exist.", OpenAi.OpenAiError.InvalidRequest, "model_not_found", "model");
         });
     }
 

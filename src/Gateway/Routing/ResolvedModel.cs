@@ -1,3 +1,5 @@
+using Tao.Gateway.State;
+
 namespace Tao.Gateway.Routing;
 
 /// <summary>The model entry a request resolved to, and the alias it came through, if any.</summary>

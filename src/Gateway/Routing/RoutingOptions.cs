@@ -1,3 +1,5 @@
+using Tao.Gateway.State;
+
 namespace Tao.Gateway.Routing;
 
 /// <summary>The model map from configuration: section "Tao", keys "Models" and "Aliases".</summary>

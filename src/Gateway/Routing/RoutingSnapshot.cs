@@ -1,3 +1,5 @@
+using Tao.Gateway.State;
+
 namespace Tao.Gateway.Routing;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Tao.Gateway.State;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Tao.Gateway.Routing;

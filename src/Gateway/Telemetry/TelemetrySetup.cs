@@ -5,6 +5,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Tao.Capture;
+using Tao.Gateway.Settings;
 
 namespace Tao.Gateway.Telemetry;
 

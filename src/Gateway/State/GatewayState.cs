@@ -1,6 +1,5 @@
-using Tao.Gateway.Auth;
 
-namespace Tao.Gateway.Routing;
+namespace Tao.Gateway.State;
 
 /// <summary>
 /// What the admin API changed at runtime: it overlays the configuration (an entry here replaces the configured one

@@ -1,4 +1,4 @@
-namespace Tao.Gateway.Proxy;
+namespace Tao.Gateway.OpenAi;
 
 /// <summary>A request body the gateway refuses, with the OpenAI error fields to answer with.</summary>
 internal sealed class RequestValidationException(string message, string? param, string code = "invalid_request") : Exception(message)

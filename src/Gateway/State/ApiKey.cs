@@ -1,4 +1,4 @@
-namespace Tao.Gateway.Auth;
+namespace Tao.Gateway.State;
 
 /// <summary>
 /// A gateway API key as the gateway keeps it: never the secret, only its hash, and what the key may do.

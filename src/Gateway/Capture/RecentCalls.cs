@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Tao.Capture;
 
-namespace Tao.Gateway.Feedback;
+namespace Tao.Gateway.Capture;
 
 /// <summary>
 /// The calls this replica recorded lately — request id → key, episode → keys — so feedback sent right after an

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 
-namespace Tao.Gateway.Errors;
+namespace Tao.Gateway.OpenAi;
 
 /// <summary>
 /// Last line of defence: whatever a client sends, the answer is an OpenAI-style error, not a bare 500 or a crash.

@@ -1,4 +1,4 @@
-namespace Tao.Gateway.Routing;
+namespace Tao.Gateway.State;
 
 /// <summary>A cluster added at runtime (e.g. a new upstream a tuned model is served from): destination name to address.</summary>
 public sealed class ClusterEntry

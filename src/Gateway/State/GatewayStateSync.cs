@@ -1,10 +1,11 @@
 using ClickHouse.Driver.ADO.Parameters;
 using ClickHouse.Driver.Utility;
 using Microsoft.Extensions.Options;
+using Tao.Gateway.Settings;
 using Tao.Storage;
 using Tao.Storage.Schema;
 
-namespace Tao.Gateway.Routing;
+namespace Tao.Gateway.State;
 
 /// <summary>
 /// Keeps gateway replicas in agreement through the store they already write to: each replica's runtime state is one
@@ -14,7 +15,8 @@ namespace Tao.Gateway.Routing;
 /// versioned, so two admin changes on different replicas within one interval keep the later one.
 /// </summary>
 public sealed partial class GatewayStateSync(
-    GatewayStateStore state, ClickHouseStore store, Security.GatewaySecrets secrets, IOptions<GatewayOptions> options, ILogger<GatewayStateSync> logger)
+    GatewayStateStore state, ClickHouseStore store, Security.GatewaySecrets secrets, IOptions<GatewayOptions> options, TimeProvider time,
+    ILogger<GatewayStateSync> logger)
     : BackgroundService
 {
     private const string Key = "routing";
@@ -95,7 +97,7 @@ public sealed partial class GatewayStateSync(
             }
             else if (local.Version > sharedVersion)
             {
-                object[] row = [Key, (ulong)local.Version, DateTime.UtcNow, options.Value.InstanceId, Seal(local)];
+                object[] row = [Key, (ulong)local.Version, time.GetUtcNow().UtcDateTime, options.Value.InstanceId, Seal(local)];
                 await store.Client.InsertBinaryAsync($"{store.Database}.{GatewayStateTable.Name}", GatewayStateTable.Columns.Select(c => c.Name), [row],
                     cancellationToken: cancellationToken);
             }

@@ -1,6 +1,5 @@
-using Tao.Gateway.Routing;
 
-namespace Tao.Gateway.Proxy;
+namespace Tao.Gateway.OpenAi;
 
 /// <summary>The proxied API surfaces: each path, the names recorded for it, and the API its upstream must speak.</summary>
 internal enum ApiSurface

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Tao.Gateway.Errors;
+namespace Tao.Gateway.OpenAi;
 
 /// <summary>
 /// Errors in the shape Anthropic's clients parse, for calls on the Messages surface:

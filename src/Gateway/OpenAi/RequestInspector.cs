@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace Tao.Gateway.Proxy;
+namespace Tao.Gateway.OpenAi;
 
 /// <summary>
 /// Parses and checks a request body: valid JSON (UTF-8, bounded depth), an object with exactly one string

@@ -1,11 +1,10 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
-using Tao.Gateway.Auth;
-using Tao.Gateway.Routing;
+using Tao.Gateway.State;
 using Tao.Gateway.Security;
 
-namespace Tao.Gateway.Dashboard;
+namespace Tao.Gateway.Auth;
 
 /// <summary>
 /// The dashboard's login: the admin key, typed once into a form, becomes a signed, expiring, HttpOnly SameSite=Strict

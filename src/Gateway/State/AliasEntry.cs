@@ -1,4 +1,4 @@
-namespace Tao.Gateway.Routing;
+namespace Tao.Gateway.State;
 
 /// <summary>
 /// An alias (e.g. "support-bot") names a model or another alias. A canary sends a share of the alias's traffic

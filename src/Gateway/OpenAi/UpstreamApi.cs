@@ -1,4 +1,4 @@
-namespace Tao.Gateway.Routing;
+namespace Tao.Gateway.OpenAi;
 
 /// <summary>The wire API a model's upstream speaks (<see cref="ModelEntry.Api"/>): it decides the credential header and which surfaces may reach it.</summary>
 public enum UpstreamApi

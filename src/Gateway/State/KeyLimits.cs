@@ -1,4 +1,4 @@
-namespace Tao.Gateway.Auth;
+namespace Tao.Gateway.State;
 
 /// <summary>
 /// What one key may spend. Zero means no limit. Counted per key across every gateway replica (see

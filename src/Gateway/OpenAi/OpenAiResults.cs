@@ -1,4 +1,4 @@
-namespace Tao.Gateway.Errors;
+namespace Tao.Gateway.OpenAi;
 
 /// <summary>Minimal-API results in the OpenAI error shape.</summary>
 internal static class OpenAiResults

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Tao.Gateway.Settings;
 
-namespace Tao.Gateway.Routing;
+namespace Tao.Gateway.State;
 
 /// <summary>
 /// Holds <see cref="GatewayState"/> and keeps it in one JSON file, replaced atomically (write, fsync, rename), so a

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Tao.Gateway.Proxy;
+namespace Tao.Gateway.OpenAi;
 
 /// <summary>What the gateway needs from a request body: the model and where it sits, streaming, user, task tag.</summary>
 internal sealed class InspectedRequest(JsonDocument document) : IDisposable

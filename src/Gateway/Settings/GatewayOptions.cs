@@ -1,4 +1,4 @@
-namespace Tao.Gateway;
+namespace Tao.Gateway.Settings;
 
 /// <summary>The gateway's own settings.</summary>
 public sealed class GatewayOptions

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Tao.Gateway.Errors;
+namespace Tao.Gateway.OpenAi;
 
 /// <summary>
 /// Errors in the shape OpenAI clients parse: {"error":{"message","type","param","code"}}; on Anthropic's Messages
@@ -68,11 +68,11 @@ internal static class OpenAiError
         }
 
         // Keep the request id: a client reporting a failed call needs it as much as one reporting a good one.
-        var requestId = context.Response.Headers[Proxy.ProxyStep.RequestIdHeader];
+        var requestId = context.Response.Headers[Tao.Capture.TaoHeaders.RequestId];
         context.Response.Clear();
         if (requestId.Count > 0)
         {
-            context.Response.Headers[Proxy.ProxyStep.RequestIdHeader] = requestId;
+            context.Response.Headers[Tao.Capture.TaoHeaders.RequestId] = requestId;
         }
 
         foreach (var (name, value) in headers ?? [])
@@ -82,7 +82,7 @@ internal static class OpenAiError
 
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        var body = Proxy.Surfaces.IsAnthropic(context.Request.Path) ? AnthropicError.Body(status, message) : Body(message, type, code, param);
+        var body = Surfaces.IsAnthropic(context.Request.Path) ? AnthropicError.Body(status, message) : Body(message, type, code, param);
         context.Response.ContentLength = body.Length;
         try
         {

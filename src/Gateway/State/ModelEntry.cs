@@ -1,4 +1,7 @@
-namespace Tao.Gateway.Routing;
+using Tao.Gateway.OpenAi;
+using Tao.Gateway.Settings;
+
+namespace Tao.Gateway.State;
 
 /// <summary>Where a model name is served: a YARP cluster, the model name the upstream knows, its credentials.</summary>
 public sealed class ModelEntry
@@ -39,7 +42,7 @@ public sealed class ModelEntry
 
     public const string DefaultAnthropicVersion = "2023-06-01";
 
-    /// <summary><see cref="Api"/> parsed; an unknown value reads as OpenAI (configuration checks and the admin API refuse one).</summary>
+    /// <summary><see cref="Api"/> parsed; an unknown value reads as OpenAI (the gateway refuses to start with one configured, and configuration checks and the admin API refuse one).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public UpstreamApi UpstreamApi => string.Equals(Api, "anthropic", StringComparison.OrdinalIgnoreCase) ? UpstreamApi.Anthropic : UpstreamApi.OpenAI;
 

@@ -1,4 +1,4 @@
-namespace Tao.Gateway.Proxy;
+namespace Tao.Gateway.OpenAi;
 
 /// <summary>Asks an upstream for the usage chunk on a streamed chat call by adding stream_options to the body.</summary>
 internal static class StreamUsage
