@@ -160,7 +160,12 @@ internal static class TaoBenchmarkPrinter
         var atLeastFt = report.Families.Where(f => f.Tao >= f.Ft).Select(f => f.Family).ToList();
         yield return $"TAO ≥ converged labelled FT on at least two families — **{(atLeastFt.Count >= 2 ? "met" : "missed")}** " +
                      $"({(atLeastFt.Count == 0 ? "none" : string.Join(", ", atLeastFt))}; " +
-                     string.Join(", ", report.Families.Select(f => string.Create(Inv, $"{f.Family} {Gain(f.TaoVsFt)}"))) + ").";
+                     string.Join(", ", report.Families.Select(f => string.Create(Inv, $"{f.Family} {Gain(f.TaoVsFt)}"))) + ")" +
+                     (atLeastFt.Count >= 2 ? "." : $": short on {string.Join(", ", report.Families.Where(f => f.Tao < f.Ft).Select(f => string.Create(Inv, $"{f.Family} by {(f.Ft - f.Tao) * 100:0.0} points")))}.");
+        // The same comparison read with its intervals: which families are significantly better, indistinguishable, or worse.
+        string Reading(FamilyResult f) => f.TaoVsFt is not { } c ? "—" : c.Low > 0 ? "better" : c.High < 0 ? "worse" : "indistinguishable";
+        yield return "TAO against labelled FT with the intervals (not a target, the reading of the line above): " +
+                     string.Join("; ", report.Families.Select(f => $"{f.Family} {Reading(f)}")) + ".";
         var budgets = report.Families.Where(f => f.Budgets.Count > 1).ToList();
         if (budgets.Count > 0)
         {
