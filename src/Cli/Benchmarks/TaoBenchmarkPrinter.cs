@@ -174,6 +174,15 @@ internal static class TaoBenchmarkPrinter
                          (falling.Count == 0 ? "." : $" ({string.Join(", ", falling)}).");
         }
 
+        var options = report.Options ?? new TaoBenchmarkOptions();
+        if (!options.Curves && options.CompareObjectives.Length == 0 && report.ElapsedSeconds > 0)
+        {
+            var limit = options.Seeds.Length == 1 ? 4 : 15; // --quick runs one seed, the full run three
+            var minutes = (report.ElapsedSeconds - (report.BaseFromCache ? 0 : report.BaseBuildSeconds)) / 60;
+            yield return string.Create(Inv, $"the run within {limit} minutes once the base model is built — **{(minutes <= limit ? "met" : "missed")}** ({minutes:0.0} minutes") +
+                         (minutes <= limit ? ")." : string.Create(Inv, $", over by {minutes - limit:0.0})."));
+        }
+
         var costly = report.Families.Where(f => f.TaoTokensPerAnswer > f.BaseTokensPerAnswer * 1.1).Select(f => f.Family).ToList();
         yield return $"inference cost unchanged (tokens per answer within 10 %) — **{(costly.Count == 0 ? "met" : "missed")}**" +
                      (costly.Count == 0 ? "." : $" ({string.Join(", ", costly)}).");
