@@ -6,7 +6,7 @@ using System.Text.Json;
 using OpenAI;
 using OpenAI.Chat;
 
-namespace Tao.Flywheel.Tests;
+namespace Tao.Serving.Tests;
 
 /// <summary>Tao's model server through the official OpenAI client, directly and behind the gateway.</summary>
 public sealed class ModelServerTests
@@ -14,13 +14,13 @@ public sealed class ModelServerTests
     [Fact]
     public async Task ChatCompletions_StreamedAndNot_ThroughTheGateway()
     {
-        await using var stack = await FlywheelStack.StartAsync();
+        await using var stack = await ServingStack.StartAsync();
         foreach (var endpoint in new[] { stack.ServerUrl, stack.GatewayUrl })
         {
-            var client = new ChatClient(FlywheelStack.BaseVersion, new ApiKeyCredential(FlywheelStack.ClientKey), new OpenAIClientOptions { Endpoint = new Uri(endpoint, "v1") });
+            var client = new ChatClient(ServingStack.Version, new ApiKeyCredential(ServingStack.ClientKey), new OpenAIClientOptions { Endpoint = new Uri(endpoint, "v1") });
             var completion = (await client.CompleteChatAsync([new UserChatMessage("question number 3 about orders")],
                 new ChatCompletionOptions { MaxOutputTokenCount = 6, Temperature = 0 })).Value;
-            Assert.Equal(FlywheelStack.BaseVersion, completion.Model);
+            Assert.Equal(ServingStack.Version, completion.Model);
             Assert.InRange(completion.Usage.OutputTokenCount, 1, 6);
             Assert.True(completion.Usage.InputTokenCount > 3);
 
@@ -42,18 +42,18 @@ public sealed class ModelServerTests
     [Fact]
     public async Task NChoices_ConcurrentCallsAreBatched_AndBadCallsGetOpenAiErrors()
     {
-        await using var stack = await FlywheelStack.StartAsync();
+        await using var stack = await ServingStack.StartAsync();
         using var http = new HttpClient { BaseAddress = stack.ServerUrl };
-        var several = await http.PostAsJsonAsync("/v1/chat/completions", new { model = FlywheelStack.BaseVersion, n = 3, max_tokens = 4, messages = new[] { new { role = "user", content = "hello" } } });
+        var several = await http.PostAsJsonAsync("/v1/chat/completions", new { model = ServingStack.Version, n = 3, max_tokens = 4, messages = new[] { new { role = "user", content = "hello" } } });
         several.EnsureSuccessStatusCode();
         Assert.Equal(3, JsonDocument.Parse(await several.Content.ReadAsStringAsync()).RootElement.GetProperty("choices").GetArrayLength());
 
         var calls = Enumerable.Range(0, 24).Select(i => http.PostAsJsonAsync("/v1/chat/completions",
-            new { model = FlywheelStack.BaseVersion, max_tokens = 6, messages = new[] { new { role = "user", content = $"question {i}" } } })).ToList();
+            new { model = ServingStack.Version, max_tokens = 6, messages = new[] { new { role = "user", content = $"question {i}" } } })).ToList();
         Assert.All(await Task.WhenAll(calls), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
         using var statsRequest = new HttpRequestMessage(HttpMethod.Get, "/admin/stats");
-        statsRequest.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", FlywheelStack.AdminKey);
-        var stats = JsonDocument.Parse(await (await http.SendAsync(statsRequest)).EnsureSuccessStatusCode().Content.ReadAsStringAsync()).RootElement.GetProperty(FlywheelStack.BaseVersion);
+        statsRequest.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ServingStack.AdminKey);
+        var stats = JsonDocument.Parse(await (await http.SendAsync(statsRequest)).EnsureSuccessStatusCode().Content.ReadAsStringAsync()).RootElement.GetProperty(ServingStack.Version);
         Assert.True(stats.GetProperty("mean_batch").GetDouble() > 1.5, $"mean batch {stats.GetProperty("mean_batch").GetDouble()}");
 
         var unknown = await http.PostAsJsonAsync("/v1/chat/completions", new { model = "nope", messages = new[] { new { role = "user", content = "x" } } });
@@ -61,7 +61,7 @@ public sealed class ModelServerTests
         Assert.Equal("model_not_found", JsonDocument.Parse(await unknown.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
         var broken = await http.PostAsync("/v1/chat/completions", new StringContent("{\"model\": ", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, broken.StatusCode);
-        var shapeless = await http.PostAsJsonAsync("/v1/chat/completions", new { model = FlywheelStack.BaseVersion, messages = "not a list" });
+        var shapeless = await http.PostAsJsonAsync("/v1/chat/completions", new { model = ServingStack.Version, messages = "not a list" });
         Assert.Equal(HttpStatusCode.BadRequest, shapeless.StatusCode);
         Assert.Equal("invalid_request_error", JsonDocument.Parse(await shapeless.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("type").GetString());
     }

@@ -2,9 +2,9 @@ using Tao.Trainer.Checkpoints;
 using Tao.Trainer.Model;
 using Tao.Trainer.Tokenization;
 
-namespace Tao.Flywheel.Tests;
+namespace Tao.Tests;
 
-/// <summary>A tiny random model with a trained tokenizer, saved as a checkpoint folder (built once per test run).</summary>
+/// <summary>A tiny random model with a trained tokenizer, saved as a checkpoint folder (built once per test process).</summary>
 internal static class TinyBase
 {
     private static readonly Lazy<string> s_folder = new(Build);
