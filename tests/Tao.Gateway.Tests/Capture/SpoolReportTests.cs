@@ -26,7 +26,7 @@ public sealed class SpoolReportTests(GatewayFixture gateway) : IClassFixture<Gat
         Assert.Equal(0, DroppedTooLargeOnTheMeter(replica));
 
         var body = $$"""{"model":"base-model","messages":[{"role":"user","content":"{{new string('a', 100_000)}}"}]}""";
-        using var answer = await caller.SendAsync(CaptureFunctionalTests.Json("/v1/chat/completions", body));
+        using var answer = await caller.SendAsync(GatewayCalls.Json("/v1/chat/completions", body));
         Assert.Equal(200, (int)answer.StatusCode); // the call is answered; only its record is lost
 
         Assert.Equal((1, 1), await SpoolDropsAsync(admin));
