@@ -307,8 +307,3 @@ public sealed class FakeUpstream : IAsyncDisposable
         await _app.DisposeAsync();
     }
 }
-
-public sealed record ReceivedRequest(string Path, IReadOnlyDictionary<string, string> Headers, byte[] Body)
-{
-    public string BodyText => Encoding.UTF8.GetString(Body);
-}

@@ -6,23 +6,6 @@ using Microsoft.Extensions.Options;
 
 namespace Tao.Flywheel;
 
-/// <summary>Whether this flywheel instance may start rounds. Only one instance of a deployment should.</summary>
-public interface ILeadership
-{
-    bool IsLeader { get; }
-
-    /// <summary>Who this instance is, for status and logs.</summary>
-    string Identity { get; }
-}
-
-/// <summary>The single-machine default: this instance always leads.</summary>
-public sealed class SoleLeadership : ILeadership
-{
-    public bool IsLeader => true;
-
-    public string Identity => Environment.MachineName;
-}
-
 /// <summary>
 /// Leader election through Kafka's group protocol, which a Kafka deployment already runs: every flywheel instance joins
 /// one consumer group on a one-partition topic, and the member the broker assigns that partition leads. When it dies
@@ -93,7 +76,6 @@ public sealed partial class KafkaLeadership(IOptions<FlywheelOptions> options, I
             {
                 return;
             }
-
 
             admin.CreateTopicsAsync([new TopicSpecification { Name = settings.Topic, NumPartitions = 1, ReplicationFactor = -1 }],
                 new CreateTopicsOptions { RequestTimeout = TimeSpan.FromSeconds(15) }).GetAwaiter().GetResult();
