@@ -1,3 +1,4 @@
+using Tao.Trainer.Checkpoints;
 using Tao.Trainer.Model;
 using Tao.Trainer.Scoring;
 using Tao.Trainer.Training;
@@ -17,8 +18,8 @@ public sealed class RewardModelTests
 
         var losses = RewardModelTrainer.Train(reward, tokenizer, pairs, epochs: 8, learningRate: 3e-3, batchSize: 8);
         var folder = TinyModels.Folder("reward");
-        reward.Save(folder);
-        using var loaded = LlamaRewardModel.Load(folder);
+        RewardModelCheckpoint.Save(reward, folder);
+        using var loaded = RewardModelCheckpoint.Load(folder);
         var scores = await new RewardModelScorer(loaded, tokenizer).ScoreAsync(
             new ScoringGroup("how many orders in region 2?", ["SELECT count() FROM orders WHERE region = 2", "no idea"]), default);
 
