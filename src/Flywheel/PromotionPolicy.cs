@@ -1,5 +1,4 @@
 using System.Globalization;
-using Tao.Trainer.Evaluation;
 
 namespace Tao.Flywheel;
 

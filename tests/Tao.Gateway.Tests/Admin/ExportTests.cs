@@ -1,8 +1,6 @@
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
-using ClickHouse.Driver.Utility;
-using Tao.Tests;
 
 namespace Tao.Gateway.Tests.Admin;
 

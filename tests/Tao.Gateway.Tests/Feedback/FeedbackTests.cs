@@ -1,7 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using ClickHouse.Driver.Utility;
-using OpenAI.Chat;
 
 namespace Tao.Gateway.Tests.Feedback;
 

@@ -1,7 +1,6 @@
 #pragma warning disable OPENAI001 // the Responses API is marked experimental in the OpenAI .NET client
 using System.Text;
 using System.Text.Json;
-using OpenAI.Chat;
 using OpenAI.Responses;
 using Tao.Capture;
 using static Tao.Gateway.Tests.GatewayCalls;

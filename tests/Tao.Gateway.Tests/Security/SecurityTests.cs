@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using ClickHouse.Driver.Utility;
 using Microsoft.Extensions.DependencyInjection;
 using Tao.Gateway.State;
 

@@ -1,10 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using OpenAI.Chat;
 
 namespace Tao.Gateway.Tests.Telemetry;

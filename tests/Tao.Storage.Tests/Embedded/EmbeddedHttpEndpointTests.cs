@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 using ClickHouse.Driver;
-using ClickHouse.Driver.ADO;
 using Tao.Storage.Embedded;
 
 namespace Tao.Storage.Tests.Embedded;

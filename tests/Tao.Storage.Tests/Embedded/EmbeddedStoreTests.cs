@@ -1,6 +1,4 @@
-using System.Net.Http.Json;
 using ClickHouse.Driver;
-using ClickHouse.Driver.ADO;
 using ClickHouse.Driver.ADO.Parameters;
 using ClickHouse.Driver.Utility;
 using Tao.Storage.Embedded;
@@ -185,7 +183,7 @@ public sealed class EmbeddedStoreTests : IAsyncLifetime
         {
             try
             {
-                string? nothing = i < 0 ? "never" : null;
+                var nothing = i < 0 ? "never" : null;
                 _ = nothing!.Length;
             }
             catch (NullReferenceException)

@@ -2,7 +2,6 @@ using Tao.Trainer.Checkpoints;
 using Tao.Trainer.Lora;
 using Tao.Trainer.Model;
 using Tao.Trainer.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Tao.Trainer.Tests.Lora;

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Tao.Bench;
 using Tao.Trainer.Generation;
 using Tao.Trainer.Lora;
-using Tao.Trainer.Model;
 using Tao.Trainer.Scoring;
 using Tao.Trainer.Tokenization;
 using Tao.Trainer.Training;
