@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text;
 using System.Text.Json;
 
 namespace Tao.Bench;
@@ -107,7 +106,11 @@ public sealed class FakeUpstream : IAsyncDisposable
             var n = root.TryGetProperty("n", out var nElement) && nElement.TryGetInt32(out var nValue) && !headers.ContainsKey("x-fake-ignore-n") ? Math.Clamp(nValue, 1, 128) : 1;
             var usage = noUsage ? null : new { prompt_tokens = promptTokens, completion_tokens = words.Count * n, total_tokens = promptTokens + words.Count * n };
             object response = chat
-                ? new { id, @object = "chat.completion", created = 1, model, choices = Enumerable.Range(0, n).Select(i => ChatChoice(i, n == 1 ? text : $"{text} #{i}", words, root, headers)).ToArray(), usage }
+                ? new
+                {
+                    id, @object = "chat.completion", created = 1, model,
+                    choices = Enumerable.Range(0, n).Select(i => ChatChoice(i, n == 1 ? text : $"{text} #{i}", words, root, headers)).ToArray(), usage,
+                }
                 : new { id, @object = "text_completion", created = 1, model, choices = new[] { new { index = 0, text, finish_reason = "stop" } }, usage };
             var bytes = JsonSerializer.SerializeToUtf8Bytes(response);
             context.Response.ContentType = "application/json";
@@ -124,7 +127,11 @@ public sealed class FakeUpstream : IAsyncDisposable
         if (chat && headers["x-fake-reasoning"].ToString() is { Length: > 0 } thinking)
         {
             // Reasoning models stream their reasoning first, beside the answer (reasoning_content, as vLLM and DeepSeek send it).
-            await WriteEventAsync(output, new { id, @object = "chat.completion.chunk", created = 1, model, choices = new[] { new { index = 0, delta = new { role = "assistant", reasoning_content = thinking }, finish_reason = (string?)null } } });
+            await WriteEventAsync(output, new
+            {
+                id, @object = "chat.completion.chunk", created = 1, model,
+                choices = new[] { new { index = 0, delta = new { role = "assistant", reasoning_content = thinking }, finish_reason = (string?)null } },
+            });
         }
 
         var streamLogProbs = root.TryGetProperty("logprobs", out var lp) && lp.ValueKind == JsonValueKind.True;
@@ -142,7 +149,8 @@ public sealed class FakeUpstream : IAsyncDisposable
 
             var piece = (i == 0 ? string.Empty : " ") + words[i];
             object chunk = chat
-                ? new { id, @object = "chat.completion.chunk", created = 1, model, choices = new[] { new { index = 0, delta = i == 0 ? (object)new { role = "assistant", content = piece } : new { content = piece }, finish_reason = (string?)null,
+                ? new { id, @object = "chat.completion.chunk", created = 1, model, choices = new[] { new {
+                    index = 0, delta = i == 0 ? (object)new { role = "assistant", content = piece } : new { content = piece }, finish_reason = (string?)null,
                     logprobs = streamLogProbs ? new { content = new[] { new { token = piece, logprob = -0.25, bytes = (int[]?)null, top_logprobs = Array.Empty<object>() } } } : null } } }
                 : new { id, @object = "text_completion", created = 1, model, choices = new[] { new { index = 0, text = piece, finish_reason = (string?)null } } };
             await WriteEventAsync(output, chunk);
@@ -164,7 +172,11 @@ public sealed class FakeUpstream : IAsyncDisposable
         await WriteEventAsync(output, last);
         if (includeUsage && !noUsage)
         {
-            await WriteEventAsync(output, new { id, @object = "chat.completion.chunk", created = 1, model, choices = Array.Empty<object>(), usage = new { prompt_tokens = promptTokens, completion_tokens = words.Count, total_tokens = promptTokens + words.Count } });
+            await WriteEventAsync(output, new
+            {
+                id, @object = "chat.completion.chunk", created = 1, model, choices = Array.Empty<object>(),
+                usage = new { prompt_tokens = promptTokens, completion_tokens = words.Count, total_tokens = promptTokens + words.Count },
+            });
         }
 
         await output.WriteAsync("data: [DONE]\n\n"u8.ToArray());
@@ -306,9 +318,4 @@ public sealed class FakeUpstream : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
-}
-
-public sealed record ReceivedRequest(string Path, IReadOnlyDictionary<string, string> Headers, byte[] Body)
-{
-    public string BodyText => Encoding.UTF8.GetString(Body);
 }

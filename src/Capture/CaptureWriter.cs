@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Tao.Capture.Spool;
 
 namespace Tao.Capture;

@@ -354,6 +354,3 @@ public static class PromptText
         return System.IO.Hashing.XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(normalised.ToString()));
     }
 }
-
-/// <summary>One turn of a conversation as the prompt sees it: who spoke, and the text (non-text parts as "[kind]").</summary>
-public sealed record PromptTurn(string Role, string Content);

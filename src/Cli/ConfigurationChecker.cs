@@ -2,7 +2,6 @@ using System.Collections;
 using System.ComponentModel;
 using System.Globalization;
 using System.Reflection;
-using Microsoft.Extensions.Configuration;
 using Tao.Gateway.State;
 using Yarp.ReverseProxy.Configuration;
 

@@ -29,7 +29,9 @@ internal static class FlywheelStatusEndpoints
                 : Results.NotFound());
         admin.MapPost("/{name}/run", async (string name, FlywheelService service, ILeadership leadership, CancellationToken cancellationToken) =>
             !leadership.IsLeader
-                ? Results.Json(new { error = new { message = $"{leadership.Identity} stands by; ask the leading flywheel instance", type = "invalid_request_error", code = "not_leader" } }, statusCode: 409)
+                ? Results.Json(
+                    new { error = new { message = $"{leadership.Identity} stands by; ask the leading flywheel instance", type = "invalid_request_error", code = "not_leader" } },
+                    statusCode: 409)
                 : Results.Json(await service.RunNowAsync(name, cancellationToken)));
     }
 }

@@ -1,6 +1,4 @@
 using Confluent.Kafka;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tao.Capture;
 using Tao.Capture.Sinks;
@@ -12,15 +10,20 @@ namespace Tao.Flywheel;
 /// <summary>
 /// Kafka mode (Helicone-style): consumes the captures topic as a consumer group and writes the records to ClickHouse,
 /// committing offsets only after the insert, so gateways need no ClickHouse credentials and nothing is lost. Replays
-/// after a crash collapse in the ReplacingMergeTree.
+/// after a crash collapse in the ReplacingMergeTree. Consuming blocks (librdkafka polls for at most 200 ms); inserting
+/// and waiting after a failure are awaited, the wait on the injected clock and ended by shutdown.
 /// </summary>
-public sealed partial class KafkaIngestService(IOptions<FlywheelOptions> options, ClickHouseStore store, ILogger<KafkaIngestService> logger) : BackgroundService
+public sealed partial class KafkaIngestService(IOptions<FlywheelOptions> options, ClickHouseStore store, TimeProvider time,
+    ILogger<KafkaIngestService> logger) : BackgroundService
 {
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
     public long Ingested { get; private set; }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Factory.StartNew(() => Run(stoppingToken), TaskCreationOptions.LongRunning);
+    // Off the caller's thread: the host's start must not wait for the first poll.
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() => RunAsync(stoppingToken), CancellationToken.None);
 
-    private void Run(CancellationToken stoppingToken)
+    private async Task RunAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value.KafkaIngest;
         using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
@@ -58,7 +61,7 @@ public sealed partial class KafkaIngestService(IOptions<FlywheelOptions> options
                         }
                     }
 
-                    store.Client.InsertBinaryAsync(table, CapturesTable.InsertColumns, rows, cancellationToken: stoppingToken).GetAwaiter().GetResult();
+                    await store.Client.InsertBinaryAsync(table, CapturesTable.InsertColumns, rows, cancellationToken: stoppingToken);
                     consumer.Commit(batch.Select(b => new TopicPartitionOffset(b.TopicPartition, b.Offset + 1)));
                     Ingested += rows.Count;
                     batch.Clear();
@@ -71,8 +74,16 @@ public sealed partial class KafkaIngestService(IOptions<FlywheelOptions> options
             catch (Exception e) when (e is ConsumeException or KafkaException or HttpRequestException)
             {
                 LogIngestFailed(logger, e);
-                stoppingToken.WaitHandle.WaitOne(TimeSpan.FromSeconds(1)); // uncommitted: the batch is consumed again (shutdown does not wait)
-                batch.Clear();
+                batch.Clear(); // uncommitted: the batch is consumed again after the seek below
+                try
+                {
+                    await Task.Delay(RetryDelay, time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break; // shutdown does not wait out the delay
+                }
+
                 consumer.Assignment.ForEach(p => consumer.Seek(consumer.Committed([p], TimeSpan.FromSeconds(5)).FirstOrDefault() ?? new TopicPartitionOffset(p, Offset.Beginning)));
             }
         }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using Tao.Trainer.Evaluation;
 using Tao.Trainer.Registry;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Microsoft.Extensions.Logging;
 using Tao.Storage;
 using Tao.Trainer.Checkpoints;
 using Tao.Trainer.Generation;

@@ -9,7 +9,6 @@ using Tao.Gateway.Proxy;
 using Tao.Gateway.Routing;
 using Tao.Gateway.Settings;
 using Tao.Gateway.State;
-using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Tao.Gateway;
@@ -74,7 +73,10 @@ public static class GatewayServiceCollectionExtensions
         app.Services.GetRequiredService<RuntimeClusters>().Load();
         if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<GatewayOptions>>().Value.TrustedProxies is { Count: > 0 } proxies)
         {
-            var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto };
+            var forwarded = new ForwardedHeadersOptions
+            {
+                ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto,
+            };
             forwarded.KnownProxies.Clear();
             forwarded.KnownIPNetworks.Clear();
             foreach (var proxy in proxies)

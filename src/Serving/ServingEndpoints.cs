@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Tao.Trainer.Generation;
@@ -76,7 +75,9 @@ internal static class ServingEndpoints
             var n = Math.Clamp(Int(root, "n") ?? 1, 1, 64);
             var stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
             var includeUsage = root.TryGetProperty("stream_options", out var so) && so.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
-            var jobs = Enumerable.Range(0, n).Select(i => new GenerationJob(prompt, generation with { Seed = generation.Seed + (ulong)i }, stream && n == 1, seeded: Int(root, "seed") is not null)).ToList();
+            var jobs = Enumerable.Range(0, n)
+                .Select(i => new GenerationJob(prompt, generation with { Seed = generation.Seed + (ulong)i }, stream && n == 1, seeded: Int(root, "seed") is not null))
+                .ToList();
             foreach (var job in jobs)
             {
                 served.Scheduler.Enqueue(job);

@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-
 namespace Tao.Hosting;
 
 /// <summary>
@@ -14,9 +12,11 @@ namespace Tao.Hosting;
 /// </remarks>
 internal static class QuietWebHost
 {
-    public static WebApplicationBuilder CreateSlimBuilder() => WebApplication.CreateSlimBuilder(new WebApplicationOptions
-    {
-        ContentRootPath = AppContext.BaseDirectory,
-        Args = ["--hostBuilder:reloadConfigOnChange=false"],
-    });
+    // Named in full: the web SDK's projects import Microsoft.AspNetCore.Builder implicitly, Storage's plain SDK does not.
+    public static Microsoft.AspNetCore.Builder.WebApplicationBuilder CreateSlimBuilder() =>
+        Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder(new Microsoft.AspNetCore.Builder.WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
 }

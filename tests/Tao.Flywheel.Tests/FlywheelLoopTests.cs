@@ -1,7 +1,6 @@
 using System.ClientModel;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json;
 using OpenAI;
 using OpenAI.Chat;

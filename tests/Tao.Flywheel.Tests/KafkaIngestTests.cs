@@ -1,5 +1,4 @@
 using Confluent.Kafka;
-using Microsoft.Extensions.Configuration;
 using Tao.Bench;
 using Tao.Capture;
 using Tao.Storage;

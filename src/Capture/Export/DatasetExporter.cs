@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ClickHouse.Driver.ADO.Parameters;
@@ -29,7 +28,11 @@ public sealed class DatasetExporter(ClickHouseStore store)
         {
             var (sql, parameters) = Query(request, parquet: true);
             // The raw-result path takes no parameter collection; ClickHouse's HTTP interface binds {x:T} from param_x.
-            var options = new ClickHouse.Driver.QueryOptions { CustomSettings = parameters.Cast<ClickHouse.Driver.ADO.Parameters.ClickHouseDbParameter>().ToDictionary(p => "param_" + p.ParameterName, p => (object)Literal(p.Value)) };
+            var options = new ClickHouse.Driver.QueryOptions
+            {
+                CustomSettings = parameters.Cast<ClickHouse.Driver.ADO.Parameters.ClickHouseDbParameter>()
+                    .ToDictionary(p => "param_" + p.ParameterName, p => (object)Literal(p.Value)),
+            };
             using var result = await store.Client.ExecuteRawResultAsync(sql, options, cancellationToken).ConfigureAwait(false);
             await using var stream = await result.ReadAsStreamAsync().ConfigureAwait(false);
             await stream.CopyToAsync(counting, cancellationToken).ConfigureAwait(false);
@@ -292,7 +295,3 @@ public sealed class DatasetExporter(ClickHouseStore store)
             WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
     }
 }
-
-/// <summary>What an export wrote: written beside the file as NAME.manifest.json.</summary>
-public sealed record ExportManifest(int SchemaVersion, string Format, IReadOnlyDictionary<string, string> Filters, IReadOnlyDictionary<string, long> Counts,
-    string Sha256, long Bytes, DateTime CreatedAt);

@@ -1,21 +1,5 @@
 namespace Tao.Capture.Export;
 
-/// <summary>The dataset formats captured traffic leaves in.</summary>
-public enum ExportFormat
-{
-    /// <summary>OpenAI chat fine-tuning JSONL: {"messages":[…, {"role":"assistant",…}]} per line.</summary>
-    OpenAiChat,
-
-    /// <summary>Hugging Face chat JSONL (TRL's conversational SFT format): {"messages":[…]} with plain-string contents.</summary>
-    HfChat,
-
-    /// <summary>Preference pairs JSONL for DPO (TRL's conversational format): {"prompt":[…],"chosen":[…],"rejected":[…]}.</summary>
-    Preferences,
-
-    /// <summary>Parquet, written by ClickHouse's own output format: one row per exported call.</summary>
-    Parquet,
-}
-
 /// <summary>
 /// Which captured calls an export takes. Only answered chat calls (status &lt; 400, a non-empty answer, not cut off)
 /// are training data; within those, the filters below narrow the set, and one call per prompt is kept.

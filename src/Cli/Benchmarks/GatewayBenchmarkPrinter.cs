@@ -26,7 +26,9 @@ internal static class GatewayBenchmarkPrinter
             var vsNginx = row.Name == "direct" ? "" : Ratio(report, row, r => r.Name.StartsWith("nginx", StringComparison.Ordinal));
             var vsYarp = row.Name.StartsWith("tao", StringComparison.Ordinal) ? Ratio(report, row, r => r.Name == GatewayBenchmark.YarpBaselineName) : "";
             text.AppendLine(string.Create(Inv,
-                $"| {row.Name} | {row.Load.Connections} | {row.Load.RequestsPerSecond:0} | {vsNginx} | {vsYarp} | {row.Load.Latency(50):0.00} | {row.Load.Latency(99):0.00} | {row.Load.Latency(99.9):0.00} | {Fmt(row.ProxyCores, "0.00")} | {Fmt(row.ProxyResidentBytes / 1048576.0, "0")} | {Fmt(row.ShippedPerSecond, "0")} |"));
+                $"| {row.Name} | {row.Load.Connections} | {row.Load.RequestsPerSecond:0} | {vsNginx} | {vsYarp} | " +
+                $"{row.Load.Latency(50):0.00} | {row.Load.Latency(99):0.00} | {row.Load.Latency(99.9):0.00} | " +
+                $"{Fmt(row.ProxyCores, "0.00")} | {Fmt(row.ProxyResidentBytes / 1048576.0, "0")} | {Fmt(row.ShippedPerSecond, "0")} |"));
         }
 
         text.AppendLine();

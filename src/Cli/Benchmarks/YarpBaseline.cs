@@ -1,7 +1,4 @@
 using System.CommandLine;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Tao.Cli.Commands;
 using Tao.Hosting;
 using Yarp.ReverseProxy.Configuration;

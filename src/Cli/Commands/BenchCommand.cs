@@ -25,7 +25,11 @@ internal static class BenchCommand
         var rate = new Option<double>("--rate") { Description = "Requests/s of the fixed-rate latency runs. Default: 1000.", DefaultValueFactory = _ => 1000 };
         var quick = new Option<bool>("--quick") { Description = "Short runs (3 s + 3 s warm-up, 64 connections) to check the setup." };
         var docs = new Option<bool>("--write-docs") { Description = "Also write the report to docs/benchmarks.md." };
-        var soak = new Option<int>("--soak") { Description = "Seconds of the closing soak (capture on, --rate requests/s) that samples the gateway's memory; 0 skips it. Default: 300 (0 with --quick).", DefaultValueFactory = _ => 300 };
+        var soak = new Option<int>("--soak")
+        {
+            Description = "Seconds of the closing soak (capture on, --rate requests/s) that samples the gateway's memory; 0 skips it. Default: 300 (0 with --quick).",
+            DefaultValueFactory = _ => 300,
+        };
         var gateway = new Command("gateway",
             "Same load against the fake upstream directly, nginx proxy_pass, and the gateway with capture off / to the embedded " +
             "store / to Kafka (mock cluster), each its own process. Prints requests/s, latency percentiles, added latency, " +
@@ -81,11 +85,15 @@ internal static class BenchCommand
                     new Dictionary<string, string> { ["x-fake-words"] = result.GetValue(loadWords).ToString() })
                 .RunAsync("load", result.GetValue(loadConnections), TimeSpan.FromSeconds(result.GetValue(loadDuration)),
                     TimeSpan.FromSeconds(result.GetValue(loadWarmup)), result.GetValue(loadRate), cancellationToken);
-            Console.WriteLine(System.FormattableString.Invariant(
-                $"{run.RequestsPerSecond:0} req/s, {run.Errors} errors; latency p50 {run.Latency(50):0.000} p99 {run.Latency(99):0.000} p99.9 {run.Latency(99.9):0.000} ms; first byte p50 {run.FirstByte(50):0.000} p99 {run.FirstByte(99):0.000} p99.9 {run.FirstByte(99.9):0.000} ms"));
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{run.RequestsPerSecond:0} req/s, {run.Errors} errors; latency p50 {run.Latency(50):0.000} p99 {run.Latency(99):0.000} p99.9 {run.Latency(99.9):0.000} ms; " +
+                $"first byte p50 {run.FirstByte(50):0.000} p99 {run.FirstByte(99):0.000} p99.9 {run.FirstByte(99.9):0.000} ms"));
             return 0;
         });
 
-        return new Command("bench", "Benchmarks: commands that print figures against baselines run in the same invocation (never tests).") { gateway, load, TaoBenchmarkCommand.Create(), GateBenchmark.Create() };
+        return new Command("bench", "Benchmarks: commands that print figures against baselines run in the same invocation (never tests).")
+        {
+            gateway, load, TaoBenchmarkCommand.Create(), GateBenchmark.Create(),
+        };
     }
 }

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.Extensions.Configuration;
 using Tao.Capture.Export;
 using Tao.Storage;
 
@@ -45,7 +44,7 @@ internal static class ExportCommand
                 return 2;
             }
 
-            DateTimeOffset? start = Time(result.GetValue(from));
+            var start = Time(result.GetValue(from));
             if (result.GetValue(window) is { } w)
             {
                 if (Window(w) is not { } span)

@@ -78,7 +78,8 @@ internal static class FaultsCommand
             .AppendLine("|---|---:|---:|---:|---:|---:|---|---|");
         foreach (var row in rows)
         {
-            text.AppendLine($"| {row.Scenario} | {N(row.Answered)} | {N(row.ClientErrors)} | {N(row.Stored)} | {N(row.Missing)} | {N(row.Duplicates)} | {(row.Passed ? "pass" : "**FAIL**")} | {row.Notes} |");
+            text.AppendLine($"| {row.Scenario} | {N(row.Answered)} | {N(row.ClientErrors)} | {N(row.Stored)} | {N(row.Missing)} | {N(row.Duplicates)} | " +
+                $"{(row.Passed ? "pass" : "**FAIL**")} | {row.Notes} |");
         }
 
         return text.ToString();

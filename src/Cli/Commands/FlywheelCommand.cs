@@ -1,7 +1,5 @@
 using System.CommandLine;
 using System.Net.Http.Headers;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
 using Tao.Flywheel;
 using Tao.Storage;
 using Tao.Storage.Schema;
@@ -71,8 +69,9 @@ internal static class FlywheelCommand
             foreach (var signal in round.Evaluation.Keys.Where(k => k.EndsWith(".gain", StringComparison.Ordinal)).Select(k => k[..^".gain".Length]).Order())
             {
                 double V(string name) => round.Evaluation.GetValueOrDefault($"{signal}.{name}", double.NaN);
-                Console.WriteLine(System.FormattableString.Invariant(
-                    $"    {signal,-22} {V("live") * 100,5:0.0} → {V("candidate") * 100,5:0.0}  gain {V("gain") * 100:+0.0;-0.0} [{V("low") * 100:+0.0;-0.0}, {V("high") * 100:+0.0;-0.0}]  {V("items"):0} items{(double.IsNaN(V("p")) ? "" : $"  p {V("p"):0.####}")}"));
+                Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"    {signal,-22} {V("live") * 100,5:0.0} → {V("candidate") * 100,5:0.0}  gain {V("gain") * 100:+0.0;-0.0} " +
+                    $"[{V("low") * 100:+0.0;-0.0}, {V("high") * 100:+0.0;-0.0}]  {V("items"):0} items{(double.IsNaN(V("p")) ? "" : $"  p {V("p"):0.####}")}"));
             }
 
             Console.WriteLine($"    why: {round.Reason}");

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Microsoft.AspNetCore.Builder;
 using Tao.Serving;
 
 namespace Tao.Cli.Commands;

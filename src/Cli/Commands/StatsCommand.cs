@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Spectre.Console;
 using Tao.Gateway.Analytics;
@@ -272,8 +271,16 @@ internal static class StatsCommand
         var request = AnalyticsRequest.Parse(query, TimeProvider.System, allowed);
         object answer = endpoint switch
         {
-            "summary" => new { source = AnalyticsService.SourceFor(request), window = new { from = request.From.UtcDateTime, to = request.To.UtcDateTime }, rows = await service.SummaryAsync(request, cancellationToken) },
-            "timeseries" => new { source = AnalyticsService.SourceFor(request), window = new { from = request.From.UtcDateTime, to = request.To.UtcDateTime }, rows = await service.TimeSeriesAsync(request, cancellationToken) },
+            "summary" => new
+            {
+                source = AnalyticsService.SourceFor(request), window = new { from = request.From.UtcDateTime, to = request.To.UtcDateTime },
+                rows = await service.SummaryAsync(request, cancellationToken),
+            },
+            "timeseries" => new
+            {
+                source = AnalyticsService.SourceFor(request), window = new { from = request.From.UtcDateTime, to = request.To.UtcDateTime },
+                rows = await service.TimeSeriesAsync(request, cancellationToken),
+            },
             "feedback" or "feedback/timeseries" => new
             {
                 metric = request.Metric, window = new { from = request.From.UtcDateTime, to = request.To.UtcDateTime },

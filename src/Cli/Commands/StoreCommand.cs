@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Microsoft.Extensions.Configuration;
 using Tao.Storage;
 using Tao.Storage.Schema;
 

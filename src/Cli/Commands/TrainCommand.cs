@@ -18,9 +18,16 @@ internal static class TrainCommand
     public static Command Create()
     {
         var prompts = new Option<string>("--prompts") { Description = "JSON lines: {\"messages\": [{\"role\", \"content\"}], \"context\": {...}} or {\"prompt\": \"...\"}.", Required = true };
-        var scorer = new Option<string>("--scorer") { Description = "Scorer configuration (JSON): {\"scorers\": [{\"type\": \"sql\" | \"regex\" | \"majority\" | \"judge\" | ..., \"weight\": 1}]}.", Required = true };
+        var scorer = new Option<string>("--scorer")
+        {
+            Description = "Scorer configuration (JSON): {\"scorers\": [{\"type\": \"sql\" | \"regex\" | \"majority\" | \"judge\" | ..., \"weight\": 1}]}.", Required = true,
+        };
         var model = new Option<string?>("--model") { Description = "Model folder (config.json, safetensors, tokenizer). Default: the project's base model (built on first use)." };
-        var output = new Option<string>("--out") { Description = "Output folder: metrics.jsonl, state.json (resumes when rerun), best/. Default: .tao/runs/<time>.", DefaultValueFactory = _ => Path.Combine(".tao", "runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")) };
+        var output = new Option<string>("--out")
+        {
+            Description = "Output folder: metrics.jsonl, state.json (resumes when rerun), best/. Default: .tao/runs/<time>.",
+            DefaultValueFactory = _ => Path.Combine(".tao", "runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")),
+        };
         var objective = new Option<TaoObjective>("--objective") { Description = "BestOfN (default), Grpo, DrGrpo or Dpo.", DefaultValueFactory = _ => TaoObjective.BestOfN };
         var candidates = new Option<int>("--candidates") { Description = "Candidates per prompt. Default: 8.", DefaultValueFactory = _ => 8 };
         var iterations = new Option<int>("--iterations") { Description = "Generate-score-train iterations. Default: 4.", DefaultValueFactory = _ => 4 };

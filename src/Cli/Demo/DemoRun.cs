@@ -1,9 +1,5 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Tao.Flywheel;
 using Tao.Serving;
 using Tao.Storage;
@@ -275,8 +271,10 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
 
                         double V(string name) => round.Evaluation.GetValueOrDefault($"{key}.{name}", double.NaN);
                         output.WriteLine(string.Create(Inv,
-                            $"| {round.RoundId} | {task} | {(kind == "labelled" ? "labelled canary accuracy" : "verified on held-out inputs")} | {V("items"):0} | {V("live") * 100:0.0} % | {V("candidate") * 100:0.0} % | " +
-                            $"{gain * 100:+0.0;-0.0} [{V("low") * 100:+0.0;-0.0}, {V("high") * 100:+0.0;-0.0}] | {(double.IsNaN(V("p")) ? "—" : V("p") < 0.001 ? "<0.001" : V("p").ToString("0.000", Inv))} | {round.Status} |"));
+                            $"| {round.RoundId} | {task} | {(kind == "labelled" ? "labelled canary accuracy" : "verified on held-out inputs")} | " +
+                            $"{V("items"):0} | {V("live") * 100:0.0} % | {V("candidate") * 100:0.0} % | " +
+                            $"{gain * 100:+0.0;-0.0} [{V("low") * 100:+0.0;-0.0}, {V("high") * 100:+0.0;-0.0}] | " +
+                            $"{(double.IsNaN(V("p")) ? "—" : V("p") < 0.001 ? "<0.001" : V("p").ToString("0.000", Inv))} | {round.Status} |"));
                     }
                 }
             }
@@ -327,7 +325,9 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
         output.WriteLine("Captured calls (embedded ClickHouse):");
         while (reader.Read())
         {
-            output.WriteLine(string.Create(Inv, $"  {reader.GetString(0)}: {reader.GetValue(1)} calls, {reader.GetValue(2)} errors, {reader.GetValue(3)} tokens, latency p50 {reader.GetDouble(4):0.0} ms, p99 {reader.GetDouble(5):0.0} ms"));
+            output.WriteLine(string.Create(Inv,
+                $"  {reader.GetString(0)}: {reader.GetValue(1)} calls, {reader.GetValue(2)} errors, {reader.GetValue(3)} tokens, " +
+                $"latency p50 {reader.GetDouble(4):0.0} ms, p99 {reader.GetDouble(5):0.0} ms"));
         }
 
         output.WriteLine();

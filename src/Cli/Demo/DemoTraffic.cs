@@ -2,9 +2,7 @@ using System.ClientModel;
 using System.Collections.Concurrent;
 using OpenAI;
 using OpenAI.Chat;
-using System.Net.Http.Json;
 using Tao.Trainer.Tasks;
-using Tao.Trainer.Training;
 
 namespace Tao.Cli.Demo;
 

@@ -148,7 +148,8 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
         var ids = (await LoopbackChecks.StoredIdsAsync(served, final: false, cancellationToken)).ToHashSet(StringComparer.Ordinal);
         var unaccounted = load.AnsweredRequestIds.Count - ids.Count - dropped;
         return new FaultRow("spool disk budget (2 MB) exhausted, sink down", load.AnsweredRequestIds.Count, load.Errors, ids.Count, Math.Max(0, unaccounted), 0,
-            load.Errors == 0 && dropped > 0 && unaccounted == 0 && (int)ready.StatusCode == 503 && metrics.Split('\n').Any(l => l.StartsWith("tao_spool_full", StringComparison.Ordinal) && l.TrimEnd().EndsWith(" 1", StringComparison.Ordinal)) && drained,
+            load.Errors == 0 && dropped > 0 && unaccounted == 0 && (int)ready.StatusCode == 503
+                && metrics.Split('\n').Any(l => l.StartsWith("tao_spool_full", StringComparison.Ordinal) && l.TrimEnd().EndsWith(" 1", StringComparison.Ordinal)) && drained,
             $"{dropped} records dropped and counted (answered = stored + dropped); /readyz {(int)ready.StatusCode} while full; tao_spool_full=1 on /metrics");
     }
 
@@ -227,7 +228,8 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
         {
             probe.DefaultRequestHeaders.ConnectionClose = true;
             var metrics = await probe.GetStringAsync("/metrics", cancellationToken);
-            hanging = metrics.Split('\n').Where(l => l.StartsWith("kestrel_active_connections", StringComparison.Ordinal)).Select(l => double.Parse(l.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture)).Sum();
+            hanging = metrics.Split('\n').Where(l => l.StartsWith("kestrel_active_connections", StringComparison.Ordinal))
+                .Select(l => double.Parse(l.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture)).Sum();
             if (hanging <= 1)
             {
                 break; // the scrape's own connection

@@ -133,7 +133,11 @@ internal static class AdminEndpoints
                 return OpenAiResults.BadRequest(problem.Message, problem.Param);
             }
 
-            return keys.Change(id, k => request.Apply(k with { Name = string.IsNullOrWhiteSpace(request.Name) ? k.Name : request.Name, Task = string.IsNullOrWhiteSpace(request.Task) ? null : request.Task })) is { } changed
+            return keys.Change(id, k => request.Apply(k with
+            {
+                Name = string.IsNullOrWhiteSpace(request.Name) ? k.Name : request.Name,
+                Task = string.IsNullOrWhiteSpace(request.Task) ? null : request.Task,
+            })) is { } changed
                 ? Results.Json(Describe(changed))
                 : OpenAiResults.NotFound($"No runtime key '{id}' (keys from configuration change there).");
         });

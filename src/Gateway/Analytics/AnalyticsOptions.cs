@@ -11,10 +11,3 @@ public sealed class AnalyticsOptions
     /// </summary>
     public Dictionary<string, ModelPrice> Prices { get; set; } = new(StringComparer.Ordinal);
 }
-
-/// <summary>USD per million prompt and completion tokens.</summary>
-public sealed class ModelPrice
-{
-    public double Prompt { get; set; }
-    public double Completion { get; set; }
-}

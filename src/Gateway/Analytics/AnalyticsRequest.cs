@@ -2,12 +2,6 @@ using System.Globalization;
 
 namespace Tao.Gateway.Analytics;
 
-/// <summary>A query parameter that is missing, unknown or malformed; answered with 400 naming it.</summary>
-public sealed class AnalyticsQueryException(string parameter, string message) : Exception(message)
-{
-    public string Parameter { get; } = parameter;
-}
-
 /// <summary>
 /// One analytics question, validated: a time window, filters on known dimensions, an optional grouping and bucket.
 /// Every value reaches ClickHouse as a query parameter; only names from the fixed tables below become SQL text.

@@ -7,14 +7,6 @@ using Tao.Storage.Schema;
 
 namespace Tao.Gateway.Analytics;
 
-/// <summary>One result row: column name → value (JSON-ready: times in ISO 8601 UTC, NaN as null).</summary>
-public sealed class AnalyticsRow : Dictionary<string, object?>
-{
-    public AnalyticsRow() : base(StringComparer.Ordinal)
-    {
-    }
-}
-
 /// <summary>
 /// The analytics queries, shared by the admin API, the dashboard and the CLI, identical on the embedded engine and a
 /// ClickHouse server. User input only ever travels as query parameters; every query runs read-only with the store's

@@ -30,10 +30,3 @@ public sealed class CaptureOptions
     /// </summary>
     public SpoolFullPolicy WhenSpoolFull { get; set; } = SpoolFullPolicy.Drop;
 }
-
-/// <summary>See <see cref="CaptureOptions.WhenSpoolFull"/>.</summary>
-public enum SpoolFullPolicy
-{
-    Drop,
-    Refuse,
-}

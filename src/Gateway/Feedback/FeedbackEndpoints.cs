@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Extensions.Options;
 using Tao.Gateway.Auth;
 using Tao.Gateway.OpenAi;
 
@@ -32,7 +31,8 @@ internal static class FeedbackEndpoints
                 var caller = context.Features.Get<Caller>() ?? Caller.Anonymous;
                 var result = await feedback.PostAsync(document.RootElement, caller, context.RequestAborted);
                 return result.Error is { } error
-                    ? OpenAiResults.Error(error.Status, error.Message, error.Status == 404 ? OpenAiError.NotFound : error.Status == 403 ? OpenAiError.Permission : OpenAiError.InvalidRequest, error.Code, error.Param)
+                    ? OpenAiResults.Error(error.Status, error.Message,
+                        error.Status == 404 ? OpenAiError.NotFound : error.Status == 403 ? OpenAiError.Permission : OpenAiError.InvalidRequest, error.Code, error.Param)
                     : Results.Json(new { feedback_id = result.Record!.FeedbackId, dry_run = result.DryRun });
             }
         }).DisableAntiforgery();

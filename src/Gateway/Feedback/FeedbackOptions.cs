@@ -14,27 +14,3 @@ public sealed class FeedbackOptions
     /// <summary>How long to wait for a call's record to reach the store before feedback on it is refused as unknown, in seconds. Default: 3.</summary>
     public double LookupWaitSeconds { get; set; } = 3;
 }
-
-public sealed class FeedbackMetric
-{
-    /// <summary>Boolean (true/false, stored 1/0) or Float. Default: Boolean.</summary>
-    public FeedbackMetricType Type { get; set; } = FeedbackMetricType.Boolean;
-
-    /// <summary>Request (rates one call) or Episode (rates every call of an episode). Default: Request.</summary>
-    public FeedbackLevel Level { get; set; } = FeedbackLevel.Request;
-
-    /// <summary>Whether larger values are better (the flywheel and the canary gate read it). Default: true.</summary>
-    public bool HigherIsBetter { get; set; } = true;
-}
-
-public enum FeedbackMetricType
-{
-    Boolean,
-    Float,
-}
-
-public enum FeedbackLevel
-{
-    Request,
-    Episode,
-}

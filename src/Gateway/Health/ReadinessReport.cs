@@ -5,9 +5,3 @@ public sealed record ReadinessReport(string Status, SpoolReport Spool, IReadOnly
 {
     public bool Ready => Status == "ready";
 }
-
-public sealed record SpoolReport(bool Full, long BytesOnDisk, long Dropped, long CorruptBytesSkipped);
-
-public sealed record SinkReport(string Name, bool Reachable, long LagBytes, long Delivered, long DeadLettered, string? LastError);
-
-public sealed record UpstreamReport(string Cluster, bool Reachable, IReadOnlyList<string> Destinations);

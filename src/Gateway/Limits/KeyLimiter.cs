@@ -204,10 +204,6 @@ public sealed class KeyLimiter(IOptionsMonitor<AuthOptions> auth, IOptionsMonito
     }
 }
 
-/// <summary>A key's usage as one replica sees it (GET /admin/keys/{id}/usage).</summary>
-public sealed record KeyUsageView(DateTime Minute, long Requests, long OtherReplicasRequests, long Tokens, long OtherReplicasTokens, int Streams,
-    int OtherReplicasStreams, double DaySpendUsd, double MonthSpendUsd);
-
 /// <summary>One key's counts on this replica, and the other replicas' as last read from the store.</summary>
 internal sealed class KeyUsage
 {

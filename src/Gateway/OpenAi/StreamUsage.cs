@@ -6,7 +6,7 @@ internal static class StreamUsage
     public static byte[] Request(byte[] body)
     {
         var open = Array.IndexOf(body, (byte)'{');
-        ReadOnlySpan<byte> insert = "\"stream_options\":{\"include_usage\":true},"u8;
+        var insert = "\"stream_options\":{\"include_usage\":true},"u8;
         var result = new byte[body.Length + insert.Length];
         body.AsSpan(0, open + 1).CopyTo(result);
         insert.CopyTo(result.AsSpan(open + 1));

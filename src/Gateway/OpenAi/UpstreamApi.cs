@@ -1,6 +1,6 @@
 namespace Tao.Gateway.OpenAi;
 
-/// <summary>The wire API a model's upstream speaks (<see cref="ModelEntry.Api"/>): it decides the credential header and which surfaces may reach it.</summary>
+/// <summary>The wire API a model's upstream speaks (<c>ModelEntry.Api</c>): it decides the credential header and which surfaces may reach it.</summary>
 public enum UpstreamApi
 {
     /// <summary>OpenAI's: Chat Completions, Completions, Embeddings, Responses; the credential as "Authorization: Bearer".</summary>

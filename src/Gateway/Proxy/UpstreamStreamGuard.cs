@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using Tao.Gateway.OpenAi;
 
 namespace Tao.Gateway.Proxy;
@@ -42,7 +41,11 @@ internal sealed class UpstreamStreamGuard : DelegatingHandler
         private static readonly byte[] s_errorEvent = BuildErrorEvent();
         private static readonly byte[] s_anthropicErrorEvent = AnthropicError.StreamEvent(502, Message);
         private static readonly byte[] s_responsesErrorEvent =
-            [.. "\n\nevent: error\ndata: "u8, .. """{"type":"error","code":"upstream_stream_interrupted","message":"The upstream model server closed the stream before it finished.","param":null,"sequence_number":0}"""u8, .. "\n\n"u8];
+        [
+            .. "\n\nevent: error\ndata: "u8,
+            .. """{"type":"error","code":"upstream_stream_interrupted","message":"The upstream model server closed the stream before it finished.","param":null,"sequence_number":0}"""u8,
+            .. "\n\n"u8,
+        ];
         private ReadOnlyMemory<byte> _pending;
         private bool _failed;
         private bool _read;

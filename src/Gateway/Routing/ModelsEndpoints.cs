@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Tao.Gateway.Routing;
 
 /// <summary>GET /v1/models and /v1/models/{id}: the model map's names and aliases, in OpenAI's list shape.</summary>

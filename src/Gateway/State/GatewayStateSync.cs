@@ -187,7 +187,8 @@ public sealed partial class GatewayStateSync(
     [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Gateway state sync failing ({Reason}); serving the local state")]
     private static partial void LogFailing(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Ignored gateway state version {Version} in the store: its signature does not verify with this gateway's secret (written by something that is not a gateway, or by a replica with another secret)")]
+    [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Ignored gateway state version {Version} in the store: its signature does not verify with this gateway's secret "
+        + "(written by something that is not a gateway, or by a replica with another secret)")]
     private static partial void LogRejected(ILogger logger, long version);
 
     [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Gateway state sync recovered")]

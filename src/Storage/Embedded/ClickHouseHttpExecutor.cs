@@ -42,9 +42,9 @@ internal sealed partial class ClickHouseHttpExecutor(ChdbEngine engine)
         }
 
         string? urlQuery = null;
-        string database = "default";
+        var database = "default";
         string? format = null;
-        string queryId = Guid.NewGuid().ToString();
+        var queryId = Guid.NewGuid().ToString();
         var parameters = new List<KeyValuePair<string, string>>();
         var settings = new List<KeyValuePair<string, string>>();
         foreach (var (name, value) in request.Query)

@@ -37,7 +37,8 @@ internal static class EmbeddedHttpAuthentication
         {
             if (hasAuthorization || hasParameters)
             {
-                refusal = Failed($"Invalid authentication: it is not allowed to use X-ClickHouse HTTP headers and {(hasAuthorization ? "Authorization HTTP header" : "authentication via parameters")} simultaneously");
+                refusal = Failed("Invalid authentication: it is not allowed to use X-ClickHouse HTTP headers and "
+                    + $"{(hasAuthorization ? "Authorization HTTP header" : "authentication via parameters")} simultaneously");
                 return null;
             }
 

@@ -5,5 +5,11 @@ internal readonly record struct QueryStatistics(
     ulong ReadRows, ulong ReadBytes, ulong WrittenRows, ulong WrittenBytes, ulong ResultRows, ulong ResultBytes, double ElapsedSeconds)
 {
     public string ToSummaryJson() =>
-        $$"""{"read_rows":"{{ReadRows}}","read_bytes":"{{ReadBytes}}","written_rows":"{{WrittenRows}}","written_bytes":"{{WrittenBytes}}","total_rows_to_read":"{{ReadRows}}","result_rows":"{{ResultRows}}","result_bytes":"{{ResultBytes}}","elapsed_ns":"{{(ulong)(ElapsedSeconds * 1e9)}}"}""";
+        "{" + string.Join(',',
+            Field("read_rows", ReadRows), Field("read_bytes", ReadBytes), Field("written_rows", WrittenRows), Field("written_bytes", WrittenBytes),
+            Field("total_rows_to_read", ReadRows), Field("result_rows", ResultRows), Field("result_bytes", ResultBytes),
+            Field("elapsed_ns", (ulong)(ElapsedSeconds * 1e9))) + "}";
+
+    // ClickHouse sends every figure as a JSON string.
+    private static string Field(string name, ulong value) => $"\"{name}\":\"{value}\"";
 }

@@ -1,5 +1,3 @@
-using ClickHouse.Driver;
-
 namespace Tao.Storage.Schema;
 
 /// <summary>

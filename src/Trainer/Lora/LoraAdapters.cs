@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tao.Trainer.Checkpoints;
 using Tao.Trainer.Model;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Tao.Trainer.Lora;

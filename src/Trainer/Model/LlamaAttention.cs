@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Tao.Trainer.Model;
@@ -68,6 +67,3 @@ public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
         return o_proj.forward(merged).MoveToOuterDisposeScope();
     }
 }
-
-/// <summary>What one attention layer reads: hidden states, rotary tables, the additive mask, the cache.</summary>
-public sealed record AttentionInput(Tensor Hidden, Tensor Cos, Tensor Sin, Tensor Bias, KvCache? Cache);

@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Tao.Trainer.Model;
@@ -70,6 +69,3 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
         base.Dispose(disposing);
     }
 }
-
-/// <summary>Input of a forward pass: token ids, optionally the padding mask over cache + new tokens, positions and the cache.</summary>
-public sealed record CausalLMInput(Tensor InputIds, Tensor? AttentionMask = null, Tensor? PositionIds = null, KvCache? Cache = null);

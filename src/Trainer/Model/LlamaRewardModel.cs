@@ -1,12 +1,11 @@
-using Tao.Trainer.Checkpoints;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Tao.Trainer.Model;
 
 /// <summary>
 /// A reward model on the same architecture: the decoder stack plus a scalar head ("score", as Hugging Face's
-/// LlamaForSequenceClassification names it) read at each sequence's last token.
+/// LlamaForSequenceClassification names it) read at each sequence's last token. Saved and loaded by
+/// <c>Checkpoints.RewardModelCheckpoint</c>, as the causal LM is by <c>ModelCheckpoint</c>: the model knows no file format.
 /// </summary>
 public sealed class LlamaRewardModel : nn.Module<CausalLMInput, Tensor>
 {
@@ -55,27 +54,5 @@ public sealed class LlamaRewardModel : nn.Module<CausalLMInput, Tensor>
         {
             parameter.copy_(source[name]);
         }
-    }
-
-    public void Save(string folder)
-    {
-        Directory.CreateDirectory(folder);
-        WriteConfig(folder);
-        ModelCheckpoint.SaveTensors(folder, named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList(), long.MaxValue);
-    }
-
-    private void WriteConfig(string folder)
-    {
-        var architectures = Config.Architectures;
-        Config.Architectures = ["LlamaForSequenceClassification"];
-        Config.Save(Path.Combine(folder, "config.json"));
-        Config.Architectures = architectures;
-    }
-
-    public static LlamaRewardModel Load(string folder, Device? device = null)
-    {
-        var reward = new LlamaRewardModel(LlamaConfig.Load(Path.Combine(folder, "config.json")), device);
-        ModelCheckpoint.LoadWeights(folder, reward.named_parameters().Select(p => (p.name, p.parameter)).ToList());
-        return reward;
     }
 }

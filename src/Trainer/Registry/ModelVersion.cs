@@ -30,5 +30,3 @@ public sealed record ModelVersion
     /// <summary>SHA-256 of every file of the version, checked when it is loaded.</summary>
     public Dictionary<string, string> Checksums { get; init; } = new(StringComparer.Ordinal);
 }
-
-public sealed record DataWindow(DateTime From, DateTime To, int Inputs);

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Tao.Storage;
-using Tao.Trainer.Model;
+using Tao.Trainer.Checkpoints;
 using Tao.Trainer.Tokenization;
 
 namespace Tao.Trainer.Scoring;
@@ -49,7 +49,7 @@ public static class ScorerFactory
             "judge" => new LlmJudgeScorer(new Uri(Required(e, "endpoint")), Required(e, "model"),
                 Text(e, "api_key") ?? (Text(e, "api_key_env") is { } env ? Environment.GetEnvironmentVariable(env) : null) ?? "none",
                 Required(e, "rubric")),
-            "reward_model" => new RewardModelScorer(LlamaRewardModel.Load(Required(e, "path")),
+            "reward_model" => new RewardModelScorer(RewardModelCheckpoint.Load(Required(e, "path")),
                 services.Tokenizer ?? TextTokenizer.Load(Required(e, "path"))),
             "command" => new CommandScorer(Required(e, "command"),
                 e.TryGetProperty("args", out var args) ? args.EnumerateArray().Select(a => a.GetString()!).ToList() : [],

@@ -35,7 +35,9 @@ public sealed record BaseModelRecipe
     public int SqlRepeats { get; init; } = 2;
 
     /// <summary>A stable name for the recipe, so a cached model is reused only for the same recipe.</summary>
-    public string Key => $"base-s{Seed}-e{Epochs}-lr{LearningRate:0.####}-h{HiddenSize}-l{Layers}-v{VocabSize}-c{CopyExamples}-k{LookupExamples}-q{SqlQueries}-d{Documents}-u{Conversions}-r{SqlRepeats}-p{PromptWeight:0.##}{(SplitDigits ? "-sd" : "")}-v5";
+    public string Key =>
+        $"base-s{Seed}-e{Epochs}-lr{LearningRate:0.####}-h{HiddenSize}-l{Layers}-v{VocabSize}-c{CopyExamples}-k{LookupExamples}-q{SqlQueries}-d{Documents}" +
+        $"-u{Conversions}-r{SqlRepeats}-p{PromptWeight:0.##}{(SplitDigits ? "-sd" : "")}-v5";
 
     public int BaseCount(ITaskFamily family) => family.Name switch
     {

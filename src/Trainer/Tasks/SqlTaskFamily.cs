@@ -1,5 +1,4 @@
 using System.Globalization;
-using ClickHouse.Driver;
 using Tao.Storage;
 using Tao.Trainer.Scoring;
 using Tao.Trainer.Tokenization;
@@ -120,8 +119,12 @@ public sealed class SqlTaskFamily(ClickHouseStore store, string database = "tao_
     {
         var client = store.Client;
         await client.ExecuteNonQueryAsync($"CREATE DATABASE IF NOT EXISTS {database}", cancellationToken: cancellationToken);
-        await client.ExecuteNonQueryAsync($"CREATE TABLE IF NOT EXISTS {database}.customers (id UInt32, name String, city LowCardinality(String), segment LowCardinality(String)) ENGINE = MergeTree ORDER BY id", cancellationToken: cancellationToken);
-        await client.ExecuteNonQueryAsync($"CREATE TABLE IF NOT EXISTS {database}.orders (id UInt32, customer_id UInt32, amount Float64, status LowCardinality(String), month UInt8) ENGINE = MergeTree ORDER BY id", cancellationToken: cancellationToken);
+        await client.ExecuteNonQueryAsync(
+            $"CREATE TABLE IF NOT EXISTS {database}.customers (id UInt32, name String, city LowCardinality(String), segment LowCardinality(String)) ENGINE = MergeTree ORDER BY id",
+            cancellationToken: cancellationToken);
+        await client.ExecuteNonQueryAsync(
+            $"CREATE TABLE IF NOT EXISTS {database}.orders (id UInt32, customer_id UInt32, amount Float64, status LowCardinality(String), month UInt8) ENGINE = MergeTree ORDER BY id",
+            cancellationToken: cancellationToken);
         if (Convert.ToInt64(await client.ExecuteScalarAsync($"SELECT count() FROM {database}.customers", cancellationToken: cancellationToken)) == Names.Count)
         {
             return;
@@ -142,7 +145,8 @@ public sealed class SqlTaskFamily(ClickHouseStore store, string database = "tao_
         await client.InsertBinaryAsync($"{database}.orders", ["id", "customer_id", "amount", "status", "month"], orders, cancellationToken: cancellationToken);
     }
 
-    private static string[] FirstNames() => ["ana", "ben", "carla", "dario", "eva", "felix", "greta", "hugo", "ines", "jon", "kira", "leo", "mia", "nils", "olga", "pia", "rosa", "sven", "tara", "ugo", "vera", "wim", "yara", "zeno"];
+    private static string[] FirstNames() =>
+        ["ana", "ben", "carla", "dario", "eva", "felix", "greta", "hugo", "ines", "jon", "kira", "leo", "mia", "nils", "olga", "pia", "rosa", "sven", "tara", "ugo", "vera", "wim", "yara", "zeno"];
 
     private static string[] LastNames() => ["meyer", "rossi", "novak", "silva", "berg", "costa", "weber", "moreau", "kowal", "lund", "horvat", "jensen", "duval", "marin", "vogel"];
 

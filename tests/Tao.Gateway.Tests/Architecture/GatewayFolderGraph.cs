@@ -25,7 +25,7 @@ internal sealed class GatewayFolderGraph
 
     public static GatewayFolderGraph Build()
     {
-        var root = FindRepositoryRoot();
+        var root = RepositoryRoot.Path;
         var gateway = Path.Combine(root, "src", "Gateway");
         var parse = new CSharpParseOptions(LanguageVersion.Preview);
         var files = Directory.EnumerateFiles(gateway, "*.cs", SearchOption.AllDirectories)
@@ -208,16 +208,5 @@ internal sealed class GatewayFolderGraph
         return generated is null
             ? throw new InvalidOperationException("Tao.Gateway.GlobalUsings.g.cs not found under artifacts/obj: build the gateway first")
             : File.ReadAllText(generated);
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Tao.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("repository root (Tao.sln) not found");
     }
 }

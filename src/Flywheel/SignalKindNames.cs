@@ -1,0 +1,12 @@
+namespace Tao.Flywheel;
+
+public static class SignalKindNames
+{
+    public static string Key(this SignalKind kind) => kind switch
+    {
+        SignalKind.Labelled => "labelled",
+        SignalKind.Verified => "verified",
+        SignalKind.Feedback => "feedback",
+        _ => "live",
+    };
+}

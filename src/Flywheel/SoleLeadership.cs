@@ -1,0 +1,9 @@
+namespace Tao.Flywheel;
+
+/// <summary>The single-machine default: this instance always leads.</summary>
+public sealed class SoleLeadership : ILeadership
+{
+    public bool IsLeader => true;
+
+    public string Identity => Environment.MachineName;
+}

@@ -1,0 +1,8 @@
+namespace Tao.Gateway.Capture;
+
+/// <summary>See <see cref="CaptureOptions.WhenSpoolFull"/>.</summary>
+public enum SpoolFullPolicy
+{
+    Drop,
+    Refuse,
+}

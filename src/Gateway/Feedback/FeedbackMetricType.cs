@@ -1,0 +1,7 @@
+namespace Tao.Gateway.Feedback;
+
+public enum FeedbackMetricType
+{
+    Boolean,
+    Float,
+}

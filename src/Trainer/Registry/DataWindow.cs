@@ -1,0 +1,3 @@
+namespace Tao.Trainer.Registry;
+
+public sealed record DataWindow(DateTime From, DateTime To, int Inputs);

@@ -1,0 +1,422 @@
+using System.Text.Json;
+using Tao.Bench;
+using Tao.Trainer.Generation;
+using Tao.Trainer.Lora;
+using Tao.Trainer.Scoring;
+using Tao.Trainer.Tokenization;
+using Tao.Trainer.Training;
+
+namespace Tao.Trainer.Tests.Training;
+
+public sealed class TaoRoundTests
+{
+    private static List<TaskPrompt> Prompts(int count) =>
+        Enumerable.Range(0, count).Select(i => new TaskPrompt($"p{i}", [new ChatMessage("user", $"how many orders in region {i % 5}?")])).ToList();
+
+    /// <summary>Every input re-sampled every iteration, no early stop, no polish: the loop itself (the tests below switch each on).</summary>
+    private static TaoRoundOptions Options(TaoObjective objective, int iterations = 2) => new()
+    {
+        Objective = objective,
+        Candidates = 4,
+        Iterations = iterations,
+        ResampleCovered = true,
+        MinCoverageGain = 0,
+        PolishEpochs = 0,
+        BatchSize = 8,
+        LearningRate = 1e-3,
+        MinBestScore = 0,
+        MinTopShare = 0,
+        Generation = new GenerationOptions { MaxNewTokens = 6, Temperature = 1.0 },
+    };
+
+    [Theory]
+    [InlineData(TaoObjective.Grpo)]
+    [InlineData(TaoObjective.DrGrpo)]
+    [InlineData(TaoObjective.Dpo)]
+    [InlineData(TaoObjective.BestOfN)]
+    public async Task Round_GeneratesScoresAndTrains_WithEveryObjective(TaoObjective objective)
+    {
+        using var model = TinyModels.Create(seed: 5);
+        var before = ModelCopies.Snapshot(model);
+        var folder = TinyModels.Folder("round");
+        var round = new TaoRound(model, TinyModels.Tokenizer(), new RandomScorer(), Options(objective), folder: folder);
+
+        var result = await round.RunAsync(Prompts(6), heldOut: null, default);
+
+        var iterations = result.Metrics.Where(m => m.Event == "iteration").ToList();
+        Assert.Equal(2, iterations.Count);
+        Assert.All(iterations, m => Assert.Equal(6, m.Groups));
+        Assert.Contains(result.Metrics, m => m.Event == "step" && m.Loss is not null);
+        Assert.True(File.ReadAllLines(Path.Combine(folder, "metrics.jsonl")).Length >= 4);
+        Assert.True(File.Exists(Path.Combine(folder, "best", "model.safetensors")));
+        Assert.Contains(model.named_parameters(), p => !p.parameter.allclose(before[p.name]));
+        ModelCopies.Dispose(before);
+    }
+
+    [Fact]
+    public async Task UsersTargets_AreTrainedOnWhenNoCandidateQualifies_AndAnswersRatedDownNeverScore()
+    {
+        // No candidate reaches the minimum score: without users' targets nothing is trained.
+        var options = Options(TaoObjective.BestOfN) with { MinBestScore = 0.9 };
+        using (var unlabelled = TinyModels.Create(seed: 5))
+        {
+            var result = await new TaoRound(unlabelled, TinyModels.Tokenizer(), new ConstantScorer(), options).RunAsync(Prompts(4), heldOut: null, default);
+            Assert.DoesNotContain(result.Metrics, m => m.Event == "step");
+        }
+
+        using var model = TinyModels.Create(seed: 5);
+        var before = ModelCopies.Snapshot(model);
+        var folder = TinyModels.Folder("labelled");
+        var round = new TaoRound(model, TinyModels.Tokenizer(), new ConstantScorer(), options, new FixedCandidates(["bad answer", "fine answer"]), folder: folder)
+        {
+            Labelled = new Dictionary<string, string> { ["p1"] = "the ideal answer", ["p2"] = "another ideal answer" },
+            Rejected = new Dictionary<string, IReadOnlySet<string>> { ["p0"] = new HashSet<string> { "bad answer" } },
+        };
+
+        var labelled = await round.RunAsync(Prompts(4), heldOut: null, default);
+
+        Assert.Contains(labelled.Metrics, m => m.Event == "labelled" && m.Note!.StartsWith("2 prompts", StringComparison.Ordinal));
+        Assert.Contains(labelled.Metrics, m => m.Event == "step");
+        Assert.Contains(model.named_parameters(), p => !p.parameter.allclose(before[p.name]));
+        var buffer = File.ReadAllLines(Path.Combine(folder, "buffer.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["p1", "p2"], buffer.Select(b => b.GetProperty("Id").GetString()));
+        Assert.All(buffer, b => Assert.True(b.GetProperty("Pinned").GetBoolean()));
+        foreach (var line in File.ReadAllLines(Path.Combine(folder, "samples.jsonl")).Select(l => JsonDocument.Parse(l).RootElement))
+        {
+            foreach (var candidate in line.GetProperty("candidates").EnumerateArray())
+            {
+                var rejected = line.GetProperty("prompt").GetString() == "p0" && candidate.GetProperty("text").GetString() == "bad answer";
+                Assert.Equal(rejected ? 0 : 0.5, candidate.GetProperty("score").GetDouble());
+            }
+        }
+
+        ModelCopies.Dispose(before);
+    }
+
+    [Fact]
+    public async Task GroupsWithEqualScores_AreSkipped_AndTeachNothing()
+    {
+        using var model = TinyModels.Create(seed: 5);
+        var before = ModelCopies.Snapshot(model);
+        var round = new TaoRound(model, TinyModels.Tokenizer(), new ConstantScorer(), Options(TaoObjective.Grpo));
+
+        var result = await round.RunAsync(Prompts(4), heldOut: null, default);
+
+        Assert.All(result.Metrics.Where(m => m.Event == "iteration"), m => Assert.Equal(4, m.SkippedGroups));
+        Assert.DoesNotContain(result.Metrics, m => m.Event == "step");
+        Assert.All(model.named_parameters(), p => Assert.True(p.parameter.allclose(before[p.name])));
+        ModelCopies.Dispose(before);
+    }
+
+    [Fact]
+    public async Task Guard_StopsWhenRewardRisesWhileHeldOutFalls_AndKeepsTheBestIteration()
+    {
+        using var model = TinyModels.Create(seed: 5);
+        var heldOut = new Queue<double>([0.50, 0.60, 0.55, 0.40, 0.30, 0.20]);
+        Dictionary<string, TorchSharp.torch.Tensor>? atBest = null;
+        var round = new TaoRound(model, TinyModels.Tokenizer(), new RisingScorer(), Options(TaoObjective.BestOfN, iterations: 6) with { GuardPatience = 2 })
+        {
+            AfterIteration = (iteration, policy, _) =>
+            {
+                if (iteration == 1)
+                {
+                    atBest = ModelCopies.Snapshot(policy);
+                }
+
+                return Task.CompletedTask;
+            },
+        };
+
+        var result = await round.RunAsync(Prompts(4), (_, _) => Task.FromResult(heldOut.Dequeue()), default);
+
+        Assert.True(result.StoppedByGuard);
+        Assert.Equal(1, result.BestIteration);
+        Assert.Equal(0.60, result.BestHeldOut);
+        // 0.55 and 0.40 are both more than the tolerance below the best 0.60 while the reward rose: stop after iteration 3.
+        Assert.Equal(3, result.Metrics.Count(m => m.Event == "iteration"));
+        Assert.All(model.named_parameters(), p => Assert.True(p.parameter.allclose(atBest![p.name]), $"{p.name} was not restored to iteration 1"));
+        ModelCopies.Dispose(atBest);
+    }
+
+    [Fact]
+    public async Task InterruptedRound_ResumesAfterItsLastCompletedIteration()
+    {
+        var folder = TinyModels.Folder("resume");
+        using (var first = TinyModels.Create(seed: 5))
+        {
+            await new TaoRound(first, TinyModels.Tokenizer(), new RandomScorer(), Options(TaoObjective.BestOfN, iterations: 2), folder: folder)
+                .RunAsync(Prompts(4), null, default);
+        }
+
+        using var second = TinyModels.Create(seed: 5);
+        var resumed = await new TaoRound(second, TinyModels.Tokenizer(), new RandomScorer(), Options(TaoObjective.BestOfN, iterations: 3), folder: folder)
+            .RunAsync(Prompts(4), null, default);
+
+        Assert.Contains(resumed.Metrics, m => m.Event == "resume" && m.Iteration == 2);
+        Assert.Equal([3], resumed.Metrics.Where(m => m.Event == "iteration").Select(m => m.Iteration));
+        var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "state.json"))).RootElement;
+        Assert.Equal(3, state.GetProperty("completed_iterations").GetInt32());
+    }
+
+    [Fact]
+    public async Task LoraRound_TrainsOnlyAdapters_AndExportsThemInPeftFormat()
+    {
+        using var model = TinyModels.Create(seed: 5);
+        var folder = TinyModels.Folder("lora-round");
+        var round = new TaoRound(model, TinyModels.Tokenizer(), new RandomScorer(),
+            Options(TaoObjective.Grpo) with { Lora = new LoraOptions { Rank = 2 }, KlBeta = 0.1 }, folder: folder);
+
+        var result = await round.RunAsync(Prompts(4), null, default);
+
+        Assert.NotNull(round.Adapters);
+        Assert.True(File.Exists(Path.Combine(folder, "best", "adapter_config.json")));
+        Assert.Contains(result.Metrics, m => m.Kl is not null);
+    }
+
+    [Fact]
+    public async Task OpenAiCandidates_UseNWhenTheServerHonoursIt_AndRepeatCallsWhenNot()
+    {
+        await using var upstream = await FakeUpstream.StartAsync(record: true);
+        var source = new OpenAiCandidateSource(new Uri(upstream.Address, "/v1"), "m", "key");
+
+        var candidates = await source.GenerateAsync(Prompts(2), 4, new GenerationOptions { MaxNewTokens = 8 }, default);
+
+        Assert.All(candidates, c => Assert.Equal(4, c.Count));
+        Assert.Equal("echo: how many orders in region 0? #2", candidates[0][2].Text);
+        Assert.Equal(2, upstream.Received.Count); // one call per prompt, n = 4
+        Assert.Contains("\"n\":4", upstream.Received.First().BodyText);
+    }
+
+    [Fact]
+    public async Task DevInputs_AreNeverTrainedOn_AndTheKeptIterationIsTheBestOnThem()
+    {
+        using var model = TinyModels.Create(seed: 5);
+        var scorer = new RecordingScorer();
+        var round = new TaoRound(model, TinyModels.Tokenizer(), scorer, Options(TaoObjective.BestOfN, iterations: 3) with { DevFraction = 0.2 });
+        var prompts = Enumerable.Range(0, 50).Select(i => new TaskPrompt($"p{i}", [new ChatMessage("user", $"how many orders in region {i}?")])).ToList();
+
+        var result = await round.RunAsync(prompts, heldOut: null, default);
+
+        Assert.Equal(10, round.DevPrompts.Count); // a fifth of 50, within the bounds
+        var dev = round.DevPrompts.Select(p => p.Text).ToHashSet();
+        Assert.NotEmpty(scorer.Trained);
+        Assert.DoesNotContain(scorer.Trained, dev.Contains);
+        Assert.Equal([0, 1, 2, 3], result.DevScores!.Keys.Order());
+        Assert.Equal(result.DevScores.OrderByDescending(d => d.Value).ThenByDescending(d => d.Key).First().Key, result.BestIteration);
+    }
+
+    [Fact]
+    public async Task ExpertIteration_RaisesTheShareOfAnswersAVerifierAccepts()
+    {
+        using var model = TinyModels.Create(seed: 9);
+        var round = new TaoRound(model, TinyModels.Tokenizer(), new ContainsScorer("e"), Options(TaoObjective.BestOfN, iterations: 4) with
+        {
+            Candidates = 8, LearningRate = 1e-2, MinTopShare = 0.5, EpochsPerIteration = 2, DevFraction = 0,
+        });
+
+        var result = await round.RunAsync(Prompts(20), heldOut: null, default);
+
+        var rewards = result.Metrics.Where(m => m.Event == "iteration").Select(m => m.RewardMean!.Value).ToList();
+        Assert.True(rewards[^1] > rewards[0] + 0.2, $"rewards by iteration: {string.Join(", ", rewards)}");
+        Assert.All(result.Metrics.Where(m => m.Event == "iteration"), m => Assert.True(m.BufferSize > 0));
+    }
+
+    [Fact]
+    public async Task ExpertIteration_SamplesOnlyInputsWithoutATarget_AndStopsWhenTheBufferStopsGrowing()
+    {
+        using var model = TinyModels.Create(seed: 5);
+        var scorer = new RegionScorer(answerable: ["region 0", "region 1", "region 2"]);
+        var round = new TaoRound(model, TinyModels.Tokenizer(), scorer, Options(TaoObjective.BestOfN, iterations: 6) with
+        {
+            ResampleCovered = false, MinCoverageGain = 0.01, CoveragePatience = 2, MinBestScore = 0.5, MinTopShare = 0.5,
+        });
+
+        var result = await round.RunAsync(Prompts(10), heldOut: null, default);
+
+        // p0..p9 ask about regions i % 5: six can be answered. Iteration 1 samples all ten and finds targets for six; the
+        // next two sample only the four others, find nothing, and the round stops after two iterations without growth.
+        var iterations = result.Metrics.Where(m => m.Event == "iteration").ToList();
+        Assert.Equal([10, 4, 4], iterations.Select(m => m.Groups!.Value));
+        Assert.Equal([6, 6, 6], iterations.Select(m => m.BufferSize!.Value));
+        Assert.Equal(0.6, iterations[^1].Coverage!.Value, 6);
+        Assert.Equal(3, result.Iterations);
+        Assert.Contains("buffer stopped growing", result.StopReason);
+        Assert.Equal(["region 3", "region 4"], scorer.Sampled.Skip(10).Select(p => p[^9..^1]).Distinct().Order());
+        // The first iteration's budget (4 candidates × 10 inputs) is spread over the four left: 10 candidates each.
+        Assert.Equal([.. Enumerable.Repeat(4, 10), .. Enumerable.Repeat(10, 8)], scorer.Sizes);
+    }
+
+    [Fact]
+    public async Task Polish_RetrainsOnTheFinalBuffer_UntilTheDevScoreStopsRising_AndCompetesForTheKeptWeights()
+    {
+        using var model = TinyModels.Create(seed: 5);
+        var start = ModelCopies.Snapshot(model);
+        var round = new TaoRound(model, TinyModels.Tokenizer(), new ConstantScorer(), Options(TaoObjective.BestOfN, iterations: 4) with
+        {
+            ResampleCovered = false, MinCoverageGain = 0.01, PolishEpochs = 8, PolishBatchSize = 16, DevFraction = 0.2,
+        });
+        var prompts = Enumerable.Range(0, 50).Select(i => new TaskPrompt($"p{i}", [new ChatMessage("user", $"how many orders in region {i}?")])).ToList();
+
+        var result = await round.RunAsync(prompts, heldOut: null, default);
+
+        // Every group agrees on its pick, so iteration 1 gives all 40 training inputs a target and iteration 2 has nothing to sample.
+        Assert.Equal(1, result.Iterations);
+        Assert.Contains("every training input has a target", result.StopReason);
+        // The dev score never changes (a constant scorer): the polish stops after three epochs without a better one.
+        var polish = result.Metrics.Where(m => m.Event == "polish").ToList();
+        Assert.Equal(4, polish.Count);
+        Assert.All(polish, m => Assert.NotNull(m.Dev));
+        Assert.Equal(4 * 3, result.Metrics.Count(m => m.Event == "step" && m.Iteration > 1000)); // 40 targets in steps of 16
+        Assert.Equal([1, 2, 3, 4], result.PolishDevScores!.Keys.Order());
+        // Ties go to the later weights, so the last polish epoch is kept — and it differs from the starting weights.
+        Assert.Equal(4, result.PolishEpoch);
+        Assert.Contains("kept the polish after 4 epochs", result.StopReason);
+        Assert.Contains(model.named_parameters(), p => !p.parameter.allclose(start[p.name]));
+        ModelCopies.Dispose(start);
+    }
+
+    [Fact]
+    public void KeptWeights_ThePolishUnlessItScoresBelowTheBestIterationBeyondTheNoise()
+    {
+        const int polish = KeptWeights.PolishBase;
+        // Iterations only: the best, the later on ties.
+        Assert.Equal(2, KeptWeights.Choose(new Dictionary<int, double> { [0] = 0.4, [1] = 0.6, [2] = 0.6 }, tolerance: 0.05));
+        // The polish's best epoch is kept although an iteration scored a little higher (within the noise)...
+        Assert.Equal(polish + 2, KeptWeights.Choose(new Dictionary<int, double>
+        {
+            [0] = 0.4, [3] = 0.80, [polish + 1] = 0.70, [polish + 2] = 0.77, [polish + 3] = 0.76,
+        }, tolerance: 0.05));
+        // ...but not when it is lower beyond it.
+        Assert.Equal(3, KeptWeights.Choose(new Dictionary<int, double> { [0] = 0.4, [3] = 0.80, [polish + 1] = 0.70 }, tolerance: 0.05));
+        Assert.Throws<ArgumentException>(() => KeptWeights.Choose(new Dictionary<int, double>(), 0.05));
+    }
+
+    [Fact]
+    public void Buffer_KeepsAPromptsLastConfidentTargets_AcrossIterations_AndSurvivesARestart()
+    {
+        var one = new TaskPrompt("one", [new ChatMessage("user", "q1")]);
+        var two = new TaskPrompt("two", [new ChatMessage("user", "q2")]);
+        var buffer = new ExperienceBuffer();
+        buffer.Add(new ScoredGroup(one, [new Candidate("a"), new Candidate("b"), new Candidate("a")], [1, 0, 1]), iteration: 1, perPrompt: 2);
+        buffer.Add(new ScoredGroup(two, [new Candidate("x"), new Candidate("y")], [1, 1]), iteration: 1, perPrompt: 2);
+        buffer.Add(new ScoredGroup(two, [new Candidate("z"), new Candidate("y")], [0.2, 0.9]), iteration: 2, perPrompt: 2);
+
+        Assert.True(buffer.TryGet("one", out var kept));
+        Assert.Equal(["a"], kept.Targets.Select(t => t.Text)); // deduplicated, carried from iteration 1
+        Assert.Equal(1, kept.Iteration);
+        Assert.True(buffer.TryGet("two", out var replaced));
+        Assert.Equal(["y"], replaced.Targets.Select(t => t.Text));
+        Assert.Equal(2, replaced.Iteration);
+
+        var path = Path.Combine(TinyModels.Folder("buffer"), "buffer.jsonl");
+        buffer.Save(path);
+        var loaded = new ExperienceBuffer();
+        loaded.Load(path, new Dictionary<string, TaskPrompt> { ["one"] = one });
+        Assert.Equal(1, loaded.Count); // only the prompts of the resumed round
+    }
+
+    [Fact]
+    public void ConfidenceIsAgreementAmongTheCandidatesThatPassedTheGates()
+    {
+        var prompt = new TaskPrompt("p", [new ChatMessage("user", "q")]);
+
+        // One grounded answer among eight samples, the rest rejected by a gate: the pick is certain.
+        Assert.Equal(1.0, new ScoredGroup(prompt, Enumerable.Range(0, 8).Select(i => new Candidate($"c{i}")).ToList(), [0.6, 0, 0, 0, 0, 0, 0, 0]).TopShare);
+        // Two answers pass, split 3 to 2: a majority of 0.6.
+        Assert.Equal(0.6, new ScoredGroup(prompt, Enumerable.Range(0, 5).Select(i => new Candidate($"c{i}")).ToList(), [0.8, 0.8, 0.8, 0.7, 0.7]).TopShare, 6);
+        Assert.Equal(0.0, new ScoredGroup(prompt, [new Candidate("a")], [0]).TopShare);
+    }
+
+    [Fact]
+    public void Health_StopsOnCollapseOrGrowth_OnlyInAnIterationThatDidNotImprove()
+    {
+        var health = new RoundHealth(new TaoRoundOptions { EntropyFloor = 0.2, LengthCeiling = 2 });
+
+        Assert.Null(health.Check(1, entropy: 1.0, answerTokens: 5, reward: 0.5, score: 0.5, bestBefore: 0.4));
+        Assert.Null(health.Check(2, entropy: 0.1, answerTokens: 5, reward: 0.6, score: 0.6, bestBefore: 0.5)); // sure of itself, and better
+        Assert.Contains("entropy collapsed", health.Check(3, entropy: 0.1, answerTokens: 5, reward: 0.7, score: 0.6, bestBefore: 0.6));
+        var noisy = new RoundHealth(new TaoRoundOptions { GuardPatience = 1 }, noise: 0.15); // a dev slice of about 45 inputs
+        Assert.Null(noisy.Check(1, 1, 5, reward: 0.5, score: 0.60, bestBefore: 0.60));
+        Assert.Null(noisy.Check(2, 1, 5, reward: 0.6, score: 0.50, bestBefore: 0.60)); // inside the slice's noise
+        Assert.Contains("held-out score fell", noisy.Check(3, 1, 5, reward: 0.7, score: 0.40, bestBefore: 0.60));
+        var growing = new RoundHealth(new TaoRoundOptions { LengthCeiling = 2 });
+        Assert.Null(growing.Check(1, entropy: 1, answerTokens: 5, reward: 0.1, score: 0.5, bestBefore: 0.4));
+        Assert.Contains("answers grew", growing.Check(2, entropy: 1, answerTokens: 11, reward: 0.2, score: 0.5, bestBefore: 0.5));
+    }
+
+    private sealed class RandomScorer : IScorer
+    {
+        private readonly Random _random = new(3);
+        public string Name => "random";
+        public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken) =>
+            Task.FromResult(group.Candidates.Select(_ => _random.NextDouble()).ToArray());
+    }
+
+    /// <summary>Scores at random and records the prompts of training groups (groups of the round's candidate count).</summary>
+    private sealed class RecordingScorer : IScorer
+    {
+        private readonly Random _random = new(7);
+        public List<string> Trained { get; } = [];
+        public string Name => "recording";
+        public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken)
+        {
+            if (group.Candidates.Count == 4)
+            {
+                Trained.Add(group.Prompt);
+            }
+
+            return Task.FromResult(group.Candidates.Select(_ => _random.NextDouble()).ToArray());
+        }
+    }
+
+    /// <summary>A verifier: 1 when the answer contains the text.</summary>
+    private sealed class ContainsScorer(string text) : IScorer
+    {
+        public string Name => "contains";
+        public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken) =>
+            Task.FromResult(group.Candidates.Select(c => c.Contains(text, StringComparison.Ordinal) ? 1.0 : 0.0).ToArray());
+    }
+
+    /// <summary>The same answers for every prompt, in turn.</summary>
+    private sealed class FixedCandidates(string[] answers) : ICandidateSource
+    {
+        public Task<IReadOnlyList<IReadOnlyList<Candidate>>> GenerateAsync(IReadOnlyList<TaskPrompt> prompts, int perPrompt, GenerationOptions options,
+            CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<IReadOnlyList<Candidate>>>(
+                prompts.Select(_ => (IReadOnlyList<Candidate>)Enumerable.Range(0, perPrompt).Select(i => new Candidate(answers[i % answers.Length])).ToList()).ToList());
+    }
+
+    /// <summary>A verifier that accepts every answer to some questions and none to the others; records the prompts of training groups.</summary>
+    private sealed class RegionScorer(string[] answerable) : IScorer
+    {
+        public List<string> Sampled { get; } = [];
+        public List<int> Sizes { get; } = [];
+        public string Name => "region";
+        public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken)
+        {
+            Sampled.Add(group.Prompt);
+            Sizes.Add(group.Candidates.Count);
+            var score = answerable.Any(a => group.Prompt.Contains(a, StringComparison.Ordinal)) ? 1.0 : 0.0;
+            return Task.FromResult(group.Candidates.Select(_ => score).ToArray());
+        }
+    }
+
+    private sealed class ConstantScorer : IScorer
+    {
+        public string Name => "constant";
+        public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken) =>
+            Task.FromResult(group.Candidates.Select(_ => 0.5).ToArray());
+    }
+
+    /// <summary>Rewards rise every time it is asked, whatever the answers: the shape of a hacked reward.</summary>
+    private sealed class RisingScorer : IScorer
+    {
+        private int _calls;
+        public string Name => "rising";
+        public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken)
+        {
+            var level = Math.Min(0.9, 0.1 + 0.02 * _calls++);
+            return Task.FromResult(group.Candidates.Select((_, i) => i == 0 ? level + 0.1 : level).ToArray());
+        }
+    }
+}
