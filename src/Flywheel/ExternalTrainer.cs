@@ -5,6 +5,7 @@ using Tao.Trainer.Lora;
 using Tao.Trainer.Model;
 using Tao.Trainer.Training;
 
+using Tao.Trainer.Generation;
 namespace Tao.Flywheel;
 
 /// <summary>

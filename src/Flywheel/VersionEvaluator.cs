@@ -3,7 +3,6 @@ using Tao.Trainer.Generation;
 using Tao.Trainer.Model;
 using Tao.Trainer.Scoring;
 using Tao.Trainer.Tokenization;
-using Tao.Trainer.Training;
 
 namespace Tao.Flywheel;
 

@@ -1,4 +1,3 @@
-using Tao.Trainer.Training;
 
 namespace Tao.Trainer.Generation;
 

@@ -1,6 +1,5 @@
 using Tao.Trainer.Model;
 using Tao.Trainer.Tokenization;
-using Tao.Trainer.Training;
 
 namespace Tao.Trainer.Generation;
 

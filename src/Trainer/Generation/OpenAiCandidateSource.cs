@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using OpenAI;
 using OpenAI.Chat;
-using Tao.Trainer.Training;
 
 namespace Tao.Trainer.Generation;
 

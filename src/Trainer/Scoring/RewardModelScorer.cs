@@ -16,7 +16,7 @@ public sealed class RewardModelScorer(LlamaRewardModel model, TextTokenizer toke
         model.eval();
         var prompt = tokenizer.EncodePrompt([new ChatMessage("user", group.Prompt)]);
         var items = group.Candidates.Select(c => (prompt, tokenizer.Encode(" " + c.Trim()))).ToList();
-        var (ids, attention, _) = Training.SequenceBatch.Build(items, tokenizer.PadId, CPU);
+        var (ids, attention, _) = SequenceBatch.Build(items, tokenizer.PadId, CPU);
         var rewards = model.forward(new CausalLMInput(ids, attention)).sigmoid().data<float>().ToArray();
         return Task.FromResult(rewards.Select(r => (double)r).ToArray());
     }

@@ -1,8 +1,8 @@
 using System.Globalization;
 using Tao.Trainer.Scoring;
 using Tao.Trainer.Tokenization;
-using Tao.Trainer.Training;
 
+using Tao.Trainer.Generation;
 namespace Tao.Trainer.Tasks;
 
 /// <summary>

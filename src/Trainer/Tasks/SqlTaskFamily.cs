@@ -2,8 +2,8 @@ using System.Globalization;
 using Tao.Storage;
 using Tao.Trainer.Scoring;
 using Tao.Trainer.Tokenization;
-using Tao.Trainer.Training;
 
+using Tao.Trainer.Generation;
 namespace Tao.Trainer.Tasks;
 
 /// <summary>

@@ -4,6 +4,7 @@ using Tao.Trainer.Checkpoints;
 using Tao.Trainer.Model;
 using static TorchSharp.torch;
 
+using Tao.Trainer.Generation;
 namespace Tao.Trainer.Training;
 
 /// <summary>

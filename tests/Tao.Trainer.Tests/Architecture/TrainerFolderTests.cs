@@ -3,8 +3,9 @@ using System.Text.RegularExpressions;
 namespace Tao.Trainer.Tests.Architecture;
 
 /// <summary>
-/// The model runtime is the Trainer's bottom: <c>Model/</c> (the decoder) and <c>Checkpoints/</c> (its files) sit in no
-/// cycle of folders, so either reads without the rest of the Trainer. A folder of src/Trainer can name another's types
+/// The Trainer's folders form layers: the model runtime at the bottom (<c>Model/</c>, the decoder, and <c>Checkpoints/</c>,
+/// its files), then generation, scoring, training and the benchmark — no folder in a cycle, so each reads without the
+/// ones above it. A folder of src/Trainer can name another's types
 /// only through a using, a global using of the project, or a qualified name (<c>Tao.Trainer.X.T</c>, or <c>X.T</c> since
 /// every folder's namespace lies inside <c>Tao.Trainer</c>); this reads those from the source, comments left out.
 /// </summary>
@@ -20,6 +21,17 @@ public sealed partial class TrainerFolderTests
         var edges = Edges();
         var cycle = PathBetween(edges, folder, folder);
         Assert.True(cycle is null, cycle is null ? null : $"folder cycle {string.Join(" -> ", cycle)}");
+    }
+
+    [Fact]
+    public void EveryFolder_IsInNoCycle()
+    {
+        // The inputs a round samples (Generation/TaskPrompt) and the batch of sequences the losses and the reward model
+        // read (Model/SequenceBatch) sit below Training, so Generation and Scoring no longer reach up into it.
+        var edges = Edges();
+        var cycles = edges.Keys.Order(StringComparer.Ordinal).Select(f => PathBetween(edges, f, f)).OfType<List<string>>()
+            .Select(c => string.Join(" -> ", c)).ToList();
+        Assert.True(cycles.Count == 0, "folder cycles: " + string.Join("; ", cycles));
     }
 
     [Fact]

@@ -1,4 +1,4 @@
-namespace Tao.Trainer.Training;
+namespace Tao.Trainer.Generation;
 
 /// <summary>
 /// A captured input to tune on: the chat messages of the request (as the gateway saw them), and facts a verifier may

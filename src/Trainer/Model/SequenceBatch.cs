@@ -1,7 +1,6 @@
-using Tao.Trainer.Model;
 using static TorchSharp.torch;
 
-namespace Tao.Trainer.Training;
+namespace Tao.Trainer.Model;
 
 /// <summary>Prompt + completion pairs as a right-padded batch, and the log-probability the model gives each completion token.</summary>
 public static class SequenceBatch
