@@ -1,6 +1,6 @@
 namespace Tao.Flywheel;
 
-internal static class SignalKindNames
+public static class SignalKindNames
 {
     public static string Key(this SignalKind kind) => kind switch
     {

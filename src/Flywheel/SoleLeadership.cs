@@ -1,7 +1,7 @@
 namespace Tao.Flywheel;
 
 /// <summary>The single-machine default: this instance always leads.</summary>
-internal sealed class SoleLeadership : ILeadership
+public sealed class SoleLeadership : ILeadership
 {
     public bool IsLeader => true;
 

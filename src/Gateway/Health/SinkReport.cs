@@ -1,3 +1,3 @@
 namespace Tao.Gateway.Health;
 
-internal sealed record SinkReport(string Name, bool Reachable, long LagBytes, long Delivered, long DeadLettered, string? LastError);
+public sealed record SinkReport(string Name, bool Reachable, long LagBytes, long Delivered, long DeadLettered, string? LastError);

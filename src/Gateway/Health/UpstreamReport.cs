@@ -1,3 +1,3 @@
 namespace Tao.Gateway.Health;
 
-internal sealed record UpstreamReport(string Cluster, bool Reachable, IReadOnlyList<string> Destinations);
+public sealed record UpstreamReport(string Cluster, bool Reachable, IReadOnlyList<string> Destinations);

@@ -7,7 +7,7 @@ namespace Tao.Trainer.Training;
 /// scores would mostly pick noise (the winner's curse), so the best polish epoch is kept unless its score is below
 /// the best iteration's by more than the score's own noise; without a polish, the best iteration. Ties go to the later.
 /// </summary>
-internal static class KeptWeights
+public static class KeptWeights
 {
     /// <summary>Ids above this are polish epochs (id − PolishBase), the others iterations (0 = the starting weights).</summary>
     public const int PolishBase = 1000;

@@ -1,7 +1,7 @@
 namespace Tao.Trainer.Training;
 
 /// <summary>Linear warm-up, then cosine decay to a floor: the schedule of every training loop here.</summary>
-internal static class LearningRateSchedule
+public static class LearningRateSchedule
 {
     /// <param name="step">Zero-based optimiser step.</param>
     /// <param name="steps">Planned steps; later steps stay at the floor.</param>
