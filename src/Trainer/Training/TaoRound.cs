@@ -122,13 +122,14 @@ public sealed class TaoRound(
         var stopReason = state?.StopReason ?? "completed all iterations";
         var guarded = state?.Guarded ?? false;
         var stalled = 0;
+        var expert = options.Objective is not (TaoObjective.Grpo or TaoObjective.DrGrpo); // expert iteration or DPO
+        var bestOfN = options.Objective == TaoObjective.BestOfN; // expert iteration's buffer: focused sampling, the coverage stop, the polish
         var lastIteration = state?.CompletedIterations ?? 0;
         for (var iteration = lastIteration + 1; iteration <= options.Iterations && state?.StopReason is null; iteration++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var covered = buffer.Count;
-            var expert = options.Objective is not (TaoObjective.Grpo or TaoObjective.DrGrpo);
-            var batch = expert && options.Objective != TaoObjective.Dpo && !options.ResampleCovered
+            var batch = bestOfN && !options.ResampleCovered
                 ? PromptsFor(train.Where(p => !buffer.TryGet(p.Id, out _)).ToList(), iteration)
                 : PromptsFor(train, iteration);
             if (batch.Count == 0)
@@ -153,10 +154,7 @@ public sealed class TaoRound(
 
             kept.Keep(iteration);
             progress?.Invoke(new RoundProgress("evaluate", iteration, options.Iterations, 0, 1));
-            _devClock.Start();
-            devSplit.Record(iteration, policy);
-            var devScores = dev.Count > 0 ? await devSplit.ScoreAsync(scorer, cancellationToken) : null;
-            _devClock.Stop();
+            var devScores = dev.Count > 0 ? await RecordDevAsync(devSplit, iteration, cancellationToken) : null;
             if (heldOut is not null)
             {
                 quality[iteration] = await heldOut(policy, cancellationToken);
@@ -177,7 +175,7 @@ public sealed class TaoRound(
                 stop = reason;
                 Log(new RoundMetrics { Event = "guard", Iteration = iteration, Note = reason, ElapsedSeconds = Elapsed });
             }
-            else if (expert && options.Objective != TaoObjective.Dpo && options.MinCoverageGain > 0)
+            else if (bestOfN && options.MinCoverageGain > 0)
             {
                 var added = buffer.Count - covered;
                 var enough = Math.Max(1, (int)Math.Ceiling(options.MinCoverageGain * train.Count));
@@ -197,7 +195,7 @@ public sealed class TaoRound(
             }
         }
 
-        if (options.Objective == TaoObjective.BestOfN && options.PolishEpochs > 0 && dev.Count > 0 && buffer.Count > 0)
+        if (bestOfN && options.PolishEpochs > 0 && dev.Count > 0 && buffer.Count > 0)
         {
             await PolishAsync(buffer, kept, devSplit, heldOut, quality, cancellationToken);
         }
@@ -235,6 +233,21 @@ public sealed class TaoRound(
         };
     }
 
+    /// <summary>Records the policy's dev answers under <paramref name="id"/> and scores every record so far (timed as dev work).</summary>
+    private async Task<IReadOnlyDictionary<int, double>> RecordDevAsync(DevSplit devSplit, int id, CancellationToken cancellationToken)
+    {
+        _devClock.Start();
+        try
+        {
+            devSplit.Record(id, policy);
+            return await devSplit.ScoreAsync(scorer, cancellationToken);
+        }
+        finally
+        {
+            _devClock.Stop();
+        }
+    }
+
     /// <summary>Weights of the polish's epochs are kept and scored under these ids (above any iteration's).</summary>
     private const int PolishBase = KeptWeights.PolishBase;
 
@@ -264,10 +277,7 @@ public sealed class TaoRound(
             progress?.Invoke(new RoundProgress("polish", epoch, options.PolishEpochs, 0, perEpoch));
             Train(updater.FineTune(items, 1, random), id, Stopwatch.StartNew());
             kept.Keep(id);
-            _devClock.Start();
-            devSplit.Record(id, policy);
-            var devScores = await devSplit.ScoreAsync(scorer, cancellationToken);
-            _devClock.Stop();
+            var devScores = await RecordDevAsync(devSplit, id, cancellationToken);
             if (heldOut is not null)
             {
                 quality[id] = await heldOut(policy, cancellationToken);
@@ -373,8 +383,7 @@ public sealed class TaoRound(
         _sampling.Start();
         try
         {
-            var generation = options.Generation with { Seed = options.Seed * 1000 + (ulong)iteration * 7 + (ulong)_sampled++ };
-            return await SampleAndScoreCoreAsync(batch, iteration, candidates, perPrompt, generation, cancellationToken);
+            return await SampleAndScoreUntimedAsync(batch, iteration, candidates, perPrompt, cancellationToken);
         }
         finally
         {
@@ -382,9 +391,10 @@ public sealed class TaoRound(
         }
     }
 
-    private async Task<List<ScoredGroup>> SampleAndScoreCoreAsync(IReadOnlyList<TaskPrompt> batch, int iteration, ICandidateSource candidates, int perPrompt,
-        GenerationOptions generation, CancellationToken cancellationToken)
+    private async Task<List<ScoredGroup>> SampleAndScoreUntimedAsync(IReadOnlyList<TaskPrompt> batch, int iteration, ICandidateSource candidates, int perPrompt,
+        CancellationToken cancellationToken)
     {
+        var generation = options.Generation with { Seed = options.Seed * 1000 + (ulong)iteration * 7 + (ulong)_sampled++ };
         var sampled = await candidates.GenerateAsync(batch, perPrompt, generation, cancellationToken);
         var groups = new List<ScoredGroup>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
