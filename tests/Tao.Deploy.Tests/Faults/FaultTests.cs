@@ -30,6 +30,8 @@ public sealed class FaultTests
         finally
         {
             Directory.SetCurrentDirectory(previous);
+            try { Directory.Delete(work, recursive: true); }
+            catch (IOException) { } // a child still closing a file: the OS's temp cleanup takes it later
         }
     }
 }
