@@ -175,9 +175,10 @@ public sealed partial class RoundRunner(
             evaluation["round.iterations"] = result.Metrics.Count(m => m.Event == "iteration");
             evaluation["round.stopped_by_guard"] = result.StoppedByGuard ? 1 : 0;
             evaluation["round.polish_epoch"] = result.PolishEpoch;
-            foreach (var (epoch, score) in result.PolishDevScores ?? new Dictionary<int, double>())
+            evaluation["round.polish_pass"] = result.PolishPass;
+            foreach (var (key, score) in result.PolishDevScores ?? new Dictionary<int, double>())
             {
-                evaluation[$"round.dev.polish{epoch}"] = score;
+                evaluation[$"round.dev.polish{key / KeptWeights.PassStride + 1}.{key % KeptWeights.PassStride}"] = score;
             }
 
             foreach (var (iteration, score) in result.DevScores ?? new Dictionary<int, double>())

@@ -21,6 +21,15 @@ public sealed class RoundSettings
     /// <summary>Most epochs of the polish (the round's starting weights fine-tuned on the final buffer); 0 turns it off. Default: 8.</summary>
     public int PolishEpochs { get; set; } = 8;
 
+    /// <summary>Most polishes: after each, the polished weights sample the inputs still without a target, and a gain of at least MinCoverageGain polishes again. Default: 3.</summary>
+    public int PolishPasses { get; set; } = 3;
+
+    /// <summary>Each later iteration samples the inputs still without a target this much hotter, up to MaxTemperature; 0 keeps one temperature. Default: 0.1.</summary>
+    public double TemperatureStep { get; set; } = 0.1;
+
+    /// <summary>The highest temperature TemperatureStep reaches. Default: 1.5.</summary>
+    public double MaxTemperature { get; set; } = 1.5;
+
     /// <summary>Peak learning rate (warm-up + cosine). Default: 1e-3 (the project's small models; lower it for large ones).</summary>
     public double LearningRate { get; set; } = 1e-3;
 
@@ -50,6 +59,9 @@ public sealed class RoundSettings
         Iterations = Iterations,
         MinCoverageGain = MinCoverageGain,
         PolishEpochs = PolishEpochs,
+        PolishPasses = PolishPasses,
+        TemperatureStep = TemperatureStep,
+        MaxTemperature = MaxTemperature,
         LearningRate = LearningRate,
         BatchSize = BatchSize,
         EpochsPerIteration = EpochsPerIteration,

@@ -28,7 +28,9 @@ internal static class TaoBenchmarkPrinter
             $"Base: the project's own {report.Throughput?.Parameters / 1e6 ?? 0:0.0}M-parameter model, trained from scratch here. Labelled FT: fine-tuning on the " +
             $"tuning inputs WITH their gold answers, learning rate and epochs chosen on a dev slice. TAO ×{n}: the same inputs WITHOUT answers, {n} candidates " +
             $"per input scored without labels, {options.Round.Objective} over up to {options.Round.Iterations} iterations (each sampling the inputs without a target " +
-            "yet, until the buffer of targets stops growing), then the starting weights fine-tuned on the final buffer to convergence; the kept weights " +
+            $"yet, {options.Round.TemperatureStep:0.##} hotter than the last up to {options.Round.MaxTemperature:0.##}, until the buffer of targets stops growing), then the " +
+            $"starting weights fine-tuned on the final buffer to convergence (up to {options.Round.PolishPasses} times, while the polished weights find targets " +
+            "for more inputs); the kept weights " +
             "(an iteration's or a polish epoch's) chosen on a label-free dev slice. Gains are paired: 95 % bootstrap interval over the held-out items (resampled within each seed) and McNemar's exact test. A gain whose " +
             "interval contains 0 is no gain."));
         text.AppendLine();
@@ -43,7 +45,7 @@ internal static class TaoBenchmarkPrinter
 
         text.AppendLine();
         text.AppendLine("Per seed (labelled FT: chosen rate and epochs; TAO: iterations run, share of the training inputs with a target at the end, " +
-                        "what was kept (iteration k, or the polish after e epochs), optimiser steps in all; pass@N / pick@N: the base model's N samples " +
+                        "what was kept (iteration k, or polish pass p of those run after e epochs), optimiser steps in all; pass@N / pick@N: the base model's N samples " +
                         "on the held-out inputs contain a right answer / the label-free scorer's favourite is right — measured, not used):");
         text.AppendLine();
         text.AppendLine($"| family | seed | base | labelled FT | FT rate, epochs, steps | TAO | TAO iterations, coverage, kept, steps, seconds | pass@{n} | pick@{n} |");
@@ -54,7 +56,7 @@ internal static class TaoBenchmarkPrinter
             {
                 text.AppendLine(string.Create(Inv,
                     $"| {f.Family} | {s.Seed} | {P(s.Base)} | {P(s.Ft)} | {s.FtLearningRate:0.####}, {s.FtEpochs}, {s.FtSteps} | {P(s.Tao)} | " +
-                    $"{s.TaoIterations}, {P(s.TaoCoverage)} %, {(s.TaoPolishEpoch > 0 ? $"polish {s.TaoPolishEpoch}" : $"iteration {s.TaoBestIteration}")}, " +
+                    $"{s.TaoIterations}, {P(s.TaoCoverage)} %, {(s.TaoPolishEpoch > 0 ? $"polish {s.TaoPolishPass}/{s.TaoPolishPasses} epoch {s.TaoPolishEpoch}" : $"iteration {s.TaoBestIteration}")}, " +
                     $"{s.TaoSteps}, {s.TaoSeconds:0} | {P(s.PassAtN)} | {P(s.PickAtN)} |"));
             }
         }
@@ -114,6 +116,23 @@ internal static class TaoBenchmarkPrinter
             {
                 text.AppendLine($"- {f.Family}, consecutive rounds on fresh inputs: " + string.Join("; ", f.Rounds.Select(p => $"{(p.X == 0 ? "base" : "round " + p.X)} {Point(p)}")) +
                                 (f.RoundsFt is { } ft ? $"; labelled FT on all rounds' inputs {Point(ft)}" : ""));
+            }
+        }
+
+        if (report.Families.Any(f => f.TaoVsFtWithinReach is not null || f.TaoVsFtBeyondReach is not null))
+        {
+            text.AppendLine();
+            text.AppendLine($"Where the gap to labelled FT comes from: the held-out items split by whether one of the base model's {n} samples was " +
+                            "right (within its reach) or none was (beyond it). Label-free tuning can only reinforce answers the model samples; " +
+                            "gold answers also teach the others. Accuracy, labelled FT → TAO, and TAO − FT [95 % CI]:");
+            text.AppendLine();
+            text.AppendLine("| family | within reach | labelled FT | TAO | TAO − FT [95 % CI] | beyond reach: labelled FT | TAO | TAO − FT [95 % CI] |");
+            text.AppendLine("|---|---:|---:|---:|---|---:|---:|---|");
+            foreach (var f in report.Families)
+            {
+                text.AppendLine(string.Create(Inv,
+                    $"| {f.Family} | {P(f.ReachShare)} % | {P(f.TaoVsFtWithinReach?.MeanA)} | {P(f.TaoVsFtWithinReach?.MeanB)} | {Gain(f.TaoVsFtWithinReach)} | " +
+                    $"{P(f.TaoVsFtBeyondReach?.MeanA)} | {P(f.TaoVsFtBeyondReach?.MeanB)} | {Gain(f.TaoVsFtBeyondReach)} |"));
             }
         }
 

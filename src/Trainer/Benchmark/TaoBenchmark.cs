@@ -77,6 +77,8 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         var baseVsTao = new List<(double, double, string)>();
         var ftVsTao = new List<(double, double, string)>();
         var baseVsFt = new List<(double, double, string)>();
+        var withinReach = new List<(double, double, string)>(); // FT vs TAO on the items some base sample got right
+        var beyondReach = new List<(double, double, string)>();
         double[]? ftRates = null;
         var baseTokens = new List<double>();
         var taoTokens = new List<double>();
@@ -89,7 +91,8 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
             var before = await TaskEvaluator.EvaluateAsync(baseModel, tokenizer, family, split.HeldOut, cancellationToken);
             seedResult.Base = before.Accuracy;
             baseTokens.Add(before.TokensPerAnswer);
-            (seedResult.PassAtN, seedResult.PickAtN) = await SelectionQualityAsync(baseModel, tokenizer, family, split.HeldOut, seed, cancellationToken);
+            var (passAtN, pickAtN, reach) = await SelectionQualityAsync(baseModel, tokenizer, family, split.HeldOut, seed, cancellationToken);
+            (seedResult.PassAtN, seedResult.PickAtN) = (passAtN, pickAtN);
             Say($"{family.Name} seed {seed}: base {before.Accuracy:P1} on {split.HeldOut.Count} held-out inputs; with {options.Candidates} samples a right answer is among them {seedResult.PassAtN:P1}, the label-free pick is right {seedResult.PickAtN:P1}");
 
             var roundOptions = RoundOptions(family, seed, options.Candidates, options.Round.Objective);
@@ -113,6 +116,8 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
             seedResult.TaoBestIteration = round.BestIteration;
             seedResult.TaoIterations = round.Iterations;
             seedResult.TaoPolishEpoch = round.PolishEpoch;
+            seedResult.TaoPolishPass = round.PolishPass;
+            seedResult.TaoPolishPasses = round.PolishPasses;
             seedResult.TaoCoverage = round.Metrics.LastOrDefault(m => m.Event == "iteration")?.Coverage ?? 0;
             seedResult.TaoStopReason = round.StopReason;
             seedResult.Iterations.AddRange(Iterations(round));
@@ -128,6 +133,7 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
                 baseVsTao.Add((before.Right[i] ? 1 : 0, afterTao.Right[i] ? 1 : 0, stratum));
                 ftVsTao.Add((afterFt.Right[i] ? 1 : 0, afterTao.Right[i] ? 1 : 0, stratum));
                 baseVsFt.Add((before.Right[i] ? 1 : 0, afterFt.Right[i] ? 1 : 0, stratum));
+                (reach[i] ? withinReach : beyondReach).Add((afterFt.Right[i] ? 1 : 0, afterTao.Right[i] ? 1 : 0, stratum));
                 await items.WriteLineAsync(JsonSerializer.Serialize(new
                 {
                     family = family.Name,
@@ -135,6 +141,7 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
                     id = split.HeldOut[i].Prompt.Id,
                     question = PromptQuestion.Of(split.HeldOut[i].Prompt.Text),
                     gold = split.HeldOut[i].Gold,
+                    base_reach = reach[i],
                     @base = new { answer = before.Answers[i], right = before.Right[i] },
                     ft = new { answer = afterFt.Answers[i], right = afterFt.Right[i] },
                     tao = new { answer = afterTao.Answers[i], right = afterTao.Right[i] },
@@ -156,6 +163,9 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         result.TaoVsBase = PairedComparison.Compute(baseVsTao);
         result.TaoVsFt = PairedComparison.Compute(ftVsTao);
         result.FtVsBase = PairedComparison.Compute(baseVsFt);
+        result.ReachShare = (double)withinReach.Count / Math.Max(1, withinReach.Count + beyondReach.Count);
+        result.TaoVsFtWithinReach = withinReach.Count > 0 ? PairedComparison.Compute(withinReach) : null;
+        result.TaoVsFtBeyondReach = beyondReach.Count > 0 ? PairedComparison.Compute(beyondReach) : null;
         (result.Base, result.Tao, result.Ft) = (result.TaoVsBase.MeanA, result.TaoVsBase.MeanB, result.TaoVsFt.MeanA);
         result.BaseTokensPerAnswer = baseTokens.Average();
         result.TaoTokensPerAnswer = taoTokens.Average();
@@ -288,13 +298,14 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
     /// How much room tuning has on held-out inputs: how often N samples of the base contain a right answer (pass@N), and
     /// how often the label-free scorer's favourite is right. Measured, not used by any tuning.
     /// </summary>
-    private async Task<(double PassAtN, double Pick)> SelectionQualityAsync(LlamaForCausalLM model, TextTokenizer tokenizer, ITaskFamily family,
+    private async Task<(double PassAtN, double Pick, bool[] Reach)> SelectionQualityAsync(LlamaForCausalLM model, TextTokenizer tokenizer, ITaskFamily family,
         IReadOnlyList<LabelledExample> examples, int seed, CancellationToken cancellationToken)
     {
         var samples = await new LocalCandidateSource(model, tokenizer).GenerateAsync(examples.Select(e => e.Prompt).ToList(), options.Candidates,
             options.Round.Generation with { MaxNewTokens = family.MaxAnswerTokens, Seed = (ulong)(99 + seed) }, cancellationToken);
         var scorer = family.Scorer();
         int any = 0, picked = 0;
+        var reach = new bool[examples.Count];
         for (var i = 0; i < examples.Count; i++)
         {
             var texts = samples[i].Select(c => c.Text).ToList();
@@ -305,11 +316,12 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
                 right[j] = await family.IsCorrectAsync(examples[i], texts[j], cancellationToken);
             }
 
-            any += right.Any(r => r) ? 1 : 0;
+            reach[i] = right.Any(r => r);
+            any += reach[i] ? 1 : 0;
             picked += right[Array.IndexOf(scores, scores.Max())] ? 1 : 0;
         }
 
-        return ((double)any / examples.Count, (double)picked / examples.Count);
+        return ((double)any / examples.Count, (double)picked / examples.Count, reach);
     }
 
     private DateTime _lastProgress = DateTime.MinValue;

@@ -26,6 +26,15 @@ public sealed class FamilyResult
     public PairedComparison? TaoVsBase { get; set; }
     public PairedComparison? TaoVsFt { get; set; }
     public PairedComparison? FtVsBase { get; set; }
+
+    /// <summary>
+    /// Share of the held-out items within the base model's reach (one of its N samples is right), and labelled FT (A)
+    /// against TAO (B) on those items and on the others. Label-free tuning can only reinforce answers the model
+    /// samples; labels also teach the ones it never does — this split shows which of the two the gap to FT comes from.
+    /// </summary>
+    public double ReachShare { get; set; }
+    public PairedComparison? TaoVsFtWithinReach { get; set; }
+    public PairedComparison? TaoVsFtBeyondReach { get; set; }
     public double BaseTokensPerAnswer { get; set; }
     public double TaoTokensPerAnswer { get; set; }
     public List<SeedResult> Seeds { get; } = [];
@@ -61,6 +70,10 @@ public sealed class SeedResult
 
     /// <summary>Epochs of the polish on the final buffer that the kept weights had; 0 when an iteration was kept.</summary>
     public int TaoPolishEpoch { get; set; }
+
+    /// <summary>The polish pass the kept weights came from, and how many passes ran (each after the last found new targets).</summary>
+    public int TaoPolishPass { get; set; }
+    public int TaoPolishPasses { get; set; }
 
     /// <summary>Share of the training inputs (the tuning inputs less the dev slice) with a target at the end.</summary>
     public double TaoCoverage { get; set; }

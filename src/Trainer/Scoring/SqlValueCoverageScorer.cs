@@ -17,6 +17,10 @@ public sealed partial class SqlValueCoverageScorer(ClickHouseStore store, int ma
 {
     private readonly ConcurrentDictionary<string, Task<HashSet<string>>> _values = new(StringComparer.Ordinal);
 
+    // The same questions are scored again and again (every iteration, every dev record): the values each one mentions
+    // are found once, not with a regex per stored value per group.
+    private readonly ConcurrentDictionary<(string Database, string Question), HashSet<string>> _mentioned = new();
+
     public string Name => "sql_value_coverage";
 
     public async Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken)
@@ -24,11 +28,12 @@ public sealed partial class SqlValueCoverageScorer(ClickHouseStore store, int ma
         var database = group.ContextValue(SqlExecutionScorer.DatabaseKey) ?? throw new ArgumentException("SQL scoring needs the group's database in its context");
         var values = await _values.GetOrAdd(database, d => LoadAsync(d, CancellationToken.None)).ConfigureAwait(false);
         var question = PromptQuestion.Of(group.Prompt).ToLowerInvariant();
-        var mentioned = Number().Matches(question).Select(m => m.Value).ToHashSet(StringComparer.Ordinal);
-        foreach (var value in values.Where(v => Regex.IsMatch(question, $@"(?<![\p{{L}}\p{{N}}]){Regex.Escape(v)}(?![\p{{L}}\p{{N}}])")))
+        if (_mentioned.Count > 100_000)
         {
-            mentioned.Add(value);
+            _mentioned.Clear();
         }
+
+        var mentioned = _mentioned.GetOrAdd((database, question), key => Mentioned(key.Question, values));
 
         return group.Candidates.Select(sql =>
         {
@@ -41,6 +46,19 @@ public sealed partial class SqlValueCoverageScorer(ClickHouseStore store, int ma
                 .ToHashSet(StringComparer.Ordinal);
             return (double)mentioned.Count(literals.Contains) / mentioned.Count;
         }).ToArray();
+    }
+
+    /// <summary>The numbers the question mentions and the stored values it names as whole words.</summary>
+    private static HashSet<string> Mentioned(string question, HashSet<string> values)
+    {
+        var mentioned = Number().Matches(question).Select(m => m.Value).ToHashSet(StringComparer.Ordinal);
+        foreach (var value in values.Where(v => question.Contains(v, StringComparison.Ordinal)
+                     && Regex.IsMatch(question, $@"(?<![\p{{L}}\p{{N}}]){Regex.Escape(v)}(?![\p{{L}}\p{{N}}])")))
+        {
+            mentioned.Add(value);
+        }
+
+        return mentioned;
     }
 
     /// <summary>Distinct values of the database's text columns (those with at most the given number of them).</summary>

@@ -39,10 +39,14 @@ public sealed class DevSplit(IReadOnlyList<TaskPrompt> prompts, TextTokenizer to
             prompts.Select((_, i) => sampled.Where(s => s.PromptIndex == i).Select(s => s.Text.Trim()).ToList()).ToList());
     }
 
-    /// <summary>Mean score of each recorded iteration's greedy answers, against the pool of every other iteration's samples.</summary>
-    public async Task<IReadOnlyDictionary<int, double>> ScoreAsync(IScorer scorer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Mean score of each recorded iteration's greedy answers (or only of the records in <paramref name="only"/>),
+    /// against the pool of every other iteration's samples. Scores taken in one call share one pool and compare fairly;
+    /// the pool grows with every record, so scores from different calls do not.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<int, double>> ScoreAsync(IScorer scorer, CancellationToken cancellationToken, IReadOnlyCollection<int>? only = null)
     {
-        var totals = _records.Keys.ToDictionary(k => k, _ => 0.0);
+        var totals = _records.Keys.Where(k => only is null || only.Contains(k)).ToDictionary(k => k, _ => 0.0);
         if (prompts.Count == 0)
         {
             return totals;
@@ -50,7 +54,7 @@ public sealed class DevSplit(IReadOnlyList<TaskPrompt> prompts, TextTokenizer to
 
         for (var i = 0; i < prompts.Count; i++)
         {
-            foreach (var (iteration, record) in _records)
+            foreach (var (iteration, record) in _records.Where(r => totals.ContainsKey(r.Key)))
             {
                 var group = new List<string> { record.Greedy[i] };
                 group.AddRange(_records.Where(r => r.Key != iteration).SelectMany(r => r.Value.Samples[i]));

@@ -122,6 +122,7 @@ public sealed class TaoRound(
         var stopReason = state?.StopReason ?? "completed all iterations";
         var guarded = state?.Guarded ?? false;
         var stalled = 0;
+        var bestDevId = 0; // the iteration with the best dev score so far (0: the starting weights)
         var expert = options.Objective is not (TaoObjective.Grpo or TaoObjective.DrGrpo); // expert iteration or DPO
         var bestOfN = options.Objective == TaoObjective.BestOfN; // expert iteration's buffer: focused sampling, the coverage stop, the polish
         var lastIteration = state?.CompletedIterations ?? 0;
@@ -139,8 +140,7 @@ public sealed class TaoRound(
             }
 
             // Later iterations spread the first one's budget (Candidates × inputs) over the inputs still without a target.
-            var perPrompt = iteration == 1 || batch.Count >= train.Count ? options.Candidates
-                : Math.Clamp(options.Candidates * train.Count / batch.Count, options.Candidates, Math.Max(options.Candidates, options.MaxCandidates));
+            var perPrompt = iteration == 1 ? options.Candidates : SpreadCandidates(train.Count, batch.Count);
             var groups = expert
                 ? await ExpertIterationAsync(batch, iteration, candidates, updater, buffer, perPrompt, cancellationToken)
                 : await GrpoIterationAsync(batch, iteration, candidates, updater, cancellationToken);
@@ -154,7 +154,8 @@ public sealed class TaoRound(
 
             kept.Keep(iteration);
             progress?.Invoke(new RoundProgress("evaluate", iteration, options.Iterations, 0, 1));
-            var devScores = dev.Count > 0 ? await RecordDevAsync(devSplit, iteration, cancellationToken) : null;
+            // This iteration and the best before it, scored against one pool (the final choice rescores every record).
+            var devScores = dev.Count > 0 ? await RecordDevAsync(devSplit, iteration, bestDevId, cancellationToken) : null;
             if (heldOut is not null)
             {
                 quality[iteration] = await heldOut(policy, cancellationToken);
@@ -162,7 +163,12 @@ public sealed class TaoRound(
 
             double? current = heldOut is not null ? quality[iteration] : devScores?[iteration];
             double? best = heldOut is not null ? quality.Where(q => q.Key < iteration).Max(q => q.Value)
-                : devScores?.Where(d => d.Key < iteration).Max(d => d.Value);
+                : devScores?[bestDevId];
+            if (devScores is not null && devScores[iteration] > devScores[bestDevId])
+            {
+                bestDevId = iteration;
+            }
+
             Log(new RoundMetrics
             {
                 Event = "evaluate", Iteration = iteration, HeldOut = heldOut is not null ? current : null, Dev = devScores?[iteration],
@@ -195,9 +201,39 @@ public sealed class TaoRound(
             }
         }
 
+        var polishPasses = 0;
         if (bestOfN && options.PolishEpochs > 0 && dev.Count > 0 && buffer.Count > 0)
         {
-            await PolishAsync(buffer, kept, devSplit, heldOut, quality, cancellationToken);
+            for (var pass = 1; pass <= Math.Max(1, options.PolishPasses); pass++)
+            {
+                var bestOfPass = await PolishAsync(pass, buffer, kept, devSplit, heldOut, quality, cancellationToken);
+                polishPasses = pass;
+                var uncovered = train.Where(p => !buffer.TryGet(p.Id, out _)).ToList();
+                if (pass == options.PolishPasses || source is not null || uncovered.Count == 0)
+                {
+                    break;
+                }
+
+                // The polished weights sample the inputs still without a target (the budget spread as in the iterations).
+                kept.Restore(bestOfPass);
+                var iteration = ++lastIteration;
+                var covered = buffer.Count;
+                var groups = await SampleAndScoreAsync(PromptsFor(uncovered, iteration), iteration, candidates, cancellationToken,
+                    SpreadCandidates(train.Count, uncovered.Count));
+                foreach (var group in groups.Where(Confident))
+                {
+                    buffer.Add(group, iteration, options.TargetsPerPrompt);
+                }
+
+                await SummariseAsync(iteration, groups, buffer, train.Count, cancellationToken);
+                kept.Save(new RoundFolder.State(iteration, updater.Steps, stopReason, guarded), buffer, devSplit);
+                var enough = Math.Max(1, (int)Math.Ceiling(options.MinCoverageGain * train.Count));
+                if (buffer.Count - covered < enough)
+                {
+                    stopReason += $"; the polished weights found targets for {buffer.Count - covered} more inputs, fewer than {enough}";
+                    break;
+                }
+            }
         }
 
         // The kept weights (see KeptWeights): by the caller's held-out score when it measures one, else by the label-free
@@ -210,8 +246,8 @@ public sealed class TaoRound(
             : finalDev is { Count: > 0 } ? KeptWeights.Choose(finalDev.Where(d => candidatesForBest.Contains(d.Key)).ToDictionary(), health.Tolerance)
             : candidatesForBest.Max();
         kept.Restore(bestIteration);
-        var polishEpoch = bestIteration > PolishBase ? bestIteration - PolishBase : 0;
-        stopReason += polishEpoch > 0 ? $"; kept the polish after {polishEpoch} epochs on the final buffer" : $"; kept iteration {bestIteration}";
+        var (polishPass, polishEpoch) = KeptWeights.Polish(bestIteration);
+        stopReason += polishEpoch > 0 ? $"; kept polish {polishPass} of {polishPasses} after {polishEpoch} epochs" : $"; kept iteration {bestIteration}";
 
         Log(new RoundMetrics
         {
@@ -227,20 +263,29 @@ public sealed class TaoRound(
             DevScores = finalDev?.Where(d => d.Key < PolishBase).ToDictionary(d => d.Key, d => d.Value),
             PolishDevScores = finalDev?.Where(d => d.Key > PolishBase).ToDictionary(d => d.Key - PolishBase, d => d.Value),
             PolishEpoch = polishEpoch,
+            PolishPass = polishPass,
+            PolishPasses = polishPasses,
             Iterations = lastIteration,
             SamplingTime = _sampling.Elapsed,
             DevTime = _devClock.Elapsed,
         };
     }
 
-    /// <summary>Records the policy's dev answers under <paramref name="id"/> and scores every record so far (timed as dev work).</summary>
-    private async Task<IReadOnlyDictionary<int, double>> RecordDevAsync(DevSplit devSplit, int id, CancellationToken cancellationToken)
+    /// <summary>Candidates per input when the first iteration's budget (Candidates × training inputs) is spread over fewer inputs.</summary>
+    private int SpreadCandidates(int trainInputs, int sampled) => sampled >= trainInputs ? options.Candidates
+        : Math.Clamp(options.Candidates * trainInputs / Math.Max(1, sampled), options.Candidates, Math.Max(options.Candidates, options.MaxCandidates));
+
+    /// <summary>
+    /// Records the policy's dev answers under <paramref name="id"/> and scores them beside the record it is compared with
+    /// (timed as dev work). Rescoring every record at every step cost a quadratic share of the round.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<int, double>> RecordDevAsync(DevSplit devSplit, int id, int? compareWith, CancellationToken cancellationToken)
     {
         _devClock.Start();
         try
         {
             devSplit.Record(id, policy);
-            return await devSplit.ScoreAsync(scorer, cancellationToken);
+            return await devSplit.ScoreAsync(scorer, cancellationToken, compareWith is { } other ? [id, other] : [id]);
         }
         finally
         {
@@ -251,7 +296,8 @@ public sealed class TaoRound(
     /// <summary>Weights of the polish's epochs are kept and scored under these ids (above any iteration's).</summary>
     private const int PolishBase = KeptWeights.PolishBase;
 
-    private static string Name(int id) => id > PolishBase ? $"polish{id - PolishBase}" : id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    private static string Name(int id) => KeptWeights.Polish(id) is (> 0 and var pass, var epoch)
+        ? $"polish{pass}.{epoch}" : id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Fine-tunes the round's starting weights on the final buffer, epoch by epoch on a fresh warm-up + cosine schedule,
@@ -259,7 +305,8 @@ public sealed class TaoRound(
     /// (and by the caller's held-out measure when given), stopping after three epochs without a better score. The
     /// epochs then compete with the iterations for the kept weights.
     /// </summary>
-    private async Task PolishAsync(ExperienceBuffer buffer, RoundFolder kept, DevSplit devSplit,
+    /// <returns>The id of the pass's best-scoring epoch.</returns>
+    private async Task<int> PolishAsync(int pass, ExperienceBuffer buffer, RoundFolder kept, DevSplit devSplit,
         Func<LlamaForCausalLM, CancellationToken, Task<double>>? heldOut, Dictionary<int, double> quality, CancellationToken cancellationToken)
     {
         var items = buffer.Entries.OrderBy(e => e.Prompt.Id, StringComparer.Ordinal).SelectMany(e => e.Targets.Select(t => Item(e.Prompt, t))).ToList();
@@ -268,30 +315,34 @@ public sealed class TaoRound(
         kept.Restore(0);
         using var updater = new PolicyUpdater(policy, tokenizer.PadId, polish, reference: null) { PlannedSteps = Math.Max(1, perEpoch * options.PolishEpochs) };
         var random = new Random((int)options.Seed * 131 + 17);
-        var best = double.NegativeInfinity;
+        var bestId = 0;
         var since = 0;
         for (var epoch = 1; epoch <= options.PolishEpochs && since < 3; epoch++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var id = PolishBase + epoch;
+            var id = KeptWeights.PolishId(pass, epoch);
             progress?.Invoke(new RoundProgress("polish", epoch, options.PolishEpochs, 0, perEpoch));
             Train(updater.FineTune(items, 1, random), id, Stopwatch.StartNew());
             kept.Keep(id);
-            var devScores = await RecordDevAsync(devSplit, id, cancellationToken);
+            var devScores = await RecordDevAsync(devSplit, id, bestId > 0 ? bestId : null, cancellationToken);
             if (heldOut is not null)
             {
                 quality[id] = await heldOut(policy, cancellationToken);
             }
 
+            // Compared with the pass's best so far, rescored against the same pool.
             var score = heldOut is not null ? quality[id] : devScores[id];
+            var best = bestId == 0 ? double.NegativeInfinity : heldOut is not null ? quality[bestId] : devScores[bestId];
             since = score > best ? 0 : since + 1;
-            best = Math.Max(best, score);
+            bestId = score >= best ? id : bestId;
             Log(new RoundMetrics
             {
                 Event = "polish", Iteration = id, Dev = devScores[id], HeldOut = heldOut is not null ? quality[id] : null, BufferSize = buffer.Count,
-                ElapsedSeconds = Elapsed, Note = $"epoch {epoch} over {items.Count} targets",
+                ElapsedSeconds = Elapsed, Note = $"pass {pass}, epoch {epoch} over {items.Count} targets",
             });
         }
+
+        return bestId;
     }
 
     /// <summary>Expert iteration (and DPO): sample every prompt, score, refresh the buffer from confident groups, train.</summary>
@@ -394,7 +445,7 @@ public sealed class TaoRound(
     private async Task<List<ScoredGroup>> SampleAndScoreUntimedAsync(IReadOnlyList<TaskPrompt> batch, int iteration, ICandidateSource candidates, int perPrompt,
         CancellationToken cancellationToken)
     {
-        var generation = options.Generation with { Seed = options.Seed * 1000 + (ulong)iteration * 7 + (ulong)_sampled++ };
+        var generation = options.Generation with { Seed = options.Seed * 1000 + (ulong)iteration * 7 + (ulong)_sampled++, Temperature = TemperatureAt(iteration) };
         var sampled = await candidates.GenerateAsync(batch, perPrompt, generation, cancellationToken);
         var groups = new List<ScoredGroup>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
@@ -419,6 +470,17 @@ public sealed class TaoRound(
     }
 
     private int _sampled;
+
+    private double TemperatureAt(int iteration) => SamplingTemperature(options, iteration);
+
+    /// <summary>
+    /// The sampling temperature of an iteration: expert iteration's later iterations sample only the inputs that failed
+    /// before, each one hotter (see <see cref="TaoRoundOptions.TemperatureStep"/>); otherwise the configured one.
+    /// </summary>
+    public static double SamplingTemperature(TaoRoundOptions options, int iteration) =>
+        options.Objective == TaoObjective.BestOfN && !options.ResampleCovered && options.TemperatureStep > 0 && iteration > 1
+            ? Math.Max(options.Generation.Temperature, Math.Min(options.MaxTemperature, options.Generation.Temperature + options.TemperatureStep * (iteration - 1)))
+            : options.Generation.Temperature;
 
     /// <summary>
     /// A group's pick is trusted when its best candidate reaches the minimum score and either most of the candidates that

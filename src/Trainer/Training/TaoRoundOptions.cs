@@ -53,6 +53,25 @@ public sealed record TaoRoundOptions
     /// </summary>
     public int PolishEpochs { get; init; } = 8;
 
+    /// <summary>
+    /// Exploration for the inputs without a target: each later iteration that samples them again raises the sampling
+    /// temperature by this much (the inputs it samples all failed at the previous temperature), up to
+    /// <see cref="MaxTemperature"/>. The verifiers gate what is kept, so hotter samples widen the search without
+    /// loosening what counts as right. 0 keeps one temperature. Default: 0.1.
+    /// </summary>
+    public double TemperatureStep { get; init; } = 0.1;
+
+    /// <summary>The highest sampling temperature <see cref="TemperatureStep"/> reaches. Default: 1.5.</summary>
+    public double MaxTemperature { get; init; } = 1.5;
+
+    /// <summary>
+    /// ReST-EM's outer loop, after the polish: the polished weights (stronger than any iteration's) sample the training
+    /// inputs still without a target, with the spread budget; when that adds targets for at least
+    /// <see cref="MinCoverageGain"/> of the inputs, the starting weights are polished again on the grown buffer. This
+    /// many polishes at most (1: polish once). Only when the round samples from its own policy. Default: 3.
+    /// </summary>
+    public int PolishPasses { get; init; } = 3;
+
     /// <summary>Sequences per optimiser step of the polish (the labelled baseline's batch size). Default: 16.</summary>
     public int PolishBatchSize { get; init; } = 16;
 

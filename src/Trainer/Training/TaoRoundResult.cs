@@ -15,11 +15,19 @@ public sealed record TaoRoundResult(
     /// <summary>Label-free dev score of every iteration (0 = the starting model), when the round had a dev slice.</summary>
     public IReadOnlyDictionary<int, double>? DevScores { get; init; }
 
-    /// <summary>Label-free dev score after each epoch of the polish on the final buffer (none when it did not run).</summary>
+    /// <summary>
+    /// Label-free dev score after each epoch of the polish (none when it did not run), keyed (pass − 1) × 100 + epoch:
+    /// 1, 2, … for the first pass, 101, 102, … for the second.
+    /// </summary>
     public IReadOnlyDictionary<int, double>? PolishDevScores { get; init; }
 
-    /// <summary>The kept weights are the polish's after this many epochs; 0 when an iteration's weights were kept.</summary>
+    /// <summary>The kept weights are the polish's after this many epochs of pass <see cref="PolishPass"/>; 0 when an iteration's weights were kept.</summary>
     public int PolishEpoch { get; init; }
+
+    public int PolishPass { get; init; }
+
+    /// <summary>Polish passes run (each after the previous pass's weights found new targets).</summary>
+    public int PolishPasses { get; init; }
 
     /// <summary>Time spent sampling and scoring candidates, and scoring the dev slice (training: <see cref="TrainingTime"/>).</summary>
     public TimeSpan SamplingTime { get; init; }

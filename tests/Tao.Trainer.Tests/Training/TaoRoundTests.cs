@@ -270,9 +270,55 @@ public sealed class TaoRoundTests
         Assert.Equal([1, 2, 3, 4], result.PolishDevScores!.Keys.Order());
         // Ties go to the later weights, so the last polish epoch is kept — and it differs from the starting weights.
         Assert.Equal(4, result.PolishEpoch);
-        Assert.Contains("kept the polish after 4 epochs", result.StopReason);
+        Assert.Contains("kept polish 1 of 1 after 4 epochs", result.StopReason);
+        Assert.Equal((1, 1), (result.PolishPass, result.PolishPasses)); // nothing left without a target: no second pass
         Assert.Contains(model.named_parameters(), p => !p.parameter.allclose(start[p.name]));
         ModelCopies.Dispose(start);
+    }
+
+    [Fact]
+    public async Task PolishPasses_ThePolishedWeightsSampleTheInputsStillWithoutATarget_AndPolishAgainWhileThatFindsSome()
+    {
+        using var model = TinyModels.Create(seed: 5);
+        var scorer = new RegionScorer(answerable: ["region 0", "region 1", "region 2"]);
+        // Region 3 becomes answerable once the polish starts: the stand-in for weights that learned enough to solve it.
+        var round = new TaoRound(model, TinyModels.Tokenizer(), scorer, Options(TaoObjective.BestOfN, iterations: 8) with
+        {
+            ResampleCovered = false, MinCoverageGain = 0.01, CoveragePatience = 2, MinBestScore = 0.5, MinTopShare = 0.5,
+            PolishEpochs = 2, PolishPasses = 3, DevFraction = 0.2,
+        }, progress: p =>
+        {
+            if (p.Stage == "polish")
+            {
+                scorer.Answerable.Add("region 3");
+            }
+        });
+
+        var result = await round.RunAsync(Prompts(50), heldOut: null, default);
+
+        var iterations = result.Metrics.Where(m => m.Event == "iteration").ToList();
+        var train = iterations[0].Groups!.Value;
+        var (hard, hardest) = (train - iterations[0].BufferSize!.Value, iterations[^1].Groups!.Value);
+        // Three iterations (the last two find nothing), then the polish; its weights sample the hard inputs once and find
+        // region 3's; a second polish on the grown buffer, whose weights sample region 4's and find nothing.
+        Assert.Equal([train, hard, hard, hard, hardest], iterations.Select(m => m.Groups!.Value));
+        Assert.True(hardest > 0 && hardest < hard);
+        Assert.Equal(train - hardest, iterations[^1].BufferSize);
+        Assert.Equal(2, result.PolishPasses);
+        Assert.Contains(result.Metrics, m => m.Event == "polish" && m.Note!.StartsWith("pass 2,", StringComparison.Ordinal));
+        Assert.Contains("the polished weights found targets for 0 more inputs", result.StopReason);
+        Assert.Equal(5, result.Iterations);
+    }
+
+    [Fact]
+    public void Temperature_RisesForEachLaterIterationOfExpertIteration_UpToTheCeiling()
+    {
+        var options = Options(TaoObjective.BestOfN) with { ResampleCovered = false, TemperatureStep = 0.1, MaxTemperature = 1.25 };
+        Assert.Equal([1.0, 1.1, 1.2, 1.25, 1.25], Enumerable.Range(1, 5).Select(i => Math.Round(TaoRound.SamplingTemperature(options, i), 6)));
+        // Re-sampling every input, or GRPO, or no step: one temperature.
+        Assert.Equal(1.0, TaoRound.SamplingTemperature(options with { ResampleCovered = true }, 4));
+        Assert.Equal(1.0, TaoRound.SamplingTemperature(options with { Objective = TaoObjective.Grpo }, 4));
+        Assert.Equal(1.0, TaoRound.SamplingTemperature(options with { TemperatureStep = 0 }, 4));
     }
 
     [Fact]
@@ -289,6 +335,13 @@ public sealed class TaoRoundTests
         // ...but not when it is lower beyond it.
         Assert.Equal(3, KeptWeights.Choose(new Dictionary<int, double> { [0] = 0.4, [3] = 0.80, [polish + 1] = 0.70 }, tolerance: 0.05));
         Assert.Throws<ArgumentException>(() => KeptWeights.Choose(new Dictionary<int, double>(), 0.05));
+        // Epochs of later polish passes have their own ids and compete with the first pass's on their scores.
+        Assert.Equal((2, 3), KeptWeights.Polish(KeptWeights.PolishId(2, 3)));
+        Assert.Equal((0, 0), KeptWeights.Polish(7));
+        Assert.Equal(KeptWeights.PolishId(2, 1), KeptWeights.Choose(new Dictionary<int, double>
+        {
+            [2] = 0.7, [KeptWeights.PolishId(1, 1)] = 0.75, [KeptWeights.PolishId(1, 2)] = 0.76, [KeptWeights.PolishId(2, 1)] = 0.79,
+        }, tolerance: 0.05));
     }
 
     [Fact]
@@ -389,6 +442,7 @@ public sealed class TaoRoundTests
     /// <summary>A verifier that accepts every answer to some questions and none to the others; records the prompts of training groups.</summary>
     private sealed class RegionScorer(string[] answerable) : IScorer
     {
+        public HashSet<string> Answerable { get; } = [.. answerable];
         public List<string> Sampled { get; } = [];
         public List<int> Sizes { get; } = [];
         public string Name => "region";
@@ -396,7 +450,7 @@ public sealed class TaoRoundTests
         {
             Sampled.Add(group.Prompt);
             Sizes.Add(group.Candidates.Count);
-            var score = answerable.Any(a => group.Prompt.Contains(a, StringComparison.Ordinal)) ? 1.0 : 0.0;
+            var score = Answerable.Any(a => group.Prompt.Contains(a, StringComparison.Ordinal)) ? 1.0 : 0.0;
             return Task.FromResult(group.Candidates.Select(_ => score).ToArray());
         }
     }
