@@ -8,7 +8,7 @@ namespace Tao.Bench;
 /// port (0: any free one), without logging or a Server header, and without Kestrel's minimum response data rate, so a
 /// client that reads slowly on purpose is not cut off.
 /// </summary>
-public static class LoopbackHost
+internal static class LoopbackHost
 {
     /// <summary>Builds the host, lets <paramref name="map"/> add its endpoints, starts it, and returns it with its address.</summary>
     public static async Task<(WebApplication App, Uri Address)> StartAsync(Action<WebApplication> map, int port = 0)

@@ -6,7 +6,7 @@ namespace Tao.Capture;
 /// <summary>The feedback record's JSON form (snake_case, like the capture record's).</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(FeedbackRecord))]
-public sealed partial class FeedbackJson : JsonSerializerContext
+internal sealed partial class FeedbackJson : JsonSerializerContext
 {
     private static ReadOnlySpan<byte> Marker => "{\"kind\":\"feedback\""u8;
 

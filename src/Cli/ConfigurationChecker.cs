@@ -13,7 +13,7 @@ namespace Tao.Cli;
 /// ignored setting. Every leaf key must name a property of the bound type (dictionaries take any key, lists take
 /// indexes) and its value must convert to that property's type; models must name configured clusters.
 /// </summary>
-public static class ConfigurationChecker
+internal static class ConfigurationChecker
 {
     /// <summary>
     /// Configuration sections and the types bound to them, the longest matching prefix deciding: every Tao options type —

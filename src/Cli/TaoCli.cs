@@ -4,7 +4,7 @@ using Tao.Cli.Commands;
 namespace Tao.Cli;
 
 /// <summary>The one command line of the product; the deploy tests parse the commands the manifests run against it.</summary>
-public static class TaoCli
+internal static class TaoCli
 {
     public static RootCommand Create() => new("Tao: an OpenAI-compatible gateway that captures your LLM traffic and tunes your model on it (TAO).")
     {

@@ -14,7 +14,7 @@ namespace Tao.Flywheel;
 /// adapter or a full checkpoint; the round takes it back, and evaluation and promotion proceed as for a round trained
 /// in process. Nothing else crosses the boundary, so any trainer that reads JSONL and writes safetensors fits.
 /// </summary>
-public static class ExternalTrainer
+internal static class ExternalTrainer
 {
     public static async Task<(LlamaForCausalLM? Checkpoint, IReadOnlyDictionary<string, LoraLinear>? Adapters, Dictionary<string, double> Numbers)> RunAsync(
         string command, double timeoutMinutes, TaoRound round, LlamaForCausalLM policy, IReadOnlyList<TaskPrompt> prompts,

@@ -13,7 +13,7 @@ namespace Tao.Flywheel;
 /// after a crash collapse in the ReplacingMergeTree. Consuming blocks (librdkafka polls for at most 200 ms); inserting
 /// and waiting after a failure are awaited, the wait on the injected clock and ended by shutdown.
 /// </summary>
-public sealed partial class KafkaIngestService(IOptions<FlywheelOptions> options, ClickHouseStore store, TimeProvider time,
+internal sealed partial class KafkaIngestService(IOptions<FlywheelOptions> options, ClickHouseStore store, TimeProvider time,
     ILogger<KafkaIngestService> logger) : BackgroundService
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);

@@ -11,7 +11,7 @@ namespace Tao.Flywheel;
 /// instances both believe they lead is bounded by the session timeout; rounds are safe to repeat (they register new
 /// versions and promotion is one alias move), so the worst case is a wasted round, never a lost version.
 /// </summary>
-public sealed partial class KafkaLeadership(IOptions<FlywheelOptions> options, ILogger<KafkaLeadership> logger) : BackgroundService, ILeadership
+internal sealed partial class KafkaLeadership(IOptions<FlywheelOptions> options, ILogger<KafkaLeadership> logger) : BackgroundService, ILeadership
 {
     private volatile bool _leader;
 

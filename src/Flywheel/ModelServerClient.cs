@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 namespace Tao.Flywheel;
 
 /// <summary>Tao's model server admin API: load a registry version under its name before the gateway routes to it.</summary>
-public sealed class ModelServerClient(HttpClient http, string? adminKey)
+internal sealed class ModelServerClient(HttpClient http, string? adminKey)
 {
     public async Task LoadAsync(string name, string path, CancellationToken cancellationToken)
     {

@@ -1,6 +1,6 @@
 namespace Tao.Flywheel;
 
-public static class SignalKindNames
+internal static class SignalKindNames
 {
     public static string Key(this SignalKind kind) => kind switch
     {

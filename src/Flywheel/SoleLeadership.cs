@@ -1,7 +1,7 @@
 namespace Tao.Flywheel;
 
 /// <summary>The single-machine default: this instance always leads.</summary>
-public sealed class SoleLeadership : ILeadership
+internal sealed class SoleLeadership : ILeadership
 {
     public bool IsLeader => true;
 

@@ -3,7 +3,7 @@ using Tao.Trainer.Scoring;
 namespace Tao.Flywheel;
 
 /// <summary>Multi-task rounds: each group is scored by the scorer of its task (the "task" entry of its context).</summary>
-public sealed class TaskRoutedScorer(IReadOnlyDictionary<string, IScorer> byTask) : IScorer
+internal sealed class TaskRoutedScorer(IReadOnlyDictionary<string, IScorer> byTask) : IScorer
 {
     public const string TaskKey = "task";
 

@@ -4,7 +4,7 @@ namespace Tao.Flywheel;
 /// vLLM's runtime LoRA API (server started with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True): the adapter in PEFT format is
 /// loaded under a name, after which requests for that model name use it.
 /// </summary>
-public sealed class VllmClient(HttpClient http)
+internal sealed class VllmClient(HttpClient http)
 {
     public async Task LoadAdapterAsync(string name, string path, CancellationToken cancellationToken)
     {

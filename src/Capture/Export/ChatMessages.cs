@@ -7,7 +7,7 @@ namespace Tao.Capture.Export;
 /// Turns a captured chat request into the message list a fine-tuning file holds: roles a trainer knows (developer
 /// becomes system), text parts joined into strings, tool calls kept, everything else the request carried dropped.
 /// </summary>
-public static class ChatMessages
+internal static class ChatMessages
 {
     private static readonly HashSet<string> s_roles = new(["system", "user", "assistant", "tool"], StringComparer.Ordinal);
 

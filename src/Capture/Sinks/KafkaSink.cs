@@ -9,7 +9,7 @@ namespace Tao.Capture.Sinks;
 /// only then does the spool position advance. While brokers are down the producer retries without a deadline,
 /// and idempotence keeps those retries from writing duplicates.
 /// </summary>
-public sealed class KafkaSink : ICaptureSink
+internal sealed class KafkaSink : ICaptureSink
 {
     private readonly IProducer<string, byte[]> _producer;
     private readonly KafkaSinkOptions _options;

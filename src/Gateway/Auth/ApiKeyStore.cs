@@ -5,7 +5,7 @@ using Tao.Gateway.State;
 namespace Tao.Gateway.Auth;
 
 /// <summary>Gateway API keys by hash: configured ones plus those created through the admin API.</summary>
-public sealed class ApiKeyStore
+internal sealed class ApiKeyStore
 {
     private readonly IOptionsMonitor<AuthOptions> _options;
     private readonly GatewayStateStore _state;

@@ -7,7 +7,7 @@ namespace Tao.Gateway.Capture;
 /// The calls this replica recorded lately — request id → key, episode → keys — so feedback sent right after an
 /// answer is accepted before its record has reached the store. Bounded: the oldest entries leave first.
 /// </summary>
-public sealed class RecentCalls
+internal sealed class RecentCalls
 {
     private const int Capacity = 100_000;
     private readonly ConcurrentDictionary<Guid, string> _requests = new();

@@ -1,7 +1,7 @@
 namespace Tao.Gateway.Health;
 
 /// <summary>The body of /readyz.</summary>
-public sealed record ReadinessReport(string Status, SpoolReport Spool, IReadOnlyList<SinkReport> Sinks, IReadOnlyList<UpstreamReport> Upstreams)
+internal sealed record ReadinessReport(string Status, SpoolReport Spool, IReadOnlyList<SinkReport> Sinks, IReadOnlyList<UpstreamReport> Upstreams)
 {
     public bool Ready => Status == "ready";
 }

@@ -1,3 +1,3 @@
 namespace Tao.Gateway.Health;
 
-public sealed record SinkReport(string Name, bool Reachable, long LagBytes, long Delivered, long DeadLettered, string? LastError);
+internal sealed record SinkReport(string Name, bool Reachable, long LagBytes, long Delivered, long DeadLettered, string? LastError);

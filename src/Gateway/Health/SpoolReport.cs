@@ -1,3 +1,3 @@
 namespace Tao.Gateway.Health;
 
-public sealed record SpoolReport(bool Full, long BytesOnDisk, long Dropped, long CorruptBytesSkipped);
+internal sealed record SpoolReport(bool Full, long BytesOnDisk, long Dropped, long CorruptBytesSkipped);

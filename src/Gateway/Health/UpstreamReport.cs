@@ -1,3 +1,3 @@
 namespace Tao.Gateway.Health;
 
-public sealed record UpstreamReport(string Cluster, bool Reachable, IReadOnlyList<string> Destinations);
+internal sealed record UpstreamReport(string Cluster, bool Reachable, IReadOnlyList<string> Destinations);

@@ -15,7 +15,7 @@ namespace Tao.Gateway.Limits;
 /// row takes to reach the store) may be admitted beyond a limit; budgets are checked before a call and charged after
 /// it, so calls already running when a budget is reached still complete.
 /// </summary>
-public sealed class KeyLimiter(IOptionsMonitor<AuthOptions> auth, IOptionsMonitor<AnalyticsOptions> analytics, TimeProvider time)
+internal sealed class KeyLimiter(IOptionsMonitor<AuthOptions> auth, IOptionsMonitor<AnalyticsOptions> analytics, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, KeyUsage> _keys = new(StringComparer.Ordinal);
 

@@ -13,7 +13,7 @@ namespace Tao.Gateway.Limits;
 /// other replicas' latest rows. On start it reads its own rows back, so a restarted replica keeps counting the minute,
 /// day and month it was in. With the store unreachable each replica enforces what it sees itself.
 /// </summary>
-public sealed partial class KeyUsageSync(
+internal sealed partial class KeyUsageSync(
     KeyLimiter limiter, ClickHouseStore store, IOptions<GatewayOptions> options, TimeProvider time, ILogger<KeyUsageSync> logger) : BackgroundService
 {
     private static readonly string[] s_columns = KeyUsageTable.Columns.Select(c => c.Name).ToArray();

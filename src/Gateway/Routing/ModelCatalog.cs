@@ -7,7 +7,7 @@ namespace Tao.Gateway.Routing;
 /// Models and aliases: configuration overlaid with runtime changes. Changes go to disk first, then a new
 /// <see cref="RoutingSnapshot"/> is published with one atomic reference swap.
 /// </summary>
-public sealed class ModelCatalog : IDisposable
+internal sealed class ModelCatalog : IDisposable
 {
     private readonly IOptionsMonitor<RoutingOptions> _options;
     private readonly GatewayStateStore _state;

@@ -6,7 +6,7 @@ namespace Tao.Gateway.Routing;
 /// An immutable view of models and aliases. A request resolves against one snapshot from start to end, and a
 /// change publishes a new snapshot atomically, so swapping an alias never disturbs a call in flight.
 /// </summary>
-public sealed record RoutingSnapshot(
+internal sealed record RoutingSnapshot(
     IReadOnlyDictionary<string, ModelEntry> Models,
     IReadOnlyDictionary<string, AliasEntry> Aliases,
     long Version,

@@ -8,7 +8,7 @@ namespace Tao.Gateway.Routing;
 /// (a new upstream a tuned model is served from), and the default /v1 route when configuration declares none.
 /// Published through YARP's in-memory provider, which swaps its snapshot atomically.
 /// </summary>
-public sealed class RuntimeClusters(InMemoryConfigProvider provider, GatewayStateStore state, IConfiguration configuration)
+internal sealed class RuntimeClusters(InMemoryConfigProvider provider, GatewayStateStore state, IConfiguration configuration)
 {
     public const string DefaultRouteId = "tao-v1";
     public const string PlaceholderCluster = "tao-unrouted";

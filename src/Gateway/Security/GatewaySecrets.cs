@@ -12,7 +12,7 @@ namespace Tao.Gateway.Security;
 /// (<see cref="GatewayOptions.SecretFile"/>) generated on first start with mode 0600. Several secrets, one per line,
 /// rotate: the first signs, every one verifies; a changed file is picked up within a second.
 /// </summary>
-public sealed class GatewaySecrets
+internal sealed class GatewaySecrets
 {
     private readonly IOptionsMonitor<GatewayOptions> _options;
     private readonly Lock _gate = new();

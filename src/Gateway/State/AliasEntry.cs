@@ -4,7 +4,7 @@ namespace Tao.Gateway.State;
 /// An alias (e.g. "support-bot") names a model or another alias. A canary sends a share of the alias's traffic
 /// to a second target before a full promotion.
 /// </summary>
-public sealed class AliasEntry
+internal sealed class AliasEntry
 {
     public string Target { get; set; } = string.Empty;
 

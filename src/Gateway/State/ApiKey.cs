@@ -4,7 +4,7 @@ namespace Tao.Gateway.State;
 /// A gateway API key as the gateway keeps it: never the secret, only its hash, and what the key may do.
 /// </summary>
 /// <param name="Task">The default task of the key's calls (the first allowed task).</param>
-public sealed record ApiKey(string Id, string Name, string Sha256, string? Task, DateTimeOffset CreatedAt)
+internal sealed record ApiKey(string Id, string Name, string Sha256, string? Task, DateTimeOffset CreatedAt)
 {
     /// <summary>Tasks the key may name besides <see cref="Task"/>. A key with a task may name no other one.</summary>
     public IReadOnlyList<string> Tasks { get; init; } = [];

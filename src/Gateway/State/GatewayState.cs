@@ -5,7 +5,7 @@ namespace Tao.Gateway.State;
 /// What the admin API changed at runtime: it overlays the configuration (an entry here replaces the configured one
 /// of the same name) and survives restarts in the state folder.
 /// </summary>
-public sealed class GatewayState
+internal sealed class GatewayState
 {
     /// <summary>Orders states across replicas: every change takes a version above both the last one and the clock (µs since 1970).</summary>
     public long Version { get; set; }

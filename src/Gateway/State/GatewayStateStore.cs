@@ -9,7 +9,7 @@ namespace Tao.Gateway.State;
 /// restart — even with the store unreachable — serves the last known routing. <see cref="GatewayStateSync"/> reconciles
 /// it with the other replicas through the store.
 /// </summary>
-public sealed class GatewayStateStore
+internal sealed class GatewayStateStore
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
     private readonly string _path;

@@ -14,7 +14,7 @@ namespace Tao.Gateway.State;
 /// <see cref="GatewayOptions.StateSyncSeconds"/>; each replica swaps its routing atomically. Whole states are
 /// versioned, so two admin changes on different replicas within one interval keep the later one.
 /// </summary>
-public sealed partial class GatewayStateSync(
+internal sealed partial class GatewayStateSync(
     GatewayStateStore state, ClickHouseStore store, Security.GatewaySecrets secrets, IOptions<GatewayOptions> options, TimeProvider time,
     ILogger<GatewayStateSync> logger)
     : BackgroundService

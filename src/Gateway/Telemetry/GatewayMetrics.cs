@@ -17,7 +17,7 @@ namespace Tao.Gateway.Telemetry;
 /// gen_ai.request.model, gen_ai.response.model, gen_ai.token.type, error.type) plus tao.alias, tao.model_version and
 /// tao.task, all bounded sets. Users and API keys are left to analytics: they would explode metric cardinality.
 /// </remarks>
-public sealed class GatewayMetrics
+internal sealed class GatewayMetrics
 {
     public const string MeterName = "Tao.Gateway";
 

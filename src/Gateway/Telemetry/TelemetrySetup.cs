@@ -13,7 +13,7 @@ namespace Tao.Gateway.Telemetry;
 /// endpoint is configured, metrics, traces and logs pushed to it. Traces exist only then: with no listener .NET
 /// creates no activities, so an untraced gateway pays nothing for them.
 /// </summary>
-public static class TelemetrySetup
+internal static class TelemetrySetup
 {
     public const string ActivitySourceName = "Tao.Gateway";
 

@@ -8,7 +8,7 @@ namespace Tao.Storage.Embedded;
 /// embedded engine. Give it to ClickHouse.Driver through its HttpClient and the driver cannot tell
 /// the embedded store from a server: one code path for both.
 /// </summary>
-public sealed class ChdbHttpHandler : HttpMessageHandler
+internal sealed class ChdbHttpHandler : HttpMessageHandler
 {
     private readonly ClickHouseHttpExecutor _executor;
 

@@ -13,7 +13,7 @@ namespace Tao.Storage.Embedded;
 /// request but /ping must authenticate as one of <see cref="Credentials"/>: loopback is shared by every local process
 /// and reachable from browser pages, and the store holds every captured prompt.
 /// </summary>
-public sealed class EmbeddedClickHouseServer : IAsyncDisposable
+internal sealed class EmbeddedClickHouseServer : IAsyncDisposable
 {
     /// <summary>The longest URL accepted, as a server's default http_max_uri_size: clients send query parameters in it.</summary>
     public const int MaxUriBytes = 1024 * 1024;

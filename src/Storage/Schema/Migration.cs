@@ -1,4 +1,4 @@
 namespace Tao.Storage.Schema;
 
 /// <summary>One schema step: a version and the idempotent statements that take the schema there.</summary>
-public sealed record Migration(uint Version, string Description, IReadOnlyList<string> Statements);
+internal sealed record Migration(uint Version, string Description, IReadOnlyList<string> Statements);

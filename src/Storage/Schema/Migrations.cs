@@ -1,7 +1,7 @@
 namespace Tao.Storage.Schema;
 
 /// <summary>Every schema step, oldest first. Append new steps; never edit a released one.</summary>
-public static class Migrations
+internal static class Migrations
 {
     public static IEnumerable<Migration> All(SchemaDdl ddl)
     {

@@ -12,7 +12,7 @@ namespace Tao.Trainer.Benchmark;
 /// epoch (a rate stops after three epochs without a better dev score); the (rate, epoch) with the best dev accuracy is kept. The dev slice is the same share TAO keeps for its own
 /// label-free selection, so both train on the same inputs.
 /// </summary>
-public sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer tokenizer, ITaskFamily family)
+internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer tokenizer, ITaskFamily family)
 {
     public sealed record Result(double LearningRate, int Epochs, int Steps, double DevAccuracy, IReadOnlyList<(double Rate, int Epoch, double Dev)> Curve);
 

@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace Tao.Trainer.Benchmark;
 
 /// <summary>What the trainer's speed is on this machine: training and generation rates next to a plain matmul's GFLOP/s.</summary>
-public static class ThroughputProbe
+internal static class ThroughputProbe
 {
     public static ThroughputResult Measure(LlamaForCausalLM model, TextTokenizer tokenizer, SupervisedTrainer.Result? pretrain,
         IReadOnlyList<LabelledExample> sample, CancellationToken cancellationToken)

@@ -7,7 +7,7 @@ namespace Tao.Trainer.Checkpoints;
 /// A <see cref="LlamaRewardModel"/> as a Hugging Face checkpoint folder: config.json naming the
 /// LlamaForSequenceClassification architecture, and the weights (decoder and "score" head) as safetensors.
 /// </summary>
-public static class RewardModelCheckpoint
+internal static class RewardModelCheckpoint
 {
     public const string Architecture = "LlamaForSequenceClassification";
 

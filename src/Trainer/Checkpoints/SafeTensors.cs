@@ -10,7 +10,7 @@ namespace Tao.Trainer.Checkpoints;
 /// The safetensors format: an 8-byte little-endian header length, a JSON header naming each tensor's dtype, shape
 /// and byte range, then the raw little-endian data. Reads F32, F16, BF16, F64, I64, I32, I8, U8 and BOOL.
 /// </summary>
-public static class SafeTensors
+internal static class SafeTensors
 {
     /// <summary>Names, dtypes and shapes in a file, without reading any tensor data.</summary>
     public static IReadOnlyDictionary<string, (string Dtype, long[] Shape)> ReadHeader(string path)

@@ -4,7 +4,7 @@ using Tao.Trainer.Tokenization;
 namespace Tao.Trainer.Generation;
 
 /// <summary>Candidates sampled from the policy being tuned, in process.</summary>
-public sealed class LocalCandidateSource(LlamaForCausalLM model, TextTokenizer tokenizer, IProgress<int>? progress = null) : ICandidateSource
+internal sealed class LocalCandidateSource(LlamaForCausalLM model, TextTokenizer tokenizer, IProgress<int>? progress = null) : ICandidateSource
 {
     public Task<IReadOnlyList<IReadOnlyList<Candidate>>> GenerateAsync(
         IReadOnlyList<TaskPrompt> prompts, int perPrompt, GenerationOptions options, CancellationToken cancellationToken)

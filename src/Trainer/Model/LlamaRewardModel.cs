@@ -7,7 +7,7 @@ namespace Tao.Trainer.Model;
 /// LlamaForSequenceClassification names it) read at each sequence's last token. Saved and loaded by
 /// <c>Checkpoints.RewardModelCheckpoint</c>, as the causal LM is by <c>ModelCheckpoint</c>: the model knows no file format.
 /// </summary>
-public sealed class LlamaRewardModel : nn.Module<CausalLMInput, Tensor>
+internal sealed class LlamaRewardModel : nn.Module<CausalLMInput, Tensor>
 {
 #pragma warning disable IDE1006 // names match Hugging Face checkpoint keys
     public LlamaModel model;

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Tao.Trainer.Model;
 
 /// <summary>Rotary position embedding (Hugging Face's rotate-half convention), with Llama 3 frequency scaling.</summary>
-public sealed class LlamaRotaryEmbedding : IDisposable
+internal sealed class LlamaRotaryEmbedding : IDisposable
 {
     private readonly Tensor _invFreq;
 

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Tao.Trainer.Model;
 
 /// <summary>Prompt + completion pairs as a right-padded batch, and the log-probability the model gives each completion token.</summary>
-public static class SequenceBatch
+internal static class SequenceBatch
 {
     /// <summary>
     /// ids [b, t], attention [b, t] (1 = token), target [b, t]: the loss weight of each token, 1 for completion tokens

@@ -7,7 +7,7 @@ namespace Tao.Trainer.Scoring;
 /// User code as a scorer, in any language: the command receives {"prompt","candidates","context"} as JSON on standard
 /// input and prints {"scores": [..]} (one number in [0, 1] per candidate). Non-zero exit or bad output scores 0.
 /// </summary>
-public sealed class CommandScorer(string command, IReadOnlyList<string> arguments, TimeSpan? timeout = null) : IScorer
+internal sealed class CommandScorer(string command, IReadOnlyList<string> arguments, TimeSpan? timeout = null) : IScorer
 {
     public string Name => $"command({Path.GetFileName(command)})";
 

@@ -6,7 +6,7 @@ namespace Tao.Trainer.Scoring;
 /// whatever the other parts say. Verifiers gate, softer signals such as agreement rank what passed: otherwise a wrong
 /// answer the samples agree on can outscore a right one that appears once.
 /// </summary>
-public sealed class CompositeScorer(IReadOnlyList<CompositeScorer.Part> parts) : IScorer
+internal sealed class CompositeScorer(IReadOnlyList<CompositeScorer.Part> parts) : IScorer
 {
     /// <summary>A scorer, its weight in the average, and whether it gates (with the score it must reach).</summary>
     public sealed record Part(IScorer Scorer, double Weight = 1, bool Required = false, double Minimum = 1.0);

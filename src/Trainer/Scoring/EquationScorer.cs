@@ -8,7 +8,7 @@ namespace Tao.Trainer.Scoring;
 /// is the last number it writes, and it scores 1 when putting that number in for x makes both sides equal. Checking
 /// needs no solution and no label, only the equation the user asked about.
 /// </summary>
-public sealed partial class EquationScorer : IVerifier
+internal sealed partial class EquationScorer : IVerifier
 {
     public string Name => "equation";
 

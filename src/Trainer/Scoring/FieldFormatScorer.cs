@@ -7,7 +7,7 @@ namespace Tao.Trainer.Scoring;
 /// matches a question pattern, the answer must match that rule's answer pattern (an invoice number looks like
 /// INV-12345, a date like 2025-03-14). The first matching rule applies; questions no rule covers score 1.
 /// </summary>
-public sealed class FieldFormatScorer(IReadOnlyList<(string QuestionPattern, string AnswerPattern)> rules) : IVerifier
+internal sealed class FieldFormatScorer(IReadOnlyList<(string QuestionPattern, string AnswerPattern)> rules) : IVerifier
 {
     private readonly (Regex Question, Regex Answer)[] _rules = rules
         .Select(r => (new Regex(r.QuestionPattern, RegexOptions.IgnoreCase | RegexOptions.Compiled, TimeSpan.FromMilliseconds(200)),

@@ -5,6 +5,6 @@ namespace Tao.Trainer.Scoring;
 /// substitutes back, it matches the schema), never against the other candidates: its verdict on an answer does not
 /// depend on what else was sampled. Verifiers are what promotion trusts without labels.
 /// </summary>
-public interface IVerifier : IScorer
+internal interface IVerifier : IScorer
 {
 }

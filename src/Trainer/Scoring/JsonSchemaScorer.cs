@@ -4,7 +4,7 @@ using Json.Schema;
 namespace Tao.Trainer.Scoring;
 
 /// <summary>A verifier for structured output: 1 when the candidate is JSON that satisfies the schema.</summary>
-public sealed class JsonSchemaScorer(string schemaJson) : IVerifier
+internal sealed class JsonSchemaScorer(string schemaJson) : IVerifier
 {
     private readonly JsonSchema _schema = JsonSchema.FromText(schemaJson);
 

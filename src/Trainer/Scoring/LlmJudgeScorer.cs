@@ -10,7 +10,7 @@ namespace Tao.Trainer.Scoring;
 /// An LLM judge over any OpenAI-compatible endpoint that scores the whole group in one call against a rubric
 /// (group-relative, RULER-style): relative consistency within a group is what group-relative RL needs.
 /// </summary>
-public sealed class LlmJudgeScorer(ChatClient client, string rubric) : IScorer
+internal sealed class LlmJudgeScorer(ChatClient client, string rubric) : IScorer
 {
     public LlmJudgeScorer(Uri endpoint, string model, string apiKey, string rubric)
         : this(new ChatClient(model, new ApiKeyCredential(apiKey), new OpenAIClientOptions { Endpoint = endpoint }), rubric)

@@ -7,7 +7,7 @@ namespace Tao.Trainer.Scoring;
 /// final number), and each scores the share of the group that gave the same answer. Helps only when the base model
 /// is already right more often than it is wrong in any one way; see the trainer's reward-hacking guard.
 /// </summary>
-public sealed class MajorityVoteScorer(string? answerPattern = null) : IScorer
+internal sealed class MajorityVoteScorer(string? answerPattern = null) : IScorer
 {
     private readonly Regex? _answer = answerPattern is null ? null : new Regex(answerPattern, RegexOptions.Compiled, TimeSpan.FromMilliseconds(200));
 

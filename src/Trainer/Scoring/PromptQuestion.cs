@@ -5,7 +5,7 @@ namespace Tao.Trainer.Scoring;
 /// document come before it). Rules keyed on the question must not match words of the instructions or the document:
 /// every invoice says "dated", which is not a question about a date.
 /// </summary>
-public static class PromptQuestion
+internal static class PromptQuestion
 {
     public static string Of(string prompt)
     {

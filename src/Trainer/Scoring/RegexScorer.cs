@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace Tao.Trainer.Scoring;
 
 /// <summary>A rule: 1 when the candidate matches the pattern (or, with mustMatch false, when it does not).</summary>
-public sealed class RegexScorer(string pattern, bool mustMatch = true) : IVerifier
+internal sealed class RegexScorer(string pattern, bool mustMatch = true) : IVerifier
 {
     private readonly Regex _regex = new(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(200));
 

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Tao.Trainer.Scoring;
 
 /// <summary>A trained reward model as a scorer: sigmoid of its scalar reward for prompt + candidate.</summary>
-public sealed class RewardModelScorer(LlamaRewardModel model, TextTokenizer tokenizer) : IScorer
+internal sealed class RewardModelScorer(LlamaRewardModel model, TextTokenizer tokenizer) : IScorer
 {
     public string Name => "reward_model";
 

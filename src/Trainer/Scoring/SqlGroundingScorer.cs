@@ -7,7 +7,7 @@ namespace Tao.Trainer.Scoring;
 /// numbers in comparisons — must appear in the question. Execution cannot tell a query for the wrong customer from one
 /// for the right customer (both run and return a city); the question can.
 /// </summary>
-public sealed partial class SqlGroundingScorer : IVerifier
+internal sealed partial class SqlGroundingScorer : IVerifier
 {
     public string Name => "sql_grounding";
 

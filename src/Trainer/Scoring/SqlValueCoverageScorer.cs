@@ -13,7 +13,7 @@ namespace Tao.Trainer.Scoring;
 /// A query for "refunded orders from month 7" that filters on the month alone runs, agrees with its neighbours and
 /// grounds every literal it has; it still drops what was asked. The text values are read from the database once.
 /// </summary>
-public sealed partial class SqlValueCoverageScorer(ClickHouseStore store, int maxValuesPerColumn = 2000) : IVerifier
+internal sealed partial class SqlValueCoverageScorer(ClickHouseStore store, int maxValuesPerColumn = 2000) : IVerifier
 {
     private readonly ConcurrentDictionary<string, Task<HashSet<string>>> _values = new(StringComparer.Ordinal);
 

@@ -1,7 +1,7 @@
 namespace Tao.Trainer.Scoring;
 
 /// <summary>An extraction verifier: 1 when the answer is non-empty and appears verbatim in the given context (the document).</summary>
-public sealed class SubstringScorer(string contextKey = "document") : IVerifier
+internal sealed class SubstringScorer(string contextKey = "document") : IVerifier
 {
     public string Name => $"substring({contextKey})";
 

@@ -8,7 +8,7 @@ namespace Tao.Trainer.Scoring;
 /// wants ("how many meters"); a candidate scores 1 when it is one number and that unit, and converting it back gives the
 /// question's quantity exactly. A units table is all it needs — no solution, no label.
 /// </summary>
-public sealed partial class UnitConversionScorer : IVerifier
+internal sealed partial class UnitConversionScorer : IVerifier
 {
     /// <summary>Symbol, names, dimension and size in the dimension's base unit.</summary>
     public sealed record Unit(string Symbol, string[] Names, string Dimension, decimal Size);

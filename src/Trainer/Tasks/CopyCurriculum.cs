@@ -9,7 +9,7 @@ namespace Tao.Trainer.Tasks;
 /// (names, numbers, dates) far sooner with them, and every enterprise task here needs copying. Two kinds: "repeat what is
 /// in brackets", and "look up a field by its label" in a short record of random values.
 /// </summary>
-public static class CopyCurriculum
+internal static class CopyCurriculum
 {
     private static readonly string[] Words = ["alpha", "north", "river", "ltd", "gmbh", "berlin", "paris", "meyer", "rossi", "invoice", "order", "total", "due", "amount"];
     private static readonly string[] Labels = ["code", "ref", "id", "amount", "account", "ticket", "batch", "serial", "price", "balance", "zone", "lot"];

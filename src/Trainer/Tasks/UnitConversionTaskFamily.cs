@@ -11,7 +11,7 @@ namespace Tao.Trainer.Tasks;
 /// exact. The base model learned conversions mostly as "convert 45 km to m"; the traffic asks "a trail is 45 km long. how
 /// many meters is that?" — unit names instead of symbols, the quantity inside a sentence.
 /// </summary>
-public sealed class UnitConversionTaskFamily : ITaskFamily
+internal sealed class UnitConversionTaskFamily : ITaskFamily
 {
     public const string System = "Answer with the number and the unit symbol.";
 

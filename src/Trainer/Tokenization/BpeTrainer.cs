@@ -10,7 +10,7 @@ namespace Tao.Trainer.Tokenization;
 /// <c>splitDigits</c> (the default) numbers are split into single digits before BPE, written as a Llama 3 style
 /// Sequence(Split, ByteLevel) pre-tokenizer.
 /// </summary>
-public static class BpeTrainer
+internal static class BpeTrainer
 {
     public static readonly string[] DefaultSpecialTokens = ["<|pad|>", "<|bos|>", "<|eos|>"];
 

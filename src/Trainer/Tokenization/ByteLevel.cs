@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace Tao.Trainer.Tokenization;
 
 /// <summary>GPT-2's byte-level alphabet: every byte maps to a printable character, so BPE never sees an unknown symbol.</summary>
-public static partial class ByteLevel
+internal static partial class ByteLevel
 {
     private static readonly char[] s_byteToChar = BuildTable();
 

@@ -1,7 +1,7 @@
 namespace Tao.Trainer.Training;
 
 /// <summary>How group-relative advantages and token losses are normalised.</summary>
-public enum AdvantageVariant
+internal enum AdvantageVariant
 {
     /// <summary>GRPO: (r - mean) / std within the group; each sequence's token losses averaged over its length.</summary>
     Grpo,

@@ -7,7 +7,7 @@ namespace Tao.Trainer.Training;
 /// Which inputs are set aside as a dev slice: a share of them chosen by a hash of their id and a seed — stable across
 /// resumes, independent of arrival order, and the same for TAO's label-free selection and the labelled baseline's.
 /// </summary>
-public static class DevSlice
+internal static class DevSlice
 {
     /// <summary>The ids set aside: round(count × fraction) clamped to [min, max]; none when there are fewer than 5 × min inputs.</summary>
     public static HashSet<string> Choose(IEnumerable<string> ids, ulong seed, double fraction, int min, int max)

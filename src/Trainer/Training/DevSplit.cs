@@ -12,7 +12,7 @@ namespace Tao.Trainer.Training;
 /// An iteration is worth its greedy answers' mean score, each scored in a group with the pool minus that iteration's
 /// own samples: a model that agrees with itself (lower entropy) gains nothing from it.
 /// </summary>
-public sealed class DevSplit(IReadOnlyList<TaskPrompt> prompts, TextTokenizer tokenizer, int samples, GenerationOptions generation)
+internal sealed class DevSplit(IReadOnlyList<TaskPrompt> prompts, TextTokenizer tokenizer, int samples, GenerationOptions generation)
 {
     private readonly SortedDictionary<int, Answers> _records = [];
 

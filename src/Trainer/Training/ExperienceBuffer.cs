@@ -8,7 +8,7 @@ namespace Tao.Trainer.Training;
 /// confidence filter. A prompt keeps its targets while later iterations are less sure of it, so what was learned is
 /// trained on again (ReST-EM's growing dataset) instead of only what the last sample happened to find.
 /// </summary>
-public sealed class ExperienceBuffer
+internal sealed class ExperienceBuffer
 {
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 

@@ -1,7 +1,7 @@
 namespace Tao.Trainer.Training;
 
 /// <summary>Linear warm-up, then cosine decay to a floor: the schedule of every training loop here.</summary>
-public static class LearningRateSchedule
+internal static class LearningRateSchedule
 {
     /// <param name="step">Zero-based optimiser step.</param>
     /// <param name="steps">Planned steps; later steps stay at the floor.</param>

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Tao.Trainer.Training;
 
 /// <summary>The objectives of a TAO round. Each takes per-token log-probabilities [b, t] with a completion mask [b, t].</summary>
-public static class Losses
+internal static class Losses
 {
     /// <summary>Group-relative advantages: reward minus the group mean, divided by the group's std for GRPO.</summary>
     public static double[] GroupAdvantages(IReadOnlyList<double> rewards, AdvantageVariant variant, double epsilon = 1e-6)

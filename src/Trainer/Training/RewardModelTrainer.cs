@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Tao.Trainer.Training;
 
 /// <summary>Trains a reward model on preference pairs with the Bradley-Terry loss: -log sigmoid(r(chosen) - r(rejected)).</summary>
-public static class RewardModelTrainer
+internal static class RewardModelTrainer
 {
     public sealed record Pair(string Prompt, string Chosen, string Rejected);
 

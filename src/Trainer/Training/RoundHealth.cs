@@ -9,7 +9,7 @@ namespace Tao.Trainer.Training;
 /// </summary>
 /// <param name="noise">The score's own noise (e.g. 1/√n for a dev slice of n inputs): a drop counts as falling only
 /// beyond it, so a small dev slice does not stop a round by chance.</param>
-public sealed class RoundHealth(TaoRoundOptions options, double noise = 0)
+internal sealed class RoundHealth(TaoRoundOptions options, double noise = 0)
 {
     private readonly double _tolerance = Math.Max(options.GuardTolerance, noise);
 
