@@ -26,6 +26,7 @@ internal static class TaoConfiguration
                 ["Tao:ClickHouse:EmbeddedPath"] = Path.Combine(data, "clickhouse"),
                 ["Tao:Capture:Spool:Path"] = Path.Combine(data, "spool"),
                 ["Tao:Gateway:StatePath"] = Path.Combine(data, "gateway"),
+                ["Tao:Flywheel:WorkPath"] = Path.Combine(data, "flywheel"),
             })
             .AddJsonFile(Path.GetFullPath("tao.json"), optional: true);
         foreach (var file in configFiles)

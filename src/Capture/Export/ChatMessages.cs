@@ -11,9 +11,19 @@ internal static class ChatMessages
 {
     private static readonly HashSet<string> s_roles = new(["system", "user", "assistant", "tool"], StringComparer.Ordinal);
 
-    /// <summary>The conversation of a captured request plus the answer, or null when it cannot be a training example.</summary>
-    public static JsonArray? Conversation(string requestJson, string answer, bool plainStrings)
+    /// <summary>
+    /// The conversation of a captured request plus the answer, or null when it cannot be a training example. Requests of
+    /// the Responses and Messages surfaces are read as the chat turns the gateway derives their prompt from
+    /// (<see cref="PromptText.Conversation"/>: instructions or the system prompt a system turn, inputs user turns); a
+    /// conversation of theirs with tool results is left out, since its turns carry no tool call ids to pair them with.
+    /// </summary>
+    public static JsonArray? Conversation(string requestJson, string answer, bool plainStrings, string endpoint = ApiSurfaces.Chat)
     {
+        if (ApiSurfaces.Normalise(endpoint) is ApiSurfaces.Responses or ApiSurfaces.Messages)
+        {
+            return OtherSurface(requestJson, answer, endpoint);
+        }
+
         JsonNode? request;
         try
         {
@@ -57,6 +67,40 @@ internal static class ChatMessages
             }
 
             conversation.Add(copy);
+        }
+
+        conversation.Add(new JsonObject { ["role"] = "assistant", ["content"] = answer });
+        return conversation;
+    }
+
+    private static JsonArray? OtherSurface(string requestJson, string answer, string endpoint)
+    {
+        IReadOnlyList<PromptTurn> turns;
+        try
+        {
+            using var document = JsonDocument.Parse(requestJson);
+            turns = PromptText.Conversation(document.RootElement, endpoint);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        if (turns.Count == 0 || string.IsNullOrWhiteSpace(answer))
+        {
+            return null;
+        }
+
+        var conversation = new JsonArray();
+        foreach (var turn in turns)
+        {
+            var role = turn.Role == "developer" ? "system" : turn.Role;
+            if (role is not ("system" or "user" or "assistant") || (role != "assistant" && string.IsNullOrWhiteSpace(turn.Content)))
+            {
+                return null;
+            }
+
+            conversation.Add(new JsonObject { ["role"] = role, ["content"] = turn.Content });
         }
 
         conversation.Add(new JsonObject { ["role"] = "assistant", ["content"] = answer });

@@ -10,7 +10,8 @@ using Tao.Storage.Schema;
 namespace Tao.Capture.Export;
 
 /// <summary>
-/// Writes captured traffic as a training dataset: answered chat calls, one per prompt (the newest), held-out prompts
+/// Writes captured traffic as a training dataset: answered conversational calls (Chat Completions, Responses, Anthropic
+/// Messages: one conversation shape for all three), one per prompt (the newest), held-out prompts
 /// of the flywheel left out unless asked, a call's demonstration preferred to its answer, text as redacted at
 /// capture. The same query serves the CLI (tao export) and the admin API (GET /admin/export), embedded or server.
 /// </summary>
@@ -85,7 +86,7 @@ public sealed class DatasetExporter(ClickHouseStore store)
             while (reader.Read())
             {
                 var row = new Row(reader.GetString(0), reader.GetString(1), reader.GetString(2), Convert.ToUInt64(reader.GetValue(3), CultureInfo.InvariantCulture),
-                    reader.GetString(4), reader.IsDBNull(5) ? null : Convert.ToDouble(reader.GetValue(5), CultureInfo.InvariantCulture));
+                    reader.GetString(4), reader.IsDBNull(5) ? null : Convert.ToDouble(reader.GetValue(5), CultureInfo.InvariantCulture), reader.GetString(6));
                 Increment(counts, "calls_read");
                 if (preferences)
                 {
@@ -99,7 +100,7 @@ public sealed class DatasetExporter(ClickHouseStore store)
                 }
 
                 var labelled = request.PreferDemonstrations && row.Demonstration.Length > 0;
-                var conversation = ChatMessages.Conversation(row.RequestJson, labelled ? row.Demonstration : row.Response, request.Format == ExportFormat.HfChat);
+                var conversation = ChatMessages.Conversation(row.RequestJson, labelled ? row.Demonstration : row.Response, request.Format == ExportFormat.HfChat, row.Endpoint);
                 if (conversation is null)
                 {
                     Increment(counts, "skipped_not_a_conversation");
@@ -131,7 +132,7 @@ public sealed class DatasetExporter(ClickHouseStore store)
             {
                 foreach (var (chosen, rejected, source) in Pairs(rows, request))
                 {
-                    var conversation = ChatMessages.Conversation(chosen.RequestJson, "x", plainStrings: true);
+                    var conversation = ChatMessages.Conversation(chosen.RequestJson, "x", plainStrings: true, chosen.Endpoint);
                     if (conversation is null || chosen.Text == rejected.Text)
                     {
                         Increment(counts, "skipped_not_a_conversation");
@@ -171,12 +172,12 @@ public sealed class DatasetExporter(ClickHouseStore store)
         var rated = rows.Where(r => r.Rating is not null).OrderByDescending(r => r.Rating).ToList();
         if (rated.Count >= 2 && rated[0].Rating > rated[^1].Rating)
         {
-            yield return (new Answer(rated[0].RequestJson, rated[0].Response), new Answer(rated[^1].RequestJson, rated[^1].Response), "feedback");
+            yield return (new Answer(rated[0].RequestJson, rated[0].Response, rated[0].Endpoint), new Answer(rated[^1].RequestJson, rated[^1].Response, rated[^1].Endpoint), "feedback");
         }
 
         foreach (var row in rows.Where(r => r.Demonstration.Length > 0).Take(1))
         {
-            yield return (new Answer(row.RequestJson, row.Demonstration), new Answer(row.RequestJson, row.Response), "demonstrations");
+            yield return (new Answer(row.RequestJson, row.Demonstration, row.Endpoint), new Answer(row.RequestJson, row.Response, row.Endpoint), "demonstrations");
         }
     }
 
@@ -195,7 +196,7 @@ public sealed class DatasetExporter(ClickHouseStore store)
         var db = store.Database;
         var clauses = new List<string>
         {
-            "t.endpoint IN ('chat.completions', 'chat')", "t.status < 400", "t.response_text != ''",
+            $"t.endpoint IN ({string.Join(", ", ApiSurfaces.Conversational.Select(s => $"'{s}'"))})", "t.status < 400", "t.response_text != ''",
             "NOT t.upstream_truncated", "NOT t.client_aborted", "NOT t.capture_truncated",
         };
         void Filter(string column, string name, object? value, string type)
@@ -249,16 +250,17 @@ public sealed class DatasetExporter(ClickHouseStore store)
         var limit = request.Limit is { } n && request.Format == ExportFormat.Parquet ? $"LIMIT {n.ToString(CultureInfo.InvariantCulture)}" : string.Empty;
         var columns = parquet
             ? $"toString(t.request_id) AS request_id, t.started_at AS started_at, t.task AS task, t.model AS model, t.model_version AS model_version, " +
-              $"t.prompt AS prompt, t.response_text AS response, d.demonstration AS demonstration, {rating} AS rating, t.request_json AS request_json, t.prompt_hash AS prompt_hash"
-            : $"toString(t.request_id), t.request_json, t.response_text, t.prompt_hash, d.demonstration, {rating}";
+              $"t.prompt AS prompt, t.response_text AS response, d.demonstration AS demonstration, {rating} AS rating, t.request_json AS request_json, " +
+              $"t.prompt_hash AS prompt_hash, {ApiSurfaces.NormaliseSql("t.endpoint")} AS endpoint"
+            : $"toString(t.request_id), t.request_json, t.response_text, t.prompt_hash, d.demonstration, {rating}, toString(t.endpoint)";
         var sql = $"SELECT {columns}\nFROM {db}.{CapturesTable.Name} AS t FINAL\n{demonstrations}\n{ratingJoin}\n" +
                   $"WHERE {string.Join(" AND ", clauses)}\nORDER BY t.started_at DESC\n{perPrompt}\n{limit}" + (parquet ? "\nFORMAT Parquet" : string.Empty);
         return (sql, parameters);
     }
 
-    private sealed record Row(string RequestId, string RequestJson, string Response, ulong PromptHash, string Demonstration, double? Rating);
+    private sealed record Row(string RequestId, string RequestJson, string Response, ulong PromptHash, string Demonstration, double? Rating, string Endpoint);
 
-    private sealed record Answer(string RequestJson, string Text);
+    private sealed record Answer(string RequestJson, string Text, string Endpoint);
 
     /// <summary>Passes writes through while hashing and counting them.</summary>
     private sealed class HashingStream(Stream inner, IncrementalHash hash) : Stream

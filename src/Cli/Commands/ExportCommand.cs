@@ -14,7 +14,14 @@ internal static class ExportCommand
 {
     public static Command Create()
     {
-        var format = new Option<string>("--format", "-f") { Description = "openai-chat (default), hf-chat, preferences or parquet.", DefaultValueFactory = _ => "openai-chat" };
+        var format = new Option<string?>("--format", "-f")
+        {
+            Description = "openai-chat (default), hf-chat, preferences or parquet; with --round: candidates (default), sft or preferences.",
+        };
+        var round = new Option<string?>("--round")
+        {
+            Description = "Export a flywheel round's artefacts instead of captured calls: every scored candidate group, its final training targets, or pairs.",
+        };
         var output = new Option<string>("--out", "-o") { Description = "File to write; NAME.manifest.json is written beside it.", Required = true };
         var window = new Option<string?>("--window", "-w") { Description = "Only calls of the last 1h, 24h, 7d, 30d or 90d. Default: all." };
         var from = new Option<string?>("--from") { Description = "Only calls from this time (ISO 8601, UTC unless an offset is given)." };
@@ -34,11 +41,17 @@ internal static class ExportCommand
             "Write captured calls as a training dataset: one answered chat call per prompt (the newest), held-out prompts left out, demonstrations " +
             "preferred to answers, text as redacted at capture; a manifest with the filters, counts and SHA-256 beside it. " + TaoConfiguration.EnvironmentHelp)
         {
-            format, output, window, from, to, task, model, version, key, metric, min, heldOut, noDemonstrations, limit, data, config,
+            format, output, window, from, to, task, model, version, key, metric, min, heldOut, noDemonstrations, limit, round, data, config,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
-            if (DatasetExporter.Parse(result.GetValue(format)!) is not { } parsed)
+            if (result.GetValue(round) is { } roundId)
+            {
+                return await ExportRoundAsync(roundId, result.GetValue(format) ?? "candidates", result.GetValue(output)!,
+                    TaoConfiguration.Build(result.GetValue(data), result.GetValue(config) ?? []), cancellationToken);
+            }
+
+            if (DatasetExporter.Parse(result.GetValue(format) ?? "openai-chat") is not { } parsed)
             {
                 Console.Error.WriteLine("--format is openai-chat, hf-chat, preferences or parquet.");
                 return 2;
@@ -93,6 +106,41 @@ internal static class ExportCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>tao export --round: a round's artefacts from its folder under the flywheel's work path, with the same manifest.</summary>
+    private static async Task<int> ExportRoundAsync(string roundId, string format, string output, IConfiguration configuration, CancellationToken cancellationToken)
+    {
+        if (!Trainer.Training.RoundArtefacts.Formats.Contains(format))
+        {
+            Console.Error.WriteLine($"With --round, --format is {string.Join(", ", Trainer.Training.RoundArtefacts.Formats)}.");
+            return 2;
+        }
+
+        var work = configuration.GetSection(Flywheel.FlywheelOptions.Section).Get<Flywheel.FlywheelOptions>()?.WorkPath ?? new Flywheel.FlywheelOptions().WorkPath;
+        if (Trainer.Training.RoundArtefacts.Folder(work, roundId) is not { } folder)
+        {
+            Console.Error.WriteLine($"No round '{roundId}' with artefacts under {Path.GetFullPath(Path.Combine(work, "rounds"))} (tao flywheel history lists the rounds).");
+            return 1;
+        }
+
+        var path = Path.GetFullPath(output);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        SortedDictionary<string, long> counts;
+        await using (var file = new FileStream(path + ".tmp", FileMode.Create, FileAccess.Write))
+        {
+            counts = Trainer.Training.RoundArtefacts.Write(folder, format, file);
+        }
+
+        File.Move(path + ".tmp", path, overwrite: true);
+        var bytes = await File.ReadAllBytesAsync(path, cancellationToken);
+        counts["lines"] = bytes.Count(b => b == (byte)'\n');
+        var manifest = new ExportManifest(DatasetExporter.SchemaVersion, "round-" + format, new Dictionary<string, string> { ["round"] = roundId }, counts,
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)), bytes.LongLength, DateTime.UtcNow);
+        await File.WriteAllTextAsync(path + ".manifest.json", JsonSerializer.Serialize(manifest, ManifestJson), cancellationToken);
+        Console.WriteLine($"round {roundId} {format}: {string.Join(", ", counts.Select(c => $"{c.Key} {c.Value.ToString(CultureInfo.InvariantCulture)}"))}");
+        Console.WriteLine($"wrote {path} ({bytes.LongLength.ToString("#,0", CultureInfo.InvariantCulture)} bytes, sha256 {manifest.Sha256}) and its manifest");
+        return 0;
     }
 
     internal static readonly JsonSerializerOptions ManifestJson = new(JsonSerializerDefaults.Web) { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };

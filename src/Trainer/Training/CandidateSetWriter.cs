@@ -24,16 +24,9 @@ public static class CandidateSetWriter
         using var preferences = new StreamWriter(Path.Combine(folder, "preferences.jsonl"));
         foreach (var group in groups)
         {
-            var prompt = new JsonArray(group.Prompt.Messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content }).ToArray());
+            var prompt = Messages(group);
             var target = labelled?.GetValueOrDefault(group.Prompt.Id);
-            candidates.WriteLine(new JsonObject
-            {
-                ["id"] = group.Prompt.Id,
-                ["messages"] = prompt.DeepClone(),
-                ["candidates"] = new JsonArray(group.Candidates.Select((c, i) => (JsonNode)new JsonObject { ["text"] = c.Text, ["score"] = group.Scores[i] }).ToArray()),
-                ["confident"] = confident(group),
-                ["labelled_target"] = target,
-            }.ToJsonString());
+            candidates.WriteLine(Line(group, confident(group), target).ToJsonString());
 
             var best = target ?? (confident(group) ? group.Top[0].Text : null);
             if (best is not null)
@@ -60,4 +53,27 @@ public static class CandidateSetWriter
 
         return new Counts(groups.Count, sft, pairs, fromUsers);
     }
+
+    /// <summary>
+    /// One scored group as a line of candidates.jsonl: the prompt's messages, every candidate with its score, whether
+    /// the round trusted the pick, a user's target, and the iteration that sampled it (in a round's own folder).
+    /// </summary>
+    public static JsonObject Line(ScoredGroup group, bool confident, string? labelledTarget, int? iteration = null)
+    {
+        var line = new JsonObject();
+        if (iteration is { } i)
+        {
+            line["iteration"] = i;
+        }
+
+        line["id"] = group.Prompt.Id;
+        line["messages"] = Messages(group);
+        line["candidates"] = new JsonArray(group.Candidates.Select((c, i) => (JsonNode)new JsonObject { ["text"] = c.Text, ["score"] = group.Scores[i] }).ToArray());
+        line["confident"] = confident;
+        line["labelled_target"] = labelledTarget;
+        return line;
+    }
+
+    private static JsonArray Messages(ScoredGroup group) =>
+        new(group.Prompt.Messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content }).ToArray());
 }

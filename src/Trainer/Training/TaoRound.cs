@@ -542,14 +542,10 @@ public sealed class TaoRound(
         _folder?.Log(metrics);
     }
 
-    /// <summary>Up to 20 scored groups per iteration in samples.jsonl: what the scorer rewarded, for people to check.</summary>
+    /// <summary>
+    /// Every scored group of the iteration in candidates.jsonl (the external trainer's candidate set shape, with the
+    /// iteration): what the scorer rewarded, for people to check and for tao export --round.
+    /// </summary>
     private void WriteSamples(int iteration, List<ScoredGroup> groups) =>
-        _folder?.Append("samples.jsonl", groups.Take(20).Select(g => JsonSerializer.Serialize(new
-        {
-            iteration,
-            prompt = g.Prompt.Id,
-            text = g.Prompt.Messages[^1].Content,
-            confident = Confident(g),
-            candidates = g.Candidates.Select((c, i) => new { text = c.Text, score = Math.Round(g.Scores[i], 4) }),
-        }, RoundFolder.Json)));
+        _folder?.Append(RoundArtefacts.CandidatesFile, groups.Select(g => CandidateSetWriter.Line(g, Confident(g), Labelled?.GetValueOrDefault(g.Prompt.Id), iteration).ToJsonString()));
 }

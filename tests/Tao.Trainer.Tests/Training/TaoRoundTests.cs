@@ -81,11 +81,14 @@ public sealed class TaoRoundTests
         var buffer = File.ReadAllLines(Path.Combine(folder, "buffer.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(["p1", "p2"], buffer.Select(b => b.GetProperty("Id").GetString()));
         Assert.All(buffer, b => Assert.True(b.GetProperty("Pinned").GetBoolean()));
-        foreach (var line in File.ReadAllLines(Path.Combine(folder, "samples.jsonl")).Select(l => JsonDocument.Parse(l).RootElement))
+        var groups = File.ReadAllLines(Path.Combine(folder, RoundArtefacts.CandidatesFile)).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(4 * 2, groups.Count); // every group of both iterations
+        Assert.Equal("the ideal answer", groups.First(g => g.GetProperty("id").GetString() == "p1").GetProperty("labelled_target").GetString());
+        foreach (var line in groups)
         {
             foreach (var candidate in line.GetProperty("candidates").EnumerateArray())
             {
-                var rejected = line.GetProperty("prompt").GetString() == "p0" && candidate.GetProperty("text").GetString() == "bad answer";
+                var rejected = line.GetProperty("id").GetString() == "p0" && candidate.GetProperty("text").GetString() == "bad answer";
                 Assert.Equal(rejected ? 0 : 0.5, candidate.GetProperty("score").GetDouble());
             }
         }
