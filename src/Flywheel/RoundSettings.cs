@@ -18,8 +18,8 @@ public sealed class RoundSettings
     /// <summary>Stop once two iterations in a row gave fewer than this share of the inputs a target; 0 runs every iteration. Default: 0.01.</summary>
     public double MinCoverageGain { get; set; } = 0.01;
 
-    /// <summary>Most epochs of the polish (the round's starting weights fine-tuned on the final buffer); 0 turns it off. Default: 8.</summary>
-    public int PolishEpochs { get; set; } = 8;
+    /// <summary>Most epochs of the polish (the round's starting weights fine-tuned on the final buffer); 0 turns it off. Default: 12.</summary>
+    public int PolishEpochs { get; set; } = 12;
 
     /// <summary>Most polishes: after each, the polished weights sample the inputs still without a target, and a gain of at least MinCoverageGain polishes again. Default: 3.</summary>
     public int PolishPasses { get; set; } = 3;

@@ -49,9 +49,9 @@ public sealed record TaoRoundOptions
     /// labelled baseline is trained on gold answers — up to this many epochs at <see cref="LearningRate"/> on one warm-up
     /// + cosine schedule, each epoch scored on the label-free dev slice (stopping after three without a better score),
     /// the epochs competing with the iterations for the kept weights. Targets added in late iterations were otherwise
-    /// trained on only once or twice. 0 turns it off. Default: 8.
+    /// trained on only once or twice. 0 turns it off. Default: 12 (the labelled baseline's cap).
     /// </summary>
-    public int PolishEpochs { get; init; } = 8;
+    public int PolishEpochs { get; init; } = 12;
 
     /// <summary>
     /// Exploration for the inputs without a target: each later iteration that samples them again raises the sampling
