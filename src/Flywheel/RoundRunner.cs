@@ -176,6 +176,7 @@ public sealed partial class RoundRunner(
             evaluation["round.stopped_by_guard"] = result.StoppedByGuard ? 1 : 0;
             evaluation["round.polish_epoch"] = result.PolishEpoch;
             evaluation["round.polish_pass"] = result.PolishPass;
+            evaluation["round.polish_rate"] = result.PolishRate;
             foreach (var (key, score) in result.PolishDevScores ?? new Dictionary<int, double>())
             {
                 evaluation[$"round.dev.polish{key / KeptWeights.PassStride + 1}.{key % KeptWeights.PassStride}"] = score;

@@ -29,8 +29,9 @@ internal static class TaoBenchmarkPrinter
             $"tuning inputs WITH their gold answers, learning rate and epochs chosen on a dev slice. TAO ×{n}: the same inputs WITHOUT answers, {n} candidates " +
             $"per input scored without labels, {options.Round.Objective} over up to {options.Round.Iterations} iterations (each sampling the inputs without a target " +
             $"yet, {options.Round.TemperatureStep:0.##} hotter than the last up to {options.Round.MaxTemperature:0.##}, until the buffer of targets stops growing), then the " +
-            $"starting weights fine-tuned on the final buffer to convergence (up to {options.Round.PolishPasses} times, while the polished weights find targets " +
-            "for more inputs); the kept weights " +
+            $"starting weights fine-tuned on the final buffer to convergence (its learning rate chosen among {string.Join(", ", options.Round.PolishRateFactors.Select(f => f * options.Round.LearningRate))} " +
+            $"on the label-free dev slice, as the labelled baseline chooses its own among {string.Join(", ", options.FtRates)} on its labelled one; up to " +
+            $"{options.Round.PolishPasses} times, while the polished weights find targets for more inputs); the kept weights " +
             "(an iteration's or a polish epoch's) chosen on a label-free dev slice. Gains are paired: 95 % bootstrap interval over the held-out items (resampled within each seed) and McNemar's exact test. A gain whose " +
             "interval contains 0 is no gain."));
         text.AppendLine();
@@ -56,7 +57,7 @@ internal static class TaoBenchmarkPrinter
             {
                 text.AppendLine(string.Create(Inv,
                     $"| {f.Family} | {s.Seed} | {P(s.Base)} | {P(s.Ft)} | {s.FtLearningRate:0.####}, {s.FtEpochs}, {s.FtSteps} | {P(s.Tao)} | " +
-                    $"{s.TaoIterations}, {P(s.TaoCoverage)} %, {(s.TaoPolishEpoch > 0 ? $"polish {s.TaoPolishPass}/{s.TaoPolishPasses} epoch {s.TaoPolishEpoch}" : $"iteration {s.TaoBestIteration}")}, " +
+                    $"{s.TaoIterations}, {P(s.TaoCoverage)} %, {(s.TaoPolishEpoch > 0 ? $"polish {s.TaoPolishPass}/{s.TaoPolishPasses} at {s.TaoPolishRate:0.####} epoch {s.TaoPolishEpoch}" : $"iteration {s.TaoBestIteration}")}, " +
                     $"{s.TaoSteps}, {s.TaoSeconds:0} | {P(s.PassAtN)} | {P(s.PickAtN)} |"));
             }
         }

@@ -118,6 +118,7 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
             seedResult.TaoPolishEpoch = round.PolishEpoch;
             seedResult.TaoPolishPass = round.PolishPass;
             seedResult.TaoPolishPasses = round.PolishPasses;
+            seedResult.TaoPolishRate = round.PolishRate;
             seedResult.TaoCoverage = round.Metrics.LastOrDefault(m => m.Event == "iteration")?.Coverage ?? 0;
             seedResult.TaoStopReason = round.StopReason;
             seedResult.Iterations.AddRange(Iterations(round));

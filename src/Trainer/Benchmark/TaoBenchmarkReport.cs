@@ -75,6 +75,9 @@ public sealed class SeedResult
     public int TaoPolishPass { get; set; }
     public int TaoPolishPasses { get; set; }
 
+    /// <summary>The kept polish's learning rate (chosen among the rate factors on the label-free dev slice).</summary>
+    public double TaoPolishRate { get; set; }
+
     /// <summary>Share of the training inputs (the tuning inputs less the dev slice) with a target at the end.</summary>
     public double TaoCoverage { get; set; }
 

@@ -12,14 +12,14 @@ public static class KeptWeights
     /// <summary>Ids above this are polish epochs (see <see cref="PolishId"/>), the others iterations (0 = the starting weights).</summary>
     public const int PolishBase = 1000;
 
-    /// <summary>Ids of consecutive polish passes are this far apart (a pass has fewer epochs).</summary>
+    /// <summary>Ids of consecutive polish runs (one per pass and learning rate) are this far apart (a run has fewer epochs).</summary>
     public const int PassStride = 100;
 
-    /// <summary>The id the weights after <paramref name="epoch"/> epochs of polish pass <paramref name="pass"/> (both from 1) are kept under.</summary>
-    public static int PolishId(int pass, int epoch) => PolishBase + (pass - 1) * PassStride + epoch;
+    /// <summary>The id the weights after <paramref name="epoch"/> epochs of polish run <paramref name="run"/> (both from 1) are kept under.</summary>
+    public static int PolishId(int run, int epoch) => PolishBase + (run - 1) * PassStride + epoch;
 
-    /// <summary>The pass and epoch of a polish id; (0, 0) for an iteration's.</summary>
-    public static (int Pass, int Epoch) Polish(int id) => id > PolishBase ? ((id - PolishBase - 1) / PassStride + 1, (id - PolishBase - 1) % PassStride + 1) : (0, 0);
+    /// <summary>The run and epoch of a polish id; (0, 0) for an iteration's.</summary>
+    public static (int Run, int Epoch) Polish(int id) => id > PolishBase ? ((id - PolishBase - 1) / PassStride + 1, (id - PolishBase - 1) % PassStride + 1) : (0, 0);
 
     public static int Choose(IReadOnlyDictionary<int, double> scores, double tolerance)
     {

@@ -202,11 +202,23 @@ public sealed class TaoRound(
         }
 
         var polishPasses = 0;
+        var polishRuns = new List<(int Pass, double Rate)>(); // run k (from 1) polished in pass Pass at Rate
         if (bestOfN && options.PolishEpochs > 0 && dev.Count > 0 && buffer.Count > 0)
         {
+            var chosenRate = options.LearningRate;
+            var rates = options.PolishRateFactors.Length == 0 ? [options.LearningRate] : options.PolishRateFactors.Select(f => f * options.LearningRate).ToArray();
             for (var pass = 1; pass <= Math.Max(1, options.PolishPasses); pass++)
             {
-                var bestOfPass = await PolishAsync(pass, buffer, kept, devSplit, heldOut, quality, cancellationToken);
+                // The first pass tries every rate; the dev slice picks one (scored together, against one pool) for the later passes.
+                var bests = new List<int>();
+                foreach (var rate in pass == 1 ? rates : [chosenRate])
+                {
+                    polishRuns.Add((pass, rate));
+                    bests.Add(await PolishAsync(polishRuns.Count, pass, rate, buffer, kept, devSplit, heldOut, quality, cancellationToken));
+                }
+
+                var bestOfPass = bests.Count == 1 ? bests[0] : await BestOfAsync(bests, devSplit, heldOut, quality, cancellationToken);
+                chosenRate = polishRuns[KeptWeights.Polish(bestOfPass).Run - 1].Rate;
                 polishPasses = pass;
                 var uncovered = train.Where(p => !buffer.TryGet(p.Id, out _)).ToList();
                 if (pass == options.PolishPasses || source is not null || uncovered.Count == 0)
@@ -246,8 +258,9 @@ public sealed class TaoRound(
             : finalDev is { Count: > 0 } ? KeptWeights.Choose(finalDev.Where(d => candidatesForBest.Contains(d.Key)).ToDictionary(), health.Tolerance)
             : candidatesForBest.Max();
         kept.Restore(bestIteration);
-        var (polishPass, polishEpoch) = KeptWeights.Polish(bestIteration);
-        stopReason += polishEpoch > 0 ? $"; kept polish {polishPass} of {polishPasses} after {polishEpoch} epochs" : $"; kept iteration {bestIteration}";
+        var (polishRun, polishEpoch) = KeptWeights.Polish(bestIteration);
+        var (polishPass, polishRate) = polishRun > 0 ? polishRuns[polishRun - 1] : (0, 0.0);
+        stopReason += polishEpoch > 0 ? $"; kept polish {polishPass} of {polishPasses} (rate {polishRate:0.####}) after {polishEpoch} epochs" : $"; kept iteration {bestIteration}";
 
         Log(new RoundMetrics
         {
@@ -265,6 +278,7 @@ public sealed class TaoRound(
             PolishEpoch = polishEpoch,
             PolishPass = polishPass,
             PolishPasses = polishPasses,
+            PolishRate = polishRate,
             Iterations = lastIteration,
             SamplingTime = _sampling.Elapsed,
             DevTime = _devClock.Elapsed,
@@ -305,12 +319,12 @@ public sealed class TaoRound(
     /// (and by the caller's held-out measure when given), stopping after three epochs without a better score. The
     /// epochs then compete with the iterations for the kept weights.
     /// </summary>
-    /// <returns>The id of the pass's best-scoring epoch.</returns>
-    private async Task<int> PolishAsync(int pass, ExperienceBuffer buffer, RoundFolder kept, DevSplit devSplit,
+    /// <returns>The id of the run's best-scoring epoch.</returns>
+    private async Task<int> PolishAsync(int run, int pass, double rate, ExperienceBuffer buffer, RoundFolder kept, DevSplit devSplit,
         Func<LlamaForCausalLM, CancellationToken, Task<double>>? heldOut, Dictionary<int, double> quality, CancellationToken cancellationToken)
     {
         var items = buffer.Entries.OrderBy(e => e.Prompt.Id, StringComparer.Ordinal).SelectMany(e => e.Targets.Select(t => Item(e.Prompt, t))).ToList();
-        var polish = options with { BatchSize = options.PolishBatchSize };
+        var polish = options with { BatchSize = options.PolishBatchSize, LearningRate = rate };
         var perEpoch = (items.Count + polish.BatchSize - 1) / polish.BatchSize;
         kept.Restore(0);
         using var updater = new PolicyUpdater(policy, tokenizer.PadId, polish, reference: null) { PlannedSteps = Math.Max(1, perEpoch * options.PolishEpochs) };
@@ -320,7 +334,7 @@ public sealed class TaoRound(
         for (var epoch = 1; epoch <= options.PolishEpochs && since < 3; epoch++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var id = KeptWeights.PolishId(pass, epoch);
+            var id = KeptWeights.PolishId(run, epoch);
             progress?.Invoke(new RoundProgress("polish", epoch, options.PolishEpochs, 0, perEpoch));
             Train(updater.FineTune(items, 1, random), id, Stopwatch.StartNew());
             kept.Keep(id);
@@ -338,11 +352,32 @@ public sealed class TaoRound(
             Log(new RoundMetrics
             {
                 Event = "polish", Iteration = id, Dev = devScores[id], HeldOut = heldOut is not null ? quality[id] : null, BufferSize = buffer.Count,
-                ElapsedSeconds = Elapsed, Note = $"pass {pass}, epoch {epoch} over {items.Count} targets",
+                ElapsedSeconds = Elapsed, Note = $"pass {pass}, rate {rate:0.####}, epoch {epoch} over {items.Count} targets",
             });
         }
 
         return bestId;
+    }
+
+    /// <summary>The best of some kept weights: by the caller's held-out score, else their dev scores taken against one pool.</summary>
+    private async Task<int> BestOfAsync(List<int> ids, DevSplit devSplit, Func<LlamaForCausalLM, CancellationToken, Task<double>>? heldOut,
+        Dictionary<int, double> quality, CancellationToken cancellationToken)
+    {
+        if (heldOut is not null)
+        {
+            return ids.OrderByDescending(i => quality[i]).ThenByDescending(i => i).First();
+        }
+
+        _devClock.Start();
+        try
+        {
+            var scores = await devSplit.ScoreAsync(scorer, cancellationToken, ids);
+            return ids.OrderByDescending(i => scores[i]).ThenByDescending(i => i).First();
+        }
+        finally
+        {
+            _devClock.Stop();
+        }
     }
 
     /// <summary>Expert iteration (and DPO): sample every prompt, score, refresh the buffer from confident groups, train.</summary>

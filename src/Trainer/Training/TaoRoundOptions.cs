@@ -72,6 +72,13 @@ public sealed record TaoRoundOptions
     /// </summary>
     public int PolishPasses { get; init; } = 3;
 
+    /// <summary>
+    /// The first polish tries the round's <see cref="LearningRate"/> times each of these, the label-free dev slice choosing
+    /// between them as the labelled baseline chooses its rate on its dev slice; later polishes reuse the chosen rate.
+    /// Default: 1, 3.
+    /// </summary>
+    public double[] PolishRateFactors { get; init; } = [1, 3];
+
     /// <summary>Sequences per optimiser step of the polish (the labelled baseline's batch size). Default: 16.</summary>
     public int PolishBatchSize { get; init; } = 16;
 

@@ -26,6 +26,9 @@ public sealed record TaoRoundResult(
 
     public int PolishPass { get; init; }
 
+    /// <summary>The learning rate of the kept polish (chosen among the rate factors on the dev slice).</summary>
+    public double PolishRate { get; init; }
+
     /// <summary>Polish passes run (each after the previous pass's weights found new targets).</summary>
     public int PolishPasses { get; init; }
 

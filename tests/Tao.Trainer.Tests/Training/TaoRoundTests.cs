@@ -256,7 +256,7 @@ public sealed class TaoRoundTests
         var start = ModelCopies.Snapshot(model);
         var round = new TaoRound(model, TinyModels.Tokenizer(), new ConstantScorer(), Options(TaoObjective.BestOfN, iterations: 4) with
         {
-            ResampleCovered = false, MinCoverageGain = 0.01, PolishEpochs = 8, PolishBatchSize = 16, DevFraction = 0.2,
+            ResampleCovered = false, MinCoverageGain = 0.01, PolishEpochs = 8, PolishBatchSize = 16, DevFraction = 0.2, PolishRateFactors = [1],
         });
         var prompts = Enumerable.Range(0, 50).Select(i => new TaskPrompt($"p{i}", [new ChatMessage("user", $"how many orders in region {i}?")])).ToList();
 
@@ -273,7 +273,7 @@ public sealed class TaoRoundTests
         Assert.Equal([1, 2, 3, 4], result.PolishDevScores!.Keys.Order());
         // Ties go to the later weights, so the last polish epoch is kept — and it differs from the starting weights.
         Assert.Equal(4, result.PolishEpoch);
-        Assert.Contains("kept polish 1 of 1 after 4 epochs", result.StopReason);
+        Assert.Contains("kept polish 1 of 1 (rate 0.001) after 4 epochs", result.StopReason);
         Assert.Equal((1, 1), (result.PolishPass, result.PolishPasses)); // nothing left without a target: no second pass
         Assert.Contains(model.named_parameters(), p => !p.parameter.allclose(start[p.name]));
         ModelCopies.Dispose(start);
@@ -308,7 +308,12 @@ public sealed class TaoRoundTests
         Assert.True(hardest > 0 && hardest < hard);
         Assert.Equal(train - hardest, iterations[^1].BufferSize);
         Assert.Equal(2, result.PolishPasses);
-        Assert.Contains(result.Metrics, m => m.Event == "polish" && m.Note!.StartsWith("pass 2,", StringComparison.Ordinal));
+        // The first pass polishes at both rates (the round's 1e-3 and three times it); the second at the one the dev slice chose.
+        var runs = result.Metrics.Where(m => m.Event == "polish").Select(m => m.Note![..m.Note!.IndexOf(", epoch", StringComparison.Ordinal)]).Distinct().ToList();
+        Assert.Equal(3, runs.Count);
+        Assert.Equal(["pass 1, rate 0.001", "pass 1, rate 0.003"], runs.Take(2));
+        Assert.Contains(runs[2], new[] { "pass 2, rate 0.001", "pass 2, rate 0.003" });
+        Assert.Contains(result.PolishRate, new[] { 0.001, 0.003 });
         Assert.Contains("the polished weights found targets for 0 more inputs", result.StopReason);
         Assert.Equal(5, result.Iterations);
     }
