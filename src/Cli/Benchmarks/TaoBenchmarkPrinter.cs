@@ -55,10 +55,12 @@ internal static class TaoBenchmarkPrinter
         {
             foreach (var s in f.Seeds)
             {
+                var kept = s.TaoPolishEpoch > 0
+                    ? string.Create(Inv, $"polish {s.TaoPolishPass}/{s.TaoPolishPasses} at {s.TaoPolishRate:0.####} epoch {s.TaoPolishEpoch}")
+                    : $"iteration {s.TaoBestIteration}";
                 text.AppendLine(string.Create(Inv,
                     $"| {f.Family} | {s.Seed} | {P(s.Base)} | {P(s.Ft)} | {s.FtLearningRate:0.####}, {s.FtEpochs}, {s.FtSteps} | {P(s.Tao)} | " +
-                    $"{s.TaoIterations}, {P(s.TaoCoverage)} %, {(s.TaoPolishEpoch > 0 ? $"polish {s.TaoPolishPass}/{s.TaoPolishPasses} at {s.TaoPolishRate:0.####} epoch {s.TaoPolishEpoch}" : $"iteration {s.TaoBestIteration}")}, " +
-                    $"{s.TaoSteps}, {s.TaoSeconds:0} | {P(s.PassAtN)} | {P(s.PickAtN)} |"));
+                    $"{s.TaoIterations}, {P(s.TaoCoverage)} %, {kept}, {s.TaoSteps}, {s.TaoSeconds:0} | {P(s.PassAtN)} | {P(s.PickAtN)} |"));
             }
         }
 
