@@ -31,22 +31,14 @@ public static class CandidateSetWriter
             var best = target ?? (confident(group) ? group.Top[0].Text : null);
             if (best is not null)
             {
-                var messages = (JsonArray)prompt.DeepClone();
-                messages.Add(new JsonObject { ["role"] = "assistant", ["content"] = best });
-                examples.WriteLine(new JsonObject { ["id"] = group.Prompt.Id, ["messages"] = messages, ["labelled"] = target is not null }.ToJsonString());
+                examples.WriteLine(SftLine(group.Prompt.Id, prompt, best, labelled: target is not null).ToJsonString());
                 sft++;
                 fromUsers += target is not null ? 1 : 0;
             }
 
-            // A pair teaches only when its rejected side scored below the best: a correct answer is never the rejected one.
-            if (best is not null && group.Worst is { } worst && worst.Text != best && group.Best > group.Scores.Min())
+            if (Rejected(group, best) is { } rejected)
             {
-                preferences.WriteLine(new JsonObject
-                {
-                    ["prompt"] = prompt.DeepClone(),
-                    ["chosen"] = new JsonArray(new JsonObject { ["role"] = "assistant", ["content"] = best }),
-                    ["rejected"] = new JsonArray(new JsonObject { ["role"] = "assistant", ["content"] = worst.Text }),
-                }.ToJsonString());
+                preferences.WriteLine(PreferenceLine(prompt, best!, rejected).ToJsonString());
                 pairs++;
             }
         }
@@ -73,6 +65,29 @@ public static class CandidateSetWriter
         line["labelled_target"] = labelledTarget;
         return line;
     }
+
+    /// <summary>A chat SFT example (the shape of tao export's hf-chat): the prompt's messages and the answer to learn.</summary>
+    public static JsonObject SftLine(string id, JsonArray prompt, string answer, bool labelled)
+    {
+        var messages = (JsonArray)prompt.DeepClone();
+        messages.Add(new JsonObject { ["role"] = "assistant", ["content"] = answer });
+        return new JsonObject { ["id"] = id, ["messages"] = messages, ["labelled"] = labelled };
+    }
+
+    /// <summary>A preference pair in TRL's conversational DPO shape.</summary>
+    public static JsonObject PreferenceLine(JsonNode prompt, string chosen, string rejected) => new()
+    {
+        ["prompt"] = prompt.DeepClone(),
+        ["chosen"] = new JsonArray(new JsonObject { ["role"] = "assistant", ["content"] = chosen }),
+        ["rejected"] = new JsonArray(new JsonObject { ["role"] = "assistant", ["content"] = rejected }),
+    };
+
+    /// <summary>
+    /// The answer a pair rejects against <paramref name="chosen"/>: the group's lowest-scoring candidate below its best
+    /// and different from the chosen one, so a correct answer is never the rejected side; null when there is none.
+    /// </summary>
+    public static string? Rejected(ScoredGroup group, string? chosen) =>
+        chosen is not null && group.Worst is { } worst && worst.Text != chosen && group.Best > group.Scores.Min() ? worst.Text : null;
 
     private static JsonArray Messages(ScoredGroup group) =>
         new(group.Prompt.Messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content }).ToArray());

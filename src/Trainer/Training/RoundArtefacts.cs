@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using Tao.Trainer.Generation;
 
 namespace Tao.Trainer.Training;
 
@@ -56,9 +57,7 @@ public static class RoundArtefacts
 
                     foreach (var target in entry.Targets)
                     {
-                        var conversation = (JsonArray)prompt.DeepClone();
-                        conversation.Add(new JsonObject { ["role"] = "assistant", ["content"] = target });
-                        writer.WriteLine(new JsonObject { ["id"] = entry.Id, ["messages"] = conversation, ["labelled"] = entry.Pinned }.ToJsonString());
+                        writer.WriteLine(CandidateSetWriter.SftLine(entry.Id, prompt, target, entry.Pinned).ToJsonString());
                         Add(counts, entry.Pinned ? "examples_from_users" : "examples");
                     }
                 }
@@ -66,25 +65,19 @@ public static class RoundArtefacts
                 break;
             case "preferences":
                 var targets = Buffer(folder).ToDictionary(e => e.Id, e => e.Targets.FirstOrDefault(), StringComparer.Ordinal);
-                foreach (var (id, group) in LastGroups(groups))
+                foreach (var (id, line) in LastGroups(groups))
                 {
-                    var scored = group["candidates"]!.AsArray().Select(c => (Text: c!["text"]!.GetValue<string>(), Score: c["score"]!.GetValue<double>())).ToList();
+                    var candidates = line["candidates"]!.AsArray();
+                    var scored = new ScoredGroup(new TaskPrompt(id, []), candidates.Select(c => new Candidate(c!["text"]!.GetValue<string>())).ToList(),
+                        candidates.Select(c => c!["score"]!.GetValue<double>()).ToArray());
                     var chosen = targets.GetValueOrDefault(id);
-                    // The rejected side scored below the best of its group and differs from the chosen answer.
-                    var best = scored.Count == 0 ? 0 : scored.Max(c => c.Score);
-                    var rejected = scored.Where(c => c.Score < best && c.Text != chosen).OrderBy(c => c.Score).Select(c => c.Text).FirstOrDefault();
-                    if (chosen is null || rejected is null)
+                    if (CandidateSetWriter.Rejected(scored, chosen) is not { } rejected)
                     {
                         Add(counts, "skipped_without_a_pair");
                         continue;
                     }
 
-                    writer.WriteLine(new JsonObject
-                    {
-                        ["prompt"] = group["messages"]!.DeepClone(),
-                        ["chosen"] = new JsonArray(new JsonObject { ["role"] = "assistant", ["content"] = chosen }),
-                        ["rejected"] = new JsonArray(new JsonObject { ["role"] = "assistant", ["content"] = rejected }),
-                    }.ToJsonString());
+                    writer.WriteLine(CandidateSetWriter.PreferenceLine(line["messages"]!, chosen!, rejected).ToJsonString());
                     Add(counts, "pairs");
                 }
 

@@ -123,6 +123,7 @@ public sealed class TaoRound(
         var guarded = state?.Guarded ?? false;
         var stalled = 0;
         var bestDevId = 0; // the iteration with the best dev score so far (0: the starting weights)
+        var enough = Math.Max(1, (int)Math.Ceiling(options.MinCoverageGain * train.Count)); // new targets that count as growth
         var expert = options.Objective is not (TaoObjective.Grpo or TaoObjective.DrGrpo); // expert iteration or DPO
         var bestOfN = options.Objective == TaoObjective.BestOfN; // expert iteration's buffer: focused sampling, the coverage stop, the polish
         var lastIteration = state?.CompletedIterations ?? 0;
@@ -184,7 +185,6 @@ public sealed class TaoRound(
             else if (bestOfN && options.MinCoverageGain > 0)
             {
                 var added = buffer.Count - covered;
-                var enough = Math.Max(1, (int)Math.Ceiling(options.MinCoverageGain * train.Count));
                 stalled = added < enough ? stalled + 1 : 0;
                 if (stalled >= options.CoveragePatience)
                 {
@@ -239,7 +239,6 @@ public sealed class TaoRound(
 
                 await SummariseAsync(iteration, groups, buffer, train.Count, cancellationToken);
                 kept.Save(new RoundFolder.State(iteration, updater.Steps, stopReason, guarded), buffer, devSplit);
-                var enough = Math.Max(1, (int)Math.Ceiling(options.MinCoverageGain * train.Count));
                 if (buffer.Count - covered < enough)
                 {
                     stopReason += $"; the polished weights found targets for {buffer.Count - covered} more inputs, fewer than {enough}";
@@ -250,9 +249,7 @@ public sealed class TaoRound(
 
         // The kept weights (see KeptWeights): by the caller's held-out score when it measures one, else by the label-free
         // dev score, else the last iteration's.
-        _devClock.Start();
-        var finalDev = dev.Count > 0 ? await devSplit.ScoreAsync(scorer, cancellationToken) : null;
-        _devClock.Stop();
+        var finalDev = dev.Count > 0 ? await ScoreDevAsync(devSplit, only: null, cancellationToken) : null;
         var candidatesForBest = kept.Kept;
         var bestIteration = heldOut is not null ? KeptWeights.Choose(quality, options.GuardTolerance)
             : finalDev is { Count: > 0 } ? KeptWeights.Choose(finalDev.Where(d => candidatesForBest.Contains(d.Key)).ToDictionary(), health.Tolerance)
@@ -299,7 +296,22 @@ public sealed class TaoRound(
         try
         {
             devSplit.Record(id, policy);
-            return await devSplit.ScoreAsync(scorer, cancellationToken, compareWith is { } other ? [id, other] : [id]);
+        }
+        finally
+        {
+            _devClock.Stop();
+        }
+
+        return await ScoreDevAsync(devSplit, compareWith is { } other ? [id, other] : [id], cancellationToken);
+    }
+
+    /// <summary>Scores the dev records (every one, or those in <paramref name="only"/>) against one pool, timed as dev work.</summary>
+    private async Task<IReadOnlyDictionary<int, double>> ScoreDevAsync(DevSplit devSplit, IReadOnlyCollection<int>? only, CancellationToken cancellationToken)
+    {
+        _devClock.Start();
+        try
+        {
+            return await devSplit.ScoreAsync(scorer, cancellationToken, only);
         }
         finally
         {
@@ -368,16 +380,8 @@ public sealed class TaoRound(
             return ids.OrderByDescending(i => quality[i]).ThenByDescending(i => i).First();
         }
 
-        _devClock.Start();
-        try
-        {
-            var scores = await devSplit.ScoreAsync(scorer, cancellationToken, ids);
-            return ids.OrderByDescending(i => scores[i]).ThenByDescending(i => i).First();
-        }
-        finally
-        {
-            _devClock.Stop();
-        }
+        var scores = await ScoreDevAsync(devSplit, ids, cancellationToken);
+        return ids.OrderByDescending(i => scores[i]).ThenByDescending(i => i).First();
     }
 
     /// <summary>Expert iteration (and DPO): sample every prompt, score, refresh the buffer from confident groups, train.</summary>
@@ -480,7 +484,7 @@ public sealed class TaoRound(
     private async Task<List<ScoredGroup>> SampleAndScoreUntimedAsync(IReadOnlyList<TaskPrompt> batch, int iteration, ICandidateSource candidates, int perPrompt,
         CancellationToken cancellationToken)
     {
-        var generation = options.Generation with { Seed = options.Seed * 1000 + (ulong)iteration * 7 + (ulong)_sampled++, Temperature = TemperatureAt(iteration) };
+        var generation = options.Generation with { Seed = options.Seed * 1000 + (ulong)iteration * 7 + (ulong)_sampled++, Temperature = SamplingTemperature(options, iteration) };
         var sampled = await candidates.GenerateAsync(batch, perPrompt, generation, cancellationToken);
         var groups = new List<ScoredGroup>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
@@ -505,8 +509,6 @@ public sealed class TaoRound(
     }
 
     private int _sampled;
-
-    private double TemperatureAt(int iteration) => SamplingTemperature(options, iteration);
 
     /// <summary>
     /// The sampling temperature of an iteration: expert iteration's later iterations sample only the inputs that failed

@@ -29,6 +29,12 @@ public sealed class TaoRoundTests
         Generation = new GenerationOptions { MaxNewTokens = 6, Temperature = 1.0 },
     };
 
+    /// <summary>Expert iteration as it runs by default: only inputs without a target sampled, the coverage stop, a confident pick needed.</summary>
+    private static TaoRoundOptions Focused(int iterations) => Options(TaoObjective.BestOfN, iterations) with
+    {
+        ResampleCovered = false, MinCoverageGain = 0.01, CoveragePatience = 2, MinBestScore = 0.5, MinTopShare = 0.5,
+    };
+
     [Theory]
     [InlineData(TaoObjective.Grpo)]
     [InlineData(TaoObjective.DrGrpo)]
@@ -229,10 +235,7 @@ public sealed class TaoRoundTests
     {
         using var model = TinyModels.Create(seed: 5);
         var scorer = new RegionScorer(answerable: ["region 0", "region 1", "region 2"]);
-        var round = new TaoRound(model, TinyModels.Tokenizer(), scorer, Options(TaoObjective.BestOfN, iterations: 6) with
-        {
-            ResampleCovered = false, MinCoverageGain = 0.01, CoveragePatience = 2, MinBestScore = 0.5, MinTopShare = 0.5,
-        });
+        var round = new TaoRound(model, TinyModels.Tokenizer(), scorer, Focused(iterations: 6));
 
         var result = await round.RunAsync(Prompts(10), heldOut: null, default);
 
@@ -285,17 +288,14 @@ public sealed class TaoRoundTests
         using var model = TinyModels.Create(seed: 5);
         var scorer = new RegionScorer(answerable: ["region 0", "region 1", "region 2"]);
         // Region 3 becomes answerable once the polish starts: the stand-in for weights that learned enough to solve it.
-        var round = new TaoRound(model, TinyModels.Tokenizer(), scorer, Options(TaoObjective.BestOfN, iterations: 8) with
-        {
-            ResampleCovered = false, MinCoverageGain = 0.01, CoveragePatience = 2, MinBestScore = 0.5, MinTopShare = 0.5,
-            PolishEpochs = 2, PolishPasses = 3, DevFraction = 0.2,
-        }, progress: p =>
-        {
-            if (p.Stage == "polish")
+        var round = new TaoRound(model, TinyModels.Tokenizer(), scorer, Focused(iterations: 8) with { PolishEpochs = 2, PolishPasses = 3, DevFraction = 0.2 },
+            progress: p =>
             {
-                scorer.Answerable.Add("region 3");
-            }
-        });
+                if (p.Stage == "polish")
+                {
+                    scorer.Answerable.Add("region 3");
+                }
+            });
 
         var result = await round.RunAsync(Prompts(50), heldOut: null, default);
 
