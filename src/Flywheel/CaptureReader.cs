@@ -57,7 +57,11 @@ public sealed class CaptureReader(ClickHouseStore store)
     }
 
     /// <summary>What users said about the answers to these prompts: the latest demonstration, and answers rated up or down.</summary>
-    public sealed record PromptFeedback(string? Demonstration, IReadOnlyList<string> RatedUp, IReadOnlyList<string> RatedDown);
+    public sealed record PromptFeedback(string? Demonstration, IReadOnlyList<string> RatedUp, IReadOnlyList<string> RatedDown)
+    {
+        /// <summary>Every rated answer with its latest value (boolean metrics: 1 up, 0 down).</summary>
+        public IReadOnlyList<(string Answer, double Value)> Rated { get; init; } = [];
+    }
 
     /// <summary>
     /// Feedback on any call of the given prompts (by normalised prompt hash): demonstrations, and — for a boolean
@@ -103,7 +107,10 @@ public sealed class CaptureReader(ClickHouseStore store)
             var rated = group.Where(r => r.Metric == metric && r.Value is not null && r.Answer.Trim().Length > 0).ToList();
             result[group.Key] = new PromptFeedback(demonstration,
                 rated.Where(r => r.Value >= 0.5).Select(r => r.Answer.Trim()).Distinct(StringComparer.Ordinal).ToList(),
-                rated.Where(r => r.Value < 0.5).Select(r => r.Answer.Trim()).Distinct(StringComparer.Ordinal).ToList());
+                rated.Where(r => r.Value < 0.5).Select(r => r.Answer.Trim()).Distinct(StringComparer.Ordinal).ToList())
+            {
+                Rated = rated.GroupBy(r => r.Answer.Trim(), StringComparer.Ordinal).Select(g => (g.Key, g.Last().Value!.Value)).ToList(),
+            };
         }
 
         return result;

@@ -106,6 +106,7 @@ public sealed partial class RoundRunner(
         var tuningInputs = plan.Tuning.Concat(plan.Older).ToList();
         var labelled = new Dictionary<string, string>(StringComparer.Ordinal);
         var rejected = new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal);
+        var ratings = new Dictionary<string, List<FeedbackRewardModel.Rating>>(StringComparer.Ordinal);
         foreach (var byTask in tuningInputs.GroupBy(i => i.Task))
         {
             var taskOptions = group.Tasks[byTask.Key];
@@ -128,10 +129,49 @@ public sealed partial class RoundRunner(
                 {
                     rejected[id] = said.RatedDown.ToHashSet(StringComparer.Ordinal);
                 }
+
+                var text = Prompt(input, group).Text;
+                ratings.TryAdd(byTask.Key, []);
+                ratings[byTask.Key].AddRange(said.Rated.Select(r => new FeedbackRewardModel.Rating(text, r.Answer, r.Value)));
             }
         }
 
-        var round = new TaoRound(policy, tokenizer, new TaskRoutedScorer(scorers), roundOptions, source, folder: Path.Combine(folder, "tao"),
+        // Ratings also train a reward model per task, a part of the training score only (the gate's evaluation below keeps the configured scorers).
+        var rewardModels = new List<IDisposable>();
+        var rewardNumbers = new Dictionary<string, double>(StringComparer.Ordinal);
+        var trainingScorers = new Dictionary<string, IScorer>(scorers, StringComparer.Ordinal);
+        foreach (var (task, taskOptions) in group.Tasks.Where(t => t.Value.RewardModelWeight > 0))
+        {
+            if (taskOptions.RewardModelWeight >= 1 || taskOptions.FeedbackMetric is not { Length: > 0 })
+            {
+                throw new InvalidOperationException($"task '{task}': RewardModelWeight must be below 1 and needs a FeedbackMetric to train on");
+            }
+
+            Progress = new RoundProgress("reward model", 0, settings.Iterations, 0, 1);
+            var trained = FeedbackRewardModel.Train(current, tokenizer, ratings.GetValueOrDefault(task) ?? [], taskOptions.RewardModelMinPairs, (int)roundOptions.Seed);
+            rewardNumbers[$"reward_model.{task}.pairs"] = trained?.TrainPairs ?? 0;
+            rewardNumbers[$"reward_model.{task}.used"] = 0;
+            if (trained is null)
+            {
+                continue;
+            }
+
+            rewardModels.Add(trained);
+            rewardNumbers[$"reward_model.{task}.held_pairs"] = trained.HeldPairs;
+            if (!double.IsNaN(trained.HeldAccuracy))
+            {
+                rewardNumbers[$"reward_model.{task}.held_accuracy"] = trained.HeldAccuracy;
+            }
+
+            trained.Save(Path.Combine(folder, "reward-model", task), parentFolder);
+            if (trained.HeldAccuracy > 0.5) // better than chance on pairs it never saw (NaN when too few prompts to hold any aside)
+            {
+                rewardNumbers[$"reward_model.{task}.used"] = 1;
+                trainingScorers[task] = trained.Blend(scorers[task], taskOptions.RewardModelWeight);
+            }
+        }
+
+        var round = new TaoRound(policy, tokenizer, new TaskRoutedScorer(trainingScorers), roundOptions, source, folder: Path.Combine(folder, "tao"),
             progress: p => Progress = p)
         {
             Labelled = labelled,
@@ -164,6 +204,12 @@ public sealed partial class RoundRunner(
         var evaluation = decision.Numbers();
         evaluation["round.labelled_targets"] = labelled.Count; // targets from users' demonstrations and ratings: the round's only labels
         evaluation["round.rejected_answers"] = rejected.Values.Sum(r => r.Count);
+        foreach (var (key, value) in rewardNumbers)
+        {
+            evaluation[key] = value;
+        }
+
+        rewardModels.ForEach(m => m.Dispose());
         foreach (var (key, value) in external)
         {
             evaluation[key] = value;

@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using OpenAI;
 using OpenAI.Chat;
+using Tao.Trainer.Scoring;
 
 namespace Tao.Flywheel.Tests;
 
@@ -171,6 +172,56 @@ public sealed class FlywheelLoopTests
         Assert.True(round.TuningInputs > 0);
         Assert.Equal(round.TuningInputs, round.Evaluation["round.labelled_targets"]); // every tuning input has a demonstration
         Assert.Equal(round.TuningInputs, round.Evaluation["round.rejected_answers"]); // and the live answer users rated down
+    }
+
+    [Fact]
+    public async Task AnswersUsersRated_TrainTheRoundsRewardModel_SavedForReuse_AndUsedOnlyWhenItBeatsChanceOnPairsHeldAside()
+    {
+        var task = $"Tao:Flywheel:Groups:{FlywheelStack.Group}:Tasks:{FlywheelStack.Task}";
+        await using var stack = await FlywheelStack.StartAsync(new()
+        {
+            [$"{task}:FeedbackMetric"] = "thumbs_up",
+            [$"{task}:UseDemonstrations"] = "false",
+            [$"{task}:RewardModelWeight"] = "0.3",
+            [$"{task}:RewardModelMinPairs"] = "8",
+        });
+        await stack.SendAsync(40);
+        var ids = new List<string>();
+        using (var reader = await stack.Store.Client.ExecuteReaderAsync($"SELECT toString(request_id) FROM {stack.Store.Database}.captures WHERE status = 200"))
+        {
+            while (reader.Read())
+            {
+                ids.Add(reader.GetString(0));
+            }
+        }
+
+        using var http = new HttpClient { BaseAddress = stack.GatewayUrl };
+        for (var i = 0; i < ids.Count; i++)
+        {
+            (await http.PostAsJsonAsync("/v1/feedback", new { request_id = ids[i], metric = "thumbs_up", value = i % 2 == 0 })).EnsureSuccessStatusCode();
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Convert.ToInt64(await stack.Store.Client.ExecuteScalarAsync($"SELECT count() FROM {stack.Store.Database}.feedback")) < ids.Count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "feedback reaches the store");
+            await Task.Delay(50);
+        }
+
+        var round = await stack.Service.RunNowAsync(FlywheelStack.Group, default);
+
+        Assert.NotNull(round);
+        var key = $"reward_model.{FlywheelStack.Task}";
+        // Only the tuning inputs' ratings train it (the held-out inputs judge the round): about 28 of the 40, half rated up.
+        Assert.InRange(round.Evaluation[$"{key}.pairs"], 8, 2 * round.TuningInputs);
+        var beatsChance = round.Evaluation.TryGetValue($"{key}.held_accuracy", out var accuracy) && accuracy > 0.5;
+        Assert.Equal(beatsChance ? 1 : 0, round.Evaluation[$"{key}.used"]);
+
+        // Saved with its tokenizer, the model is a reward_model scorer any later configuration can name.
+        var saved = Path.Combine(stack.Configuration["Tao:Flywheel:WorkPath"]!, "rounds", round.RoundId, "reward-model", FlywheelStack.Task);
+        var scorer = ScorerFactory.FromJson($$"""[{"type": "reward_model", "path": {{JsonSerializer.Serialize(saved)}}}]""", new());
+        var scores = await scorer.ScoreAsync(new ScoringGroup("question number 1 about orders", ["a", "b"]), default);
+        Assert.All(scores, s => Assert.InRange(s, 0, 1));
     }
 
     [Fact]

@@ -17,6 +17,7 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
 {
     private const string ShopKey = "sk-tao-demo-shop-app";
     private const string InvoiceKey = "sk-tao-demo-invoice-app";
+
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
     private readonly DateTime _start = DateTime.UtcNow;
 
@@ -214,6 +215,7 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
             settings[$"{prefix}:Tasks:{task}:LabelledEval"] = Path.Combine(evalFolder, $"{task}.jsonl");
             settings[$"{prefix}:Tasks:{task}:LabelledPerRound"] = "400";
             settings[$"{prefix}:Tasks:{task}:FeedbackMetric"] = "thumbs_up"; // users' thumbs and corrections join the round (recorded as labelled)
+            settings[$"{prefix}:Tasks:{task}:RewardModelWeight"] = "0.2"; // and the thumbs train a reward model, a fifth of the training score if it beats chance
             foreach (var (key, value) in context ?? [])
             {
                 settings[$"{prefix}:Tasks:{task}:Context:{key}"] = value;
@@ -285,7 +287,8 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
                 var users = round.Evaluation.GetValueOrDefault("round.labelled_targets");
                 var down = round.Evaluation.GetValueOrDefault("round.rejected_answers");
                 output.WriteLine($"{round.RoundId}: {round.Status} {round.CandidateVersion} — {round.Reason}; tuned on {round.TuningInputs} inputs in {round.DurationSeconds:0} s " +
-                                 $"({users:0} with a target from users' feedback, {down:0} answers rated down kept from scoring; the rest label-free)");
+                                 $"({users:0} with a target from users' feedback, {down:0} answers rated down kept from scoring; the rest label-free)" +
+                                 RewardModelNote(round.Evaluation));
             }
         }
 
@@ -346,4 +349,18 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
     private void Say(string message) => output.WriteLine($"[{(DateTime.UtcNow - _start).TotalSeconds,5:0}s] {message}");
 
     private static string AdminKey() => "tao-admin-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+
+    /// <summary>What the round's reward model, trained on users' thumbs, came to: its pairs, its accuracy on pairs held aside, and whether it was used.</summary>
+    private static string RewardModelNote(IReadOnlyDictionary<string, double> evaluation)
+    {
+        var notes = evaluation.Keys.Where(k => k.StartsWith("reward_model.", StringComparison.Ordinal) && k.EndsWith(".pairs", StringComparison.Ordinal))
+            .Select(k => k[..^".pairs".Length])
+            .Select(key => (Task: key["reward_model.".Length..], Pairs: evaluation[key + ".pairs"], Used: evaluation.GetValueOrDefault(key + ".used") > 0,
+                Accuracy: evaluation.GetValueOrDefault(key + ".held_accuracy", double.NaN)))
+            .Select(m => m.Pairs == 0 ? $"{m.Task}: too few rated answers for a reward model"
+                : string.Create(Inv, $"{m.Task}: a reward model trained on {m.Pairs:0} pairs of rated answers, {m.Accuracy * 100:0} % right on pairs held aside, ") +
+                  (m.Used ? "joined the training score" : "not used (no better than chance)"))
+            .ToList();
+        return notes.Count == 0 ? string.Empty : "; " + string.Join("; ", notes);
+    }
 }
