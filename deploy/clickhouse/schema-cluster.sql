@@ -230,3 +230,12 @@ ALTER TABLE tao.captures ON CLUSTER tao
     ADD COLUMN IF NOT EXISTS response_format LowCardinality(String),
     ADD COLUMN IF NOT EXISTS logprobs String;
 
+-- 9: capture record version 4: sampled and prompt token ids
+ALTER TABLE tao.captures_local ON CLUSTER tao
+    ADD COLUMN IF NOT EXISTS token_ids Array(UInt32) CODEC(ZSTD(3)) TTL toDateTime(started_at) + INTERVAL 90 DAY,
+    ADD COLUMN IF NOT EXISTS prompt_token_ids Array(UInt32) CODEC(ZSTD(3)) TTL toDateTime(started_at) + INTERVAL 90 DAY;
+
+ALTER TABLE tao.captures ON CLUSTER tao
+    ADD COLUMN IF NOT EXISTS token_ids Array(UInt32),
+    ADD COLUMN IF NOT EXISTS prompt_token_ids Array(UInt32);
+

@@ -112,6 +112,14 @@ public sealed class FakeUpstream : IAsyncDisposable
                     choices = Enumerable.Range(0, n).Select(i => ChatChoice(i, n == 1 ? text : $"{text} #{i}", words, root, headers)).ToArray(), usage,
                 }
                 : new { id, @object = "text_completion", created = 1, model, choices = new[] { new { index = 0, text, finish_reason = "stop" } }, usage };
+            if (chat && ReturnTokenIds(root))
+            {
+                // vLLM's return_token_ids: the prompt's token ids beside the choices (each choice carries its own).
+                var node = JsonSerializer.SerializeToNode(response)!;
+                node["prompt_token_ids"] = new System.Text.Json.Nodes.JsonArray(Enumerable.Range(1, promptTokens).Select(t => (System.Text.Json.Nodes.JsonNode)t).ToArray());
+                response = node;
+            }
+
             var bytes = JsonSerializer.SerializeToUtf8Bytes(response);
             context.Response.ContentType = "application/json";
             context.Response.ContentLength = bytes.Length;
@@ -153,6 +161,19 @@ public sealed class FakeUpstream : IAsyncDisposable
                     index = 0, delta = i == 0 ? (object)new { role = "assistant", content = piece } : new { content = piece }, finish_reason = (string?)null,
                     logprobs = streamLogProbs ? new { content = new[] { new { token = piece, logprob = -0.25, bytes = (int[]?)null, top_logprobs = Array.Empty<object>() } } } : null } } }
                 : new { id, @object = "text_completion", created = 1, model, choices = new[] { new { index = 0, text = piece, finish_reason = (string?)null } } };
+            if (chat && ReturnTokenIds(root))
+            {
+                // vLLM's return_token_ids on a stream: each chunk's choice has its tokens' ids, the first chunk the prompt's.
+                var node = JsonSerializer.SerializeToNode(chunk)!;
+                node["choices"]![0]!["token_ids"] = new System.Text.Json.Nodes.JsonArray(100 + i);
+                if (i == 0)
+                {
+                    node["prompt_token_ids"] = new System.Text.Json.Nodes.JsonArray(Enumerable.Range(1, promptTokens).Select(t => (System.Text.Json.Nodes.JsonNode)t).ToArray());
+                }
+
+                chunk = node;
+            }
+
             await WriteEventAsync(output, chunk);
             await output.FlushAsync();
             if (i == 0 && headers["x-fake-hold"].ToString() is { Length: > 0 } hold)
@@ -185,7 +206,7 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     /// <summary>
     /// One chat choice: the text, and what a test asked for beside it — reasoning (x-fake-reasoning), a refusal
-    /// (x-fake-refusal), each word's log-probability when the request sets logprobs.
+    /// (x-fake-refusal), each word's log-probability when the request sets logprobs, token ids when it sets return_token_ids.
     /// </summary>
     private static System.Text.Json.Nodes.JsonObject ChatChoice(int index, string text, IReadOnlyList<string> words, JsonElement request, IHeaderDictionary headers)
     {
@@ -212,8 +233,17 @@ public sealed class FakeUpstream : IAsyncDisposable
             };
         }
 
+        if (ReturnTokenIds(request))
+        {
+            choice["token_ids"] = new System.Text.Json.Nodes.JsonArray(words.Select((_, i) => (System.Text.Json.Nodes.JsonNode)(100 + i)).ToArray());
+        }
+
         return choice;
     }
+
+    /// <summary>vLLM's extension: the request asks for the prompt's and the answer's token ids.</summary>
+    private static bool ReturnTokenIds(JsonElement request) =>
+        request.TryGetProperty("return_token_ids", out var value) && value.ValueKind == JsonValueKind.True;
 
     /// <summary>
     /// What the headers ask for before any answer: a delay, a dropped connection, or an error status. True when the

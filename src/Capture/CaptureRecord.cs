@@ -10,9 +10,9 @@ public sealed class CaptureRecord
     /// Version of this shape. Readers accept every version up to the one they know. 2: the API surface names in
     /// <see cref="Endpoint"/> (version 1 wrote "chat.completions" for chat), <see cref="Attempts"/> and <see cref="ToolCalls"/>.
     /// 3: what trainers need beside the answer — <see cref="Choices"/>, <see cref="Reasoning"/>, <see cref="Refusal"/>,
-    /// <see cref="ResponseFormat"/>, <see cref="Logprobs"/>.
+    /// <see cref="ResponseFormat"/>, <see cref="Logprobs"/>. 4: <see cref="TokenIds"/> and <see cref="PromptTokenIds"/>.
     /// </summary>
-    public const int CurrentSchemaVersion = 3;
+    public const int CurrentSchemaVersion = 4;
 
     public int SchemaVersion { get; set; } = CurrentSchemaVersion;
 
@@ -121,4 +121,14 @@ public sealed class CaptureRecord
 
     /// <summary>The first choice's sampled tokens and their log-probabilities, when the caller asked for logprobs.</summary>
     public List<CaptureLogProb> Logprobs { get; set; } = [];
+
+    /// <summary>
+    /// The first choice's sampled token ids, when the upstream returns them (vLLM's return_token_ids, or logprobs
+    /// tokens spelled "token_id:N"): what a trainer needs to score the very sequence that was sampled. Kept only when
+    /// redaction masked nothing in the answer.
+    /// </summary>
+    public List<int> TokenIds { get; set; } = [];
+
+    /// <summary>The prompt's token ids, when the upstream returns them (vLLM's prompt_token_ids); kept only when redaction masked nothing in the prompt.</summary>
+    public List<int> PromptTokenIds { get; set; } = [];
 }

@@ -12,7 +12,7 @@ public sealed class CaptureJsonTests
         using var json = JsonDocument.Parse(CaptureJson.Serialize(record));
 
         Assert.Equal(CaptureRecord.CurrentSchemaVersion, json.RootElement.GetProperty("schema_version").GetInt32());
-        Assert.Equal(3, CaptureRecord.CurrentSchemaVersion);
+        Assert.Equal(4, CaptureRecord.CurrentSchemaVersion);
         Assert.Equal(JsonValueKind.Array, json.RootElement.GetProperty("logprobs").ValueKind); // version 3 fields travel on Kafka too
         Assert.Equal(record.RequestId, json.RootElement.GetProperty("request_id").GetGuid());
         Assert.Equal(JsonValueKind.Object, json.RootElement.GetProperty("request_json").ValueKind);

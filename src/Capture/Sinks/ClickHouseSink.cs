@@ -87,6 +87,7 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
         r.TokensEstimated, r.ClientAborted, r.UpstreamTruncated, r.CaptureTruncated,
         CaptureJson.Serialize(r.Attempts), CaptureJson.Serialize(r.ToolCalls),
         CaptureJson.Serialize(r.Choices), r.Reasoning, r.Refusal, r.ResponseFormat, CaptureJson.Serialize(r.Logprobs),
+        r.TokenIds.Select(i => (uint)i).ToArray(), r.PromptTokenIds.Select(i => (uint)i).ToArray(),
     ];
 
     public async Task<bool> CheckAsync(CancellationToken cancellationToken)

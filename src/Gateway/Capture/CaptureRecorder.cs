@@ -110,6 +110,8 @@ internal sealed partial class CaptureRecorder(
             ResponseFormat = ResponseFormat(root),
             // Tokens would spell out what redaction masked in the answer: they are kept only when it masked nothing.
             Logprobs = responseText == rawResponse ? summary.Logprobs : [],
+            TokenIds = responseText == rawResponse ? summary.TokenIds : [],
+            PromptTokenIds = prompt == rawPrompt ? summary.PromptTokenIds : [],
             PromptTokens = promptTokens,
             CompletionTokens = completionTokens,
             TokensEstimated = estimated,

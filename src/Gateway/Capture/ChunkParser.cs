@@ -20,6 +20,11 @@ internal static class ChunkParser
             summary.ServedModel = model;
         }
 
+        if (root.TryGetProperty("prompt_token_ids", out var promptIds) && promptIds.ValueKind == JsonValueKind.Array && summary.PromptTokenIds.Count == 0)
+        {
+            summary.AddTokenIds(promptIds, prompt: true);
+        }
+
         if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array)
         {
             var position = 0;
@@ -52,6 +57,11 @@ internal static class ChunkParser
                 if (index == 0 && StringOf(choice, "finish_reason") is { Length: > 0 } finish)
                 {
                     summary.FinishReason = finish;
+                }
+
+                if (index == 0 && choice.TryGetProperty("token_ids", out var tokenIds) && tokenIds.ValueKind == JsonValueKind.Array)
+                {
+                    summary.AddTokenIds(tokenIds, prompt: false); // vLLM's return_token_ids: whole on a message, in pieces on stream chunks
                 }
             }
         }
@@ -90,7 +100,6 @@ internal static class ChunkParser
         return true;
     }
 
-    /// <summary>The tool calls of the first choice: whole on a message, in pieces (keyed by their index) on stream deltas.</summary>
     /// <summary>
     /// The first choice's reasoning (reasoning_content, as vLLM and DeepSeek send it, or reasoning), refusal, and the
     /// sampled tokens' log-probabilities (choice.logprobs.content[].token/logprob) when the caller asked for them.
@@ -118,6 +127,7 @@ internal static class ChunkParser
         }
     }
 
+    /// <summary>The tool calls of the first choice: whole on a message, in pieces (keyed by their index) on stream deltas.</summary>
     private static void ApplyToolCalls(int choice, JsonElement message, ResponseSummary summary, int cap)
     {
         if (choice != 0 || !message.TryGetProperty("tool_calls", out var calls) || calls.ValueKind != JsonValueKind.Array)

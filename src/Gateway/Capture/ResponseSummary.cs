@@ -5,10 +5,13 @@ internal sealed class ResponseSummary
 {
     private const int MaxToolCalls = 128;
     private const int MaxLogProbs = 4096;
+    private const int MaxTokenIds = 32_768;
     private readonly List<System.Text.StringBuilder> _choices = [];
     private readonly System.Text.StringBuilder _reasoning = new();
     private readonly System.Text.StringBuilder _refusal = new();
     private readonly List<Tao.Capture.CaptureLogProb> _logProbs = [];
+    private readonly List<int> _tokenIds = [];
+    private readonly List<int> _promptTokenIds = [];
     private readonly SortedDictionary<int, ToolCallBuilder> _toolCalls = [];
 
     public string? ServedModel { get; set; }
@@ -128,6 +131,51 @@ internal sealed class ResponseSummary
     public void AppendReasoning(string? text, int cap) => AppendCapped(_reasoning, text, cap);
 
     public void AppendRefusal(string? text, int cap) => AppendCapped(_refusal, text, cap);
+
+    /// <summary>
+    /// The first choice's sampled token ids, when the upstream returns them: vLLM's token_ids (return_token_ids), else
+    /// the ids its logprobs spell as "token_id:N" (return_tokens_as_token_ids); empty otherwise.
+    /// </summary>
+    public List<int> TokenIds => _tokenIds.Count > 0 || _logProbs.Count == 0 ? _tokenIds : TokenIdsOfLogProbs();
+
+    /// <summary>The prompt's token ids, when the upstream returns them (vLLM's prompt_token_ids).</summary>
+    public List<int> PromptTokenIds => _promptTokenIds;
+
+    public void AddTokenIds(System.Text.Json.JsonElement ids, bool prompt) => AddIds(prompt ? _promptTokenIds : _tokenIds, ids);
+
+    private void AddIds(List<int> list, System.Text.Json.JsonElement ids)
+    {
+        foreach (var id in ids.EnumerateArray())
+        {
+            if (list.Count >= MaxTokenIds)
+            {
+                Truncated = true;
+                return;
+            }
+
+            if (id.TryGetInt32(out var value))
+            {
+                list.Add(value);
+            }
+        }
+    }
+
+    private List<int> TokenIdsOfLogProbs()
+    {
+        var ids = new List<int>(_logProbs.Count);
+        foreach (var logProb in _logProbs)
+        {
+            if (!logProb.Token.StartsWith("token_id:", StringComparison.Ordinal)
+                || !int.TryParse(logProb.Token.AsSpan("token_id:".Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id))
+            {
+                return [];
+            }
+
+            ids.Add(id);
+        }
+
+        return ids;
+    }
 
     public void AddLogProb(string token, double logProb)
     {

@@ -95,11 +95,26 @@ public static class CapturesTable
         ];
     }
 
+    /// <summary>
+    /// Columns added by migration 9 for version 4 of the capture record: the sampled and the prompt's token ids when the
+    /// upstream returns them. Body data: they share the bodies' TTL. Rows written before read empty.
+    /// </summary>
+    public static IReadOnlyList<Column> TokenColumns(int bodyRetentionDays)
+    {
+        var ttl = bodyRetentionDays > 0 ? $" TTL toDateTime(started_at) + INTERVAL {bodyRetentionDays} DAY" : string.Empty;
+        return
+        [
+            new("token_ids", "Array(UInt32)", $"CODEC(ZSTD(3)){ttl}"),
+            new("prompt_token_ids", "Array(UInt32)", $"CODEC(ZSTD(3)){ttl}"),
+        ];
+    }
+
     /// <summary>The columns a capture record fills (all but those the server defaults), in the order of ClickHouseSink.ToRow.</summary>
     public static IReadOnlyList<string> InsertColumns { get; } =
     [
         .. Columns(0).Where(c => !c.Clause.StartsWith("DEFAULT", StringComparison.Ordinal)).Select(c => c.Name),
         .. AddedColumns(0).Select(c => c.Name),
         .. TrainingColumns(0).Select(c => c.Name),
+        .. TokenColumns(0).Select(c => c.Name),
     ];
 }

@@ -44,5 +44,8 @@ internal static class Migrations
 
         yield return new Migration(8, "capture record version 3: choices, reasoning, refusal, response format, log-probabilities",
             ddl.AddColumns(CapturesTable.Name, CapturesTable.TrainingColumns(ddl.Options.BodyRetentionDays)));
+
+        yield return new Migration(9, "capture record version 4: sampled and prompt token ids",
+            ddl.AddColumns(CapturesTable.Name, CapturesTable.TokenColumns(ddl.Options.BodyRetentionDays)));
     }
 }

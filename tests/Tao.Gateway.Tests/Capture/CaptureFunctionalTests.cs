@@ -270,7 +270,41 @@ public sealed class CaptureFunctionalTests(GatewayFixture gateway) : IClassFixtu
         Assert.Equal("thinking first", streamedRecord["reasoning"]);
         Assert.Equal(4, JsonDocument.Parse((string)streamedRecord["logprobs"]!).RootElement.GetArrayLength());
         Assert.Equal("[]", streamedRecord["choices"]); // one choice: it is response_text
-        Assert.Equal(3L, Convert.ToInt64(streamedRecord["schema_version"]));
+        Assert.Equal(4L, Convert.ToInt64(streamedRecord["schema_version"]));
+        Assert.Empty((uint[])streamedRecord["token_ids"]!); // this upstream returned none
+    }
+
+    [Fact]
+    public async Task TokenIds_TheUpstreamReturns_AreCaptured_WholeAndStreamed_AndDroppedWhenRedactionMaskedTheAnswer()
+    {
+        // vLLM's return_token_ids: the prompt's ids at the top, each choice's (or each chunk's) ids on the choice.
+        using var http = gateway.Http();
+        using var plain = Json("/v1/chat/completions",
+            """{"model":"base-model","return_token_ids":true,"messages":[{"role":"user","content":"one two three"}]}""");
+        plain.Headers.Add("x-fake-words", "3");
+        using var plainResponse = await http.SendAsync(plain);
+        var record = await gateway.WaitForRecordAsync(RequestId(plainResponse));
+        Assert.Equal(new uint[] { 100, 101, 102 }, (uint[])record["token_ids"]!);
+        Assert.Equal(new uint[] { 1, 2, 3 }, (uint[])record["prompt_token_ids"]!);
+
+        using var streamed = Json("/v1/chat/completions",
+            """{"model":"base-model","stream":true,"return_token_ids":true,"messages":[{"role":"user","content":"a b"}]}""");
+        streamed.Headers.Add("x-fake-words", "4");
+        using var streamedResponse = await http.SendAsync(streamed);
+        await streamedResponse.Content.ReadAsStringAsync();
+        var streamedRecord = await gateway.WaitForRecordAsync(RequestId(streamedResponse));
+        Assert.Equal(new uint[] { 100, 101, 102, 103 }, (uint[])streamedRecord["token_ids"]!);
+        Assert.Equal(new uint[] { 1, 2 }, (uint[])streamedRecord["prompt_token_ids"]!);
+
+        // Redaction masked the prompt's e-mail address: its ids would spell it out, so none are kept for the prompt.
+        using var masked = Json("/v1/chat/completions",
+            """{"model":"base-model","return_token_ids":true,"messages":[{"role":"user","content":"mail bob@example.com"}]}""");
+        masked.Headers.Add("x-fake-words", "2");
+        using var maskedResponse = await http.SendAsync(masked);
+        var maskedRecord = await gateway.WaitForRecordAsync(RequestId(maskedResponse));
+        Assert.DoesNotContain("bob@example.com", (string)maskedRecord["prompt"]!);
+        Assert.Empty((uint[])maskedRecord["prompt_token_ids"]!);
+        Assert.Equal(new uint[] { 100, 101 }, (uint[])maskedRecord["token_ids"]!);
     }
 
     [Fact]
