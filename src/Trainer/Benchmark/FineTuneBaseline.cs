@@ -9,7 +9,8 @@ namespace Tao.Trainer.Benchmark;
 /// <summary>
 /// The labelled baseline, trained to convergence: supervised fine-tuning on the tuning inputs WITH their gold answers,
 /// for each candidate learning rate up to a maximum of epochs, evaluated on a dev slice of the tuning inputs after every
-/// epoch (a rate stops after three epochs without a better dev score); the (rate, epoch) with the best dev accuracy is kept. The dev slice is the same share TAO keeps for its own
+/// epoch (a rate stops after three epochs without a better dev score; with a race, only the rate leading after its first
+/// epochs goes on); the (rate, epoch) with the best dev accuracy is kept. The dev slice is the same share TAO keeps for its own
 /// label-free selection, so both train on the same inputs.
 /// </summary>
 internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer tokenizer, ITaskFamily family)
@@ -18,8 +19,12 @@ internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer
 
     /// <summary>Trains, keeps the best (rate, epoch) in <paramref name="into"/>, and says what was chosen.</summary>
     /// <param name="dev">Ids of the tuning inputs set aside to choose the rate and epoch (TAO's dev slice).</param>
+    /// <param name="raceEpochs">
+    /// With several rates, each trains this many epochs first; only the rate with the best dev score so far then goes on
+    /// (TAO's polish races its rates the same way). 0: every rate runs to the end.
+    /// </param>
     public async Task<Result> TrainAsync(LlamaForCausalLM into, IReadOnlyList<LabelledExample> tuning, ISet<string> dev, IReadOnlyList<double> rates,
-        int maxEpochs, int batchSize, int seed, CancellationToken cancellationToken)
+        int maxEpochs, int batchSize, int seed, CancellationToken cancellationToken, int raceEpochs = 0)
     {
         var train = tuning.Where(e => !dev.Contains(e.Prompt.Id)).ToList();
         var devList = tuning.Where(e => dev.Contains(e.Prompt.Id)).ToList();
@@ -28,53 +33,94 @@ internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer
         Dictionary<string, Tensor>? best = null;
         (double Rate, int Epoch, double Dev) chosen = (0, 0, await DevAccuracyAsync(baseModel, devList, cancellationToken));
         var stepsPerEpoch = (encoded.Count + batchSize - 1) / batchSize;
-        foreach (var rate in rates)
+        var runs = rates.Select(rate => new Run(baseModel, rate, seed)).ToList();
+        try
         {
-            using var model = ModelCopies.Frozen(baseModel);
-            foreach (var parameter in model.parameters())
+            var race = runs.Count > 1 && raceEpochs > 0 ? Math.Min(raceEpochs, maxEpochs) : maxEpochs;
+            foreach (var run in runs)
             {
-                parameter.requires_grad = true;
+                await AdvanceAsync(run, race);
             }
 
-            var trainable = model.parameters().ToList();
-            using var optimizer = optim.AdamW(trainable, lr: rate, weight_decay: 0.0);
-            var random = new Random(seed);
-            var step = 0;
-            var sinceBest = 0;
-            var bestHere = double.NegativeInfinity;
-            for (var epoch = 1; epoch <= maxEpochs && sinceBest < 3; epoch++)
-            {
-                model.train();
-                foreach (var batch in SupervisedTrainer.Batches(encoded, batchSize, random))
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    using var scope = NewDisposeScope();
-                    var (ids, attention, target) = SequenceBatch.Build(batch, tokenizer.PadId, model.Device);
-                    var (logProbs, mask) = SequenceBatch.TokenLogProbs(model, ids, attention, target);
-                    var loss = Losses.Sft(logProbs, mask);
-                    optimizer.zero_grad();
-                    loss.backward();
-                    nn.utils.clip_grad_norm_(trainable, 1.0);
-                    SupervisedTrainer.SetLearningRate(optimizer, LearningRateSchedule.At(step++, maxEpochs * stepsPerEpoch, rate));
-                    optimizer.step();
-                }
-
-                var accuracy = await DevAccuracyAsync(model, devList, cancellationToken);
-                curve.Add((rate, epoch, accuracy));
-                sinceBest = accuracy > bestHere ? 0 : sinceBest + 1;
-                bestHere = Math.Max(bestHere, accuracy);
-                if (accuracy > chosen.Dev)
-                {
-                    chosen = (rate, epoch, accuracy);
-                    ModelCopies.Dispose(best);
-                    best = ModelCopies.Snapshot(model);
-                }
-            }
+            // The leader (best dev score so far; the higher rate on a tie, as the grid is ordered) goes on alone.
+            var leader = runs.OrderByDescending(r => r.BestDev).ThenByDescending(r => r.Rate).First();
+            await AdvanceAsync(leader, maxEpochs);
+        }
+        finally
+        {
+            runs.ForEach(r => r.Dispose());
         }
 
         ModelCopies.Restore(into, best ?? ModelCopies.Snapshot(baseModel));
         ModelCopies.Dispose(best);
         return new Result(chosen.Rate, chosen.Epoch, chosen.Epoch * stepsPerEpoch, chosen.Dev, curve);
+
+        async Task AdvanceAsync(Run run, int untilEpoch)
+        {
+            while (run.Epoch < untilEpoch && run.SinceBest < 3)
+            {
+                run.Epoch++;
+                run.Model.train();
+                foreach (var batch in SupervisedTrainer.Batches(encoded, batchSize, run.Random))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    using var scope = NewDisposeScope();
+                    var (ids, attention, target) = SequenceBatch.Build(batch, tokenizer.PadId, run.Model.Device);
+                    var (logProbs, mask) = SequenceBatch.TokenLogProbs(run.Model, ids, attention, target);
+                    var loss = Losses.Sft(logProbs, mask);
+                    run.Optimizer.zero_grad();
+                    loss.backward();
+                    nn.utils.clip_grad_norm_(run.Trainable, 1.0);
+                    SupervisedTrainer.SetLearningRate(run.Optimizer, LearningRateSchedule.At(run.Step++, maxEpochs * stepsPerEpoch, run.Rate));
+                    run.Optimizer.step();
+                }
+
+                var accuracy = await DevAccuracyAsync(run.Model, devList, cancellationToken);
+                curve.Add((run.Rate, run.Epoch, accuracy));
+                run.SinceBest = accuracy > run.BestDev ? 0 : run.SinceBest + 1;
+                run.BestDev = Math.Max(run.BestDev, accuracy);
+                if (accuracy > chosen.Dev)
+                {
+                    chosen = (run.Rate, run.Epoch, accuracy);
+                    ModelCopies.Dispose(best);
+                    best = ModelCopies.Snapshot(run.Model);
+                }
+            }
+        }
+    }
+
+    /// <summary>One learning rate's training: its own copy of the base weights, optimiser, schedule position and data order.</summary>
+    private sealed class Run : IDisposable
+    {
+        public Run(LlamaForCausalLM baseModel, double rate, int seed)
+        {
+            Rate = rate;
+            Model = ModelCopies.Frozen(baseModel);
+            foreach (var parameter in Model.parameters())
+            {
+                parameter.requires_grad = true;
+            }
+
+            Trainable = Model.parameters().ToList();
+            Optimizer = optim.AdamW(Trainable, lr: rate, weight_decay: 0.0);
+            Random = new Random(seed);
+        }
+
+        public double Rate { get; }
+        public LlamaForCausalLM Model { get; }
+        public List<TorchSharp.Modules.Parameter> Trainable { get; }
+        public optim.Optimizer Optimizer { get; }
+        public Random Random { get; }
+        public int Epoch { get; set; }
+        public int Step { get; set; }
+        public int SinceBest { get; set; }
+        public double BestDev { get; set; } = double.NegativeInfinity;
+
+        public void Dispose()
+        {
+            Optimizer.Dispose();
+            Model.Dispose();
+        }
     }
 
     private async Task<double> DevAccuracyAsync(LlamaForCausalLM model, IReadOnlyList<LabelledExample> dev, CancellationToken cancellationToken) =>

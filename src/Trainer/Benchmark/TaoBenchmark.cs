@@ -101,7 +101,7 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
             var watch = Stopwatch.StartNew();
             using var ft = ModelCopies.Frozen(baseModel);
             var tuned = await new FineTuneBaseline(baseModel, tokenizer, family).TrainAsync(ft, split.Tuning, dev, ftRates ?? options.FtRates,
-                options.FtMaxEpochs, options.FtBatchSize, seed, cancellationToken);
+                options.FtMaxEpochs, options.FtBatchSize, seed, cancellationToken, options.Round.PolishRaceEpochs);
             ftRates ??= tuned.LearningRate > 0 ? [tuned.LearningRate] : null; // the rate is chosen on the first seed's dev slice
             var afterFt = await TaskEvaluator.EvaluateAsync(ft, tokenizer, family, split.HeldOut, cancellationToken);
             (seedResult.Ft, seedResult.FtLearningRate, seedResult.FtEpochs, seedResult.FtSteps, seedResult.FtDev) =
@@ -203,6 +203,10 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
             },
         };
         var outcome = await round.RunAsync(inputs.Select(e => e.Prompt).ToList(), heldOut: null, cancellationToken);
+        // The round's trace without its optimiser steps (iterations, dev scores, polish epochs, the final choice), for diagnosis.
+        await File.AppendAllLinesAsync(Path.Combine(folder, "rounds.jsonl"), outcome.Metrics.Where(m => m.Event != "step")
+            .Select(m => JsonSerializer.Serialize(new { family = family.Name, seed = roundOptions.Seed, candidates = roundOptions.Candidates,
+                objective = roundOptions.Objective.ToString(), metrics = m }, s_json)), cancellationToken);
         var evaluation = await TaskEvaluator.EvaluateAsync(policy, tokenizer, family, split.HeldOut, cancellationToken);
         if (continueFrom is not null)
         {
@@ -263,7 +267,7 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         using var ft = ModelCopies.Frozen(baseModel);
         var dev = DevSlice.Choose(split.Tuning.Select(e => e.Prompt.Id), (ulong)seed, options.Round.DevFraction, options.Round.MinDevPrompts, options.Round.MaxDevPrompts);
         await new FineTuneBaseline(baseModel, tokenizer, family).TrainAsync(ft, split.Tuning, dev, ftRates ?? options.FtRates, options.FtMaxEpochs,
-            options.FtBatchSize, seed, cancellationToken);
+            options.FtBatchSize, seed, cancellationToken, options.Round.PolishRaceEpochs);
         var afterFt = await TaskEvaluator.EvaluateAsync(ft, tokenizer, family, split.HeldOut, cancellationToken);
         result.RoundsFt = Point(options.Rounds, afterFt.Right);
         Say($"{family.Name}: labelled fine-tuning on all {split.Tuning.Count} round inputs → {afterFt.Accuracy:P1}");

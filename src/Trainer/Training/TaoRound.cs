@@ -207,18 +207,47 @@ public sealed class TaoRound(
         {
             var chosenRate = options.LearningRate;
             var rates = options.PolishRateFactors.Length == 0 ? [options.LearningRate] : options.PolishRateFactors.Select(f => f * options.LearningRate).ToArray();
+            var bestOfPass = 0;
             for (var pass = 1; pass <= Math.Max(1, options.PolishPasses); pass++)
             {
-                // The first pass tries every rate; the dev slice picks one (scored together, against one pool) for the later passes.
-                var bests = new List<int>();
-                foreach (var rate in pass == 1 ? rates : [chosenRate])
+                // The first pass races every rate (the dev slice picks the leader after a few epochs, and picks among the
+                // runs at the end, scored together against one pool); later passes continue from the best so far.
+                var items = buffer.Entries.OrderBy(e => e.Prompt.Id, StringComparer.Ordinal).SelectMany(e => e.Targets.Select(t => Item(e.Prompt, t))).ToList();
+                var repolish = pass > 1 && options.RepolishEpochs > 0;
+                var epochs = repolish ? options.RepolishEpochs : options.PolishEpochs;
+                var runs = new List<PolishRun>();
+                try
                 {
-                    polishRuns.Add((pass, rate));
-                    bests.Add(await PolishAsync(polishRuns.Count, pass, rate, buffer, kept, devSplit, heldOut, quality, cancellationToken));
+                    foreach (var rate in pass == 1 ? rates : [repolish ? chosenRate * options.RepolishRateFactor : chosenRate])
+                    {
+                        polishRuns.Add((pass, rate));
+                        runs.Add(NewPolish(polishRuns.Count, pass, rate, repolish ? bestOfPass : 0, epochs, items));
+                    }
+
+                    var race = runs.Count > 1 && options.PolishRaceEpochs > 0 ? Math.Min(options.PolishRaceEpochs, epochs) : epochs;
+                    foreach (var run in runs)
+                    {
+                        await PolishAsync(run, race, buffer, kept, devSplit, heldOut, quality, cancellationToken);
+                    }
+
+                    if (race < epochs)
+                    {
+                        var leading = await BestOfAsync(runs.Select(r => r.BestId).ToList(), devSplit, heldOut, quality, cancellationToken);
+                        await PolishAsync(runs.Single(r => r.BestId == leading), epochs, buffer, kept, devSplit, heldOut, quality, cancellationToken);
+                    }
+
+                    // A later pass's weights compete with the best before it, which they started from.
+                    var contenders = runs.Select(r => r.BestId).Concat(repolish ? [bestOfPass] : []).ToList();
+                    bestOfPass = contenders.Count == 1 ? contenders[0] : await BestOfAsync(contenders, devSplit, heldOut, quality, cancellationToken);
+                }
+                finally
+                {
+                    runs.ForEach(r => r.Dispose());
+                    _polishing = null;
                 }
 
-                var bestOfPass = bests.Count == 1 ? bests[0] : await BestOfAsync(bests, devSplit, heldOut, quality, cancellationToken);
-                chosenRate = polishRuns[KeptWeights.Polish(bestOfPass).Run - 1].Rate;
+                var (keptPass, keptRate) = polishRuns[KeptWeights.Polish(bestOfPass).Run - 1];
+                chosenRate = keptPass > 1 && options.RepolishEpochs > 0 ? chosenRate : keptRate; // a continuation's lowered rate is not the chosen one
                 polishPasses = pass;
                 var uncovered = train.Where(p => !buffer.TryGet(p.Id, out _)).ToList();
                 if (pass == options.PolishPasses || source is not null || uncovered.Count == 0)
@@ -326,49 +355,77 @@ public sealed class TaoRound(
         ? $"polish{pass}.{epoch}" : id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// Fine-tunes the round's starting weights on the final buffer, epoch by epoch on a fresh warm-up + cosine schedule,
-    /// the way the labelled baseline trains on gold answers: each epoch's weights are kept and scored on the dev slice
-    /// (and by the caller's held-out measure when given), stopping after three epochs without a better score. The
-    /// epochs then compete with the iterations for the kept weights.
+    /// One polish: from kept weights (the round's starting weights, or a later pass's best so far), fine-tuning on the
+    /// buffer epoch by epoch at one rate on its own warm-up + cosine schedule, the way the labelled baseline trains on
+    /// gold answers. Each epoch's weights are kept and scored on the dev slice (and by the caller's held-out measure when
+    /// given); it stops after three epochs without a better score. The epochs then compete with the iterations for the
+    /// kept weights.
     /// </summary>
-    /// <returns>The id of the run's best-scoring epoch.</returns>
-    private async Task<int> PolishAsync(int run, int pass, double rate, ExperienceBuffer buffer, RoundFolder kept, DevSplit devSplit,
-        Func<LlamaForCausalLM, CancellationToken, Task<double>>? heldOut, Dictionary<int, double> quality, CancellationToken cancellationToken)
+    private sealed class PolishRun(int run, int pass, double rate, int from, int epochs, IReadOnlyList<TrainingItem> items, PolicyUpdater updater, Random random)
+        : IDisposable
     {
-        var items = buffer.Entries.OrderBy(e => e.Prompt.Id, StringComparer.Ordinal).SelectMany(e => e.Targets.Select(t => Item(e.Prompt, t))).ToList();
+        public int Run => run;
+        public int Pass => pass;
+        public double Rate => rate;
+        public int From => from;
+        public int Epochs => epochs;
+        public IReadOnlyList<TrainingItem> Items => items;
+        public PolicyUpdater Updater => updater;
+        public Random Random => random;
+        public int Epoch { get; set; }
+        public int BestId { get; set; }
+        public int Since { get; set; }
+
+        public void Dispose() => updater.Dispose();
+    }
+
+    private PolishRun? _polishing; // the run whose weights the policy holds
+
+    private PolishRun NewPolish(int run, int pass, double rate, int from, int epochs, IReadOnlyList<TrainingItem> items)
+    {
         var polish = options with { BatchSize = options.PolishBatchSize, LearningRate = rate };
         var perEpoch = (items.Count + polish.BatchSize - 1) / polish.BatchSize;
-        kept.Restore(0);
-        using var updater = new PolicyUpdater(policy, tokenizer.PadId, polish, reference: null) { PlannedSteps = Math.Max(1, perEpoch * options.PolishEpochs) };
-        var random = new Random((int)options.Seed * 131 + 17);
-        var bestId = 0;
-        var since = 0;
-        for (var epoch = 1; epoch <= options.PolishEpochs && since < 3; epoch++)
+        var updater = new PolicyUpdater(policy, tokenizer.PadId, polish, reference: null) { PlannedSteps = Math.Max(1, perEpoch * epochs) };
+        return new PolishRun(run, pass, rate, from, epochs, items, updater, new Random((int)options.Seed * 131 + 17));
+    }
+
+    /// <summary>Trains <paramref name="run"/> on until <paramref name="untilEpoch"/> (or its three epochs without a better score).</summary>
+    private async Task PolishAsync(PolishRun run, int untilEpoch, ExperienceBuffer buffer, RoundFolder kept, DevSplit devSplit,
+        Func<LlamaForCausalLM, CancellationToken, Task<double>>? heldOut, Dictionary<int, double> quality, CancellationToken cancellationToken)
+    {
+        if (!ReferenceEquals(_polishing, run))
+        {
+            kept.Restore(run.Epoch == 0 ? run.From : KeptWeights.PolishId(run.Run, run.Epoch)); // where this run left off
+            _polishing = run;
+        }
+
+        var perEpoch = (run.Items.Count + options.PolishBatchSize - 1) / options.PolishBatchSize;
+        while (run.Epoch < untilEpoch && run.Since < 3)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var id = KeptWeights.PolishId(run, epoch);
-            progress?.Invoke(new RoundProgress("polish", epoch, options.PolishEpochs, 0, perEpoch));
-            Train(updater.FineTune(items, 1, random), id, Stopwatch.StartNew());
+            var epoch = ++run.Epoch;
+            var id = KeptWeights.PolishId(run.Run, epoch);
+            progress?.Invoke(new RoundProgress("polish", epoch, run.Epochs, 0, perEpoch));
+            Train(run.Updater.FineTune(run.Items, 1, run.Random), id, Stopwatch.StartNew());
             kept.Keep(id);
-            var devScores = await RecordDevAsync(devSplit, id, bestId > 0 ? bestId : null, cancellationToken);
+            var devScores = await RecordDevAsync(devSplit, id, run.BestId > 0 ? run.BestId : null, cancellationToken);
             if (heldOut is not null)
             {
                 quality[id] = await heldOut(policy, cancellationToken);
             }
 
-            // Compared with the pass's best so far, rescored against the same pool.
+            // Compared with the run's best so far, rescored against the same pool.
             var score = heldOut is not null ? quality[id] : devScores[id];
-            var best = bestId == 0 ? double.NegativeInfinity : heldOut is not null ? quality[bestId] : devScores[bestId];
-            since = score > best ? 0 : since + 1;
-            bestId = score >= best ? id : bestId;
+            var best = run.BestId == 0 ? double.NegativeInfinity : heldOut is not null ? quality[run.BestId] : devScores[run.BestId];
+            run.Since = score > best ? 0 : run.Since + 1;
+            run.BestId = score >= best ? id : run.BestId;
             Log(new RoundMetrics
             {
                 Event = "polish", Iteration = id, Dev = devScores[id], HeldOut = heldOut is not null ? quality[id] : null, BufferSize = buffer.Count,
-                ElapsedSeconds = Elapsed, Note = $"pass {pass}, rate {rate:0.####}, epoch {epoch} over {items.Count} targets",
+                ElapsedSeconds = Elapsed, Note = $"pass {run.Pass}, rate {run.Rate:0.####}, epoch {epoch} over {run.Items.Count} targets" +
+                    (run.From > 0 ? $", from {Name(run.From)}" : string.Empty),
             });
         }
-
-        return bestId;
     }
 
     /// <summary>The best of some kept weights: by the caller's held-out score, else their dev scores taken against one pool.</summary>

@@ -288,7 +288,10 @@ public sealed class TaoRoundTests
         using var model = TinyModels.Create(seed: 5);
         var scorer = new RegionScorer(answerable: ["region 0", "region 1", "region 2"]);
         // Region 3 becomes answerable once the polish starts: the stand-in for weights that learned enough to solve it.
-        var round = new TaoRound(model, TinyModels.Tokenizer(), scorer, Focused(iterations: 8) with { PolishEpochs = 2, PolishPasses = 3, DevFraction = 0.2 },
+        var round = new TaoRound(model, TinyModels.Tokenizer(), scorer, Focused(iterations: 8) with
+        {
+            PolishEpochs = 4, PolishRaceEpochs = 1, RepolishEpochs = 2, PolishPasses = 3, DevFraction = 0.2,
+        },
             progress: p =>
             {
                 if (p.Stage == "polish")
@@ -308,12 +311,19 @@ public sealed class TaoRoundTests
         Assert.True(hardest > 0 && hardest < hard);
         Assert.Equal(train - hardest, iterations[^1].BufferSize);
         Assert.Equal(2, result.PolishPasses);
-        // The first pass polishes at both rates (the round's 1e-3 and three times it); the second at the one the dev slice chose.
-        var runs = result.Metrics.Where(m => m.Event == "polish").Select(m => m.Note![..m.Note!.IndexOf(", epoch", StringComparison.Ordinal)]).Distinct().ToList();
+        // The first pass races both rates (the round's 1e-3 and three times it) for one epoch, and only the leader goes on;
+        // the second continues from the first's best weights at 0.3 × the rate the dev slice chose, for at most two epochs.
+        var polishes = result.Metrics.Where(m => m.Event == "polish").Select(m => m.Note!).ToList();
+        var runs = polishes.Select(n => n[..n.IndexOf(", epoch", StringComparison.Ordinal)]).Distinct().ToList();
         Assert.Equal(3, runs.Count);
         Assert.Equal(["pass 1, rate 0.001", "pass 1, rate 0.003"], runs.Take(2));
-        Assert.Contains(runs[2], new[] { "pass 2, rate 0.001", "pass 2, rate 0.003" });
-        Assert.Contains(result.PolishRate, new[] { 0.001, 0.003 });
+        Assert.Contains(runs[2], new[] { "pass 2, rate 0.0003", "pass 2, rate 0.0009" }); // 0.3 × the chosen rate: it continues converged weights
+        var epochs = runs.Select(r => polishes.Count(n => n.StartsWith(r + ",", StringComparison.Ordinal))).ToList();
+        Assert.Equal(1, Math.Min(epochs[0], epochs[1])); // the race's loser stopped after its one epoch
+        Assert.True(Math.Max(epochs[0], epochs[1]) > 1, string.Join(" | ", polishes));
+        Assert.InRange(epochs[2], 1, 2);
+        Assert.All(polishes.Where(n => n.StartsWith("pass 2", StringComparison.Ordinal)), n => Assert.Matches(", from polish[12]\\.", n)); // run 1 or 2: pass 1
+        Assert.Contains(Math.Round(result.PolishRate, 6), new[] { 0.001, 0.003, 0.0003, 0.0009 });
         Assert.Contains("the polished weights found targets for 0 more inputs", result.StopReason);
         Assert.Equal(5, result.Iterations);
     }
