@@ -101,7 +101,7 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
             var watch = Stopwatch.StartNew();
             using var ft = ModelCopies.Frozen(baseModel);
             var tuned = await new FineTuneBaseline(baseModel, tokenizer, family).TrainAsync(ft, split.Tuning, dev, ftRates ?? options.FtRates,
-                options.FtMaxEpochs, options.FtBatchSize, seed, cancellationToken, options.Round.PolishRaceEpochs);
+                options.FtMaxEpochs, options.FtBatchSize, seed, cancellationToken);
             ftRates ??= tuned.LearningRate > 0 ? [tuned.LearningRate] : null; // the rate is chosen on the first seed's dev slice
             var afterFt = await TaskEvaluator.EvaluateAsync(ft, tokenizer, family, split.HeldOut, cancellationToken);
             (seedResult.Ft, seedResult.FtLearningRate, seedResult.FtEpochs, seedResult.FtSteps, seedResult.FtDev) =
@@ -267,7 +267,7 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         using var ft = ModelCopies.Frozen(baseModel);
         var dev = DevSlice.Choose(split.Tuning.Select(e => e.Prompt.Id), (ulong)seed, options.Round.DevFraction, options.Round.MinDevPrompts, options.Round.MaxDevPrompts);
         await new FineTuneBaseline(baseModel, tokenizer, family).TrainAsync(ft, split.Tuning, dev, ftRates ?? options.FtRates, options.FtMaxEpochs,
-            options.FtBatchSize, seed, cancellationToken, options.Round.PolishRaceEpochs);
+            options.FtBatchSize, seed, cancellationToken);
         var afterFt = await TaskEvaluator.EvaluateAsync(ft, tokenizer, family, split.HeldOut, cancellationToken);
         result.RoundsFt = Point(options.Rounds, afterFt.Right);
         Say($"{family.Name}: labelled fine-tuning on all {split.Tuning.Count} round inputs → {afterFt.Accuracy:P1}");

@@ -81,8 +81,8 @@ public sealed record TaoRoundOptions
 
     /// <summary>
     /// With several polish rates, each trains this many epochs; only the rate whose dev score leads then goes on to
-    /// <see cref="PolishEpochs"/> (successive halving; the benchmark's labelled baseline races its rates the same way).
-    /// 0: every rate runs to the end. Default: 3.
+    /// <see cref="PolishEpochs"/> (successive halving; the benchmark's labelled baseline runs every rate to the end, a
+    /// grid that can only favour it). 0: every rate runs to the end. Default: 3.
     /// </summary>
     public int PolishRaceEpochs { get; init; } = 3;
 
