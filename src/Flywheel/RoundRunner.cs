@@ -158,13 +158,14 @@ public sealed partial class RoundRunner(
 
             rewardModels.Add(trained);
             rewardNumbers[$"reward_model.{task}.held_pairs"] = trained.HeldPairs;
-            if (!double.IsNaN(trained.HeldAccuracy))
+            if (trained.HeldPairs > 0)
             {
                 rewardNumbers[$"reward_model.{task}.held_accuracy"] = trained.HeldAccuracy;
+                rewardNumbers[$"reward_model.{task}.held_low"] = trained.HeldLowerBound;
             }
 
             trained.Save(Path.Combine(folder, "reward-model", task), parentFolder);
-            if (trained.HeldAccuracy > 0.5) // better than chance on pairs it never saw (NaN when too few prompts to hold any aside)
+            if (trained.BeatsChance) // better than chance on pairs it never saw, beyond their noise (never when too few prompts to hold any aside)
             {
                 rewardNumbers[$"reward_model.{task}.used"] = 1;
                 trainingScorers[task] = trained.Blend(scorers[task], taskOptions.RewardModelWeight);

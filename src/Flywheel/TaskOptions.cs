@@ -33,8 +33,8 @@ public sealed class TaskOptions
 
     /// <summary>
     /// Share of the task's training score given to a reward model trained, each round, on the answers users rated with
-    /// <see cref="FeedbackMetric"/> (pairs of answers rated higher and lower, for the same prompt and across the task's
-    /// prompts; see docs/feedback-and-export.md). The model is used only when it orders the pairs held aside from its
+    /// <see cref="FeedbackMetric"/> (a boolean, or a number where higher is better: pairs of answers rated higher and lower,
+    /// for the same prompt and across the task's prompts; see docs/feedback-and-export.md). The model is used only when it orders the pairs held aside from its
     /// training better than chance; the gate's label-free evaluation never uses it. 0 turns it off. Default: 0.
     /// </summary>
     public double RewardModelWeight { get; set; }

@@ -54,6 +54,20 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
             await yarp.StopAsync();
         }
 
+        // A named peer beside nginx: Portkey's open-source gateway, in front of the same upstream.
+        if (await PortkeyGateway.EnsureInstalledAsync(output, cancellationToken) is { } why)
+        {
+            output.WriteLine($"  skipping {PortkeyGateway.Name}: {why}");
+        }
+        else
+        {
+            var port = ChildProcess.FreePort();
+            await using var portkey = await PortkeyGateway.StartAsync(Path.Combine(work, "portkey"), port);
+            var target = new Target(PortkeyGateway.Name, new Uri($"http://127.0.0.1:{port}/"), portkey) { Headers = PortkeyGateway.Headers(upstreamUri), Peer = true };
+            await MeasureAsync(report, target, work, cancellationToken);
+            await portkey.StopAsync();
+        }
+
         await WithGatewayAsync(report, "tao, capture off", work, upstreamUri, Capture.Off, null, cancellationToken);
         await WithGatewayAsync(report, "tao, capture to embedded ClickHouse", work, upstreamUri, Capture.Embedded, null, cancellationToken);
         using (var kafka = new KafkaMockCluster())
@@ -191,7 +205,7 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
 
     private async Task MeasureAsync(GatewayBenchmarkReport report, Target target, string folder, CancellationToken cancellationToken)
     {
-        var headers = new Dictionary<string, string> { ["x-fake-words"] = options.Words.ToString() };
+        var headers = target.With(new Dictionary<string, string> { ["x-fake-words"] = options.Words.ToString() });
         var answered = new List<string>();
         if (options.ProcessWarmup > TimeSpan.Zero)
         {
@@ -223,17 +237,21 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         if (target.Capture is null or Capture.Embedded)
         {
             output.WriteLine($"  {target.Name}: streaming time to first byte ...");
-            var streaming = await new LoadGenerator(target.Address, "/v1/chat/completions", StreamBody, new Dictionary<string, string> { ["x-fake-words"] = "20" })
+            var streaming = await new LoadGenerator(target.Address, "/v1/chat/completions", StreamBody, target.With(new Dictionary<string, string> { ["x-fake-words"] = "20" }))
                 .RunAsync(target.Name, options.LatencyConnections, options.Duration, options.Warmup, options.Rate, cancellationToken);
             answered.AddRange(streaming.AnsweredRequestIds);
             report.Streaming.Add(streaming);
 
             // The Responses API's typed event stream: more, larger events per answer, and its own reassembly in the capture.
-            output.WriteLine($"  {target.Name}: streaming time to first byte, Responses API ...");
-            var responses = await new LoadGenerator(target.Address, "/v1/responses", ResponsesStreamBody, new Dictionary<string, string> { ["x-fake-words"] = "20" })
-                .RunAsync(target.Name, options.LatencyConnections, options.Duration, options.Warmup, options.Rate, cancellationToken);
-            answered.AddRange(responses.AnsweredRequestIds);
-            report.ResponsesStreaming.Add(responses);
+            // (Not through the peer: the row is about Tao's own reassembly.)
+            if (!target.Peer)
+            {
+                output.WriteLine($"  {target.Name}: streaming time to first byte, Responses API ...");
+                var responses = await new LoadGenerator(target.Address, "/v1/responses", ResponsesStreamBody, new Dictionary<string, string> { ["x-fake-words"] = "20" })
+                    .RunAsync(target.Name, options.LatencyConnections, options.Duration, options.Warmup, options.Rate, cancellationToken);
+                answered.AddRange(responses.AnsweredRequestIds);
+                report.ResponsesStreaming.Add(responses);
+            }
         }
 
         if (target.Capture is Capture.Embedded or Capture.Kafka)
@@ -315,6 +333,22 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
 
     private sealed record Target(string Name, Uri Address, ChildProcess? Process)
     {
+        /// <summary>Headers every call to this target carries besides the fake upstream's (a peer's routing headers).</summary>
+        public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+
+        /// <summary>Another product's gateway, not Tao: measured on the chat paths only.</summary>
+        public bool Peer { get; init; }
+
+        public Dictionary<string, string> With(Dictionary<string, string> headers)
+        {
+            foreach (var (name, value) in Headers)
+            {
+                headers[name] = value;
+            }
+
+            return headers;
+        }
+
         public Capture? Capture { get; init; }
         public LoopbackStore? Store { get; init; }
         public KafkaMockCluster? Kafka { get; init; }

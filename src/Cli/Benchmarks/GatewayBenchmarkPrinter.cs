@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Tao.Cli.Benchmarks;
 
-/// <summary>The benchmark's figures as markdown, with added latency over direct and ratios against nginx and YARP alone.</summary>
+/// <summary>The benchmark's figures as markdown, with added latency over direct and ratios against nginx, YARP alone and Portkey's gateway.</summary>
 internal static class GatewayBenchmarkPrinter
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
@@ -19,14 +19,15 @@ internal static class GatewayBenchmarkPrinter
         text.AppendLine();
         text.AppendLine($"### Throughput (closed loop, {(WrkRunner.Available ? "wrk" : ".NET client")})");
         text.AppendLine();
-        text.AppendLine("| proxy | conns | req/s | vs nginx | vs YARP alone | p50 ms | p99 ms | p99.9 ms | proxy CPU (cores) | proxy RSS MiB | captures shipped/s |");
-        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine("| proxy | conns | req/s | vs nginx | vs YARP alone | vs Portkey | p50 ms | p99 ms | p99.9 ms | proxy CPU (cores) | proxy RSS MiB | captures shipped/s |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var row in report.Throughput)
         {
             var vsNginx = row.Name == "direct" ? "" : Ratio(report, row, r => r.Name.StartsWith("nginx", StringComparison.Ordinal));
             var vsYarp = row.Name.StartsWith("tao", StringComparison.Ordinal) ? Ratio(report, row, r => r.Name == GatewayBenchmark.YarpBaselineName) : "";
+            var vsPortkey = row.Name.StartsWith("tao", StringComparison.Ordinal) ? Ratio(report, row, r => r.Name == PortkeyGateway.Name) : "";
             text.AppendLine(string.Create(Inv,
-                $"| {row.Name} | {row.Load.Connections} | {row.Load.RequestsPerSecond:0} | {vsNginx} | {vsYarp} | " +
+                $"| {row.Name} | {row.Load.Connections} | {row.Load.RequestsPerSecond:0} | {vsNginx} | {vsYarp} | {vsPortkey} | " +
                 $"{row.Load.Latency(50):0.00} | {row.Load.Latency(99):0.00} | {row.Load.Latency(99.9):0.00} | " +
                 $"{Fmt(row.ProxyCores, "0.00")} | {Fmt(row.ProxyResidentBytes / 1048576.0, "0")} | {Fmt(row.ShippedPerSecond, "0")} |"));
         }

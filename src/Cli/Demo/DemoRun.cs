@@ -359,7 +359,7 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
                 Accuracy: evaluation.GetValueOrDefault(key + ".held_accuracy", double.NaN)))
             .Select(m => m.Pairs == 0 ? $"{m.Task}: too few rated answers for a reward model"
                 : string.Create(Inv, $"{m.Task}: a reward model trained on {m.Pairs:0} pairs of rated answers, {m.Accuracy * 100:0} % right on pairs held aside, ") +
-                  (m.Used ? "joined the training score" : "not used (no better than chance)"))
+                  (m.Used ? "joined the training score" : "not used (not better than chance beyond the noise)"))
             .ToList();
         return notes.Count == 0 ? string.Empty : "; " + string.Join("; ", notes);
     }

@@ -25,6 +25,9 @@ internal sealed class AttemptPlan(IReadOnlyList<AttemptTarget> targets, Resilien
 
     public List<CaptureAttempt> Attempts { get; } = [];
 
+    /// <summary>Whether a failure could lead to another attempt at all (retries or fallbacks configured); most calls have neither.</summary>
+    public bool CanRetry => policy is not null && (policy.Retries > 0 || targets.Count > 1);
+
     /// <summary>Statuses an upstream answers when another try may succeed: rate limited, failing, overloaded (529 is Anthropic's).</summary>
     public static bool IsRetryable(int status) => status is 429 or 500 or 502 or 503 or 504 or 529;
 

@@ -315,7 +315,8 @@ internal sealed partial class ProxyStep(
     private async Task ForwardAsync(HttpContext context, ProxyCall call, AttemptPlan plan, Func<ResolvedModel, byte[]> bodyFor)
     {
         var clientBody = context.Response.Body;
-        var gatewayHeaders = context.Response.Headers.ToArray(); // the request id and rate-limit headers survive every attempt
+        // The request id and rate-limit headers survive every attempt; copied only when there can be another attempt.
+        var gatewayHeaders = plan.CanRetry ? context.Response.Headers.ToArray() : [];
         while (true)
         {
             var target = plan.Current;

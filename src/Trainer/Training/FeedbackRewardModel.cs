@@ -11,8 +11,8 @@ namespace Tao.Trainer.Training;
 /// rated higher against one rated lower for the same prompt, and — since most prompts carry one rating — against answers
 /// rated lower for other prompts of the same task (the model's reward is absolute, so a good answer to one question should
 /// outscore a bad answer to another). The decoder starts from the policy's weights. A share of the prompts, with every
-/// pair they are in, is held aside; the model is worth using only if it orders those pairs better than chance, and the
-/// caller decides that from <see cref="HeldAccuracy"/>.
+/// pair they are in, is held aside; the model is worth using only if it orders those pairs better than chance beyond
+/// their noise (<see cref="BeatsChance"/>), and the caller decides.
 /// </summary>
 public sealed class FeedbackRewardModel : IDisposable
 {
@@ -34,6 +34,21 @@ public sealed class FeedbackRewardModel : IDisposable
 
     /// <summary>Share of the held-aside pairs the model orders right; NaN when too few prompts were rated to hold any aside.</summary>
     public double HeldAccuracy { get; }
+
+    /// <summary>
+    /// The lower end of the Wilson 95 % interval of <see cref="HeldAccuracy"/> over the held-aside pairs (NaN without any):
+    /// the model beats chance only when it is above one half, not when a handful of pairs happen to go its way.
+    /// </summary>
+    public double HeldLowerBound => HeldPairs == 0 ? double.NaN : WilsonLow(HeldAccuracy, HeldPairs);
+
+    /// <summary>Whether it orders the held-aside pairs better than chance, beyond the noise of their number.</summary>
+    public bool BeatsChance => HeldLowerBound > 0.5;
+
+    internal static double WilsonLow(double p, int n, double z = 1.96)
+    {
+        var z2 = z * z;
+        return (p + z2 / (2 * n) - z * Math.Sqrt(p * (1 - p) / n + z2 / (4.0 * n * n))) / (1 + z2 / n);
+    }
 
     /// <summary>The model as a scorer: the sigmoid of its reward for prompt + answer.</summary>
     public IScorer Scorer => new RewardModelScorer(_model, _tokenizer);

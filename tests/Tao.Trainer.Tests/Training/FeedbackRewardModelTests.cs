@@ -51,6 +51,14 @@ public sealed class FeedbackRewardModelTests
     }
 
     [Fact]
+    public void BeatingChance_NeedsTheWilsonLowerBoundAboveOneHalf_NotJustMostPairs()
+    {
+        Assert.True(FeedbackRewardModel.WilsonLow(0.6, 5) < 0.5); // 3 of 5 pairs right: could be a coin
+        Assert.True(FeedbackRewardModel.WilsonLow(0.8, 40) > 0.5);
+        Assert.Equal(0.5, FeedbackRewardModel.WilsonLow(0.5, 1_000_000), 2);
+    }
+
+    [Fact]
     public async Task ARewardModelTrainedOnRatings_OrdersHeldAsidePairs_AndScoresAsAPartOfTheTrainingScore()
     {
         var tokenizer = TinyModels.Tokenizer();
@@ -63,6 +71,7 @@ public sealed class FeedbackRewardModelTests
         Assert.NotNull(trained);
         Assert.True(trained.HeldPairs > 0);
         Assert.True(trained.HeldAccuracy >= 0.8, $"held-aside pair accuracy {trained.HeldAccuracy:0.00}");
+        Assert.True(trained.BeatsChance, $"Wilson lower bound {trained.HeldLowerBound:0.00} over {trained.HeldPairs} pairs");
         var group = new ScoringGroup("how many orders in region 77?", ["SELECT count() FROM orders WHERE region = 77", "no idea"]);
         var alone = await trained.Scorer.ScoreAsync(group, default);
         Assert.True(alone[0] > alone[1], $"{alone[0]} vs {alone[1]}");
