@@ -6,8 +6,9 @@ namespace Tao.Trainer.Benchmark;
 
 /// <summary>
 /// Sizes and settings of the TAO benchmark. The full run (three families, three seeds) was meant to fit 15 minutes on 2 cores
-/// once the base model is built (measured: 28 minutes since the baseline converges and the polish chooses its rate);
-/// --quick runs one seed with 200 held-out items per family (measured: 8.5 minutes, target 4); the curves
+/// once the base model is built (measured: 28 and 33 minutes on two days of the same machine, since the baseline converges
+/// and the polish chooses its rate); --quick runs one seed with 200 held-out items per family and docqa on 120 documents
+/// (measured: 5.8 minutes while its baseline raced its rates, about a minute more with the full grid; target 4); the curves
 /// (candidate budgets, consecutive rounds) and the objective comparison make a longer run.
 /// </summary>
 public sealed record TaoBenchmarkOptions
