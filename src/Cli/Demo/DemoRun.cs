@@ -215,7 +215,6 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
             settings[$"{prefix}:Tasks:{task}:LabelledEval"] = Path.Combine(evalFolder, $"{task}.jsonl");
             settings[$"{prefix}:Tasks:{task}:LabelledPerRound"] = "400";
             settings[$"{prefix}:Tasks:{task}:FeedbackMetric"] = "thumbs_up"; // users' thumbs and corrections join the round (recorded as labelled)
-            settings[$"{prefix}:Tasks:{task}:RewardModelWeight"] = "0.2"; // and the thumbs train a reward model, a fifth of the training score if it beats chance
             foreach (var (key, value) in context ?? [])
             {
                 settings[$"{prefix}:Tasks:{task}:Context:{key}"] = value;
