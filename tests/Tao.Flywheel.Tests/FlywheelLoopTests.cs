@@ -143,14 +143,7 @@ public sealed class FlywheelLoopTests
             [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:Tasks:{FlywheelStack.Task}:FeedbackMetric"] = "thumbs_up",
         });
         await stack.SendAsync(12);
-        var ids = new List<string>();
-        using (var reader = await stack.Store.Client.ExecuteReaderAsync($"SELECT toString(request_id) FROM {stack.Store.Database}.captures WHERE status = 200"))
-        {
-            while (reader.Read())
-            {
-                ids.Add(reader.GetString(0));
-            }
-        }
+        var ids = await stack.AnsweredRequestIdsAsync();
 
         using var http = new HttpClient { BaseAddress = stack.GatewayUrl };
         foreach (var id in ids)
@@ -159,12 +152,7 @@ public sealed class FlywheelLoopTests
             (await http.PostAsJsonAsync("/v1/feedback", new { request_id = id, metric = "thumbs_up", value = false })).EnsureSuccessStatusCode();
         }
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (Convert.ToInt64(await stack.Store.Client.ExecuteScalarAsync($"SELECT count() FROM {stack.Store.Database}.feedback")) < 2 * ids.Count)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "feedback reaches the store");
-            await Task.Delay(50);
-        }
+        await stack.WaitForFeedbackAsync(2 * ids.Count);
 
         var round = await stack.Service.RunNowAsync(FlywheelStack.Group, default);
 
@@ -186,14 +174,7 @@ public sealed class FlywheelLoopTests
             [$"{task}:RewardModelMinPairs"] = "8",
         });
         await stack.SendAsync(40);
-        var ids = new List<string>();
-        using (var reader = await stack.Store.Client.ExecuteReaderAsync($"SELECT toString(request_id) FROM {stack.Store.Database}.captures WHERE status = 200"))
-        {
-            while (reader.Read())
-            {
-                ids.Add(reader.GetString(0));
-            }
-        }
+        var ids = await stack.AnsweredRequestIdsAsync();
 
         using var http = new HttpClient { BaseAddress = stack.GatewayUrl };
         for (var i = 0; i < ids.Count; i++)
@@ -201,12 +182,7 @@ public sealed class FlywheelLoopTests
             (await http.PostAsJsonAsync("/v1/feedback", new { request_id = ids[i], metric = "thumbs_up", value = i % 2 == 0 })).EnsureSuccessStatusCode();
         }
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (Convert.ToInt64(await stack.Store.Client.ExecuteScalarAsync($"SELECT count() FROM {stack.Store.Database}.feedback")) < ids.Count)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "feedback reaches the store");
-            await Task.Delay(50);
-        }
+        await stack.WaitForFeedbackAsync(ids.Count);
 
         var round = await stack.Service.RunNowAsync(FlywheelStack.Group, default);
 

@@ -166,6 +166,30 @@ public sealed class FlywheelStack : IAsyncDisposable
         }
     }
 
+    /// <summary>The request ids of the calls answered so far (status 200), as the feedback API takes them.</summary>
+    public async Task<List<string>> AnsweredRequestIdsAsync()
+    {
+        var ids = new List<string>();
+        using var reader = await Store.Client.ExecuteReaderAsync($"SELECT toString(request_id) FROM {Store.Database}.captures WHERE status = 200");
+        while (reader.Read())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    /// <summary>Waits (up to 30 s) until the store holds at least <paramref name="count"/> feedback rows.</summary>
+    public async Task WaitForFeedbackAsync(long count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Convert.ToInt64(await Store.Client.ExecuteScalarAsync($"SELECT count() FROM {Store.Database}.feedback")) < count)
+        {
+            Xunit.Assert.True(DateTime.UtcNow < deadline, "feedback reaches the store");
+            await System.Threading.Tasks.Task.Delay(50);
+        }
+    }
+
     public async Task<long> CountCapturedAsync() =>
         Convert.ToInt64(await Store.Client.ExecuteScalarAsync($"SELECT uniqExact(request_id) FROM {Store.Database}.captures WHERE status = 200"));
 

@@ -33,89 +33,53 @@ internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer
         Dictionary<string, Tensor>? best = null;
         (double Rate, int Epoch, double Dev) chosen = (0, 0, await DevAccuracyAsync(baseModel, devList, cancellationToken));
         var stepsPerEpoch = (encoded.Count + batchSize - 1) / batchSize;
-        var runs = rates.Select(rate => new Run(baseModel, rate, seed)).ToList();
-        try
+        foreach (var rate in rates)
         {
-            foreach (var run in runs)
+            using var model = ModelCopies.Frozen(baseModel);
+            foreach (var parameter in model.parameters())
             {
-                await AdvanceAsync(run, maxEpochs);
+                parameter.requires_grad = true;
             }
-        }
-        finally
-        {
-            runs.ForEach(r => r.Dispose());
+
+            var trainable = model.parameters().ToList();
+            using var optimizer = optim.AdamW(trainable, lr: rate, weight_decay: 0.0);
+            var random = new Random(seed);
+            var step = 0;
+            var sinceBest = 0;
+            var bestHere = double.NegativeInfinity;
+            for (var epoch = 1; epoch <= maxEpochs && sinceBest < 3; epoch++)
+            {
+                model.train();
+                foreach (var batch in SupervisedTrainer.Batches(encoded, batchSize, random))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    using var scope = NewDisposeScope();
+                    var (ids, attention, target) = SequenceBatch.Build(batch, tokenizer.PadId, model.Device);
+                    var (logProbs, mask) = SequenceBatch.TokenLogProbs(model, ids, attention, target);
+                    var loss = Losses.Sft(logProbs, mask);
+                    optimizer.zero_grad();
+                    loss.backward();
+                    nn.utils.clip_grad_norm_(trainable, 1.0);
+                    SupervisedTrainer.SetLearningRate(optimizer, LearningRateSchedule.At(step++, maxEpochs * stepsPerEpoch, rate));
+                    optimizer.step();
+                }
+
+                var accuracy = await DevAccuracyAsync(model, devList, cancellationToken);
+                curve.Add((rate, epoch, accuracy));
+                sinceBest = accuracy > bestHere ? 0 : sinceBest + 1;
+                bestHere = Math.Max(bestHere, accuracy);
+                if (accuracy > chosen.Dev)
+                {
+                    chosen = (rate, epoch, accuracy);
+                    ModelCopies.Dispose(best);
+                    best = ModelCopies.Snapshot(model);
+                }
+            }
         }
 
         ModelCopies.Restore(into, best ?? ModelCopies.Snapshot(baseModel));
         ModelCopies.Dispose(best);
         return new Result(chosen.Rate, chosen.Epoch, chosen.Epoch * stepsPerEpoch, chosen.Dev, curve);
-
-        async Task AdvanceAsync(Run run, int untilEpoch)
-        {
-            while (run.Epoch < untilEpoch && run.SinceBest < 3)
-            {
-                run.Epoch++;
-                run.Model.train();
-                foreach (var batch in SupervisedTrainer.Batches(encoded, batchSize, run.Random))
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    using var scope = NewDisposeScope();
-                    var (ids, attention, target) = SequenceBatch.Build(batch, tokenizer.PadId, run.Model.Device);
-                    var (logProbs, mask) = SequenceBatch.TokenLogProbs(run.Model, ids, attention, target);
-                    var loss = Losses.Sft(logProbs, mask);
-                    run.Optimizer.zero_grad();
-                    loss.backward();
-                    nn.utils.clip_grad_norm_(run.Trainable, 1.0);
-                    SupervisedTrainer.SetLearningRate(run.Optimizer, LearningRateSchedule.At(run.Step++, maxEpochs * stepsPerEpoch, run.Rate));
-                    run.Optimizer.step();
-                }
-
-                var accuracy = await DevAccuracyAsync(run.Model, devList, cancellationToken);
-                curve.Add((run.Rate, run.Epoch, accuracy));
-                run.SinceBest = accuracy > run.BestDev ? 0 : run.SinceBest + 1;
-                run.BestDev = Math.Max(run.BestDev, accuracy);
-                if (accuracy > chosen.Dev)
-                {
-                    chosen = (run.Rate, run.Epoch, accuracy);
-                    ModelCopies.Dispose(best);
-                    best = ModelCopies.Snapshot(run.Model);
-                }
-            }
-        }
-    }
-
-    /// <summary>One learning rate's training: its own copy of the base weights, optimiser, schedule position and data order.</summary>
-    private sealed class Run : IDisposable
-    {
-        public Run(LlamaForCausalLM baseModel, double rate, int seed)
-        {
-            Rate = rate;
-            Model = ModelCopies.Frozen(baseModel);
-            foreach (var parameter in Model.parameters())
-            {
-                parameter.requires_grad = true;
-            }
-
-            Trainable = Model.parameters().ToList();
-            Optimizer = optim.AdamW(Trainable, lr: rate, weight_decay: 0.0);
-            Random = new Random(seed);
-        }
-
-        public double Rate { get; }
-        public LlamaForCausalLM Model { get; }
-        public List<TorchSharp.Modules.Parameter> Trainable { get; }
-        public optim.Optimizer Optimizer { get; }
-        public Random Random { get; }
-        public int Epoch { get; set; }
-        public int Step { get; set; }
-        public int SinceBest { get; set; }
-        public double BestDev { get; set; } = double.NegativeInfinity;
-
-        public void Dispose()
-        {
-            Optimizer.Dispose();
-            Model.Dispose();
-        }
     }
 
     private async Task<double> DevAccuracyAsync(LlamaForCausalLM model, IReadOnlyList<LabelledExample> dev, CancellationToken cancellationToken) =>
