@@ -54,8 +54,8 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         return new ChildProcess(process, log);
     }
 
-    /// <summary>Waits until the URL answers with a success status.</summary>
-    public async Task WaitForHttpAsync(Uri url, TimeSpan timeout)
+    /// <summary>Waits until the URL answers with a success status, asking every <paramref name="poll"/> (default 200 ms).</summary>
+    public async Task WaitForHttpAsync(Uri url, TimeSpan timeout, TimeSpan? poll = null)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow + timeout;
@@ -81,7 +81,7 @@ internal sealed partial class ChildProcess : IAsyncDisposable
             {
             }
 
-            await Task.Delay(200);
+            await Task.Delay(poll ?? TimeSpan.FromMilliseconds(200));
         }
 
         throw new TimeoutException($"{url} did not answer within {timeout}; see {Log}");
@@ -104,6 +104,26 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         {
             _process.Refresh();
             return _process.WorkingSet64;
+        }
+    }
+
+    /// <summary>
+    /// Resident memory that is the process's own (heaps, stacks, anonymous mappings), in bytes: RSS less the pages of
+    /// mapped files (code of the runtime and of native libraries, shared with the page cache and dropped under pressure).
+    /// </summary>
+    public long AnonymousResidentBytes
+    {
+        get
+        {
+            try
+            {
+                var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("RssAnon:", StringComparison.Ordinal));
+                return line is null ? 0 : long.Parse(line["RssAnon:".Length..].Trim().Split(' ')[0]) * 1024;
+            }
+            catch (IOException)
+            {
+                return 0;
+            }
         }
     }
 

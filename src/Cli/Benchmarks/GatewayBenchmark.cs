@@ -31,8 +31,33 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         var upstreamUri = new Uri($"http://127.0.0.1:{upstreamPort}/");
         await upstream.WaitForHttpAsync(new Uri(upstreamUri, "/v1/models"), TimeSpan.FromSeconds(60));
 
-        await MeasureAsync(report, new Target("direct", upstreamUri, null), work, cancellationToken);
+        if (options.FakeUpstream)
+        {
+            await FakeUpstreamAsync(report, work, upstreamUri, cancellationToken);
+        }
 
+        if (options.StaticUpstream)
+        {
+            await StaticUpstreamAsync(report, work, cancellationToken);
+        }
+
+        if (options.FakeUpstream)
+        {
+            await PipelineAsync(report, work, upstreamUri, cancellationToken);
+        }
+
+        if (options.Soak > TimeSpan.Zero)
+        {
+            await SoakAsync(report, work, upstreamUri, cancellationToken);
+        }
+
+        return report;
+    }
+
+    /// <summary>Every row against Tao's fake upstream: throughput, added latency, streaming, and the capture check.</summary>
+    private async Task FakeUpstreamAsync(GatewayBenchmarkReport report, string work, Uri upstreamUri, CancellationToken cancellationToken)
+    {
+        await MeasureAsync(report, new Target("direct", upstreamUri, null), work, cancellationToken);
         if (NginxProxy.Binary is not null)
         {
             var port = ChildProcess.FreePort();
@@ -68,21 +93,13 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
             await portkey.StopAsync();
         }
 
-        await WithGatewayAsync(report, "tao, capture off", work, upstreamUri, Capture.Off, null, cancellationToken);
-        await WithGatewayAsync(report, "tao, capture to embedded ClickHouse", work, upstreamUri, Capture.Embedded, null, cancellationToken);
+        await WithGatewayAsync(report, CaptureOffName, work, upstreamUri, Capture.Off, null, cancellationToken);
+        await WithGatewayAsync(report, CaptureEmbeddedName, work, upstreamUri, Capture.Embedded, null, cancellationToken);
         using (var kafka = new KafkaMockCluster())
         {
             kafka.CreateTopic(Topic);
             await WithGatewayAsync(report, "tao, capture to Kafka", work, upstreamUri, Capture.Kafka, kafka, cancellationToken);
         }
-
-        await PipelineAsync(report, work, upstreamUri, cancellationToken);
-        if (options.Soak > TimeSpan.Zero)
-        {
-            await SoakAsync(report, work, upstreamUri, cancellationToken);
-        }
-
-        return report;
     }
 
     /// <summary>
@@ -149,6 +166,165 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         before = first; // records delivered by the first batch are not part of the timed drain
         await gateway.StopAsync();
         return new PipelineRow(name, load.RequestsPerSecond, after.Delivered - before.Delivered, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// The static-upstream mode: nginx answering every call with a fixed chat completion (return 200), so what the load
+    /// measures is each proxy's own cost. Closed loop at <see cref="GatewayBenchmarkOptions.StaticConnections"/>
+    /// connections after each process's warm-up, with its CPU, resident memory (all of it, and its own anonymous part),
+    /// and for Tao the managed heap after the last collection; then a fresh gateway's first 30 seconds under the same load.
+    /// </summary>
+    private async Task StaticUpstreamAsync(GatewayBenchmarkReport report, string work, CancellationToken cancellationToken)
+    {
+        var folder = Path.Combine(work, "static");
+        if (NginxProxy.Binary is null)
+        {
+            output.WriteLine("  nginx is not installed: skipping the static-upstream mode (apt-get install nginx)");
+            return;
+        }
+
+        var upstreamPort = ChildProcess.FreePort();
+        await using var upstream = await NginxProxy.StartStaticAsync(Path.Combine(folder, "upstream"), upstreamPort);
+        var upstreamUri = new Uri($"http://127.0.0.1:{upstreamPort}/");
+        output.WriteLine($"  static upstream (nginx return 200) on {upstreamUri}");
+        await StaticRowAsync(report, new Target("direct", upstreamUri, null), folder, cancellationToken);
+
+        var nginxPort = ChildProcess.FreePort();
+        await using (var nginx = await NginxProxy.StartAsync(Path.Combine(folder, "nginx"), nginxPort, upstreamUri))
+        {
+            await StaticRowAsync(report, new Target("nginx proxy_pass", new Uri($"http://127.0.0.1:{nginxPort}/"), nginx), folder, cancellationToken);
+        }
+
+        if (await PortkeyGateway.EnsureInstalledAsync(output, cancellationToken) is null)
+        {
+            var port = ChildProcess.FreePort();
+            await using var portkey = await PortkeyGateway.StartAsync(Path.Combine(folder, "portkey"), port);
+            var target = new Target(PortkeyGateway.Name, new Uri($"http://127.0.0.1:{port}/"), portkey) { Headers = PortkeyGateway.Headers(upstreamUri), Peer = true };
+            await StaticRowAsync(report, target, folder, cancellationToken);
+            await portkey.StopAsync();
+        }
+
+        await StaticGatewayAsync(report, CaptureOffName, folder, upstreamUri, Capture.Off, null, cancellationToken);
+        await StaticGatewayAsync(report, CaptureEmbeddedName, folder, upstreamUri, Capture.Embedded, null, cancellationToken);
+        await using (var store = await StoreBehindProxy.StartAsync(Path.Combine(folder, "store-process")))
+        {
+            await StaticGatewayAsync(report, CaptureStoreProcessName, folder, upstreamUri, Capture.Server, store, cancellationToken);
+        }
+
+        await ColdStartAsync(report, folder, upstreamUri, cancellationToken);
+    }
+
+    public const string CaptureOffName = "tao, capture off";
+    public const string CaptureEmbeddedName = "tao, capture to embedded ClickHouse";
+    public const string CaptureStoreProcessName = "tao, capture to a store process (tao store serve)";
+
+    private async Task StaticGatewayAsync(GatewayBenchmarkReport report, string name, string work, Uri upstream, Capture capture,
+        StoreBehindProxy? storeProcess, CancellationToken cancellationToken)
+    {
+        var folder = Path.Combine(work, name.Replace(", ", "-").Replace(' ', '-').Replace("(", string.Empty).Replace(")", string.Empty));
+        Directory.CreateDirectory(folder);
+        var port = ChildProcess.FreePort();
+        var config = GatewayConfig(port, LoopbackStore.Create(), upstream, capture, null);
+        if (storeProcess is not null)
+        {
+            config["Tao"]!["ClickHouse"] = storeProcess.Store.ServerSection(storeProcess.Store.Port);
+        }
+
+        var configPath = Path.Combine(folder, "tao.json");
+        await File.WriteAllTextAsync(configPath, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+        await using var gateway = ChildProcess.StartTao(Path.Combine(folder, "gateway.log"), null, "gateway", "--config", configPath, "--data", folder);
+        var address = new Uri($"http://127.0.0.1:{port}/");
+        await gateway.WaitForHttpAsync(new Uri(address, "/healthz"), TimeSpan.FromSeconds(120));
+        await StaticRowAsync(report, new Target(name, address, gateway) { Capture = capture, StoreProcess = storeProcess?.Process }, folder, cancellationToken);
+        await gateway.StopAsync();
+    }
+
+    private async Task StaticRowAsync(GatewayBenchmarkReport report, Target target, string folder, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(folder);
+        var headers = target.With([]);
+        if (options.ProcessWarmup > TimeSpan.Zero)
+        {
+            output.WriteLine($"  static upstream, {target.Name}: warming the process up for {options.ProcessWarmup.TotalSeconds:0} s ...");
+            await ClosedLoopAsync(target, headers, options.StaticConnections, TimeSpan.Zero, options.ProcessWarmup, folder, cancellationToken);
+        }
+
+        output.WriteLine($"  static upstream, {target.Name}: throughput at {options.StaticConnections} connections ...");
+        var cpu0 = target.Process?.CpuSeconds ?? 0;
+        var storeCpu0 = target.StoreProcess?.CpuSeconds ?? 0;
+        var run = await ClosedLoopAsync(target, headers, options.StaticConnections, options.Warmup, options.Duration, folder, cancellationToken);
+        var seconds = (run.Duration + options.Warmup).TotalSeconds;
+        report.Static.Add(new StaticRow(target.Name, run)
+        {
+            ProxyCores = target.Process is null ? null : (target.Process.CpuSeconds - cpu0) / seconds,
+            ResidentBytes = target.Process?.ResidentBytes,
+            AnonymousResidentBytes = target.Process?.AnonymousResidentBytes,
+            ManagedHeapBytes = target.Capture is null ? null : await ManagedHeapAsync(target.Address),
+            StoreCores = target.StoreProcess is null ? null : (target.StoreProcess.CpuSeconds - storeCpu0) / seconds,
+            StoreResidentBytes = target.StoreProcess?.ResidentBytes,
+        });
+    }
+
+    /// <summary>
+    /// A new gateway process (capture to the embedded store) under the static-upstream load from the moment /healthz
+    /// answers: wrk in one-second windows for 30 s. Each window opens its connections afresh, as a new replica's
+    /// clients do.
+    /// </summary>
+    private async Task ColdStartAsync(GatewayBenchmarkReport report, string work, Uri upstream, CancellationToken cancellationToken)
+    {
+        if (!WrkRunner.Available)
+        {
+            return;
+        }
+
+        var folder = Path.Combine(work, "cold-start");
+        Directory.CreateDirectory(folder);
+        var port = ChildProcess.FreePort();
+        var configPath = Path.Combine(folder, "tao.json");
+        await File.WriteAllTextAsync(configPath,
+            GatewayConfig(port, LoopbackStore.Create(), upstream, Capture.Embedded, null).ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+        output.WriteLine($"  static upstream, cold start: a new gateway (capture to the embedded store) under load for its first {ColdStartSeconds} s ...");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await using var gateway = ChildProcess.StartTao(Path.Combine(folder, "gateway.log"), null, "gateway", "--config", configPath, "--data", folder);
+        var address = new Uri($"http://127.0.0.1:{port}/");
+        await gateway.WaitForHttpAsync(new Uri(address, "/healthz"), TimeSpan.FromSeconds(120), TimeSpan.FromMilliseconds(20));
+        var started = clock.Elapsed;
+        var windows = new List<double>();
+        for (var second = 0; second < ColdStartSeconds; second++)
+        {
+            var window = await WrkRunner.RunAsync("cold start", address, "/v1/chat/completions", Body, new Dictionary<string, string>(),
+                options.StaticConnections, TimeSpan.FromSeconds(1), folder, cancellationToken);
+            windows.Add(window.RequestsPerSecond);
+        }
+
+        report.ColdStart = new ColdStart(started, windows);
+        await gateway.StopAsync();
+    }
+
+    public const int ColdStartSeconds = 30;
+
+    /// <summary>The managed heap's size after the last collection, from the gateway's Prometheus endpoint.</summary>
+    private static async Task<long?> ManagedHeapAsync(Uri gateway)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        try
+        {
+            var text = await http.GetStringAsync(new Uri(gateway, "/metrics"));
+            long total = 0;
+            foreach (var line in text.Split('\n'))
+            {
+                if (line.StartsWith("dotnet_gc_last_collection_heap_size_bytes{", StringComparison.Ordinal))
+                {
+                    total += (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+
+            return total;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Capture on, fixed rate, for the soak duration: the gateway's resident memory every 10 s.</summary>
@@ -352,6 +528,7 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         }
 
         public Capture? Capture { get; init; }
+        public ChildProcess? StoreProcess { get; init; }
         public LoopbackStore? Store { get; init; }
         public KafkaMockCluster? Kafka { get; init; }
     }
@@ -364,6 +541,48 @@ internal sealed record GatewayBenchmarkOptions(
 
     /// <summary>Load each server process takes once, before its first measured run.</summary>
     public TimeSpan ProcessWarmup { get; init; }
+
+    /// <summary>Measure the rows against Tao's fake upstream, with the sink pipeline's capacity. Default: on.</summary>
+    public bool FakeUpstream { get; init; } = true;
+
+    /// <summary>Also measure against a static upstream (nginx return 200), with the cold start. Default: on.</summary>
+    public bool StaticUpstream { get; init; } = true;
+
+    /// <summary>Connections of the static-upstream mode's closed loop. Default: 64.</summary>
+    public int StaticConnections { get; init; } = 64;
+}
+
+/// <summary>One proxy against the static upstream: throughput and what it cost in CPU and memory.</summary>
+internal sealed record StaticRow(string Name, LoadResult Load)
+{
+    public double? ProxyCores { get; init; }
+    public long? ResidentBytes { get; init; }
+    public long? AnonymousResidentBytes { get; init; }
+    public long? ManagedHeapBytes { get; init; }
+    public double? StoreCores { get; init; }
+    public long? StoreResidentBytes { get; init; }
+}
+
+/// <summary>A new gateway's throughput in each of its first seconds under load, and how long it took to answer /healthz.</summary>
+internal sealed record ColdStart(TimeSpan Healthy, IReadOnlyList<double> PerSecond)
+{
+    /// <summary>Mean requests/s over seconds [from, to) of the load.</summary>
+    public double Mean(int from, int to) => PerSecond.Skip(from).Take(to - from).DefaultIfEmpty(0).Average();
+
+    /// <summary>The first second whose window reached <paramref name="share"/> of <paramref name="warm"/> and after which two in three did.</summary>
+    public int? SecondsTo(double share, double warm)
+    {
+        for (var i = 0; i < PerSecond.Count; i++)
+        {
+            var rest = PerSecond.Skip(i).ToList();
+            if (PerSecond[i] >= share * warm && rest.Count(r => r >= share * warm) * 3 >= rest.Count * 2)
+            {
+                return i + 1;
+            }
+        }
+
+        return null;
+    }
 }
 
 /// <summary>A sink path's capacity: the backlog filled while it was down, and how fast it drained once back.</summary>
@@ -390,4 +609,8 @@ internal sealed class GatewayBenchmarkReport(string folder, GatewayBenchmarkOpti
     public List<PipelineRow> Pipeline { get; } = [];
     public List<(TimeSpan At, double RssMiB)> Soak { get; } = [];
     public LoadResult? SoakLoad { get; set; }
+
+    /// <summary>The static-upstream mode's rows (nginx return 200 as the upstream).</summary>
+    public List<StaticRow> Static { get; } = [];
+    public ColdStart? ColdStart { get; set; }
 }

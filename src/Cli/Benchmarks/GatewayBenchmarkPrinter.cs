@@ -98,9 +98,108 @@ internal static class GatewayBenchmarkPrinter
                 $"{report.SoakLoad?.Requests ?? 0} calls answered, {report.SoakLoad?.Errors ?? 0} errors, p99 {report.SoakLoad?.Latency(99) ?? double.NaN:0.00} ms."));
         }
 
+        if (report.Static.Count > 0)
+        {
+            StaticUpstream(text, report);
+        }
+
         text.AppendLine();
         text.AppendLine($"Raw logs and configurations: `{Path.GetRelativePath(Directory.GetCurrentDirectory(), report.Folder)}`.");
         return text.ToString();
+    }
+
+    /// <summary>The static-upstream table, the cold start, and the performance issue's targets read off them.</summary>
+    private static void StaticUpstream(StringBuilder text, GatewayBenchmarkReport report)
+    {
+        var o = report.Options;
+        var rows = report.Static;
+        StaticRow? Find(string name) => rows.FirstOrDefault(r => r.Name == name);
+        var nginx = rows.FirstOrDefault(r => r.Name.StartsWith("nginx", StringComparison.Ordinal));
+        var portkey = Find(PortkeyGateway.Name);
+        var off = Find(GatewayBenchmark.CaptureOffName);
+        var embedded = Find(GatewayBenchmark.CaptureEmbeddedName);
+        text.AppendLine();
+        text.AppendLine($"### Static upstream: nginx `return 200` with a fixed 30-word chat completion (closed loop, {o.StaticConnections} connections)");
+        text.AppendLine();
+        text.AppendLine("The cheapest upstream there is, so each row is mostly the proxy's own cost. RSS is all resident memory; anonymous is the " +
+                        "process's own part of it (heaps, stacks: RSS less mapped files such as the runtime's and the embedded engine's code); managed " +
+                        "heap is the .NET heap after the last collection (from the gateway's /metrics).");
+        text.AppendLine();
+        text.AppendLine("| proxy | req/s | vs nginx | vs capture off | vs Portkey | p50 ms | p99 ms | p99 vs nginx | proxy CPU (cores) | RSS MiB | anonymous MiB | managed heap MiB | store process: CPU, RSS MiB |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var row in rows)
+        {
+            var tao = row.Name.StartsWith("tao", StringComparison.Ordinal);
+            var rps = row.Load.RequestsPerSecond;
+            string Over(StaticRow? baseline) => baseline is null || baseline == row ? "" : (rps / baseline.Load.RequestsPerSecond).ToString("0.00", Inv);
+            var store = row.StoreResidentBytes is { } storeRss ? string.Create(Inv, $"{row.StoreCores:0.00}, {storeRss / 1048576.0:0}") : "";
+            text.AppendLine(string.Create(Inv,
+                $"| {row.Name} | {rps:0} | {(row.Name == "direct" ? "" : Over(nginx))} | {(tao ? Over(off) : "")} | {(tao ? Over(portkey) : "")} | " +
+                $"{row.Load.Latency(50):0.00} | {row.Load.Latency(99):0.00} | " +
+                $"{(nginx is null || row == nginx || row.Name == "direct" ? "" : (row.Load.Latency(99) / nginx.Load.Latency(99)).ToString("0.00", Inv))} | " +
+                $"{Fmt(row.ProxyCores, "0.00")} | {Fmt(row.ResidentBytes / 1048576.0, "0")} | {Fmt(row.AnonymousResidentBytes / 1048576.0, "0")} | " +
+                $"{Fmt(row.ManagedHeapBytes / 1048576.0, "0")} | {store} |"));
+        }
+
+        var warm = embedded?.Load.RequestsPerSecond ?? 0;
+        if (report.ColdStart is { } cold && warm > 0)
+        {
+            text.AppendLine();
+            text.AppendLine($"### Cold start: a new gateway process (capture to the embedded store) under the same load from the moment /healthz answers");
+            text.AppendLine();
+            text.AppendLine(string.Create(Inv,
+                $"/healthz answered {cold.Healthy.TotalSeconds:0.0} s after the process started. Requests/s in each one-second window (wrk, new connections each window): " +
+                $"{string.Join(", ", cold.PerSecond.Select(r => r.ToString("0", Inv)))}."));
+            text.AppendLine();
+            text.AppendLine("| seconds under load | mean req/s | share of the warm process's req/s |");
+            text.AppendLine("|---|---:|---:|");
+            foreach (var (from, to) in new[] { (0, 5), (5, 10), (10, 30) })
+            {
+                var mean = cold.Mean(from, to);
+                text.AppendLine(string.Create(Inv, $"| {from}–{to} | {mean:0} | {mean / warm:P0} |"));
+            }
+        }
+
+        text.AppendLine();
+        text.AppendLine("Targets of the performance issue (this run, static upstream):");
+        text.AppendLine();
+        if (nginx is null || off is null || embedded is null)
+        {
+            text.AppendLine("- not read: a row they need is missing from this run.");
+            return;
+        }
+
+        var nginxRps = nginx.Load.RequestsPerSecond;
+        Target(text, "capture to the embedded store ≥ 0.6× nginx", embedded.Load.RequestsPerSecond / nginxRps, 0.6, "×");
+        Target(text, "capture to the embedded store ≥ 90 % of capture off", embedded.Load.RequestsPerSecond / off.Load.RequestsPerSecond, 0.9, "×");
+        Target(text, "capture off ≥ 0.8× nginx", off.Load.RequestsPerSecond / nginxRps, 0.8, "×");
+        Target(text, "p99 with capture on ≤ 2× nginx's p99", 2 / (embedded.Load.Latency(99) / nginx.Load.Latency(99)), 1, "",
+            string.Create(Inv, $"{embedded.Load.Latency(99) / nginx.Load.Latency(99):0.00}× ({embedded.Load.Latency(99):0.00} against {nginx.Load.Latency(99):0.00} ms)"));
+        foreach (var row in rows.Where(r => r.Name.StartsWith("tao, capture to", StringComparison.Ordinal) && r.ResidentBytes is not null))
+        {
+            var mib = row.ResidentBytes!.Value / 1048576.0;
+            Target(text, $"gateway RSS under that load ≤ 150 MiB ({row.Name})", 150 / mib, 1, "",
+                string.Create(Inv, $"{mib:0} MiB, of which {row.AnonymousResidentBytes / 1048576.0:0} anonymous and {row.ManagedHeapBytes / 1048576.0:0} managed heap"));
+        }
+
+        if (report.ColdStart is { } start && warm > 0)
+        {
+            var first5 = start.Mean(0, 5) / warm;
+            Target(text, "a new process at 90 % of its warm throughput within 5 s of load", first5 / 0.9, 1, "",
+                string.Create(Inv, $"its first 5 s averaged {first5:P0} of warm; a one-second window first reached 90 % (and two in three after it did) at second {start.SecondsTo(0.9, warm)?.ToString(Inv) ?? "—"}"));
+        }
+
+        if (portkey is not null)
+        {
+            Target(text, "≥ 10× Portkey's open-source gateway with capture on", embedded.Load.RequestsPerSecond / portkey.Load.RequestsPerSecond, 10, "×");
+        }
+    }
+
+    private static void Target(StringBuilder text, string what, double value, double threshold, string unit, string? shown = null)
+    {
+        var met = value >= threshold;
+        shown ??= value.ToString("0.00", Inv) + unit;
+        text.AppendLine(string.Create(Inv, $"- {what}: **{(met ? "met" : "missed")}** ({shown})."));
     }
 
     private static void Latencies(StringBuilder text, List<Tao.Bench.LoadResult> runs, Func<Tao.Bench.LoadResult, Func<double, double>> metric, string what)

@@ -128,8 +128,12 @@ internal sealed class StoreBehindProxy : IAsyncDisposable
 
     public TcpToggleProxy Proxy { get; }
 
+    /// <summary>The store's own process (tao store serve).</summary>
+    public ChildProcess Process => _process;
+
     public static async Task<StoreBehindProxy> StartAsync(string folder)
     {
+        Directory.CreateDirectory(folder);
         var store = LoopbackStore.Create();
         var process = ChildProcess.StartTao(Path.Combine(folder, "store.log"),
             new Dictionary<string, string> { ["Tao__ClickHouse__EmbeddedHttpPassword"] = store.Password },

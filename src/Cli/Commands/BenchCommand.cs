@@ -30,14 +30,21 @@ internal static class BenchCommand
             Description = "Seconds of the closing soak (capture on, --rate requests/s) that samples the gateway's memory; 0 skips it. Default: 300 (0 with --quick).",
             DefaultValueFactory = _ => 300,
         };
+        var upstreamMode = new Option<string>("--upstream")
+        {
+            Description = "Which upstream the rows run against: fake (Tao's fake upstream, answers of --words words), static (nginx return 200 with a " +
+                          "fixed answer, plus a new process's cold start), or both. Default: both.",
+            DefaultValueFactory = _ => "both",
+        };
+        upstreamMode.AcceptOnlyFromAmong("fake", "static", "both");
         var gateway = new Command("gateway",
             "Same load against the fake upstream directly, nginx proxy_pass, YARP alone, Portkey's open-source gateway (installed from npm on " +
             "first use), and the gateway with capture off / to the embedded " +
-            "store / to Kafka (mock cluster), each its own process. Prints requests/s, latency percentiles, added latency, " +
+            "store / to Kafka (mock cluster), each its own process, against Tao's fake upstream and against a static one (nginx return 200, with a new gateway's cold start). Prints requests/s, latency percentiles, added latency, " +
             "streaming time to first byte (Chat Completions and the Responses API), proxy CPU and memory, captures shipped/s, and checks every answered call was captured; then " +
             "each sink path's capacity (backlog drain) and a memory soak with capture on.")
         {
-            connections, duration, warmup, processWarmup, words, rate, quick, docs, soak,
+            connections, duration, warmup, processWarmup, words, rate, quick, docs, soak, upstreamMode,
         };
         gateway.SetAction(async (result, cancellationToken) =>
         {
@@ -50,6 +57,8 @@ internal static class BenchCommand
             {
                 Soak = TimeSpan.FromSeconds(isQuick ? 0 : result.GetValue(soak)),
                 ProcessWarmup = TimeSpan.FromSeconds(isQuick ? 5 : result.GetValue(processWarmup)),
+                FakeUpstream = result.GetValue(upstreamMode) != "static",
+                StaticUpstream = result.GetValue(upstreamMode) != "fake",
             };
             Console.WriteLine("running gateway benchmark ...");
             var report = await new GatewayBenchmark(options, Console.Out).RunAsync(cancellationToken);
