@@ -1,9 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
-using Tao.Capture;
 using Tao.Capture.Sinks;
 using Tao.Storage;
-using Tao.Storage.Schema;
 
 namespace Tao.Flywheel;
 
@@ -34,7 +32,6 @@ internal sealed partial class KafkaIngestService(IOptions<FlywheelOptions> optio
             EnableAutoCommit = false,
         }).Build();
         consumer.Subscribe(settings.Topic);
-        var table = $"{store.Database}.{CapturesTable.Name}";
         var batch = new List<ConsumeResult<string, byte[]>>();
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -48,22 +45,14 @@ internal sealed partial class KafkaIngestService(IOptions<FlywheelOptions> optio
 
                 if (batch.Count >= 5000 || (batch.Count > 0 && result is null))
                 {
-                    var rows = new List<object[]>();
-                    foreach (var message in batch)
+                    var insert = await ClickHouseSink.InsertCapturesAsync(store, batch.Select(b => (ReadOnlyMemory<byte>)b.Message.Value).ToList(), stoppingToken);
+                    foreach (var (index, reason) in insert.SetAside)
                     {
-                        try
-                        {
-                            rows.Add(ClickHouseSink.ToRow(CaptureJson.Deserialize(message.Message.Value)));
-                        }
-                        catch (System.Text.Json.JsonException e)
-                        {
-                            LogUnreadable(logger, message.TopicPartitionOffset.ToString(), e.Message);
-                        }
+                        LogUnreadable(logger, batch[index].TopicPartitionOffset.ToString(), reason);
                     }
 
-                    await store.Client.InsertBinaryAsync(table, CapturesTable.InsertColumns, rows, cancellationToken: stoppingToken);
                     consumer.Commit(batch.Select(b => new TopicPartitionOffset(b.TopicPartition, b.Offset + 1)));
-                    Ingested += rows.Count;
+                    Ingested += insert.Inserted;
                     batch.Clear();
                 }
             }

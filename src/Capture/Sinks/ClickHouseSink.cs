@@ -16,6 +16,19 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
     private readonly string _table = $"{store.Database}.{CapturesTable.Name}";
     private readonly string _feedbackTable = $"{store.Database}.{FeedbackTable.Name}";
     private volatile bool _schemaReady;
+    private long _jsonBatches;
+    private long _refusedJsonBatches;
+
+    /// <summary>Batches of captures the engine took as JSON lines.</summary>
+    internal long JsonBatches => Interlocked.Read(ref _jsonBatches);
+
+    /// <summary>Batches the engine refused as JSON lines, sent again through the binary insert.</summary>
+    internal long RefusedJsonBatches => Interlocked.Read(ref _refusedJsonBatches);
+
+    /// <summary>What <see cref="InsertCapturesAsync"/> did with a batch.</summary>
+    /// <param name="AsJson">The engine took the batch as JSON lines (else it went through the binary insert).</param>
+    /// <param name="SetAside">Records that could not be read, by index in the batch, with why.</param>
+    public sealed record CaptureInsert(int Inserted, bool AsJson, IReadOnlyList<(int Index, string Reason)> SetAside);
 
     public string Name => "clickhouse";
 
@@ -25,25 +38,25 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
 
     public async Task DeliverAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellationToken)
     {
-        var rows = new List<object[]>(batch.Count);
+        var captures = new List<SpoolEntry>(batch.Count);
         List<object[]>? feedback = null;
         List<(SpoolEntry, string)>? poison = null;
         foreach (var entry in batch)
         {
-            try
+            if (FeedbackJson.IsFeedback(entry.Payload.Span))
             {
-                if (FeedbackJson.IsFeedback(entry.Payload.Span))
+                try
                 {
                     (feedback ??= []).Add(ToRow(FeedbackJson.Deserialize(entry.Payload.Span)));
                 }
-                else
+                catch (JsonException e)
                 {
-                    rows.Add(ToRow(CaptureJson.Deserialize(entry.Payload.Span)));
+                    (poison ??= []).Add((entry, $"unreadable record: {e.Message}"));
                 }
             }
-            catch (JsonException e)
+            else
             {
-                (poison ??= []).Add((entry, $"unreadable record: {e.Message}"));
+                captures.Add(entry);
             }
         }
 
@@ -54,9 +67,14 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
             _schemaReady = true;
         }
 
-        if (rows.Count > 0)
+        if (captures.Count > 0)
         {
-            await store.Client.InsertBinaryAsync(_table, CapturesTable.InsertColumns, rows, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var insert = await InsertCapturesAsync(store, captures.Select(c => c.Payload).ToList(), cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref insert.AsJson ? ref _jsonBatches : ref _refusedJsonBatches);
+            foreach (var (index, reason) in insert.SetAside)
+            {
+                (poison ??= []).Add((captures[index], reason));
+            }
         }
 
         if (feedback is not null)
@@ -67,6 +85,101 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
         if (poison is not null)
         {
             throw new PoisonRecordsException(poison);
+        }
+    }
+
+    /// <summary>
+    /// Inserts capture records (their JSON form, as spooled or as Kafka message values) into the captures table. They go
+    /// to the engine as they are, one JSON object per line (JSONEachRow): the record's snake_case names are the table's
+    /// column names, its nested request and lists land in their String columns as their JSON text, and nothing is parsed
+    /// back into objects here. Should the engine refuse the batch (a record it cannot read), the batch goes again through
+    /// the driver's binary insert, record by record as objects, so an unreadable record is set aside and the rest land.
+    /// Both ways store the same rows (tested). The sink and the flywheel's ingest of Kafka both write through here.
+    /// </summary>
+    public static async Task<CaptureInsert> InsertCapturesAsync(ClickHouseStore store, IReadOnlyList<ReadOnlyMemory<byte>> records, CancellationToken cancellationToken)
+    {
+        var table = $"{store.Database}.{CapturesTable.Name}";
+        var setAside = new List<(int, string)>();
+        var readable = new List<ReadOnlyMemory<byte>>(records.Count);
+        for (var i = 0; i < records.Count; i++)
+        {
+            if (Unreadable(records[i].Span) is { } why)
+            {
+                setAside.Add((i, why));
+            }
+            else
+            {
+                readable.Add(records[i]);
+            }
+        }
+
+        if (readable.Count == 0)
+        {
+            return new CaptureInsert(0, true, setAside);
+        }
+
+        try
+        {
+            var options = new ClickHouse.Driver.QueryOptions { CustomSettings = s_jsonEachRowSettings };
+            using var body = new RecordLinesStream(readable);
+            using var response = await store.Client.InsertRawStreamAsync(table, body, "JSONEachRow", CapturesTable.InsertColumns,
+                useCompression: !store.IsEmbedded, options, cancellationToken).ConfigureAwait(false);
+            response.EnsureSuccessStatusCode();
+            return new CaptureInsert(readable.Count, true, setAside);
+        }
+        catch (ClickHouseServerException)
+        {
+            // Refused as a whole: find the record the engine could not read by reading each as an object.
+        }
+
+        setAside.Clear();
+        var rows = new List<object[]>(records.Count);
+        for (var i = 0; i < records.Count; i++)
+        {
+            try
+            {
+                rows.Add(ToRow(CaptureJson.Deserialize(records[i].Span)));
+            }
+            catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+            {
+                setAside.Add((i, $"unreadable record: {e.Message}"));
+            }
+        }
+
+        if (rows.Count > 0)
+        {
+            await store.Client.InsertBinaryAsync(table, CapturesTable.InsertColumns, rows, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        return new CaptureInsert(rows.Count, false, setAside);
+    }
+
+    /// <summary>How the engine reads a spooled record: nested values as their JSON text, timestamps in ISO 8601, unknown names skipped.</summary>
+    private static readonly Dictionary<string, object> s_jsonEachRowSettings = new()
+    {
+        ["input_format_json_read_objects_as_strings"] = 1,
+        ["input_format_json_read_arrays_as_strings"] = 1,
+        ["input_format_skip_unknown_fields"] = 1,
+        ["date_time_input_format"] = "best_effort",
+    };
+
+    /// <summary>Why the bytes are not one well-formed JSON object, or null when they are (read without allocating).</summary>
+    private static string? Unreadable(ReadOnlySpan<byte> payload)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(payload);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return "unreadable record: a capture record is a JSON object";
+            }
+
+            reader.Skip();
+            return reader.Read() ? "unreadable record: bytes after the record's JSON object" : null;
+        }
+        catch (JsonException e)
+        {
+            return $"unreadable record: {e.Message}";
         }
     }
 

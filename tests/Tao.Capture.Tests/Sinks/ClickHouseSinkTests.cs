@@ -124,6 +124,62 @@ public sealed class ClickHouseSinkTests : IAsyncLifetime
         Assert.Equal(500L, Convert.ToInt64(await _store.Client.ExecuteScalarAsync($"SELECT count() FROM {_store.Database}.captures")));
     }
 
+    [Fact]
+    public async Task SpooledJson_StoresTheSameRowsAsTheBinaryInsertOfTheRecords()
+    {
+        // The sink ships the spooled bytes as JSONEachRow; the ingest of Kafka (and the sink's fallback) inserts the
+        // records as objects through RowBinary. Every column must come out the same either way.
+        var records = Enumerable.Range(0, 24).Select(i => Records.New(i)).ToList();
+        records[1].ErrorType = "upstream_error";
+        records[1].ErrorMessage = "quote \" backslash \\ newline \n tab \t émoji 🙂";
+        records[2].Choices = ["first", "second \"quoted\""];
+        records[2].Logprobs = [new CaptureLogProb { Token = "a", Logprob = -0.25 }, new CaptureLogProb { Token = "b", Logprob = -1.5 }];
+        records[2].TokenIds = [1, 2, int.MaxValue];
+        records[2].PromptTokenIds = [7, 8];
+        records[3].RequestJson = """{"model":"m","messages":[{"role":"user","content":"caf\u00e9 \"q\" \\ 🙂"}],"temperature":0.5,"n":null}""";
+        records[4].Reasoning = "thought";
+        records[4].Refusal = "no";
+        records[4].ResponseFormat = "json_schema";
+        records[5].PromptHash = ulong.MaxValue;
+        records[6].StartedAt = new DateTime(2026, 12, 1, 23, 59, 59, DateTimeKind.Utc).AddTicks(1_234_567);
+        await using var binary = await ClickHouseStore.OpenAsync(new ClickHouseOptions { EmbeddedPath = TestEngine.EnginePath, Database = TestEngine.NewDatabase("sinkbin") });
+        await new SchemaMigrator(binary).MigrateAsync();
+
+        var sink = new ClickHouseSink(_store, new ClickHouseSinkOptions());
+        await sink.DeliverAsync(records.Select(Entry).ToList(), CancellationToken.None);
+        Assert.Equal((1L, 0L), (sink.JsonBatches, sink.RefusedJsonBatches));
+        await binary.Client.InsertBinaryAsync($"{binary.Database}.captures", CapturesTable.InsertColumns,
+            records.Select(r => ClickHouseSink.ToRow(CaptureJson.Deserialize(CaptureJson.Serialize(r)))).ToList());
+
+        var viaJson = await RowsAsync(_store);
+        var viaBinary = await RowsAsync(binary);
+        Assert.Equal(records.Count, viaJson.Split('\u001e').Length);
+        Assert.Equal(viaBinary, viaJson);
+    }
+
+    [Fact]
+    public async Task AWellFormedRecordTheEngineCannotRead_IsSetAsideAndTheRestOfTheBatchLands()
+    {
+        var sink = new ClickHouseSink(_store, new ClickHouseSinkOptions());
+        var good = Records.New(9);
+        var bad = new SpoolEntry(1, 1, Guid.NewGuid(), "{\"request_id\": \"not a uuid\", \"started_at\": 12}"u8.ToArray());
+
+        var error = await Assert.ThrowsAsync<PoisonRecordsException>(() => sink.DeliverAsync([Entry(good), bad], CancellationToken.None));
+
+        Assert.Equal((0L, 1L), (sink.JsonBatches, sink.RefusedJsonBatches));
+        Assert.Single(error.Records);
+        Assert.Equal(1L, Convert.ToInt64(await _store.Client.ExecuteScalarAsync(
+            $"SELECT count() FROM {_store.Database}.captures WHERE request_id = '{good.RequestId}'")));
+    }
+
+    /// <summary>Every inserted column of every row as text, rows in request id order.</summary>
+    private static async Task<string> RowsAsync(ClickHouseStore store)
+    {
+        var columns = string.Join(", '|', ", CapturesTable.InsertColumns.Select(c => $"ifNull(toString({c}), 'NULL')"));
+        return (string)(await store.Client.ExecuteScalarAsync(
+            $"SELECT arrayStringConcat(groupArray(line), char(30)) FROM (SELECT concat({columns}) AS line FROM {store.Database}.captures FINAL ORDER BY request_id)"))!;
+    }
+
     private static SpoolEntry Entry(CaptureRecord record) => new(0, 1, record.RequestId, CaptureJson.Serialize(record));
 
     private sealed class CrashAfterFirstInsert(ICaptureSink inner) : ICaptureSink
