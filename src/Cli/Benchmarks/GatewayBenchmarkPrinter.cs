@@ -14,7 +14,7 @@ internal static class GatewayBenchmarkPrinter
         var text = new StringBuilder();
         text.AppendLine($"Machine: {Environment.ProcessorCount} cores; every server is its own process on 127.0.0.1; the fake upstream answers " +
                         $"{o.Words} words. Each server process first takes {o.ProcessWarmup.TotalSeconds:0} s of load at 64 connections " +
-                        $"(the JIT's tiered, profile-guided recompilation of the hot paths finishes in it); each run then has {o.Warmup.TotalSeconds:0} s warm-up " +
+                        $"(the JIT's tiered recompilation of the hot paths finishes in it); each run then has {o.Warmup.TotalSeconds:0} s warm-up " +
                         $"and {o.Duration.TotalSeconds:0} s measured.");
         text.AppendLine();
         text.AppendLine($"### Throughput (closed loop, {(WrkRunner.Available ? "wrk" : ".NET client")})");
