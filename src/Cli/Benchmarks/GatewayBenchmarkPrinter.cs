@@ -125,7 +125,8 @@ internal static class GatewayBenchmarkPrinter
                         "process's own part of it (heaps, stacks: RSS less mapped files such as the runtime's and the embedded engine's code); managed " +
                         "heap is the .NET heap after the last collection (from the gateway's /metrics).");
         text.AppendLine();
-        text.AppendLine("| proxy | req/s | vs nginx | vs capture off | vs Portkey | p50 ms | p99 ms | p99 vs nginx | proxy CPU (cores) | RSS MiB | anonymous MiB | managed heap MiB | store process: CPU, RSS MiB |");
+        text.AppendLine("| proxy | req/s | vs nginx | vs capture off | vs Portkey | p50 ms | p99 ms | p99 vs nginx | proxy CPU (cores) | " +
+                        "RSS MiB | anonymous MiB | managed heap MiB | store process: CPU, RSS MiB |");
         text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (var row in rows)
         {
@@ -186,7 +187,8 @@ internal static class GatewayBenchmarkPrinter
         {
             var first5 = start.Mean(0, 5) / warm;
             Target(text, "a new process at 90 % of its warm throughput within 5 s of load", first5 / 0.9, 1, "",
-                string.Create(Inv, $"its first 5 s averaged {first5:P0} of warm; a one-second window first reached 90 % (and two in three after it did) at second {start.SecondsTo(0.9, warm)?.ToString(Inv) ?? "—"}"));
+                string.Create(Inv, $"its first 5 s averaged {first5:P0} of warm; a one-second window first reached 90 % (and two in three after it did) " +
+                                   $"at second {start.SecondsTo(0.9, warm)?.ToString(Inv) ?? "—"}"));
         }
 
         if (portkey is not null)

@@ -40,7 +40,8 @@ internal static class BenchCommand
         var gateway = new Command("gateway",
             "Same load against the fake upstream directly, nginx proxy_pass, YARP alone, Portkey's open-source gateway (installed from npm on " +
             "first use), and the gateway with capture off / to the embedded " +
-            "store / to Kafka (mock cluster), each its own process, against Tao's fake upstream and against a static one (nginx return 200, with a new gateway's cold start). Prints requests/s, latency percentiles, added latency, " +
+            "store / to Kafka (mock cluster), each its own process, against Tao's fake upstream and against a static one (nginx return 200, " +
+            "with a new gateway's cold start). Prints requests/s, latency percentiles, added latency, " +
             "streaming time to first byte (Chat Completions and the Responses API), proxy CPU and memory, captures shipped/s, and checks every answered call was captured; then " +
             "each sink path's capacity (backlog drain) and a memory soak with capture on.")
         {
