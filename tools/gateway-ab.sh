@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# A/B of gateway variants against a static upstream (nginx `return 200` with a fixed chat completion), the variants
+# alternating round by round so the machine's drift hits them all. Each variant is a fresh gateway process that takes
+# 30 s of load first, then 15 s measured (wrk, 2 threads, 64 connections); it prints req/s, p99, the gateway's CPU
+# and its RSS with the anonymous part.
+#
+#   tools/gateway-ab.sh ROUNDS on|off 'label|tao-binary-folder|ENV=value ...' ['label|folder|ENV ...' ...]
+#   e.g. tools/gateway-ab.sh 2 on 'pgo-off|artifacts/bin/Tao.Cli/release_linux-x64|X=1' \
+#                                 'pgo-on|artifacts/bin/Tao.Cli/release_linux-x64|DOTNET_TieredPGO=1'
+#
+# "on" captures to the embedded store, "off" captures nothing. Needs nginx and wrk (./tao bench installs them).
+# Copy the build elsewhere first when a variant is another build: a build into artifacts/ under a running gateway
+# replaces its files.
+set -euo pipefail
+rounds=$1 mode=$2
+shift 2
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+upstream_port=18100 gateway_port=18101
+answer='{"id":"chatcmpl-static","object":"chat.completion","created":1764633600,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty twenty-one twenty-two twenty-three twenty-four twenty-five twenty-six twenty-seven twenty-eight twenty-nine thirty"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42}}'
+cat > "$work/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/body;
+  server {
+    listen 127.0.0.1:$upstream_port;
+    location / { default_type application/json; return 200 '$answer'; }
+  }
+}
+EOF
+nginx -c "$work/nginx.conf" -e "$work/nginx-error.log" &
+cat > "$work/body.lua" <<'EOF'
+wrk.method = "POST"
+wrk.body = [==[{"model":"bench-model","messages":[{"role":"user","content":"hello benchmark, please answer"}]}]==]
+wrk.headers["Content-Type"] = "application/json"
+EOF
+capture=$([ "$mode" = on ] && echo true || echo false)
+cat > "$work/tao.json" <<EOF
+{
+  "Logging": { "LogLevel": { "Default": "Warning" } },
+  "Tao": {
+    "Gateway": { "Urls": "http://127.0.0.1:$gateway_port", "InstanceId": "ab" },
+    "Auth": { "AllowAnonymous": true, "AdminKey": "ab-admin-key" },
+    "Capture": { "Enabled": $capture, "ClickHouse": { "Enabled": $capture }, "Kafka": { "Enabled": false } },
+    "Models": { "bench-model": { "Cluster": "upstream" } }
+  },
+  "ReverseProxy": { "Clusters": { "upstream": { "Destinations": { "d1": { "Address": "http://127.0.0.1:$upstream_port/" } } } } }
+}
+EOF
+url="http://127.0.0.1:$gateway_port/v1/chat/completions"
+for round in $(seq 1 "$rounds"); do
+  for spec in "$@"; do
+    IFS='|' read -r label bin envs <<< "$spec"
+    rm -rf "$work/data" && mkdir -p "$work/data"
+    # shellcheck disable=SC2086 # the variant's environment is a list of words on purpose
+    env $envs "$bin/tao" gateway --config "$work/tao.json" --data "$work/data" > "$work/gateway.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 400); do curl -sf "http://127.0.0.1:$gateway_port/healthz" > /dev/null && break; sleep 0.05; done
+    wrk -t2 -c64 -d30s -s "$work/body.lua" "$url" > /dev/null
+    cpu0=$(awk '{print $14+$15}' "/proc/$pid/stat")
+    result=$(wrk -t2 -c64 -d15s --latency -s "$work/body.lua" "$url" | awk '/Requests\/sec/{rps=$2} / 99%/{p99=$2} END{printf "%d req/s, p99 %s", rps, p99}')
+    cpu1=$(awk '{print $14+$15}' "/proc/$pid/stat")
+    rss=$(awk '/VmRSS/{print int($2/1024)}' "/proc/$pid/status")
+    anon=$(awk '/RssAnon/{print int($2/1024)}' "/proc/$pid/status")
+    echo "round $round $label: $result, gateway CPU $(echo "scale=2; ($cpu1-$cpu0)/100/15" | bc) cores, RSS $rss MiB ($anon anonymous)"
+    kill "$pid"
+    wait "$pid" 2> /dev/null || true
+  done
+done
