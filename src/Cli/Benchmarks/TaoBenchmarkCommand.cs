@@ -18,6 +18,10 @@ internal static class TaoBenchmarkCommand
         var seeds = new Option<int?>("--seeds") { Description = "How many traffic seeds. Default: 3 (1 with --quick)." };
         var only = new Option<string[]>("--family") { Description = "Run only these families (sql, docqa, units). Default: all.", AllowMultipleArgumentsPerToken = true };
         var objective = new Option<TaoObjective?>("--objective") { Description = "TAO objective: BestOfN (default, expert iteration), Grpo, DrGrpo, Dpo." };
+        var polishPasses = new Option<int?>("--polish-passes")
+        {
+            Description = "Most polishes per TAO round (the starting weights fine-tuned on the buffer, again while the polished weights find targets for more inputs). Default: 3.",
+        };
         var iterations = new Option<int?>("--iterations") { Description = "Most generate → score → train iterations per TAO round (it stops sooner when its buffer of targets stops growing). Default: 16." };
         var compare = new Option<bool>("--objectives") { Description = "Also run GRPO, Dr. GRPO and DPO at the same budget on the first seed." };
         var curves = new Option<bool>("--curves") { Description = "Also the curves on the first seed: candidates per input 2..32, and 6 consecutive rounds on fresh inputs (about 30 more minutes)." };
@@ -27,7 +31,7 @@ internal static class TaoBenchmarkCommand
             "and TAO on the same inputs WITHOUT them, on held-out inputs of several traffic seeds: paired 95 % intervals, McNemar's test, per-item " +
             "results (items.jsonl), the targets met or missed in words. Writes report.md, report.json and PNG curves to .tao/bench/tao-*.")
         {
-            quick, docs, seed, seeds, only, objective, iterations, compare, curves,
+            quick, docs, seed, seeds, only, objective, iterations, polishPasses, compare, curves,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -47,6 +51,11 @@ internal static class TaoBenchmarkCommand
             if (result.GetValue(iterations) is { } perRound and > 0)
             {
                 options = options with { Round = options.Round with { Iterations = perRound } };
+            }
+
+            if (result.GetValue(polishPasses) is { } passes and > 0)
+            {
+                options = options with { Round = options.Round with { PolishPasses = passes } };
             }
 
             var folder = Path.GetFullPath(Path.Combine(".tao", "bench", "tao-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));
