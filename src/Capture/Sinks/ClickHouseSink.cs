@@ -13,7 +13,6 @@ namespace Tao.Capture.Sinks;
 public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions options) : ICaptureSink
 {
     private static readonly string[] s_feedbackColumns = FeedbackTable.Columns.Select(c => c.Name).ToArray();
-    private readonly string _table = $"{store.Database}.{CapturesTable.Name}";
     private readonly string _feedbackTable = $"{store.Database}.{FeedbackTable.Name}";
     private volatile bool _schemaReady;
     private long _jsonBatches;

@@ -130,19 +130,8 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         Action down, Action up, TimeSpan fill, CancellationToken cancellationToken)
     {
         var folder = Path.Combine(work, "pipeline-" + (capture == Capture.Kafka ? "kafka" : "clickhouse"));
-        Directory.CreateDirectory(folder);
-        var port = ChildProcess.FreePort();
-        var config = GatewayConfig(port, LoopbackStore.Create(), upstream, capture, kafka);
-        if (server is { } served)
-        {
-            config["Tao"]!["ClickHouse"] = served.Store.ServerSection(served.Port);
-        }
-
-        var configPath = Path.Combine(folder, "tao.json");
-        await File.WriteAllTextAsync(configPath, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
-        await using var gateway = ChildProcess.StartTao(Path.Combine(folder, "gateway.log"), null, "gateway", "--config", configPath, "--data", folder);
-        var address = new Uri($"http://127.0.0.1:{port}/");
-        await gateway.WaitForHttpAsync(new Uri(address, "/healthz"), TimeSpan.FromSeconds(120));
+        var (gateway, address, _) = await StartGatewayAsync(folder, port => GatewayConfig(port, LoopbackStore.Create(), upstream, capture, kafka, server), cancellationToken);
+        await using var running = gateway;
         down();
         var headers = new Dictionary<string, string> { ["x-fake-words"] = options.Words.ToString() };
         var load = await new LoadGenerator(address, "/v1/chat/completions", Body, headers).RunAsync(name, 64, fill, TimeSpan.Zero, null, cancellationToken);
@@ -222,19 +211,9 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         StoreBehindProxy? storeProcess, CancellationToken cancellationToken)
     {
         var folder = Path.Combine(work, name.Replace(", ", "-").Replace(' ', '-').Replace("(", string.Empty).Replace(")", string.Empty));
-        Directory.CreateDirectory(folder);
-        var port = ChildProcess.FreePort();
-        var config = GatewayConfig(port, LoopbackStore.Create(), upstream, capture, null);
-        if (storeProcess is not null)
-        {
-            config["Tao"]!["ClickHouse"] = storeProcess.Store.ServerSection(storeProcess.Store.Port);
-        }
-
-        var configPath = Path.Combine(folder, "tao.json");
-        await File.WriteAllTextAsync(configPath, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
-        await using var gateway = ChildProcess.StartTao(Path.Combine(folder, "gateway.log"), null, "gateway", "--config", configPath, "--data", folder);
-        var address = new Uri($"http://127.0.0.1:{port}/");
-        await gateway.WaitForHttpAsync(new Uri(address, "/healthz"), TimeSpan.FromSeconds(120));
+        var server = storeProcess is null ? ((LoopbackStore, int)?)null : (storeProcess.Store, storeProcess.Store.Port);
+        var (gateway, address, _) = await StartGatewayAsync(folder, port => GatewayConfig(port, LoopbackStore.Create(), upstream, capture, null, server), cancellationToken);
+        await using var running = gateway;
         await StaticRowAsync(report, new Target(name, address, gateway) { Capture = capture, StoreProcess = storeProcess?.Process }, folder, cancellationToken);
         await gateway.StopAsync();
     }
@@ -278,17 +257,10 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         }
 
         var folder = Path.Combine(work, "cold-start");
-        Directory.CreateDirectory(folder);
-        var port = ChildProcess.FreePort();
-        var configPath = Path.Combine(folder, "tao.json");
-        await File.WriteAllTextAsync(configPath,
-            GatewayConfig(port, LoopbackStore.Create(), upstream, Capture.Embedded, null).ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
         output.WriteLine($"  static upstream, cold start: a new gateway (capture to the embedded store) under load for its first {ColdStartSeconds} s ...");
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        await using var gateway = ChildProcess.StartTao(Path.Combine(folder, "gateway.log"), null, "gateway", "--config", configPath, "--data", folder);
-        var address = new Uri($"http://127.0.0.1:{port}/");
-        await gateway.WaitForHttpAsync(new Uri(address, "/healthz"), TimeSpan.FromSeconds(120), TimeSpan.FromMilliseconds(20));
-        var started = clock.Elapsed;
+        var (gateway, address, started) = await StartGatewayAsync(folder, port => GatewayConfig(port, LoopbackStore.Create(), upstream, Capture.Embedded, null),
+            cancellationToken, TimeSpan.FromMilliseconds(20));
+        await using var running = gateway;
         var windows = new List<double>();
         for (var second = 0; second < ColdStartSeconds; second++)
         {
@@ -330,15 +302,9 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
     /// <summary>Capture on, fixed rate, for the soak duration: the gateway's resident memory every 10 s.</summary>
     private async Task SoakAsync(GatewayBenchmarkReport report, string work, Uri upstream, CancellationToken cancellationToken)
     {
-        var folder = Path.Combine(work, "soak");
-        Directory.CreateDirectory(folder);
-        var port = ChildProcess.FreePort();
-        var configPath = Path.Combine(folder, "tao.json");
-        await File.WriteAllTextAsync(configPath,
-            GatewayConfig(port, LoopbackStore.Create(), upstream, Capture.Embedded, null).ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
-        await using var gateway = ChildProcess.StartTao(Path.Combine(folder, "gateway.log"), null, "gateway", "--config", configPath, "--data", folder);
-        var address = new Uri($"http://127.0.0.1:{port}/");
-        await gateway.WaitForHttpAsync(new Uri(address, "/healthz"), TimeSpan.FromSeconds(120));
+        var (gateway, address, _) = await StartGatewayAsync(Path.Combine(work, "soak"),
+            port => GatewayConfig(port, LoopbackStore.Create(), upstream, Capture.Embedded, null), cancellationToken);
+        await using var process = gateway;
         output.WriteLine($"  soak: capture to the embedded store at {options.Rate:0} requests/s for {options.Soak.TotalMinutes:0.#} min ...");
         var headers = new Dictionary<string, string> { ["x-fake-words"] = options.Words.ToString() };
         var running = new LoadGenerator(address, "/v1/chat/completions", Body, headers)
@@ -359,16 +325,9 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         KafkaMockCluster? kafka, CancellationToken cancellationToken)
     {
         var folder = Path.Combine(work, name.Replace(", ", "-").Replace(' ', '-'));
-        Directory.CreateDirectory(folder);
-        var port = ChildProcess.FreePort();
         var store = LoopbackStore.Create();
-        var configPath = Path.Combine(folder, "tao.json");
-        await File.WriteAllTextAsync(configPath,
-            GatewayConfig(port, store, upstream, capture, kafka?.BootstrapServers).ToJsonString(new JsonSerializerOptions { WriteIndented = true }),
-            cancellationToken);
-        await using var gateway = ChildProcess.StartTao(Path.Combine(folder, "gateway.log"), null, "gateway", "--config", configPath, "--data", folder);
-        var address = new Uri($"http://127.0.0.1:{port}/");
-        await gateway.WaitForHttpAsync(new Uri(address, "/healthz"), TimeSpan.FromSeconds(120));
+        var (gateway, address, _) = await StartGatewayAsync(folder, port => GatewayConfig(port, store, upstream, capture, kafka?.BootstrapServers), cancellationToken);
+        await using var running = gateway;
         var target = new Target(name, address, gateway)
         {
             Capture = capture,
@@ -467,7 +426,36 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         return new CaptureCheck(target.Name, answered.Count, stored.Count, missing, drain);
     }
 
-    private static JsonObject GatewayConfig(int port, LoopbackStore store, Uri upstream, Capture capture, string? kafka) => new()
+    /// <summary>
+    /// A gateway process on a free port, its configuration (<paramref name="config"/> of the port) written into
+    /// <paramref name="folder"/>, started and answering /healthz; with how long that took from its start.
+    /// </summary>
+    private static async Task<(ChildProcess Gateway, Uri Address, TimeSpan Healthy)> StartGatewayAsync(string folder, Func<int, JsonObject> config,
+        CancellationToken cancellationToken, TimeSpan? poll = null)
+    {
+        Directory.CreateDirectory(folder);
+        var port = ChildProcess.FreePort();
+        var configPath = Path.Combine(folder, "tao.json");
+        await File.WriteAllTextAsync(configPath, config(port).ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var gateway = ChildProcess.StartTao(Path.Combine(folder, "gateway.log"), null, "gateway", "--config", configPath, "--data", folder);
+        var address = new Uri($"http://127.0.0.1:{port}/");
+        try
+        {
+            await gateway.WaitForHttpAsync(new Uri(address, "/healthz"), TimeSpan.FromSeconds(120), poll);
+        }
+        catch
+        {
+            await gateway.DisposeAsync();
+            throw;
+        }
+
+        return (gateway, address, clock.Elapsed);
+    }
+
+    /// <summary>The gateway's configuration; <paramref name="server"/>: a store served over HTTP instead of the embedded one.</summary>
+    private static JsonObject GatewayConfig(int port, LoopbackStore store, Uri upstream, Capture capture, string? kafka,
+        (LoopbackStore Store, int Port)? server = null) => new()
     {
         ["Logging"] = new JsonObject { ["LogLevel"] = new JsonObject { ["Default"] = "Warning" } },
         ["Tao"] = new JsonObject
@@ -480,7 +468,7 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
                 ["ClickHouse"] = new JsonObject { ["Enabled"] = capture is Capture.Embedded or Capture.Server },
                 ["Kafka"] = new JsonObject { ["Enabled"] = capture == Capture.Kafka, ["BootstrapServers"] = kafka ?? string.Empty, ["Topic"] = Topic },
             },
-            ["ClickHouse"] = store.EmbeddedSection(),
+            ["ClickHouse"] = server is { } served ? served.Store.ServerSection(served.Port) : store.EmbeddedSection(),
             ["Models"] = new JsonObject { ["bench-model"] = new JsonObject { ["Cluster"] = "upstream" } },
         },
         ["ReverseProxy"] = new JsonObject
