@@ -22,6 +22,11 @@ internal static class TaoBenchmarkCommand
         {
             Description = "Most polishes per TAO round (the starting weights fine-tuned on the buffer, again while the polished weights find targets for more inputs). Default: 3.",
         };
+        var workers = new Option<int?>("--workers")
+        {
+            Description = "Jobs at once (seeds, baselines, rounds and curves are separate jobs; each torch operation on one thread when more than one). " +
+                          "Default: the processor count.",
+        };
         var iterations = new Option<int?>("--iterations") { Description = "Most generate → score → train iterations per TAO round (it stops sooner when its buffer of targets stops growing). Default: 16." };
         var compare = new Option<bool>("--objectives") { Description = "Also run GRPO, Dr. GRPO and DPO at the same budget on the first seed." };
         var curves = new Option<bool>("--curves") { Description = "Also the curves on the first seed: candidates per input 2..32, and 6 consecutive rounds on fresh inputs (about 30 more minutes)." };
@@ -31,7 +36,7 @@ internal static class TaoBenchmarkCommand
             "and TAO on the same inputs WITHOUT them, on held-out inputs of several traffic seeds: paired 95 % intervals, McNemar's test, per-item " +
             "results (items.jsonl), the targets met or missed in words. Writes report.md, report.json and PNG curves to .tao/bench/tao-*.")
         {
-            quick, docs, seed, seeds, only, objective, iterations, polishPasses, compare, curves,
+            quick, docs, seed, seeds, only, objective, iterations, polishPasses, workers, compare, curves,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -51,6 +56,11 @@ internal static class TaoBenchmarkCommand
             if (result.GetValue(iterations) is { } perRound and > 0)
             {
                 options = options with { Round = options.Round with { Iterations = perRound } };
+            }
+
+            if (result.GetValue(workers) is { } jobs and > 0)
+            {
+                options = options with { Workers = jobs };
             }
 
             if (result.GetValue(polishPasses) is { } passes and > 0)

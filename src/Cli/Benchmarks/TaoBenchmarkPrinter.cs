@@ -163,7 +163,8 @@ internal static class TaoBenchmarkPrinter
         var baseNote = report.BaseFromCache
             ? $" (base model {report.BaseModel} reused from an earlier run)."
             : string.Create(Inv, $", of which {report.BaseBuildSeconds / 60:0.0} building the base model (kept for later runs).");
-        text.AppendLine(string.Create(Inv, $"Whole run: {report.ElapsedSeconds / 60:0.0} minutes{baseNote} Per-item answers: items.jsonl next to this report."));
+        var workers = report.Workers > 1 ? string.Create(Inv, $" with {report.Workers} jobs at once (each torch operation on one thread)") : "";
+        text.AppendLine(string.Create(Inv, $"Whole run: {report.ElapsedSeconds / 60:0.0} minutes{workers}{baseNote} Per-item answers: items.jsonl next to this report."));
         return text.ToString();
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using TorchSharp;
 using Tao.Trainer.Checkpoints;
 using Tao.Trainer.Evaluation;
 using Tao.Trainer.Generation;
@@ -45,89 +46,304 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         Say(built.FromCache ? $"base model: reused from {built.Folder}" : $"base model: built in {built.BuildTime.TotalSeconds:0} s");
         var tokenizer = TextTokenizer.Load(built.Folder);
         using var baseModel = ModelCheckpoint.Load(built.Folder);
-        var first = families[0].Generate(recipe.Seed, recipe.BaseCount(families[0]), 0, 64, options.Seeds[0]);
-        report.Throughput = ThroughputProbe.Measure(baseModel, tokenizer, built.Training, first.HeldOut, cancellationToken);
+        var probe = families[0].Generate(recipe.Seed, recipe.BaseCount(families[0]), 0, 64, options.Seeds[0]);
+        report.Throughput = ThroughputProbe.Measure(baseModel, tokenizer, built.Training, probe.HeldOut, cancellationToken);
 
-        await using var items = new StreamWriter(Path.Combine(folder, "items.jsonl"));
-        foreach (var family in families)
+        // The work runs as jobs on a few workers, each torch operation on one thread: on this model's small matrices a
+        // second thread adds ~30 % to one job, while a second job on the other core adds ~100 % (measured; docs/benchmarks.md).
+        // One thread per operation also makes the figures the same whatever the worker count or the core count.
+        var workers = Math.Max(1, options.Workers);
+        var threads = torch.get_num_threads();
+        if (workers > 1)
         {
-            var result = await RunFamilyAsync(family, baseModel, tokenizer, items, cancellationToken);
-            report.Families.Add(result);
-            await File.WriteAllTextAsync(Path.Combine(folder, "report.partial.json"), JsonSerializer.Serialize(report, s_json), cancellationToken);
+            torch.set_num_threads(1);
         }
 
+        var runs = families.Select(f => new FamilyRun(f, options.Seeds.Select(seed =>
+                new SeedRun(seed, f.Generate(recipe.Seed, recipe.BaseCount(f), options.SizeOf(f).Tune, options.SizeOf(f).HeldOut, seed))).ToList())).ToList();
+        // The costliest family's jobs first (cost: the characters of its tuning inputs, which every epoch and sample reads).
+        var byCost = runs.OrderByDescending(r => r.Seeds[0].Split.Tuning.Sum(e => (long)e.Prompt.Text.Length)).ToList();
+        try
+        {
+            var pool = new JobPool(workers);
+            // Queued longest first: each family's labelled grid (the later seeds reuse its rate), then the TAO rounds, the
+            // later seeds' baselines, the base model's evaluations, and the curves.
+            foreach (var run in byCost)
+            {
+                var first = run.Seeds[0];
+                first.Ft = pool.Run(() => FineTuneAsync(run, first, baseModel, tokenizer, options.FtRates, cancellationToken));
+            }
+
+            foreach (var run in byCost)
+            {
+                foreach (var seedRun in run.Seeds)
+                {
+                    seedRun.Tao = pool.Run(() => TaoSeedAsync(run, seedRun, baseModel, tokenizer, cancellationToken));
+                }
+            }
+
+            foreach (var run in byCost)
+            {
+                foreach (var seedRun in run.Seeds.Skip(1))
+                {
+                    seedRun.Ft = pool.Run(() => FineTuneAsync(run, seedRun, baseModel, tokenizer, run.ChosenRates, cancellationToken), run.Seeds[0].Ft!);
+                }
+            }
+
+            foreach (var run in byCost)
+            {
+                foreach (var seedRun in run.Seeds)
+                {
+                    seedRun.Base = pool.Run(() => BaseSeedAsync(run, seedRun, baseModel, tokenizer, cancellationToken));
+                }
+
+                ScheduleFirstSeedExtras(pool, run, baseModel, tokenizer, cancellationToken);
+            }
+
+            await pool.RunAsync();
+        }
+        finally
+        {
+            torch.set_num_threads(threads);
+        }
+
+        await using var items = new StreamWriter(Path.Combine(folder, "items.jsonl"));
+        foreach (var run in runs)
+        {
+            report.Families.Add(await SummariseFamilyAsync(run, items, cancellationToken));
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(folder, "report.partial.json"), JsonSerializer.Serialize(report, s_json), cancellationToken);
         if (report.Throughput is { } throughput && double.IsNaN(throughput.TrainingTokensPerSecond))
         {
-            throughput.TrainingTokensPerSecond = _taoTokensPerSecond.Count > 0 ? _taoTokensPerSecond.Average() : 0;
+            lock (_taoTokensPerSecond)
+            {
+                throughput.TrainingTokensPerSecond = _taoTokensPerSecond.Count > 0 ? _taoTokensPerSecond.Average() : 0;
+            }
+
             throughput.TrainingGflops = 6.0 * throughput.Parameters * throughput.TrainingTokensPerSecond / 1e9;
         }
 
+        report.Workers = workers;
         report.ElapsedSeconds = clock.Elapsed.TotalSeconds;
         return report;
     }
 
     private readonly List<double> _taoTokensPerSecond = [];
+    private readonly SemaphoreSlim _roundsFile = new(1, 1);
 
-    private async Task<FamilyResult> RunFamilyAsync(ITaskFamily family, LlamaForCausalLM baseModel, TextTokenizer tokenizer, StreamWriter items,
+    /// <summary>One family's seeds and what the first seed's jobs hand on (the baseline's chosen rate, the curves).</summary>
+    private sealed class FamilyRun(ITaskFamily family, IReadOnlyList<SeedRun> seeds)
+    {
+        public ITaskFamily Family => family;
+        public IReadOnlyList<SeedRun> Seeds => seeds;
+        public FamilyResult Result { get; } = new() { Family = family.Name };
+
+        /// <summary>The labelled baseline's rate chosen on the first seed's dev slice, which the later seeds reuse.</summary>
+        public double[]? ChosenRates { get; set; }
+
+        public ObjectiveResult?[] Objectives { get; set; } = [];
+        public CurvePoint?[] Budgets { get; set; } = [];
+    }
+
+    /// <summary>One seed of one family: its inputs, the three systems' evaluations, and the jobs that produce them.</summary>
+    private sealed class SeedRun(int seed, TaskSplit split)
+    {
+        public int Seed => seed;
+        public TaskSplit Split => split;
+        public SeedResult Result { get; } = new() { Seed = seed };
+        public Task? Base { get; set; }
+        public Task? Ft { get; set; }
+        public Task? Tao { get; set; }
+        public TaskEvaluator.Result? Before { get; set; }
+        public bool[]? Reach { get; set; }
+        public TaskEvaluator.Result? AfterFt { get; set; }
+        public TaskEvaluator.Result? AfterTao { get; set; }
+        public HashSet<string> Dev(TaoBenchmarkOptions options) => DevSlice.Choose(split.Tuning.Select(e => e.Prompt.Id), (ulong)seed, options.Round.DevFraction,
+            options.Round.MinDevPrompts, options.Round.MaxDevPrompts);
+    }
+
+    /// <summary>
+    /// Runs queued jobs on <paramref name="workers"/> workers: each takes the first queued job whose dependencies are done, so
+    /// the queue's order is the priority. Jobs are queued first and run by <see cref="RunAsync"/>; after a failure no new
+    /// job starts, and the failure is what <see cref="RunAsync"/> throws.
+    /// </summary>
+    private sealed class JobPool(int workers)
+    {
+        private sealed record Entry(Func<Task> Job, Task[] After, TaskCompletionSource Done);
+
+        private readonly List<Entry> _queue = [];
+        private volatile bool _failed;
+
+        public Task Run(Func<Task> job, params Task[] after)
+        {
+            var entry = new Entry(job, after, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            lock (_queue)
+            {
+                _queue.Add(entry);
+            }
+
+            return entry.Done.Task;
+        }
+
+        public Task RunAsync() => Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(WorkAsync)));
+
+        private async Task WorkAsync()
+        {
+            while (!_failed)
+            {
+                Entry? next;
+                Task[] pending;
+                lock (_queue)
+                {
+                    if (_queue.Count == 0)
+                    {
+                        return;
+                    }
+
+                    next = _queue.FirstOrDefault(e => e.After.All(t => t.IsCompleted));
+                    _ = next is not null && _queue.Remove(next);
+                    pending = next is null ? _queue.SelectMany(e => e.After).Where(t => !t.IsCompleted).Distinct().ToArray() : [];
+                }
+
+                if (next is null)
+                {
+                    await Task.WhenAny(pending); // a job another worker runs
+                    continue;
+                }
+
+                try
+                {
+                    await Task.WhenAll(next.After); // rethrows a dependency's failure
+                    await next.Job();
+                    next.Done.SetResult();
+                }
+                catch (Exception e)
+                {
+                    _failed = true;
+                    next.Done.SetException(e);
+                    throw;
+                }
+            }
+        }
+    }
+
+    private async Task BaseSeedAsync(FamilyRun run, SeedRun seedRun, LlamaForCausalLM baseModel, TextTokenizer tokenizer, CancellationToken cancellationToken)
+    {
+        var (family, split, result) = (run.Family, seedRun.Split, seedRun.Result);
+        seedRun.Before = await TaskEvaluator.EvaluateAsync(baseModel, tokenizer, family, split.HeldOut, cancellationToken);
+        result.Base = seedRun.Before.Accuracy;
+        var (passAtN, pickAtN, reach) = await SelectionQualityAsync(baseModel, tokenizer, family, split.HeldOut, seedRun.Seed, cancellationToken);
+        (result.PassAtN, result.PickAtN, seedRun.Reach) = (passAtN, pickAtN, reach);
+        Say($"{family.Name} seed {seedRun.Seed}: base {seedRun.Before.Accuracy:P1} on {split.HeldOut.Count} held-out inputs; with {options.Candidates} samples " +
+            $"a right answer is among them {result.PassAtN:P1}, the label-free pick is right {result.PickAtN:P1}");
+    }
+
+    private async Task FineTuneAsync(FamilyRun run, SeedRun seedRun, LlamaForCausalLM baseModel, TextTokenizer tokenizer, IReadOnlyList<double>? rates,
         CancellationToken cancellationToken)
     {
-        var recipe = options.Base;
-        var (tune, heldOut) = options.SizeOf(family);
-        var result = new FamilyResult { Family = family.Name };
+        var (family, split, result) = (run.Family, seedRun.Split, seedRun.Result);
+        var watch = Stopwatch.StartNew();
+        using var ft = ModelCopies.Frozen(baseModel);
+        var tuned = await new FineTuneBaseline(baseModel, tokenizer, family).TrainAsync(ft, split.Tuning, seedRun.Dev(options), rates ?? options.FtRates,
+            options.FtMaxEpochs, options.FtBatchSize, seedRun.Seed, cancellationToken);
+        if (seedRun == run.Seeds[0])
+        {
+            run.ChosenRates = tuned.LearningRate > 0 ? [tuned.LearningRate] : null; // the later seeds reuse the rate chosen here
+        }
+
+        seedRun.AfterFt = await TaskEvaluator.EvaluateAsync(ft, tokenizer, family, split.HeldOut, cancellationToken);
+        (result.Ft, result.FtLearningRate, result.FtEpochs, result.FtSteps, result.FtDev) =
+            (seedRun.AfterFt.Accuracy, tuned.LearningRate, tuned.Epochs, tuned.Steps, tuned.DevAccuracy);
+        Say($"{family.Name} seed {seedRun.Seed}: labelled fine-tuning {seedRun.AfterFt.Accuracy:P1} (rate {tuned.LearningRate:0.####}, {tuned.Epochs} epochs, " +
+            $"dev {tuned.DevAccuracy:P1}, {watch.Elapsed.TotalSeconds:0} s)");
+    }
+
+    private async Task TaoSeedAsync(FamilyRun run, SeedRun seedRun, LlamaForCausalLM baseModel, TextTokenizer tokenizer, CancellationToken cancellationToken)
+    {
+        var (family, result) = (run.Family, seedRun.Result);
+        var watch = Stopwatch.StartNew();
+        var (afterTao, round) = await TaoAsync(family, baseModel, tokenizer, seedRun.Split, RoundOptions(family, seedRun.Seed, options.Candidates, options.Round.Objective),
+            cancellationToken);
+        seedRun.AfterTao = afterTao;
+        result.Tao = afterTao.Accuracy;
+        result.TaoSeconds = watch.Elapsed.TotalSeconds;
+        result.TaoSteps = round.Metrics.Count(m => m.Event == "step");
+        result.TaoBestIteration = round.BestIteration;
+        result.TaoIterations = round.Iterations;
+        result.TaoPolishEpoch = round.PolishEpoch;
+        result.TaoPolishPass = round.PolishPass;
+        result.TaoPolishPasses = round.PolishPasses;
+        result.TaoPolishRate = round.PolishRate;
+        result.TaoCoverage = round.Metrics.LastOrDefault(m => m.Event == "iteration")?.Coverage ?? 0;
+        result.TaoStopReason = round.StopReason;
+        result.Iterations.AddRange(Iterations(round));
+        lock (_taoTokensPerSecond)
+        {
+            _taoTokensPerSecond.Add(round.TrainingTokensPerSecond);
+        }
+
+        Say($"{family.Name} seed {seedRun.Seed}: TAO {afterTao.Accuracy:P1} ({round.Iterations} iterations, targets for {result.TaoCoverage:P0} of the training inputs, " +
+            $"{result.TaoSteps} steps, {watch.Elapsed.TotalSeconds:0} s: sampling {round.SamplingTime.TotalSeconds:0}, training {round.TrainingTime.TotalSeconds:0}, " +
+            $"dev {round.DevTime.TotalSeconds:0}; {round.StopReason})");
+    }
+
+    /// <summary>The first seed's objective comparison and curves, each a job of its own.</summary>
+    private void ScheduleFirstSeedExtras(JobPool pool, FamilyRun run, LlamaForCausalLM baseModel, TextTokenizer tokenizer, CancellationToken cancellationToken)
+    {
+        var first = run.Seeds[0];
+        var family = run.Family;
+        run.Objectives = new ObjectiveResult?[options.CompareObjectives.Length];
+        for (var i = 0; i < options.CompareObjectives.Length; i++)
+        {
+            var (at, objective) = (i, options.CompareObjectives[i]);
+            pool.Run(async () =>
+            {
+                var watch = Stopwatch.StartNew();
+                var (after, _) = await TaoAsync(family, baseModel, tokenizer, first.Split, RoundOptions(family, first.Seed, options.Candidates, objective), cancellationToken);
+                var comparison = PairedComparison.Compute(first.Before!.Right.Select((r, j) => (r ? 1.0 : 0, after.Right[j] ? 1.0 : 0, "all")).ToList());
+                run.Objectives[at] = new ObjectiveResult { Objective = objective.ToString(), Accuracy = after.Accuracy, VsBase = comparison, Seconds = watch.Elapsed.TotalSeconds };
+                Say($"{family.Name}: {objective} at {options.Candidates} candidates {after.Accuracy:P1} ({watch.Elapsed.TotalSeconds:0} s)");
+            }, first.Base!);
+        }
+
+        if (!options.Curves)
+        {
+            return;
+        }
+
+        // Our Figure 3: held-out accuracy against candidates per input (the tuning compute), first seed.
+        run.Budgets = new CurvePoint?[options.Budgets.Length];
+        for (var i = 0; i < options.Budgets.Length; i++)
+        {
+            var (at, budget) = (i, options.Budgets[i]);
+            pool.Run(async () =>
+            {
+                var (after, _) = await TaoAsync(family, baseModel, tokenizer, first.Split, RoundOptions(family, first.Seed, budget, options.Round.Objective), cancellationToken);
+                run.Budgets[at] = Point(budget, after.Right);
+                Say($"{family.Name}: {budget} candidates per input → {after.Accuracy:P1}");
+            });
+        }
+
+        pool.Run(() => RoundsCurveAsync(family, baseModel, tokenizer, first.Seed, run.ChosenRates, run.Result, cancellationToken), first.Ft!);
+    }
+
+    /// <summary>The family's pooled comparisons, in seed order, and every held-out item's answers.</summary>
+    private async Task<FamilyResult> SummariseFamilyAsync(FamilyRun run, StreamWriter items, CancellationToken cancellationToken)
+    {
+        var family = run.Family;
+        var result = run.Result;
         var baseVsTao = new List<(double, double, string)>();
         var ftVsTao = new List<(double, double, string)>();
         var baseVsFt = new List<(double, double, string)>();
         var withinReach = new List<(double, double, string)>(); // FT vs TAO on the items some base sample got right
         var beyondReach = new List<(double, double, string)>();
-        double[]? ftRates = null;
-        var baseTokens = new List<double>();
-        var taoTokens = new List<double>();
-        foreach (var seed in options.Seeds)
+        foreach (var seedRun in run.Seeds)
         {
-            var split = family.Generate(recipe.Seed, recipe.BaseCount(family), tune, heldOut, seed);
+            var (split, seed) = (seedRun.Split, seedRun.Seed);
+            var (before, afterFt, afterTao, reach) = (seedRun.Before!, seedRun.AfterFt!, seedRun.AfterTao!, seedRun.Reach!);
             result.TuningInputs = split.Tuning.Count;
             result.HeldOutPerSeed = split.HeldOut.Count;
-            var seedResult = new SeedResult { Seed = seed };
-            var before = await TaskEvaluator.EvaluateAsync(baseModel, tokenizer, family, split.HeldOut, cancellationToken);
-            seedResult.Base = before.Accuracy;
-            baseTokens.Add(before.TokensPerAnswer);
-            var (passAtN, pickAtN, reach) = await SelectionQualityAsync(baseModel, tokenizer, family, split.HeldOut, seed, cancellationToken);
-            (seedResult.PassAtN, seedResult.PickAtN) = (passAtN, pickAtN);
-            Say($"{family.Name} seed {seed}: base {before.Accuracy:P1} on {split.HeldOut.Count} held-out inputs; with {options.Candidates} samples a right answer is among them {seedResult.PassAtN:P1}, the label-free pick is right {seedResult.PickAtN:P1}");
-
-            var roundOptions = RoundOptions(family, seed, options.Candidates, options.Round.Objective);
-            var dev = DevSlice.Choose(split.Tuning.Select(e => e.Prompt.Id), roundOptions.Seed, roundOptions.DevFraction, roundOptions.MinDevPrompts, roundOptions.MaxDevPrompts);
-
-            var watch = Stopwatch.StartNew();
-            using var ft = ModelCopies.Frozen(baseModel);
-            var tuned = await new FineTuneBaseline(baseModel, tokenizer, family).TrainAsync(ft, split.Tuning, dev, ftRates ?? options.FtRates,
-                options.FtMaxEpochs, options.FtBatchSize, seed, cancellationToken);
-            ftRates ??= tuned.LearningRate > 0 ? [tuned.LearningRate] : null; // the rate is chosen on the first seed's dev slice
-            var afterFt = await TaskEvaluator.EvaluateAsync(ft, tokenizer, family, split.HeldOut, cancellationToken);
-            (seedResult.Ft, seedResult.FtLearningRate, seedResult.FtEpochs, seedResult.FtSteps, seedResult.FtDev) =
-                (afterFt.Accuracy, tuned.LearningRate, tuned.Epochs, tuned.Steps, tuned.DevAccuracy);
-            Say($"{family.Name} seed {seed}: labelled fine-tuning {afterFt.Accuracy:P1} (rate {tuned.LearningRate:0.####}, {tuned.Epochs} epochs, dev {tuned.DevAccuracy:P1}, {watch.Elapsed.TotalSeconds:0} s)");
-
-            watch.Restart();
-            var (afterTao, round) = await TaoAsync(family, baseModel, tokenizer, split, roundOptions, cancellationToken);
-            seedResult.Tao = afterTao.Accuracy;
-            seedResult.TaoSeconds = watch.Elapsed.TotalSeconds;
-            seedResult.TaoSteps = round.Metrics.Count(m => m.Event == "step");
-            seedResult.TaoBestIteration = round.BestIteration;
-            seedResult.TaoIterations = round.Iterations;
-            seedResult.TaoPolishEpoch = round.PolishEpoch;
-            seedResult.TaoPolishPass = round.PolishPass;
-            seedResult.TaoPolishPasses = round.PolishPasses;
-            seedResult.TaoPolishRate = round.PolishRate;
-            seedResult.TaoCoverage = round.Metrics.LastOrDefault(m => m.Event == "iteration")?.Coverage ?? 0;
-            seedResult.TaoStopReason = round.StopReason;
-            seedResult.Iterations.AddRange(Iterations(round));
-            taoTokens.Add(afterTao.TokensPerAnswer);
-            _taoTokensPerSecond.Add(round.TrainingTokensPerSecond);
-            Say($"{family.Name} seed {seed}: TAO {afterTao.Accuracy:P1} ({round.Iterations} iterations, targets for {seedResult.TaoCoverage:P0} of the training inputs, " +
-                $"{seedResult.TaoSteps} steps, {watch.Elapsed.TotalSeconds:0} s: sampling {round.SamplingTime.TotalSeconds:0}, training {round.TrainingTime.TotalSeconds:0}, " +
-                $"dev {round.DevTime.TotalSeconds:0}; {round.StopReason})");
-
             for (var i = 0; i < split.HeldOut.Count; i++)
             {
                 var stratum = $"seed{seed}";
@@ -146,19 +362,17 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
                     @base = new { answer = before.Answers[i], right = before.Right[i] },
                     ft = new { answer = afterFt.Answers[i], right = afterFt.Right[i] },
                     tao = new { answer = afterTao.Answers[i], right = afterTao.Right[i] },
-                }, s_json));
+                }, s_json).AsMemory(), cancellationToken);
             }
 
-            result.Seeds.Add(seedResult);
-            if (seed == options.Seeds[0])
-            {
-                await CompareObjectivesAsync(family, baseModel, tokenizer, split, seed, before, result, cancellationToken);
-                if (options.Curves)
-                {
-                    await BudgetCurveAsync(family, baseModel, tokenizer, split, seed, before, result, cancellationToken);
-                    await RoundsCurveAsync(family, baseModel, tokenizer, seed, ftRates, result, cancellationToken);
-                }
-            }
+            result.Seeds.Add(seedRun.Result);
+        }
+
+        result.Objectives.AddRange(run.Objectives.OfType<ObjectiveResult>());
+        if (run.Budgets.Length > 0)
+        {
+            result.Budgets.Add(Point(0, run.Seeds[0].Before!.Right));
+            result.Budgets.AddRange(run.Budgets.OfType<CurvePoint>());
         }
 
         result.TaoVsBase = PairedComparison.Compute(baseVsTao);
@@ -168,8 +382,8 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         result.TaoVsFtWithinReach = withinReach.Count > 0 ? PairedComparison.Compute(withinReach) : null;
         result.TaoVsFtBeyondReach = beyondReach.Count > 0 ? PairedComparison.Compute(beyondReach) : null;
         (result.Base, result.Tao, result.Ft) = (result.TaoVsBase.MeanA, result.TaoVsBase.MeanB, result.TaoVsFt.MeanA);
-        result.BaseTokensPerAnswer = baseTokens.Average();
-        result.TaoTokensPerAnswer = taoTokens.Average();
+        result.BaseTokensPerAnswer = run.Seeds.Average(s => s.Before!.TokensPerAnswer);
+        result.TaoTokensPerAnswer = run.Seeds.Average(s => s.AfterTao!.TokensPerAnswer);
         Say($"{family.Name}: TAO − base {result.TaoVsBase.Gain * 100:+0.0;-0.0} points [{result.TaoVsBase.Low * 100:+0.0;-0.0}, {result.TaoVsBase.High * 100:+0.0;-0.0}], " +
             $"TAO − FT {result.TaoVsFt.Gain * 100:+0.0;-0.0} [{result.TaoVsFt.Low * 100:+0.0;-0.0}, {result.TaoVsFt.High * 100:+0.0;-0.0}]");
         return result;
@@ -204,9 +418,20 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         };
         var outcome = await round.RunAsync(inputs.Select(e => e.Prompt).ToList(), heldOut: null, cancellationToken);
         // The round's trace without its optimiser steps (iterations, dev scores, polish epochs, the final choice), for diagnosis.
-        await File.AppendAllLinesAsync(Path.Combine(folder, "rounds.jsonl"), outcome.Metrics.Where(m => m.Event != "step")
-            .Select(m => JsonSerializer.Serialize(new { family = family.Name, seed = roundOptions.Seed, candidates = roundOptions.Candidates,
-                objective = roundOptions.Objective.ToString(), metrics = m }, s_json)), cancellationToken);
+        var trace = outcome.Metrics.Where(m => m.Event != "step").Select(m => JsonSerializer.Serialize(new
+        {
+            family = family.Name, seed = roundOptions.Seed, candidates = roundOptions.Candidates, objective = roundOptions.Objective.ToString(), metrics = m,
+        }, s_json)).ToList();
+        await _roundsFile.WaitAsync(cancellationToken); // rounds of other jobs append too
+        try
+        {
+            await File.AppendAllLinesAsync(Path.Combine(folder, "rounds.jsonl"), trace, cancellationToken);
+        }
+        finally
+        {
+            _roundsFile.Release();
+        }
+
         var evaluation = await TaskEvaluator.EvaluateAsync(policy, tokenizer, family, split.HeldOut, cancellationToken);
         if (continueFrom is not null)
         {
@@ -214,32 +439,6 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         }
 
         return (evaluation, outcome);
-    }
-
-    private async Task CompareObjectivesAsync(ITaskFamily family, LlamaForCausalLM baseModel, TextTokenizer tokenizer, TaskSplit split, int seed,
-        TaskEvaluator.Result before, FamilyResult result, CancellationToken cancellationToken)
-    {
-        foreach (var objective in options.CompareObjectives)
-        {
-            var watch = Stopwatch.StartNew();
-            var (after, _) = await TaoAsync(family, baseModel, tokenizer, split, RoundOptions(family, seed, options.Candidates, objective), cancellationToken);
-            var comparison = PairedComparison.Compute(before.Right.Select((r, i) => (r ? 1.0 : 0, after.Right[i] ? 1.0 : 0, "all")).ToList());
-            result.Objectives.Add(new ObjectiveResult { Objective = objective.ToString(), Accuracy = after.Accuracy, VsBase = comparison, Seconds = watch.Elapsed.TotalSeconds });
-            Say($"{family.Name}: {objective} at {options.Candidates} candidates {after.Accuracy:P1} ({watch.Elapsed.TotalSeconds:0} s)");
-        }
-    }
-
-    /// <summary>Our Figure 3: held-out accuracy against candidates per input (the tuning compute), first seed.</summary>
-    private async Task BudgetCurveAsync(ITaskFamily family, LlamaForCausalLM baseModel, TextTokenizer tokenizer, TaskSplit split, int seed,
-        TaskEvaluator.Result before, FamilyResult result, CancellationToken cancellationToken)
-    {
-        result.Budgets.Add(Point(0, before.Right));
-        foreach (var budget in options.Budgets)
-        {
-            var (after, _) = await TaoAsync(family, baseModel, tokenizer, split, RoundOptions(family, seed, budget, options.Round.Objective), cancellationToken);
-            result.Budgets.Add(Point(budget, after.Right));
-            Say($"{family.Name}: {budget} candidates per input → {after.Accuracy:P1}");
-        }
     }
 
     /// <summary>

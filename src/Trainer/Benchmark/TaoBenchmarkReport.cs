@@ -9,6 +9,9 @@ public sealed class TaoBenchmarkReport
     public List<FamilyResult> Families { get; } = [];
     public ThroughputResult? Throughput { get; set; }
     public double ElapsedSeconds { get; set; }
+
+    /// <summary>Jobs that ran at once (each torch operation on one thread when more than one).</summary>
+    public int Workers { get; set; } = 1;
     public double BaseBuildSeconds { get; set; }
     public bool BaseFromCache { get; set; }
     public string BaseModel { get; set; } = string.Empty;
