@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Tao.Gateway;
+using Tao.Gateway.Settings;
 using Tao.Storage;
 using Tao.Storage.Schema;
 
@@ -37,6 +38,15 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             // A server that is down must not stop the proxy: the ClickHouse sink migrates once it answers.
             Console.Error.WriteLine($"warning: ClickHouse at {options.Url} is not answering ({e.Message}); captures wait in the spool.");
+        }
+
+        var gatewayOptions = configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
+        if (gatewayOptions.WarmUpSeconds > 0)
+        {
+            var warm = await GatewayWarmUp.RunAsync(store, TimeSpan.FromSeconds(gatewayOptions.WarmUpSeconds), connections: 16, cancellationToken);
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"warmed up: {warm.Calls} calls through a throwaway gateway in {warm.Elapsed.TotalSeconds:0.0} s ({warm.LastSecondCalls} in the last second" +
+                $"{(warm.Failed > 0 ? $", {warm.Failed} failed" : "")})"));
         }
 
         var app = GatewayApp.Build(configuration, store);

@@ -311,7 +311,8 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
             ["Logging"] = new JsonObject { ["LogLevel"] = new JsonObject { ["Default"] = "Warning" } },
             ["Tao"] = new JsonObject
             {
-                ["Gateway"] = new JsonObject { ["Urls"] = $"http://127.0.0.1:{port}", ["InstanceId"] = "faults", ["StateSyncSeconds"] = 0 },
+                // No warm-up: the faults are about what survives, not speed, and the table restarts gateways often.
+                ["Gateway"] = new JsonObject { ["Urls"] = $"http://127.0.0.1:{port}", ["InstanceId"] = "faults", ["StateSyncSeconds"] = 0, ["WarmUpSeconds"] = 0 },
                 ["Auth"] = new JsonObject { ["AllowAnonymous"] = true, ["AdminKey"] = AdminKey },
                 ["Capture"] = new JsonObject { ["ClickHouse"] = new JsonObject { ["Enabled"] = true }, ["Kafka"] = new JsonObject { ["Enabled"] = false } },
                 ["Models"] = new JsonObject

@@ -24,6 +24,13 @@ public sealed class GatewayOptions
     /// </summary>
     public double StateSyncSeconds { get; set; } = 2;
 
+    /// <summary>
+    /// Seconds a new `tao gateway` process spends warming its request path (a throwaway gateway in the same process
+    /// proxying calls to an in-process upstream, see the CLI's GatewayWarmUp) before it listens, so it serves at full
+    /// speed from its first call; 0 starts listening at once, at a third of full speed for the first seconds. Default: 6.
+    /// </summary>
+    public double WarmUpSeconds { get; set; } = 6;
+
     /// <summary>Folder for runtime state (aliases, models, keys changed through the admin API). Default: ".tao/data/gateway".</summary>
     public string StatePath { get; set; } = Path.Combine(".tao", "data", "gateway");
 

@@ -9,6 +9,7 @@ using Tao.Tests;
 namespace Tao.Deploy.Tests.Commands;
 
 /// <summary>tao export as a user runs it: over a data folder's embedded store, into a file and its manifest.</summary>
+[Collection(EmbeddedEngineCollection.Name)]
 public sealed class ExportCommandTests
 {
     [Fact]

@@ -13,6 +13,7 @@ namespace Tao.Deploy.Tests.Commands;
 /// tao export --round as a user runs it, over the folder a real round wrote under the data folder's flywheel work path:
 /// every scored group, the final targets as chat examples, and best-against-worst pairs, each with its manifest.
 /// </summary>
+[Collection(EmbeddedEngineCollection.Name)]
 public sealed class ExportRoundCommandTests
 {
     [Fact]
