@@ -8,7 +8,9 @@
 #   e.g. tools/gateway-ab.sh 2 on 'pgo-off|artifacts/bin/Tao.Cli/release_linux-x64|X=1' \
 #                                 'pgo-on|artifacts/bin/Tao.Cli/release_linux-x64|DOTNET_TieredPGO=1'
 #
-# "on" captures to the embedded store, "off" captures nothing. Needs nginx and wrk (./tao bench installs them).
+# "on" captures to the embedded store, "off" captures nothing. COLD=1 measures the cold start instead: from the moment
+# /readyz answers 200 (what a load balancer waits for), 15 one-second wrk windows, printed as req/s per second, with
+# the seconds from the process's start to ready. Needs nginx and wrk (./tao bench installs them).
 # Copy the build elsewhere first when a variant is another build: a build into artifacts/ under a running gateway
 # replaces its files.
 set -euo pipefail
@@ -61,7 +63,19 @@ for round in $(seq 1 "$rounds"); do
     # shellcheck disable=SC2086 # the variant's environment is a list of words on purpose
     env $envs "$bin/tao" gateway --config "$work/tao.json" --data "$work/data" > "$work/gateway.log" 2>&1 &
     pid=$!
-    for _ in $(seq 1 400); do curl -sf "http://127.0.0.1:$gateway_port/healthz" > /dev/null && break; sleep 0.05; done
+    started=$(date +%s.%N)
+    for _ in $(seq 1 1200); do curl -sf "http://127.0.0.1:$gateway_port/readyz" > /dev/null && break; sleep 0.05; done
+    if [ "${COLD:-0}" = 1 ]; then
+      ready=$(echo "$(date +%s.%N) - $started" | bc)
+      windows=""
+      for _ in $(seq 1 15); do
+        windows="$windows $(wrk -t2 -c64 -d1s -s "$work/body.lua" "$url" | awk '/Requests\/sec/{printf "%.1fk", $2/1000}')"
+      done
+      echo "round $round $label: ready after ${ready:0:5} s; req/s per second of load:$windows"
+      kill "$pid"
+      wait "$pid" 2> /dev/null || true
+      continue
+    fi
     wrk -t2 -c64 -d30s -s "$work/body.lua" "$url" > /dev/null
     cpu0=$(awk '{print $14+$15}' "/proc/$pid/stat")
     result=$(wrk -t2 -c64 -d15s --latency -s "$work/body.lua" "$url" | awk '/Requests\/sec/{rps=$2} / 99%/{p99=$2} END{printf "%d req/s, p99 %s", rps, p99}')

@@ -200,7 +200,13 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
             await StaticGatewayAsync(report, CaptureStoreProcessName, folder, upstreamUri, Capture.Server, store, cancellationToken);
         }
 
-        await ColdStartAsync(report, folder, upstreamUri, cancellationToken);
+        foreach (var warmUp in new double?[] { null, 0 })
+        {
+            if (await ColdStartAsync(folder, upstreamUri, warmUp, cancellationToken) is { } cold)
+            {
+                report.ColdStarts.Add(cold);
+            }
+        }
     }
 
     public const string CaptureOffName = "tao, capture off";
@@ -247,19 +253,28 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
     /// <summary>
     /// A new gateway process (capture to the embedded store) under the static-upstream load from the moment /healthz
     /// answers: wrk in one-second windows for 30 s. Each window opens its connections afresh, as a new replica's
-    /// clients do.
+    /// clients do. <paramref name="warmUpSeconds"/>: the gateway's warm-up before it listens (null: its default).
     /// </summary>
-    private async Task ColdStartAsync(GatewayBenchmarkReport report, string work, Uri upstream, CancellationToken cancellationToken)
+    private async Task<ColdStart?> ColdStartAsync(string work, Uri upstream, double? warmUpSeconds, CancellationToken cancellationToken)
     {
         if (!WrkRunner.Available)
         {
-            return;
+            return null;
         }
 
-        var folder = Path.Combine(work, "cold-start");
-        output.WriteLine($"  static upstream, cold start: a new gateway (capture to the embedded store) under load for its first {ColdStartSeconds} s ...");
-        var (gateway, address, started) = await StartGatewayAsync(folder, port => GatewayConfig(port, LoopbackStore.Create(), upstream, Capture.Embedded, null),
-            cancellationToken, TimeSpan.FromMilliseconds(20));
+        var folder = Path.Combine(work, warmUpSeconds is null ? "cold-start" : $"cold-start-warm-up-{warmUpSeconds}");
+        var warmUp = warmUpSeconds ?? new Gateway.Settings.GatewayOptions().WarmUpSeconds;
+        output.WriteLine($"  static upstream, cold start (warm-up {warmUp} s): a new gateway (capture to the embedded store) under load for its first {ColdStartSeconds} s ...");
+        var (gateway, address, started) = await StartGatewayAsync(folder, port =>
+        {
+            var config = GatewayConfig(port, LoopbackStore.Create(), upstream, Capture.Embedded, null);
+            if (warmUpSeconds is { } seconds)
+            {
+                config["Tao"]!["Gateway"]!["WarmUpSeconds"] = seconds;
+            }
+
+            return config;
+        }, cancellationToken, TimeSpan.FromMilliseconds(20));
         await using var running = gateway;
         var windows = new List<double>();
         for (var second = 0; second < ColdStartSeconds; second++)
@@ -269,8 +284,8 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
             windows.Add(window.RequestsPerSecond);
         }
 
-        report.ColdStart = new ColdStart(started, windows);
         await gateway.StopAsync();
+        return new ColdStart(warmUp, started, windows);
     }
 
     public const int ColdStartSeconds = 30;
@@ -551,8 +566,8 @@ internal sealed record StaticRow(string Name, LoadResult Load)
     public long? StoreResidentBytes { get; init; }
 }
 
-/// <summary>A new gateway's throughput in each of its first seconds under load, and how long it took to answer /healthz.</summary>
-internal sealed record ColdStart(TimeSpan Healthy, IReadOnlyList<double> PerSecond)
+/// <summary>A new gateway's throughput in each of its first seconds under load, how long it took to answer /healthz, and its warm-up.</summary>
+internal sealed record ColdStart(double WarmUpSeconds, TimeSpan Healthy, IReadOnlyList<double> PerSecond)
 {
     /// <summary>Mean requests/s over seconds [from, to) of the load.</summary>
     public double Mean(int from, int to) => PerSecond.Skip(from).Take(to - from).DefaultIfEmpty(0).Average();
@@ -600,5 +615,6 @@ internal sealed class GatewayBenchmarkReport(string folder, GatewayBenchmarkOpti
 
     /// <summary>The static-upstream mode's rows (nginx return 200 as the upstream).</summary>
     public List<StaticRow> Static { get; } = [];
-    public ColdStart? ColdStart { get; set; }
+    /// <summary>Cold starts with the gateway's default warm-up first, then without one.</summary>
+    public List<ColdStart> ColdStarts { get; } = [];
 }
