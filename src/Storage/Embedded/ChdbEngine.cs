@@ -164,12 +164,23 @@ public sealed class ChdbEngine : IDisposable
         connection.Dispose();
     }
 
+    private static readonly string[] ProfilerSettings = ["query_profiler_real_time_period_ns", "query_profiler_cpu_time_period_ns"];
+
     private ChdbConnection OpenConnection(IReadOnlyList<KeyValuePair<string, string>> settings)
     {
-        var arguments = new List<string>(settings.Count + 1) { $"--path={Path}" };
+        var arguments = new List<string>(settings.Count + 3) { $"--path={Path}" };
         foreach (var (name, value) in settings)
         {
             arguments.Add($"--{name}={value}");
+        }
+
+        // No sampling query profiler: its timer signal can land on a thread inside glibc's malloc, and its handler's
+        // first touch of thread-local storage allocates, so the thread waits on the arena lock it holds. Seen once: a
+        // test process with every thread parked on that lock (gdb: _int_malloc, <signal handler called> in libchdb,
+        // __tls_get_addr, malloc). In a gateway that would be a hung process.
+        foreach (var profiler in ProfilerSettings.Where(p => !settings.Any(s => s.Key == p)))
+        {
+            arguments.Add($"--{profiler}=0");
         }
 
         return ChdbConnection.Open(arguments, SettingsKey(settings), Priority);

@@ -89,6 +89,20 @@ public sealed class EmbeddedStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheSamplingQueryProfiler_IsOff_OnEveryConnection()
+    {
+        // Its timer signal can interrupt malloc on an engine thread and deadlock the process (see ChdbEngine).
+        var real = await _store.Client.ExecuteScalarAsync("SELECT getSetting('query_profiler_real_time_period_ns')");
+        var cpu = await _store.Client.ExecuteScalarAsync("SELECT getSetting('query_profiler_cpu_time_period_ns')");
+
+        var engineDefault = await _store.Client.ExecuteScalarAsync("SELECT default FROM system.settings WHERE name = 'query_profiler_real_time_period_ns'");
+
+        Assert.Equal(0UL, Convert.ToUInt64(real));
+        Assert.Equal(0UL, Convert.ToUInt64(cpu));
+        Assert.NotEqual("0", Convert.ToString(engineDefault)); // on unless turned off
+    }
+
+    [Fact]
     public async Task InsertBinary_LargeBatch_StreamsIntoTheEngineAndReadsBackWithParameters()
     {
         var at = new DateTime(2026, 11, 25, 12, 0, 0, DateTimeKind.Utc);
