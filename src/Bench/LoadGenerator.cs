@@ -11,12 +11,20 @@ namespace Tao.Bench;
 /// </summary>
 public sealed class LoadGenerator(Uri target, string path, string body, IReadOnlyDictionary<string, string> headers)
 {
+    private long _answered;
+
+    /// <summary>Calls answered with a success status so far, over every run of this generator, warm-up included (live).</summary>
+    public long Answered => Interlocked.Read(ref _answered);
+
     /// <summary>
     /// Runs the load. With <paramref name="ratePerSecond"/> the load is open-loop: requests are spaced evenly at that
     /// total rate (each connection waits its turn), so latency is measured below saturation instead of queueing at it.
+    /// With <paramref name="until"/> the measurement ends when that task completes, if before <paramref name="duration"/>
+    /// (a scenario that acts on the load, such as killing the server once enough calls were answered).
     /// </summary>
     public async Task<LoadResult> RunAsync(
-        string name, int connections, TimeSpan duration, TimeSpan warmup, double? ratePerSecond = null, CancellationToken cancellationToken = default)
+        string name, int connections, TimeSpan duration, TimeSpan warmup, double? ratePerSecond = null, CancellationToken cancellationToken = default,
+        Task? until = null)
     {
         var interval = ratePerSecond is { } rate ? TimeSpan.FromSeconds(connections / rate) : TimeSpan.Zero;
         using var handler = new SocketsHttpHandler
@@ -88,6 +96,11 @@ public sealed class LoadGenerator(Uri target, string path, string body, IReadOnl
                     }
 
                     ok = response.IsSuccessStatusCode;
+                    if (ok)
+                    {
+                        Interlocked.Increment(ref _answered);
+                    }
+
                     if (ok && response.Headers.TryGetValues(TaoHeaders.RequestId, out var id))
                     {
                         seen.Add(id.First());
@@ -126,7 +139,16 @@ public sealed class LoadGenerator(Uri target, string path, string body, IReadOnl
         await Task.Delay(warmup, cancellationToken);
         Volatile.Write(ref measuring, true);
         var clock = Stopwatch.StartNew();
-        await Task.Delay(duration, cancellationToken);
+        if (until is null)
+        {
+            await Task.Delay(duration, cancellationToken);
+        }
+        else
+        {
+            await Task.WhenAny(Task.Delay(duration, cancellationToken), until);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
         Volatile.Write(ref measuring, false);
         var elapsed = clock.Elapsed;
         stopSending.Cancel();

@@ -28,7 +28,7 @@ public sealed class GatewayWarmUpTests
 
         var result = await GatewayWarmUp.RunAsync(store, TimeSpan.FromSeconds(1.5), connections: 4, CancellationToken.None);
 
-        Assert.True(result.Calls >= 8, $"{result.Calls} calls");
+        Assert.True(result.Calls >= 4, $"{result.Calls} calls"); // each of the 4 callers calls at least once, however slow the machine
         Assert.Equal(0, result.Failed);
         Assert.True(result.Streamed > 0 && result.Streamed < result.Calls, $"{result.Streamed} of {result.Calls} streamed");
         Assert.True(result.Captured > 0, "the throwaway gateway captured into its own spool");

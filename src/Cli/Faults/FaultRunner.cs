@@ -106,10 +106,24 @@ internal sealed class FaultRunner(FaultOptions options, TextWriter output)
         var address = new Uri($"http://127.0.0.1:{port}/");
         await gateway.WaitForHttpAsync(new Uri(address, "/healthz"), TimeSpan.FromSeconds(120));
         var generator = new LoadGenerator(address, "/v1/chat/completions", Body, new Dictionary<string, string>());
-        var running = generator.RunAsync("kill-9", options.Connections, options.Before + TimeSpan.FromSeconds(1), TimeSpan.Zero, options.Rate, cancellationToken);
-        await Task.Delay(options.Before, cancellationToken);
-        gateway.Crash();
-        var load = await running;
+
+        // The kill comes after `Before` and once a second's worth of calls was answered (a slow or busy machine answers
+        // fewer in the same time; the scenario is about a kill under load, not about speed), then the load runs a
+        // second more against the dead process.
+        var crashed = Task.Run(async () =>
+        {
+            await Task.Delay(options.Before, cancellationToken);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (generator.Answered < options.Rate && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+
+            gateway.Crash();
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        }, cancellationToken);
+        var load = await generator.RunAsync("kill-9", options.Connections, TimeSpan.FromMinutes(5), TimeSpan.Zero, options.Rate, cancellationToken, until: crashed);
+        await crashed;
         await gateway.DisposeAsync();
 
         await using var restarted = ChildProcess.StartTao(Path.Combine(folder, "gateway-restarted.log"), null, "gateway", "--config", config, "--data", folder);
