@@ -46,6 +46,16 @@ public sealed class ModelGroupOptions
     public int CanarySeconds { get; set; } = 60;
 
     /// <summary>
+    /// The least evidence a canary decides on: after <see cref="CanarySeconds"/> it runs on until each side, live and
+    /// canary, has this many calls (rated calls when <see cref="CanaryFeedbackMetric"/> is set), or until
+    /// <see cref="CanaryMaxSeconds"/>, then decides on what it has. Default: 0 (the window alone).
+    /// </summary>
+    public int CanaryMinCalls { get; set; }
+
+    /// <summary>The longest a canary waiting for <see cref="CanaryMinCalls"/> runs, in seconds. Default: 600.</summary>
+    public int CanaryMaxSeconds { get; set; } = 600;
+
+    /// <summary>
     /// A boolean feedback metric (higher is better) compared during the canary beside the success rate: the share of
     /// rated calls rated up, canary against live; a significant loss rolls the canary back. Default: none.
     /// </summary>

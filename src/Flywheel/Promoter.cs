@@ -26,6 +26,7 @@ public sealed partial class Promoter(ModelRegistry registry, GatewayAdminClient 
         await ServeAsync(group, version, cancellationToken);
         var previous = await gateway.AliasTargetAsync(group.Alias, cancellationToken);
         PromotionSignal? canary = null;
+        PromotionSignal? rated = null;
         if (group.CanaryPercent > 0 && previous is not null && previous != version)
         {
             LogCanary(logger, group.Alias, version, group.CanaryPercent);
@@ -34,18 +35,35 @@ public sealed partial class Promoter(ModelRegistry registry, GatewayAdminClient 
             await Task.Delay(TimeSpan.FromSeconds(group.CanarySeconds), Clock, cancellationToken);
             if (captures is not null)
             {
-                await Task.Delay(TimeSpan.FromSeconds(2), Clock, cancellationToken); // the last captures of the window reach the store
-                var outcomes = await captures.OutcomesAsync(group.Alias, start, start.AddSeconds(group.CanarySeconds), cancellationToken);
-                var before = outcomes.GetValueOrDefault(previous);
-                var after = outcomes.GetValueOrDefault(version);
-                canary = new PromotionSignal("canary", SignalKind.Live, PairedComparison.Independent(before.Succeeded, before.Calls, after.Succeeded, after.Calls));
-                PromotionSignal? rated = null;
-                if (group.CanaryFeedbackMetric is { Length: > 0 } metric)
+                var end = start.AddSeconds(group.CanarySeconds);
+                var longest = start.AddSeconds(Math.Max(group.CanarySeconds, group.CanaryMaxSeconds));
+                while (true)
                 {
-                    var feedback = await captures.FeedbackOutcomesAsync(group.Alias, start, start.AddSeconds(group.CanarySeconds), metric, cancellationToken);
-                    var (liveRated, liveUp) = feedback.GetValueOrDefault(previous);
-                    var (canaryRated, canaryUp) = feedback.GetValueOrDefault(version);
-                    rated = new PromotionSignal(metric, SignalKind.Feedback, PairedComparison.Independent(liveUp, liveRated, canaryUp, canaryRated));
+                    await Task.Delay(TimeSpan.FromSeconds(2), Clock, cancellationToken); // the last captures of the window reach the store
+                    var outcomes = await captures.OutcomesAsync(group.Alias, start, end, cancellationToken);
+                    var before = outcomes.GetValueOrDefault(previous);
+                    var after = outcomes.GetValueOrDefault(version);
+                    canary = new PromotionSignal("canary", SignalKind.Live, PairedComparison.Independent(before.Succeeded, before.Calls, after.Succeeded, after.Calls));
+                    var evidence = Math.Min(before.Calls, after.Calls);
+                    rated = null;
+                    if (group.CanaryFeedbackMetric is { Length: > 0 } metric)
+                    {
+                        var feedback = await captures.FeedbackOutcomesAsync(group.Alias, start, end, metric, cancellationToken);
+                        var (liveRated, liveUp) = feedback.GetValueOrDefault(previous);
+                        var (canaryRated, canaryUp) = feedback.GetValueOrDefault(version);
+                        rated = new PromotionSignal(metric, SignalKind.Feedback, PairedComparison.Independent(liveUp, liveRated, canaryUp, canaryRated));
+                        evidence = Math.Min(liveRated, canaryRated);
+                    }
+
+                    if (evidence >= group.CanaryMinCalls || end >= longest)
+                    {
+                        break;
+                    }
+
+                    // Too little to decide on: the canary runs on, and the window grows to now.
+                    await Task.Delay(TimeSpan.FromSeconds(1), Clock, cancellationToken);
+                    var now = Clock.GetUtcNow().UtcDateTime;
+                    end = now < longest ? now : longest;
                 }
 
                 foreach (var signal in new[] { canary, rated })

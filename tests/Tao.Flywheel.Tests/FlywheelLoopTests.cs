@@ -208,6 +208,9 @@ public sealed class FlywheelLoopTests
             [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:CanaryPercent"] = "50",
             [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:CanarySeconds"] = "4",
             [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:CanaryFeedbackMetric"] = "thumbs_up",
+            // However slow the machine, the decision waits for 3 rated calls on each side.
+            [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:CanaryMinCalls"] = "3",
+            [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:CanaryMaxSeconds"] = "120",
         });
         await stack.SendAsync(12);
         await stack.Flywheel.StartAsync();
@@ -335,7 +338,14 @@ public sealed class FlywheelLoopTests
         })).ToList();
 
         var round = await stack.Service.RunNowAsync(FlywheelStack.Group, default);
-        await Task.Delay(500);
+        // The load runs on until both versions have served and 20 calls ran (waits for a state; a slow machine takes longer).
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!(calls > 20 && round is not null && served.ContainsKey(FlywheelStack.BaseVersion) && served.ContainsKey(round.CandidateVersion))
+               && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
         stop.Cancel();
         await Task.WhenAll(load);
 
@@ -373,11 +383,13 @@ public sealed class FlywheelLoopTests
 
         using var interrupt = new CancellationTokenSource();
         var running = stack.Service.RunNowAsync(FlywheelStack.Group, interrupt.Token);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow.AddSeconds(180);
         while (stack.Runner.Progress is not { Iteration: >= 2 } && DateTime.UtcNow < deadline)
         {
             await Task.Delay(20);
         }
+
+        Assert.True(stack.Runner.Progress is { Iteration: >= 2 }, "the round reached its second iteration");
 
         interrupt.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
@@ -402,11 +414,13 @@ public sealed class FlywheelLoopTests
         await stack.SendAsync(6);
         using var interrupt = new CancellationTokenSource();
         var running = stack.Service.RunNowAsync(FlywheelStack.Group, interrupt.Token);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow.AddSeconds(180);
         while (stack.Runner.Progress is null && DateTime.UtcNow < deadline)
         {
             await Task.Delay(20);
         }
+
+        Assert.NotNull(stack.Runner.Progress);
 
         interrupt.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);

@@ -95,7 +95,7 @@ public class GatewayFixture : IAsyncLifetime
             ["Tao:Auth:Keys:0:Key"] = ApiKey,
             ["Tao:Auth:Keys:0:Task"] = "support",
             ["ReverseProxy:Clusters:fake:Destinations:d1:Address"] = Upstream.Address.ToString(),
-            ["ReverseProxy:Clusters:fake:HttpRequest:ActivityTimeout"] = "00:00:02",
+            ["ReverseProxy:Clusters:fake:HttpRequest:ActivityTimeout"] = "00:00:30", // upstream timeouts: ResilienceFixture's stalling cluster
             ["ReverseProxy:Clusters:dead:Destinations:d1:Address"] = "http://127.0.0.1:9/",
             ["Tao:Models:base-model:Cluster"] = "fake",
             ["Tao:Models:base-model:UpstreamModel"] = "upstream-base",

@@ -50,6 +50,8 @@ public sealed class ServingStack : IAsyncDisposable
             ["Tao:Serve:Urls"] = "http://127.0.0.1:0",
             ["Tao:Serve:AdminKey"] = AdminKey,
             ["Tao:Serve:DefaultMaxTokens"] = "8",
+            // A window long enough that concurrent test calls meet in one batch however busy the machine (4 ms by default).
+            ["Tao:Serve:BatchWindowMs"] = "250",
         }).Build());
         await Server.StartAsync();
         ServerUrl = Address(Server);

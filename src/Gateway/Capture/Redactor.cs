@@ -6,7 +6,11 @@ namespace Tao.Gateway.Capture;
 /// <summary>Masks configured patterns in text before it reaches a capture record.</summary>
 internal sealed partial class Redactor
 {
-    private static readonly TimeSpan s_timeout = TimeSpan.FromMilliseconds(100);
+    // The built-in patterns run on .NET's non-backtracking engine: linear in the text, so they need no timeout (a 100 ms
+    // one fired under a GC pause or a busy CPU and replaced a harmless prompt with the timeout marker). A configured
+    // pattern runs on it too when it can (no backreferences or lookarounds); otherwise on the backtracking engine with a
+    // timeout that only catastrophic backtracking reaches.
+    private static readonly TimeSpan s_customTimeout = TimeSpan.FromSeconds(2);
     private readonly bool _secrets;
     private readonly bool _emails;
     private readonly bool _cards;
@@ -18,11 +22,23 @@ internal sealed partial class Redactor
         _secrets = redaction.Secrets;
         _emails = redaction.Emails;
         _cards = redaction.CardNumbers;
-        _custom = redaction.Patterns.Select(p => new Regex(p, RegexOptions.Compiled | RegexOptions.CultureInvariant, s_timeout)).ToArray();
+        _custom = redaction.Patterns.Select(Custom).ToArray();
         Enabled = redaction.Any;
     }
 
     public bool Enabled { get; }
+
+    private static Regex Custom(string pattern)
+    {
+        try
+        {
+            return new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+        }
+        catch (NotSupportedException)
+        {
+            return new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant, s_customTimeout);
+        }
+    }
 
     /// <summary>
     /// Masks the configured patterns. <paramref name="keyChoice"/> is the calling key's own choice: false captures its
@@ -132,22 +148,22 @@ internal sealed partial class Redactor
         return digits is >= 13 and <= 19 && sum % 10 == 0;
     }
 
-    [GeneratedRegex(@"-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END[A-Z ]*PRIVATE KEY-----|\z)", RegexOptions.CultureInvariant, 100)]
+    [GeneratedRegex(@"-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END[A-Z ]*PRIVATE KEY-----|\z)", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant)]
     private static partial Regex PrivateKey();
 
-    [GeneratedRegex(@"(\b[Bb]earer\s+)[A-Za-z0-9\-._~+/]{16,}=*", RegexOptions.CultureInvariant, 100)]
+    [GeneratedRegex(@"(\b[Bb]earer\s+)[A-Za-z0-9\-._~+/]{16,}=*", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant)]
     private static partial Regex Bearer();
 
     /// <summary>Key formats with a recognisable prefix; a bare random string is left alone (it could be anything).</summary>
     [GeneratedRegex(
         @"\b(?:sk-(?:proj-|ant-|tao-)?[A-Za-z0-9_\-]{20,}|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,}" +
         @"|xox[abpors]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{35}|(?:sk|rk)_live_[0-9A-Za-z]{16,}|eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,})",
-        RegexOptions.CultureInvariant, 100)]
+        RegexOptions.NonBacktracking | RegexOptions.CultureInvariant)]
     private static partial Regex ApiKeyLike();
 
-    [GeneratedRegex(@"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}", RegexOptions.CultureInvariant, 100)]
+    [GeneratedRegex(@"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant)]
     private static partial Regex Email();
 
-    [GeneratedRegex(@"\b\d(?:[ \-]?\d){12,18}\b", RegexOptions.CultureInvariant, 100)]
+    [GeneratedRegex(@"\b\d(?:[ \-]?\d){12,18}\b", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant)]
     private static partial Regex CardCandidate();
 }

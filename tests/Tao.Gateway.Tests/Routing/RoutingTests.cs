@@ -46,7 +46,10 @@ public sealed class RoutingTests(GatewayFixture gateway) : IClassFixture<Gateway
             }
         })).ToList();
 
-        for (var swap = 0; swap < 20; swap++)
+        // At least 20 swaps, and on until both targets have served under load (a slow machine's first calls may land
+        // after the first swaps; this waits for what the test needs, it times nothing).
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        for (var swap = 0; swap < 20 || (!(served.Contains("upstream-base") && served.Contains("upstream-tuned")) && DateTime.UtcNow < deadline); swap++)
         {
             var target = swap % 2 == 0 ? "tuned-model" : "base-model";
             (await admin.PutAsJsonAsync($"/admin/aliases/{alias}", new { target })).EnsureSuccessStatusCode();
@@ -158,7 +161,9 @@ public sealed class RoutingTests(GatewayFixture gateway) : IClassFixture<Gateway
             ready = await http.GetAsync("/readyz");
             report = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
             upstreams = report.RootElement.GetProperty("upstreams").EnumerateArray().ToDictionary(u => u.GetProperty("cluster").GetString()!, u => u.GetProperty("reachable").GetBoolean());
-            if (upstreams["fake"] || DateTime.UtcNow > deadline)
+            var settled = upstreams["fake"] && (int)ready.StatusCode == 200
+                && report.RootElement.GetProperty("sinks").EnumerateArray().All(sink => sink.GetProperty("reachable").GetBoolean());
+            if (settled || DateTime.UtcNow > deadline)
             {
                 break;
             }
