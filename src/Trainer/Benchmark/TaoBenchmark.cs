@@ -125,6 +125,7 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         }
 
         report.Workers = workers;
+        report.Kernels = TorchNumerics.Kernels;
         report.ElapsedSeconds = clock.Elapsed.TotalSeconds;
         return report;
     }
@@ -378,6 +379,8 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         result.TaoVsBase = PairedComparison.Compute(baseVsTao);
         result.TaoVsFt = PairedComparison.Compute(ftVsTao);
         result.FtVsBase = PairedComparison.Compute(baseVsFt);
+        result.TaoVsBaseAcrossSeeds = PairedComparison.AcrossRuns([.. result.Seeds.Select(s => s.Tao - s.Base)]);
+        result.TaoVsFtAcrossSeeds = PairedComparison.AcrossRuns([.. result.Seeds.Select(s => s.Tao - s.Ft)]);
         result.ReachShare = (double)withinReach.Count / Math.Max(1, withinReach.Count + beyondReach.Count);
         result.TaoVsFtWithinReach = withinReach.Count > 0 ? PairedComparison.Compute(withinReach) : null;
         result.TaoVsFtBeyondReach = beyondReach.Count > 0 ? PairedComparison.Compute(beyondReach) : null;

@@ -12,6 +12,9 @@ public sealed class TaoBenchmarkReport
 
     /// <summary>Jobs that ran at once (each torch operation on one thread when more than one).</summary>
     public int Workers { get; set; } = 1;
+
+    /// <summary>The CPU kernel set the run computed with (<see cref="TorchNumerics"/>); figures reproduce on hosts with the same.</summary>
+    public string? Kernels { get; set; }
     public double BaseBuildSeconds { get; set; }
     public bool BaseFromCache { get; set; }
     public string BaseModel { get; set; } = string.Empty;
@@ -29,6 +32,10 @@ public sealed class FamilyResult
     public PairedComparison? TaoVsBase { get; set; }
     public PairedComparison? TaoVsFt { get; set; }
     public PairedComparison? FtVsBase { get; set; }
+
+    /// <summary>The same gains with each seed's training as one draw (Student's t over the per-seed gains).</summary>
+    public RunInterval? TaoVsBaseAcrossSeeds { get; set; }
+    public RunInterval? TaoVsFtAcrossSeeds { get; set; }
 
     /// <summary>
     /// Share of the held-out items within the base model's reach (one of its N samples is right), and labelled FT (A)

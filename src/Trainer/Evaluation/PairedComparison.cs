@@ -67,6 +67,34 @@ public sealed record PairedComparison(int Items, double MeanA, double MeanB, dou
         return new PairedComparison((int)Math.Min(int.MaxValue, totalA + totalB), pa, pb, difference, low, high, 0, 0, double.NaN, level);
     }
 
+    /// <summary>
+    /// Gains measured in independent runs (e.g. one per seed, each with its own training): the mean with Student's t
+    /// interval (n − 1 degrees of freedom). Item intervals hold the trained models fixed; this one counts each training
+    /// run as one draw, so it carries what a run varies by — wide with few runs, and honest about it.
+    /// </summary>
+    public static RunInterval AcrossRuns(IReadOnlyList<double> gains, double level = 0.95)
+    {
+        var n = gains.Count;
+        var mean = n == 0 ? 0 : gains.Average();
+        if (n < 2)
+        {
+            return new RunInterval([.. gains], mean, double.NaN, double.NegativeInfinity, double.PositiveInfinity);
+        }
+
+        var sd = Math.Sqrt(gains.Sum(g => (g - mean) * (g - mean)) / (n - 1));
+        var half = StudentT975(n - 1) * sd / Math.Sqrt(n);
+        return new RunInterval([.. gains], mean, sd, mean - half, mean + half);
+    }
+
+    /// <summary>Student's t 97.5 % quantile (two-sided 95 %) for <paramref name="df"/> degrees of freedom.</summary>
+    internal static double StudentT975(int df) => df switch
+    {
+        1 => 12.706, 2 => 4.303, 3 => 3.182, 4 => 2.776, 5 => 2.571, 6 => 2.447, 7 => 2.365, 8 => 2.306, 9 => 2.262, 10 => 2.228,
+        <= 20 => 2.086 + (20 - df) * 0.0142, // linear between df 10 (2.228) and 20 (2.086)
+        <= 30 => 2.042 + (30 - df) * 0.0044,
+        _ => 1.96 + 2.4 / df,
+    };
+
     private static (double Low, double High) Wilson(long successes, long total, double z)
     {
         var p = (double)successes / total;
@@ -118,3 +146,6 @@ public sealed record PairedComparison(int Items, double MeanA, double MeanB, dou
         return total;
     }
 }
+
+/// <summary>A gain over independent runs: each run's gain, their mean and standard deviation, and the t interval.</summary>
+public sealed record RunInterval(double[] Gains, double Mean, double Sd, double Low, double High);

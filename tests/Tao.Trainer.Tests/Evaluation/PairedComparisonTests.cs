@@ -43,4 +43,24 @@ public sealed class PairedComparisonTests
         Assert.Equal((0.0, 0.0, 0.0), (comparison.Gain, comparison.Low, comparison.High));
         Assert.Equal(1.0, comparison.PValue);
     }
+
+    [Fact]
+    public void AcrossRuns_IsStudentsT_OverThePerRunGains()
+    {
+        // Three runs: mean 0.2, sd 0.1, t(2) = 4.303: half-width 4.303 × 0.1 / √3 = 0.2484 (a textbook value, by hand).
+        var three = PairedComparison.AcrossRuns([0.1, 0.2, 0.3]);
+        Assert.Equal(0.2, three.Mean, 12);
+        Assert.Equal(0.1, three.Sd, 12);
+        Assert.Equal(-0.0484, three.Low, 4);
+        Assert.Equal(0.4484, three.High, 4);
+
+        // Consistent gains over many runs: narrow, around their mean, and t approaches the normal's 1.96.
+        var many = PairedComparison.AcrossRuns([.. Enumerable.Range(0, 200).Select(i => 0.15 + (i % 2 == 0 ? 0.01 : -0.01))]);
+        Assert.InRange(many.Low, 0.148, 0.15);
+        Assert.InRange(PairedComparison.StudentT975(200), 1.96, 1.975);
+
+        // One run carries no spread: an unbounded interval, never a false "significant".
+        var one = PairedComparison.AcrossRuns([0.3]);
+        Assert.True(double.IsNegativeInfinity(one.Low) && double.IsPositiveInfinity(one.High));
+    }
 }
