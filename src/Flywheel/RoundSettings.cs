@@ -45,6 +45,9 @@ public sealed class RoundSettings
     /// <summary>Confidence filter: the pick's share among the candidates that passed the verifiers. Default: 0.5.</summary>
     public double MinTopShare { get; set; } = 0.5;
 
+    /// <summary>Confidence filter: short of a perfect score, the pick sampled at least this many times (see TaoRoundOptions). Default: 1 (off).</summary>
+    public int MinTopCount { get; set; } = 1;
+
     /// <summary>Sampling temperature of the candidates. Default: 1.</summary>
     public double Temperature { get; set; } = 1.0;
 
@@ -67,6 +70,7 @@ public sealed class RoundSettings
         EpochsPerIteration = EpochsPerIteration,
         MinBestScore = MinBestScore,
         MinTopShare = MinTopShare,
+        MinTopCount = MinTopCount,
         Lora = LoraRank > 0 ? new Tao.Trainer.Lora.LoraOptions { Rank = LoraRank, Alpha = 2 * LoraRank } : null,
         Generation = new Tao.Trainer.Generation.GenerationOptions { Temperature = Temperature, MaxNewTokens = MaxTokens, BatchSize = 512 },
         Seed = seed,

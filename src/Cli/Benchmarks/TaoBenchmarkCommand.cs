@@ -12,7 +12,7 @@ internal static class TaoBenchmarkCommand
 {
     public static Command Create()
     {
-        var quick = new Option<bool>("--quick") { Description = "One seed on smaller sets (about 6–7 minutes once the base model is built, against a 4-minute target), still with intervals." };
+        var quick = new Option<bool>("--quick") { Description = "One seed on smaller sets (about 5 minutes on 2 cores once the base model is built, against a 4-minute target), still with intervals." };
         var docs = new Option<bool>("--write-docs") { Description = "Also write the tables to docs/benchmarks.md (and the curves to docs/ with --curves)." };
         var seed = new Option<int>("--seed") { Description = "First traffic seed; the run uses this and the next ones. Default: 1.", DefaultValueFactory = _ => 1 };
         var seeds = new Option<int?>("--seeds") { Description = "How many traffic seeds. Default: 3 (1 with --quick)." };

@@ -27,6 +27,10 @@ public sealed record ScoredGroup(TaskPrompt Prompt, IReadOnlyList<Candidate> Can
         }
     }
 
+    /// <summary>How many candidates gave the pick (the most frequent text at the best score).</summary>
+    public int TopCount => Candidates.Select((c, i) => (c, i)).Where(x => Scores[x.i] >= Best - Tie && Scores[x.i] > Tie)
+        .GroupBy(x => x.c.Text, StringComparer.Ordinal).Select(g => g.Count()).DefaultIfEmpty(0).Max();
+
     /// <summary>The distinct candidates at the best score, most frequent text first.</summary>
     public IReadOnlyList<Candidate> Top => Candidates.Select((c, i) => (c, i)).Where(x => Scores[x.i] >= Best - Tie)
         .GroupBy(x => x.c.Text, StringComparer.Ordinal).OrderByDescending(g => g.Count()).Select(g => g.First().c).ToList();

@@ -581,7 +581,8 @@ public sealed class TaoRound(
     /// passed verification agree with it, or it passed every check (a perfect score).
     /// </summary>
     private bool Confident(ScoredGroup group) =>
-        group.Best >= options.MinBestScore && (group.Best >= 1 - 1e-9 || group.TopShare >= options.MinTopShare);
+        group.Best >= options.MinBestScore && (group.Best >= 1 - 1e-9 || options.MinTopShare <= 0
+            || (group.TopShare >= options.MinTopShare && group.TopCount >= options.MinTopCount));
 
     /// <summary>Whether a group takes part in the update: GRPO learns from any group whose scores differ; the others from confident picks.</summary>
     private bool Teaches(ScoredGroup group) =>

@@ -391,11 +391,14 @@ public sealed class TaoRoundTests
     {
         var prompt = new TaskPrompt("p", [new ChatMessage("user", "q")]);
 
-        // One grounded answer among eight samples, the rest rejected by a gate: the pick is certain.
-        Assert.Equal(1.0, new ScoredGroup(prompt, Enumerable.Range(0, 8).Select(i => new Candidate($"c{i}")).ToList(), [0.6, 0, 0, 0, 0, 0, 0, 0]).TopShare);
-        // Two answers pass, split 3 to 2: a majority of 0.6.
-        Assert.Equal(0.6, new ScoredGroup(prompt, Enumerable.Range(0, 5).Select(i => new Candidate($"c{i}")).ToList(), [0.8, 0.8, 0.8, 0.7, 0.7]).TopShare, 6);
-        Assert.Equal(0.0, new ScoredGroup(prompt, [new Candidate("a")], [0]).TopShare);
+        // One grounded answer among eight samples, the rest rejected by a gate: all that passed agree, but one sample
+        // found it (TopCount 1), so short of a perfect score a MinTopCount of 2 does not trust it.
+        var lone = new ScoredGroup(prompt, Enumerable.Range(0, 8).Select(i => new Candidate($"c{i}")).ToList(), [0.6, 0, 0, 0, 0, 0, 0, 0]);
+        Assert.Equal((1.0, 1), (lone.TopShare, lone.TopCount));
+        // Two answers pass, split 3 to 2: a majority of 0.6, sampled three times.
+        var split = new ScoredGroup(prompt, [new("x"), new("x"), new("x"), new("y"), new("y")], [0.8, 0.8, 0.8, 0.7, 0.7]);
+        Assert.Equal((0.6, 3), (Math.Round(split.TopShare, 6), split.TopCount));
+        Assert.Equal((0.0, 0), (new ScoredGroup(prompt, [new Candidate("a")], [0]).TopShare, new ScoredGroup(prompt, [new Candidate("a")], [0]).TopCount));
     }
 
     [Fact]
