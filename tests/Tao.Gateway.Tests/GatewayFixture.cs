@@ -186,7 +186,7 @@ public class GatewayFixture : IAsyncLifetime
     /// <summary>Waits until the captures table holds the request (the ClickHouse sink ships asynchronously).</summary>
     public async Task<Dictionary<string, object?>> WaitForRecordAsync(Guid requestId, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         while (true)
         {
             var parameters = new ClickHouse.Driver.ADO.Parameters.ClickHouseParameterCollection();

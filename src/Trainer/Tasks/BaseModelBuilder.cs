@@ -53,28 +53,42 @@ public static class BaseModelBuilder
         BpeTrainer.Train(corpus, recipe.VocabSize, building, splitDigits: recipe.SplitDigits);
         var tokenizer = TextTokenizer.Load(building);
         manual_seed(recipe.Seed);
-        using var model = new LlamaForCausalLM(Config(recipe, tokenizer));
-        var lastReport = Stopwatch.StartNew();
-        var training = SupervisedTrainer.Train(model, tokenizer, examples, recipe.Epochs, recipe.LearningRate, batchSize: 32, seed: recipe.Seed, promptWeight: (float)recipe.PromptWeight,
-            progress: (step, steps, loss) =>
-            {
-                if (lastReport.Elapsed > TimeSpan.FromSeconds(15) || step == steps)
-                {
-                    var eta = clock.Elapsed / step * (steps - step);
-                    log?.Invoke($"  base model: step {step}/{steps}, loss {loss:0.000}, ETA {eta:mm\\:ss}");
-                    lastReport.Restart();
-                }
-            }, cancellationToken: cancellationToken);
-        ModelCheckpoint.Save(model, building);
-        File.WriteAllText(Path.Combine(building, "recipe.json"), JsonSerializer.Serialize(recipe, new JsonSerializerOptions { WriteIndented = true }));
-        if (Directory.Exists(folder))
+        // A fixed thread count, whatever the host has: how a reduction is split between threads changes its rounding,
+        // and a from-scratch training run grows such differences into a different model (see TorchNumerics).
+        var threads = get_num_threads();
+        set_num_threads(BuildThreads);
+        try
         {
-            Directory.Delete(folder, recursive: true);
-        }
+            using var model = new LlamaForCausalLM(Config(recipe, tokenizer));
+            var lastReport = Stopwatch.StartNew();
+            var training = SupervisedTrainer.Train(model, tokenizer, examples, recipe.Epochs, recipe.LearningRate, batchSize: 32, seed: recipe.Seed, promptWeight: (float)recipe.PromptWeight,
+                progress: (step, steps, loss) =>
+                {
+                    if (lastReport.Elapsed > TimeSpan.FromSeconds(15) || step == steps)
+                    {
+                        var eta = clock.Elapsed / step * (steps - step);
+                        log?.Invoke($"  base model: step {step}/{steps}, loss {loss:0.000}, ETA {eta:mm\\:ss}");
+                        lastReport.Restart();
+                    }
+                }, cancellationToken: cancellationToken);
+            ModelCheckpoint.Save(model, building);
+            File.WriteAllText(Path.Combine(building, "recipe.json"), JsonSerializer.Serialize(recipe, new JsonSerializerOptions { WriteIndented = true }));
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
 
-        Directory.Move(building, folder);
-        return new Built(folder, false, clock.Elapsed, training);
+            Directory.Move(building, folder);
+            return new Built(folder, false, clock.Elapsed, training);
+        }
+        finally
+        {
+            set_num_threads(threads);
+        }
     }
+
+    /// <summary>Threads the base model trains on, on every host (the machine kind this project is built for has two cores).</summary>
+    public const int BuildThreads = 2;
 
     private static LlamaConfig Config(BaseModelRecipe recipe, TextTokenizer tokenizer) => new()
     {

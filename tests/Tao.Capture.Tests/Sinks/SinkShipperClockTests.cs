@@ -86,7 +86,7 @@ public sealed class SinkShipperClockTests
 
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
-        for (var deadline = DateTime.UtcNow.AddSeconds(10); !condition(); await Task.Delay(10))
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); !condition(); await Task.Delay(10))
         {
             Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
         }

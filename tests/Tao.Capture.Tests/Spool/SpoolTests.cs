@@ -228,7 +228,7 @@ public sealed class SpoolTests
 
         spool.Append(Guid.NewGuid(), Payload(1));
 
-        await wait.WaitAsync(TimeSpan.FromSeconds(5));
+        await wait.WaitAsync(TimeSpan.FromSeconds(60));
     }
 
     internal static List<SpoolEntry> ReadAll(CaptureSpool spool, long from)

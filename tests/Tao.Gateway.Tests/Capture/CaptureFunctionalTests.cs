@@ -366,7 +366,7 @@ public sealed class CaptureFunctionalTests(GatewayFixture gateway) : IClassFixtu
     private Guid LastRequestIdFor(string prompt)
     {
         // The streaming client does not expose headers before enumeration ends; find the record by its prompt.
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
             var id = gateway.Store.Client.ExecuteScalarAsync(

@@ -216,7 +216,7 @@ public sealed class MessagesSurfaceTests(SurfacesFixture gateway)
     /// <summary>Streaming SDK calls do not expose headers; records are found by their prompt.</summary>
     private async Task<List<Dictionary<string, object?>>> WaitForPromptCountAsync(string prompt, int count)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
             var parameters = new ClickHouse.Driver.ADO.Parameters.ClickHouseParameterCollection();

@@ -261,7 +261,7 @@ public sealed class ResilienceTests(ResilienceFixture gateway) : IClassFixture<R
 
     private async Task<Dictionary<string, object?>> WaitForPromptAsync(string prompt)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
             var id = await gateway.Store.Client.ExecuteScalarAsync(

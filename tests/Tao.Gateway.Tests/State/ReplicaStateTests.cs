@@ -45,7 +45,7 @@ public sealed class ReplicaStateTests(GatewayFixture gateway) : IClassFixture<Ga
     private static async Task<string?> WaitForServedModelAsync(HttpClient http, string model, string expected)
     {
         string? served = null;
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
             using var response = await http.SendAsync(GatewayCalls.Json("/v1/chat/completions",
@@ -69,7 +69,7 @@ public sealed class ReplicaStateTests(GatewayFixture gateway) : IClassFixture<Ga
     private static async Task<int> WaitForStatusAsync(HttpClient http, int expected)
     {
         var status = 0;
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
             using var response = await http.SendAsync(GatewayCalls.Json("/v1/chat/completions",

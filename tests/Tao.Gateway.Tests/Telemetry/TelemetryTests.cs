@@ -64,7 +64,7 @@ public sealed class TelemetryTests(GatewayFixture gateway) : IClassFixture<Gatew
 
         using var http = gateway.Http(null); // scrapers carry no key
         var text = string.Empty;
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
             text = await http.GetStringAsync("/metrics");
