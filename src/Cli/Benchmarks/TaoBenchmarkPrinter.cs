@@ -44,7 +44,8 @@ internal static class TaoBenchmarkPrinter
                 $"{Gain(f.TaoVsBase)} | {PValue(f.TaoVsBase)} | {Gain(f.TaoVsFt)} | {PValue(f.TaoVsFt)} |"));
         }
 
-        if (report.Families.Any(f => f.Seeds.Count > 1))
+        var acrossSeeds = AcrossSeeds(report);
+        if (acrossSeeds.Count > 0)
         {
             text.AppendLine();
             text.AppendLine("These intervals resample the held-out items with each seed's trained models held fixed. A training run is itself a draw: " +
@@ -53,7 +54,7 @@ internal static class TaoBenchmarkPrinter
             text.AppendLine();
             text.AppendLine("| family | TAO − base, per seed | mean [95 % CI] over seeds | TAO − FT, per seed | mean [95 % CI] over seeds |");
             text.AppendLine("|---|---|---|---|---|");
-            foreach (var f in report.Families.Where(f => f.TaoVsBaseAcrossSeeds is not null && f.Seeds.Count > 1))
+            foreach (var f in acrossSeeds)
             {
                 text.AppendLine($"| {f.Family} | {PerRun(f.TaoVsBaseAcrossSeeds!)} | {Across(f.TaoVsBaseAcrossSeeds!)} | {PerRun(f.TaoVsFtAcrossSeeds!)} | {Across(f.TaoVsFtAcrossSeeds!)} |");
             }
@@ -184,6 +185,10 @@ internal static class TaoBenchmarkPrinter
         return text.ToString();
     }
 
+    /// <summary>The families whose gains were also counted across seeds (more than one seed ran).</summary>
+    private static List<FamilyResult> AcrossSeeds(TaoBenchmarkReport report) =>
+        report.Families.Where(f => f.Seeds.Count > 1 && f.TaoVsBaseAcrossSeeds is not null && f.TaoVsFtAcrossSeeds is not null).ToList();
+
     private static string PerRun(RunInterval r) => string.Join(", ", r.Gains.Select(g => string.Create(Inv, $"{g * 100:+0.0;-0.0}")));
 
     private static string Across(RunInterval r) => double.IsFinite(r.Low)
@@ -211,7 +216,7 @@ internal static class TaoBenchmarkPrinter
         string Reading(FamilyResult f) => f.TaoVsFt is not { } c ? "—" : c.Low > 0 ? "better" : c.High < 0 ? "worse" : "indistinguishable";
         yield return "TAO against labelled FT with the intervals (not a target, the reading of the line above): " +
                      string.Join("; ", report.Families.Select(f => $"{f.Family} {Reading(f)}")) + ".";
-        var acrossSeeds = report.Families.Where(f => f.Seeds.Count > 1 && f.TaoVsBaseAcrossSeeds is not null).ToList();
+        var acrossSeeds = AcrossSeeds(report);
         if (acrossSeeds.Count > 0)
         {
             var clear = acrossSeeds.Where(f => f.TaoVsBaseAcrossSeeds!.Low >= 0.10).Select(f => f.Family).ToList();

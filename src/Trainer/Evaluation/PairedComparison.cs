@@ -68,11 +68,11 @@ public sealed record PairedComparison(int Items, double MeanA, double MeanB, dou
     }
 
     /// <summary>
-    /// Gains measured in independent runs (e.g. one per seed, each with its own training): the mean with Student's t
+    /// Gains measured in independent runs (e.g. one per seed, each with its own training): the mean with Student's t 95 %
     /// interval (n − 1 degrees of freedom). Item intervals hold the trained models fixed; this one counts each training
     /// run as one draw, so it carries what a run varies by — wide with few runs, and honest about it.
     /// </summary>
-    public static RunInterval AcrossRuns(IReadOnlyList<double> gains, double level = 0.95)
+    public static RunInterval AcrossRuns(IReadOnlyList<double> gains)
     {
         var n = gains.Count;
         var mean = n == 0 ? 0 : gains.Average();

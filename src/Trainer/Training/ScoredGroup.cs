@@ -27,13 +27,14 @@ public sealed record ScoredGroup(TaskPrompt Prompt, IReadOnlyList<Candidate> Can
         }
     }
 
-    /// <summary>How many candidates gave the pick (the most frequent text at the best score).</summary>
-    public int TopCount => Candidates.Select((c, i) => (c, i)).Where(x => Scores[x.i] >= Best - Tie && Scores[x.i] > Tie)
-        .GroupBy(x => x.c.Text, StringComparer.Ordinal).Select(g => g.Count()).DefaultIfEmpty(0).Max();
+    /// <summary>How many candidates gave the pick (the most frequent text at the best score; 0 when nothing passed).</summary>
+    public int TopCount => Best > Tie ? AtBestByText().First().Count() : 0;
 
     /// <summary>The distinct candidates at the best score, most frequent text first.</summary>
-    public IReadOnlyList<Candidate> Top => Candidates.Select((c, i) => (c, i)).Where(x => Scores[x.i] >= Best - Tie)
-        .GroupBy(x => x.c.Text, StringComparer.Ordinal).OrderByDescending(g => g.Count()).Select(g => g.First().c).ToList();
+    public IReadOnlyList<Candidate> Top => AtBestByText().Select(g => g.First()).ToList();
+
+    private IEnumerable<IGrouping<string, Candidate>> AtBestByText() => Candidates.Where((_, i) => Scores[i] >= Best - Tie)
+        .GroupBy(c => c.Text, StringComparer.Ordinal).OrderByDescending(g => g.Count());
 
     /// <summary>The lowest-scoring candidate whose text differs from every top one (DPO's rejected answer), if any.</summary>
     public Candidate? Worst
