@@ -34,6 +34,16 @@ public sealed class ScorerTests
     }
 
     [Fact]
+    public async Task Substring_RejectsAPieceOfAWordOrNumber_AndFindsALaterWholeOccurrence()
+    {
+        var document = "424.50 EUR owed to Oakwood Ltd: invoice INV-4695, dated 2025-03-14, order PO-1727. Oak Ltd also signed.";
+        var group = new ScoringGroup("q", ["PO-17", "INV-469", "695", "PO-1727", "PO-1727.", "424.50 EUR", "Oak", "Oakwood Ltd", "24.50 EUR", "wood Ltd"],
+            new Dictionary<string, string> { ["document"] = document });
+
+        Assert.Equal(new double[] { 0, 0, 0, 1, 1, 1, 1, 1, 0, 0 }, await new SubstringScorer().ScoreAsync(group, default));
+    }
+
+    [Fact]
     public async Task MajorityVote_ScoresTheShareThatAgrees_AfterNormalising()
     {
         var scores = await new MajorityVoteScorer(@"(?i)answer:\s*(\d+)").ScoreAsync(
