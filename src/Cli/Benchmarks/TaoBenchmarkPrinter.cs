@@ -13,7 +13,7 @@ internal static class TaoBenchmarkPrinter
     /// <summary>What each family's label-free scorer is, in a few words.</summary>
     private static readonly Dictionary<string, string> Regimes = new(StringComparer.Ordinal)
     {
-        ["sql"] = "execution: runs, literals grounded, values covered; result agreement",
+        ["sql"] = "execution: runs, literals grounded, values covered, computes what the question asks (rules); result agreement",
         ["docqa"] = "extraction: grounded in the document, shape by question; agreement",
         ["units"] = "verifier: substitution with a units table",
     };
@@ -30,7 +30,7 @@ internal static class TaoBenchmarkPrinter
             $"per input scored without labels, {options.Round.Objective} over up to {options.Round.Iterations} iterations (each sampling the inputs without a target " +
             $"yet, {options.Round.TemperatureStep:0.##} hotter than the last up to {options.Round.MaxTemperature:0.##}, until the buffer of targets stops growing), then the " +
             $"starting weights fine-tuned on the final buffer to convergence (its learning rate chosen among {string.Join(", ", options.Round.PolishRateFactors.Select(f => f * options.Round.LearningRate))} " +
-            $"on the label-free dev slice, as the labelled baseline chooses its own among {string.Join(", ", options.FtRates)} on its labelled one; up to " +
+            $"on the label-free dev slice, as the labelled baseline chooses its own among {string.Join(", ", options.FtRates)} on its labelled one, going on upward ×3 while the top rate wins; up to " +
             $"{options.Round.PolishPasses} times, while the polished weights find targets for more inputs); the kept weights " +
             "(an iteration's or a polish epoch's) chosen on a label-free dev slice. Gains are paired: 95 % bootstrap interval over the held-out items (resampled within each seed) and McNemar's exact test. A gain whose " +
             "interval contains 0 is no gain."));

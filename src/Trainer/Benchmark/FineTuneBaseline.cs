@@ -9,11 +9,15 @@ namespace Tao.Trainer.Benchmark;
 /// <summary>
 /// The labelled baseline, trained to convergence: supervised fine-tuning on the tuning inputs WITH their gold answers,
 /// for each candidate learning rate up to a maximum of epochs, evaluated on a dev slice of the tuning inputs after every
-/// epoch (a rate stops after three epochs without a better dev score); the (rate, epoch) with the best dev accuracy is kept. The dev slice is the same share TAO keeps for its own
+/// epoch (a rate stops after three epochs without a better dev score); the (rate, epoch) with the best dev accuracy is kept,
+/// and when that is the grid's top rate the grid extends upward. The dev slice is the same share TAO keeps for its own
 /// label-free selection, so both train on the same inputs.
 /// </summary>
 internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer tokenizer, ITaskFamily family)
 {
+    /// <summary>Rates tried above the given grid when its top rate keeps winning.</summary>
+    public const int MaxExtensions = 2;
+
     public sealed record Result(double LearningRate, int Epochs, int Steps, double DevAccuracy, IReadOnlyList<(double Rate, int Epoch, double Dev)> Curve);
 
     /// <summary>Trains, keeps the best (rate, epoch) in <paramref name="into"/>, and says what was chosen.</summary>
@@ -33,8 +37,10 @@ internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer
         Dictionary<string, Tensor>? best = null;
         (double Rate, int Epoch, double Dev) chosen = (0, 0, await DevAccuracyAsync(baseModel, devList, cancellationToken));
         var stepsPerEpoch = (encoded.Count + batchSize - 1) / batchSize;
-        foreach (var rate in rates)
+        var grid = rates.ToList();
+        for (var r = 0; r < grid.Count; r++)
         {
+            var rate = grid[r];
             using var model = ModelCopies.Frozen(baseModel);
             foreach (var parameter in model.parameters())
             {
@@ -74,6 +80,13 @@ internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer
                     ModelCopies.Dispose(best);
                     best = ModelCopies.Snapshot(model);
                 }
+            }
+
+            // A grid whose top rate wins has not shown the best rate: it goes on upward (×3), up to two rates beyond
+            // the grid. A single rate (the later seeds reuse the first seed's choice) is not a grid.
+            if (r == grid.Count - 1 && rates.Count > 1 && grid.Count < rates.Count + MaxExtensions && chosen.Rate == rate)
+            {
+                grid.Add(rate * 3);
             }
         }
 

@@ -4,7 +4,8 @@ namespace Tao.Trainer.Scoring;
 
 /// <summary>
 /// A label-free rule for text-to-SQL ("value linking"): every literal the query filters on — quoted strings and
-/// numbers in comparisons — must appear in the question. Execution cannot tell a query for the wrong customer from one
+/// numbers in comparisons — must appear in the question, a name of several words as a whole span ('kira n' is not
+/// in "where does kira novak live?"). Execution cannot tell a query for the wrong customer from one
 /// for the right customer (both run and return a city); the question can.
 /// </summary>
 internal sealed partial class SqlGroundingScorer : IVerifier
@@ -23,7 +24,7 @@ internal sealed partial class SqlGroundingScorer : IVerifier
                 return 1.0;
             }
 
-            var grounded = literals.Count(l => l.Contains(' ') ? question.Contains(l, StringComparison.Ordinal) : words.Contains(l));
+            var grounded = literals.Count(l => l.Contains(' ') ? SubstringScorer.IsWholeSpan(question, l) : words.Contains(l));
             return (double)grounded / literals.Count;
         }).ToArray());
     }

@@ -70,6 +70,27 @@ public sealed class ScorerTests
     }
 
     [Fact]
+    public async Task SqlAskedFor_AcceptsEveryGoldQuery_AndRejectsAnotherAggregate()
+    {
+        var scorer = new FieldFormatScorer(SqlTaskFamily.AskedFor);
+        var questions = SqlTaskFamily.Questions().ToList();
+        foreach (var (baseWording, traffic, sql) in questions)
+        {
+            foreach (var question in new[] { baseWording, traffic })
+            {
+                var prompt = $"{SqlTaskFamily.System}\n{question}"; // system, then the question, as the traffic sends them
+                Assert.True((await scorer.ScoreAsync(new ScoringGroup(prompt, [sql]), default))[0] == 1.0, $"{question} rejects its gold {sql}");
+            }
+        }
+
+        var count = questions.First(q => q.Traffic.StartsWith("count orders with an amount over", StringComparison.Ordinal));
+        var asSum = count.Sql.Replace("count()", "sum(amount)", StringComparison.Ordinal);
+        Assert.Equal(new double[] { 1.0, 0.0 }, await scorer.ScoreAsync(new ScoringGroup($"{SqlTaskFamily.System}\n{count.Traffic}", [count.Sql, asSum]), default));
+        var city = questions.First(q => q.Traffic.StartsWith("where does", StringComparison.Ordinal));
+        Assert.Equal(new double[] { 0.0 }, await scorer.ScoreAsync(new ScoringGroup($"{SqlTaskFamily.System}\n{city.Traffic}", [city.Sql.Replace("SELECT city", "SELECT name", StringComparison.Ordinal)]), default));
+    }
+
+    [Fact]
     public async Task DocumentScorer_GivesEveryTrafficQuestionOneAcceptableField()
     {
         var family = new DocumentQaTaskFamily();
@@ -107,9 +128,10 @@ public sealed class ScorerTests
             "SELECT city FROM customers WHERE name = 'mia novak'",
             "SELECT city FROM customers WHERE name = 'mia kowal'",
             "SELECT count() FROM orders WHERE amount > 30 AND name = 'mia novak'",
-            "SELECT count() FROM orders"), default);
+            "SELECT count() FROM orders",
+            "SELECT city FROM customers WHERE name = 'mia nov'"), default);
 
-        Assert.Equal(new double[] { 1.0, 0.0, 0.5, 1.0 }, scores);
+        Assert.Equal(new double[] { 1.0, 0.0, 0.5, 1.0, 0.0 }, scores);
     }
 
     [Fact]
