@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Text.Json;
 using Tao.Flywheel;
 using Tao.Serving;
 using Tao.Storage;
@@ -153,9 +154,10 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
     private Dictionary<string, string?> Settings((int Gateway, int Server, int Flywheel) ports, string adminKey, string registryPath, string evalFolder)
     {
         // The same scorers as the benchmark's families: verifiers gate (required), agreement ranks what passes.
-        var sqlScorer = """
+        var askedFor = string.Join(", ", SqlTaskFamily.AskedFor.Select(r => JsonSerializer.Serialize(new { question = r.QuestionPattern, answer = r.AnswerPattern })));
+        var sqlScorer = $$"""
             {"scorers": [{"type": "sql", "weight": 1, "required": true, "min": 0.01}, {"type": "sql_grounding", "weight": 0.25, "required": true},
-              {"type": "sql_value_coverage", "weight": 0.25, "required": true}]}
+              {"type": "sql_value_coverage", "weight": 0.25, "required": true}, {"type": "field_format", "weight": 0.1, "required": true, "rules": [{{askedFor}}]}]}
             """;
         var docScorer = """
             {"scorers": [{"type": "substring", "weight": 0.3, "required": true}, {"type": "majority", "weight": 0.5},
