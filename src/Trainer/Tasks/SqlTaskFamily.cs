@@ -170,6 +170,8 @@ public sealed class SqlTaskFamily(ClickHouseStore store, string database = "tao_
     /// execution, grounding and agreement cannot tell "count orders with an amount over 580" answered with
     /// sum(amount) from the count: both run, use 580 and may agree, and on the benchmark such picks became targets
     /// (the tuned model answered sum for count on most of those held-out questions).
+    /// The answer patterns are written for the SQL this app's model writes (lowercase functions, one space); an owner
+    /// whose model writes COUNT(*) writes that.
     /// </summary>
     public static IReadOnlyList<(string QuestionPattern, string AnswerPattern)> AskedFor { get; } =
     [
