@@ -154,17 +154,15 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
     private Dictionary<string, string?> Settings((int Gateway, int Server, int Flywheel) ports, string adminKey, string registryPath, string evalFolder)
     {
         // The same scorers as the benchmark's families: verifiers gate (required), agreement ranks what passes.
-        var askedFor = string.Join(", ", SqlTaskFamily.AskedFor.Select(r => JsonSerializer.Serialize(new { question = r.QuestionPattern, answer = r.AnswerPattern })));
+        static string Rules(IEnumerable<(string QuestionPattern, string AnswerPattern)> rules) =>
+            string.Join(", ", rules.Select(r => JsonSerializer.Serialize(new { question = r.QuestionPattern, answer = r.AnswerPattern })));
         var sqlScorer = $$"""
             {"scorers": [{"type": "sql", "weight": 1, "required": true, "min": 0.01}, {"type": "sql_grounding", "weight": 0.25, "required": true},
-              {"type": "sql_value_coverage", "weight": 0.25, "required": true}, {"type": "field_format", "weight": 0.1, "required": true, "rules": [{{askedFor}}]}]}
+              {"type": "sql_value_coverage", "weight": 0.25, "required": true}, {"type": "field_format", "weight": 0.1, "required": true, "rules": [{{Rules(SqlTaskFamily.AskedFor)}}]}]}
             """;
-        var docScorer = """
+        var docScorer = $$"""
             {"scorers": [{"type": "substring", "weight": 0.3, "required": true}, {"type": "majority", "weight": 0.5},
-              {"type": "field_format", "weight": 0.2, "required": true, "rules": [
-                {"question": "invoice number", "answer": "^INV-\\d+$"}, {"question": "when|date", "answer": "^\\d{4}-\\d{2}-\\d{2}$"},
-                {"question": "order", "answer": "^PO-\\d+$"}, {"question": "total|owed|much", "answer": "^\\d+\\.\\d{2} [A-Z]{3}$"},
-                {"question": "company|who", "answer": "^[A-Z][a-z]+ (Ltd|GmbH|SA|Inc|BV)$"}]}]}
+              {"type": "field_format", "weight": 0.2, "required": true, "rules": [{{Rules(DocumentQaTaskFamily.FieldFormats)}}]}]}
             """;
         var settings = new Dictionary<string, string?>
         {

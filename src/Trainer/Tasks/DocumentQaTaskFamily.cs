@@ -85,16 +85,19 @@ public sealed class DocumentQaTaskFamily : ITaskFamily
     public IScorer Scorer() => new CompositeScorer(
     [
         new CompositeScorer.Part(new SubstringScorer(DocumentKey), 0.3, Required: true),
-        new CompositeScorer.Part(new FieldFormatScorer(
-        [
-            ("invoice number", @"^INV-\d+$"),
-            ("when|date", @"^\d{4}-\d{2}-\d{2}$"),
-            ("order", @"^PO-\d+$"),
-            ("total|owed|much", @"^\d+\.\d{2} [A-Z]{3}$"),
-            ("company|who", @"^[A-Z][a-z]+ (Ltd|GmbH|SA|Inc|BV)$"),
-        ]), 0.2, Required: true),
+        new CompositeScorer.Part(new FieldFormatScorer(FieldFormats), 0.2, Required: true),
         new CompositeScorer.Part(new MajorityVoteScorer(), 0.5),
     ]);
+
+    /// <summary>The shape each question asks for (first matching question pattern applies): an invoice number looks like INV-1234.</summary>
+    public static IReadOnlyList<(string QuestionPattern, string AnswerPattern)> FieldFormats { get; } =
+    [
+        ("invoice number", @"^INV-\d+$"),
+        ("when|date", @"^\d{4}-\d{2}-\d{2}$"),
+        ("order", @"^PO-\d+$"),
+        ("total|owed|much", @"^\d+\.\d{2} [A-Z]{3}$"),
+        ("company|who", @"^[A-Z][a-z]+ (Ltd|GmbH|SA|Inc|BV)$"),
+    ];
 
     public Task<bool> IsCorrectAsync(LabelledExample example, string answer, CancellationToken cancellationToken) =>
         Task.FromResult(string.Equals(answer.Trim().TrimEnd('.'), example.Gold, StringComparison.Ordinal));

@@ -74,27 +74,19 @@ public sealed class ScorerTests
     public async Task SqlAskedFor_AcceptsEveryGoldQuery_AndRejectsAnotherAggregate()
     {
         var scorer = new FieldFormatScorer(SqlTaskFamily.AskedFor);
-        var questions = SqlTaskFamily.Questions().ToList();
-        foreach (var (baseWording, traffic, sql) in questions)
+        // Every gold query passes; the gold query with another head (count for a total, a name for a city) fails.
+        string[] heads = ["SELECT count() ", "SELECT sum(amount) ", "SELECT avg(amount) ", "SELECT max(amount) ", "SELECT city ", "SELECT name "];
+        var pinned = 0;
+        foreach (var (baseWording, traffic, sql) in SqlTaskFamily.Questions())
         {
+            var head = heads.Single(h => sql.StartsWith(h, StringComparison.Ordinal));
+            var others = heads.Where(h => h != head).Select(h => h + sql[head.Length..]);
             foreach (var question in new[] { baseWording, traffic })
             {
                 var prompt = $"{SqlTaskFamily.System}\n{question}"; // system, then the question, as the traffic sends them
-                Assert.True((await scorer.ScoreAsync(new ScoringGroup(prompt, [sql]), default))[0] == 1.0, $"{question} rejects its gold {sql}");
-            }
-        }
-
-        // What each question asks for is pinned: the gold query with another head (count for a total, a name for a city) fails.
-        string[] heads = ["SELECT count() ", "SELECT sum(amount) ", "SELECT avg(amount) ", "SELECT max(amount) ", "SELECT city ", "SELECT name "];
-        var pinned = 0;
-        foreach (var (baseWording, traffic, sql) in questions)
-        {
-            var head = heads.Single(h => sql.StartsWith(h, StringComparison.Ordinal));
-            var others = heads.Where(h => h != head).Select(h => h + sql[head.Length..]).ToList();
-            foreach (var question in new[] { baseWording, traffic })
-            {
-                var scores = await scorer.ScoreAsync(new ScoringGroup($"{SqlTaskFamily.System}\n{question}", others), default);
-                Assert.True(scores.All(s => s == 0), $"{question} accepts another aggregate than {head}");
+                var scores = await scorer.ScoreAsync(new ScoringGroup(prompt, [sql, .. others]), default);
+                Assert.True(scores[0] == 1.0, $"{question} rejects its gold {sql}");
+                Assert.True(scores.Skip(1).All(s => s == 0), $"{question} accepts another aggregate than {head}");
                 pinned++;
             }
         }
