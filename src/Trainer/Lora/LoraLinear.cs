@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Tao.Trainer.Lora;
@@ -18,6 +19,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     public LoraLinear(TorchSharp.Modules.Linear source, LoraOptions options) : base(nameof(LoraLinear))
     {
         Scaling = options.Scaling;
+        _scaling = Scaling.ToScalar();
         Rank = options.Rank;
         weight = new TorchSharp.Modules.Parameter(source.weight!.detach().clone(), requires_grad: false);
         bias = source.bias is null ? null : new TorchSharp.Modules.Parameter(source.bias.detach().clone(), requires_grad: false);
@@ -34,12 +36,14 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     }
 
     public double Scaling { get; }
+
+    private readonly TorchSharp.Scalar _scaling; // held for the module's life (see Model.Scalars)
     public int Rank { get; }
 
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var output = nn.functional.linear(input, weight, bias) + lora_B.forward(lora_A.forward(input)) * Scaling;
+        var output = nn.functional.linear(input, weight, bias) + lora_B.forward(lora_A.forward(input)).mul(_scaling);
         return output.MoveToOuterDisposeScope();
     }
 
@@ -47,6 +51,6 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     public Tensor MergedWeight()
     {
         using var noGrad = no_grad();
-        return weight + lora_B.weight!.matmul(lora_A.weight!) * Scaling;
+        return weight + lora_B.weight!.matmul(lora_A.weight!).mul(_scaling);
     }
 }

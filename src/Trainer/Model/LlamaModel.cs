@@ -55,7 +55,7 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
         var keyPositions = arange(0, total, ScalarType.Int64, mask.device).unsqueeze(0);        // [1, total]
         var causal = keyPositions.le(queryPositions);                                            // [new, total]
         var allowed = causal.unsqueeze(0).logical_and(mask.to_type(ScalarType.Bool).unsqueeze(1)); // [b, new, total]
-        var bias = zeros(allowed.shape, ScalarType.Float32, mask.device).masked_fill(allowed.logical_not(), -1e9f);
+        var bias = zeros(allowed.shape, ScalarType.Float32, mask.device).masked_fill(allowed.logical_not(), Scalars.Blocked);
         return bias.unsqueeze(1).MoveToOuterDisposeScope();
     }
 

@@ -40,7 +40,7 @@ internal sealed class LlamaRewardModel : nn.Module<CausalLMInput, Tensor>
     {
         using var scope = NewDisposeScope();
         var hidden = model.forward(input);
-        var last = (input.AttentionMask ?? ones_like(input.InputIds)).sum(1) - 1;
+        var last = (input.AttentionMask ?? ones_like(input.InputIds)).sum(1).sub(Scalars.One);
         var picked = hidden.gather(1, last.view(-1, 1, 1).expand(-1, 1, hidden.shape[2])).squeeze(1);
         return score.forward(picked).squeeze(-1).MoveToOuterDisposeScope();
     }

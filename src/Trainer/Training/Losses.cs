@@ -1,3 +1,5 @@
+using Tao.Trainer.Model;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Tao.Trainer.Training;
@@ -19,7 +21,7 @@ internal static class Losses
     }
 
     /// <summary>Mean negative log-likelihood of the completion tokens (supervised fine-tuning, best-of-N).</summary>
-    public static Tensor Sft(Tensor logProbs, Tensor mask) => -(logProbs * mask).sum() / mask.sum().clamp_min(1);
+    public static Tensor Sft(Tensor logProbs, Tensor mask) => -(logProbs * mask).sum() / mask.sum().clamp_min(Scalars.One);
 
     /// <summary>
     /// GRPO policy loss with clipped importance ratios and an optional KL penalty to a reference model (k3 estimator:
@@ -37,7 +39,9 @@ internal static class Losses
         var ratio = (logProbs - oldLogProbs.detach()).exp();
         var advantage = advantages.unsqueeze(-1);
         var unclipped = ratio * advantage;
-        var clipped = ratio.clamp(1 - clip, 1 + clip) * advantage;
+        using var low = (1 - clip).ToScalar(); // held over the call (see Scalars)
+        using var high = (1 + clip).ToScalar();
+        var clipped = ratio.clamp(low, high) * advantage;
         var perToken = -minimum(unclipped, clipped);
         if (refLogProbs is not null && klBeta > 0)
         {
@@ -48,7 +52,7 @@ internal static class Losses
         var masked = perToken * mask;
         var loss = variant == AdvantageVariant.DrGrpo
             ? masked.sum(-1) / maxTokens
-            : masked.sum(-1) / mask.sum(-1).clamp_min(1);
+            : masked.sum(-1) / mask.sum(-1).clamp_min(Scalars.One);
         return loss.mean().MoveToOuterDisposeScope();
     }
 
@@ -57,7 +61,7 @@ internal static class Losses
     {
         using var scope = NewDisposeScope();
         var delta = refLogProbs - logProbs;
-        return (((delta.exp() - delta - 1) * mask).sum() / mask.sum().clamp_min(1)).MoveToOuterDisposeScope();
+        return (((delta.exp() - delta).sub(Scalars.One) * mask).sum() / mask.sum().clamp_min(Scalars.One)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
