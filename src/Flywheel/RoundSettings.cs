@@ -54,6 +54,13 @@ public sealed class RoundSettings
     /// <summary>Most tokens per answer. Default: 48.</summary>
     public int MaxTokens { get; set; } = 48;
 
+    /// <summary>
+    /// For extraction tasks whose scorer requires answers to be spans of a document: candidates are sampled only among
+    /// whole spans of the input's context value under this key (the prompt's own text when the input has none, as the
+    /// substring scorer reads it). Sampling in process only; a CandidateUrl server samples freely. Default: none.
+    /// </summary>
+    public string? GroundIn { get; set; }
+
     /// <summary>The TAO round these settings describe (everything not set here keeps TaoRoundOptions' default).</summary>
     public Tao.Trainer.Training.TaoRoundOptions ToRoundOptions(ulong seed) => new()
     {
@@ -72,7 +79,7 @@ public sealed class RoundSettings
         MinTopShare = MinTopShare,
         MinTopCount = MinTopCount,
         Lora = LoraRank > 0 ? new Tao.Trainer.Lora.LoraOptions { Rank = LoraRank, Alpha = 2 * LoraRank } : null,
-        Generation = new Tao.Trainer.Generation.GenerationOptions { Temperature = Temperature, MaxNewTokens = MaxTokens, BatchSize = 512 },
+        Generation = new Tao.Trainer.Generation.GenerationOptions { Temperature = Temperature, MaxNewTokens = MaxTokens, BatchSize = 512, GroundIn = GroundIn },
         Seed = seed,
     };
 

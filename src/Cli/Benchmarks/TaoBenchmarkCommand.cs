@@ -22,6 +22,11 @@ internal static class TaoBenchmarkCommand
         {
             Description = "Most polishes per TAO round (the starting weights fine-tuned on the buffer, again while the polished weights find targets for more inputs). Default: 3.",
         };
+        var polishRates = new Option<double[]>("--polish-rates")
+        {
+            Description = "The polish's learning rates, as multiples of the round's rate, chosen between on the label-free dev slice. Default: 1 3.",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var workers = new Option<int?>("--workers")
         {
             Description = "Jobs at once (seeds, baselines, rounds and curves are separate jobs; each torch operation on one thread when more than one). " +
@@ -30,13 +35,17 @@ internal static class TaoBenchmarkCommand
         var iterations = new Option<int?>("--iterations") { Description = "Most generate → score → train iterations per TAO round (it stops sooner when its buffer of targets stops growing). Default: 16." };
         var compare = new Option<bool>("--objectives") { Description = "Also run GRPO, Dr. GRPO and DPO at the same budget on the first seed." };
         var curves = new Option<bool>("--curves") { Description = "Also the curves on the first seed: candidates per input 2..32, and 6 consecutive rounds on fresh inputs (about 30 more minutes)." };
+        var free = new Option<bool>("--free-sampling")
+        {
+            Description = "TAO samples freely even where the family's answers are spans of a document (docqa), as it did before grounded sampling: the comparison.",
+        };
         var command = new Command("tao",
             "Reproduce TAO's claims at small scale: per task family (text-to-SQL checked by execution, document extraction checked by grounding, " +
             "unit conversions checked by substitution), the project's base model, supervised fine-tuning on the tuning inputs WITH gold answers, " +
             "and TAO on the same inputs WITHOUT them, on held-out inputs of several traffic seeds: paired 95 % intervals, McNemar's test, per-item " +
             "results (items.jsonl), the targets met or missed in words. Writes report.md, report.json and PNG curves to .tao/bench/tao-*.")
         {
-            quick, docs, seed, seeds, only, objective, iterations, polishPasses, workers, compare, curves,
+            quick, docs, seed, seeds, only, objective, iterations, polishPasses, polishRates, workers, compare, curves, free,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -46,6 +55,7 @@ internal static class TaoBenchmarkCommand
             {
                 Seeds = Enumerable.Range(result.GetValue(seed), count).ToArray(),
                 Curves = result.GetValue(curves),
+                Grounded = !result.GetValue(free),
                 CompareObjectives = result.GetValue(compare) ? [TaoObjective.Grpo, TaoObjective.DrGrpo, TaoObjective.Dpo] : [],
             };
             if (result.GetValue(objective) is { } chosen)
@@ -66,6 +76,11 @@ internal static class TaoBenchmarkCommand
             if (result.GetValue(polishPasses) is { } passes and > 0)
             {
                 options = options with { Round = options.Round with { PolishPasses = passes } };
+            }
+
+            if (result.GetValue(polishRates) is { Length: > 0 } factors)
+            {
+                options = options with { Round = options.Round with { PolishRateFactors = factors } };
             }
 
             var folder = Path.GetFullPath(Path.Combine(".tao", "bench", "tao-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));

@@ -229,6 +229,7 @@ internal sealed class DemoRun(string dataFolder, int rounds, bool demoTraffic, i
         Group("shop", "shop-assistant", "shop-base", "sql", sqlScorer, 200, new Dictionary<string, string> { ["database"] = "tao_shop" });
         // Copying values out of documents is learned from many documents, not a few: the invoice desk tunes on 800 inputs.
         Group("invoices", "invoice-assistant", "invoices-base", "docqa", docScorer, 800);
+        settings["Tao:Flywheel:Groups:invoices:Round:GroundIn"] = DocumentQaTaskFamily.DocumentKey; // answers are spans of the document (as its scorer requires)
         return settings;
     }
 

@@ -487,7 +487,7 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         Candidates = candidates,
         Seed = (ulong)seed,
         LearningRate = objective == TaoObjective.BestOfN ? options.Round.LearningRate : options.Round.LearningRate * 0.3,
-        Generation = options.Round.Generation with { MaxNewTokens = family.MaxAnswerTokens },
+        Generation = options.Round.Generation with { MaxNewTokens = family.MaxAnswerTokens, GroundIn = options.Grounded ? family.GroundIn : null },
     };
 
     private static IEnumerable<IterationResult> Iterations(TaoRoundResult round)

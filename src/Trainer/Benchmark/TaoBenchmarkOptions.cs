@@ -71,6 +71,12 @@ public sealed record TaoBenchmarkOptions
 
     public bool Curves { get; init; }
 
+    /// <summary>
+    /// TAO samples within the document's spans where the family's answers are spans of it (<see cref="ITaskFamily.GroundIn"/>).
+    /// The baselines' measures (pass@N, the base model's reach) sample freely either way. Default: true.
+    /// </summary>
+    public bool Grounded { get; init; } = true;
+
     public static TaoBenchmarkOptions Quick => new()
     {
         Seeds = [1],

@@ -24,6 +24,14 @@ public sealed record GenerationOptions
     /// <summary>Sequences generated together. Default: 64.</summary>
     public int BatchSize { get; init; } = 64;
 
+    /// <summary>
+    /// When set, every answer sampled for a prompt is a whole span of the prompt's context value under this key (of the
+    /// prompt's text when it has none): extraction's grounding check applied while sampling instead of after it
+    /// (<see cref="GroundedSpans"/>). Sources that sample in process honour it; a remote model cannot be steered token by
+    /// token, so <see cref="OpenAiCandidateSource"/> ignores it. Default: null (sample freely).
+    /// </summary>
+    public string? GroundIn { get; init; }
+
     /// <summary>Reuse keys and values of earlier tokens (always, except to measure what the cache saves). Default: true.</summary>
     public bool UseCache { get; init; } = true;
 }

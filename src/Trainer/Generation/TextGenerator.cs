@@ -15,8 +15,11 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
         Generate(prompts, options, progress, null);
 
     /// <summary>Generates, calling <paramref name="onToken"/> (job index, token) for every token kept, as it is produced (streaming).</summary>
-    public IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<int[]> prompts, GenerationOptions options, IProgress<int>? progress, Action<int, int>? onToken)
+    /// <param name="documents">Per prompt, the document its answers must be whole spans of (<see cref="GroundedSpans"/>), or null.</param>
+    public IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<int[]> prompts, GenerationOptions options, IProgress<int>? progress, Action<int, int>? onToken,
+        IReadOnlyList<string?>? documents = null)
     {
+        var grounded = documents?.Select(d => d is null ? null : GroundedSpans.For(d, tokenizer)).ToArray();
         var jobs = new List<(int Prompt, int Sample)>();
         for (var p = 0; p < prompts.Count; p++)
         {
@@ -37,7 +40,7 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
                 var batch = jobs.Skip(start).Take(options.BatchSize).ToList();
                 var offset = start;
                 var outputs = GenerateBatch(batch.Select(j => prompts[j.Prompt]).ToList(), options, generator,
-                    onToken is null ? null : (row, token) => onToken(offset + row, token));
+                    onToken is null ? null : (row, token) => onToken(offset + row, token), grounded is null ? null : [.. batch.Select(j => grounded[j.Prompt])]);
                 for (var i = 0; i < batch.Count; i++)
                 {
                     var (tokens, logProbs, text, finish) = outputs[i];
@@ -56,7 +59,7 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
     }
 
     private List<(int[] Tokens, float[] Logprobs, string Text, string Finish)> GenerateBatch(
-        List<int[]> prompts, GenerationOptions options, torch.Generator generator, Action<int, int>? onToken)
+        List<int[]> prompts, GenerationOptions options, torch.Generator generator, Action<int, int>? onToken, GroundedSpans?[]? grounded)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
@@ -97,7 +100,7 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
         var device = model.Device;
         var inputIds = tensor(ids, [encoded.Count, width], device: device);
         var attention = tensor(mask, [encoded.Count, width], device: device);
-        var positions = (attention.cumsum(1) - 1).clamp_min(0);
+        var positions = attention.cumsum(1).sub(Scalars.One).clamp_min(Scalars.Zero);
         var tokens = Enumerable.Range(0, count).Select(_ => new List<int>()).ToArray();
         var logProbs = Enumerable.Range(0, count).Select(_ => new List<float>()).ToArray();
         var finish = new string?[count];
@@ -125,7 +128,7 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
         {
             var before = new[] { logits, attention, lastPositions, fullIds };
             using var stepScope = NewDisposeScope();
-            var (next, chosenLogProbs) = Sample(logits, options, generator);
+            var (next, chosenLogProbs) = Sample(logits, options, generator, grounded is null ? null : GroundingMask(grounded, slots, tokens, logits.shape[^1], device));
             var nextIds = next.data<long>().ToArray();
             var nextLogProbs = chosenLogProbs.data<float>().ToArray();
             for (var i = 0; i < slots.Count; i++)
@@ -181,7 +184,7 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
             }
 
             attention = cat([attention, ones(slots.Count, 1, ScalarType.Int64, device)], 1);
-            lastPositions = lastPositions + 1;
+            lastPositions = lastPositions.add(Scalars.One);
             if (cache is not null)
             {
                 logits = model.LastLogits(new CausalLMInput(fed, attention, lastPositions.unsqueeze(1), cache));
@@ -190,7 +193,7 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
             {
                 // Without a cache the whole sequence is run again: the reference the cached path must equal.
                 fullIds = cat([fullIds, fed], 1);
-                var fullPositions = (attention.cumsum(1) - 1).clamp_min(0);
+                var fullPositions = attention.cumsum(1).sub(Scalars.One).clamp_min(Scalars.Zero);
                 logits = model.LastLogits(new CausalLMInput(fullIds, attention, fullPositions));
             }
 
@@ -209,11 +212,51 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
             (tokens[r].ToArray(), logProbs[r].ToArray(), texts[r] ?? tokenizer.Decode(tokens[r]), finish[r] ?? "length")).ToList();
     }
 
-    /// <summary>Samples one token per row; returns the tokens and their log-probabilities under the unmodified model.</summary>
-    private static (Tensor Tokens, Tensor Logprobs) Sample(Tensor logits, GenerationOptions options, torch.Generator generator)
+    /// <summary>
+    /// Per tensor row, 0 for the tokens a grounded row may draw next and -inf for the others (a row's stop ids only where
+    /// its answer is a whole span); null when no live row is grounded.
+    /// </summary>
+    private Tensor? GroundingMask(GroundedSpans?[] grounded, List<int> slots, List<int>[] tokens, long vocabulary, Device device)
     {
-        var logits32 = logits.to_type(ScalarType.Float32);
-        var modelLogProbs = nn.functional.log_softmax(logits32, -1);
+        float[]? mask = null;
+        for (var i = 0; i < slots.Count; i++)
+        {
+            if (slots[i] < 0 || grounded[slots[i]] is not { } spans)
+            {
+                continue;
+            }
+
+            var (next, canStop) = spans.Allowed(tokenizer.Decode(tokens[slots[i]]));
+            if (next.Count == 0 && !canStop)
+            {
+                continue; // nothing grounded follows (cannot happen after a grounded prefix): this row samples freely
+            }
+
+            mask ??= new float[slots.Count * vocabulary];
+            var row = mask.AsSpan((int)(i * vocabulary), (int)vocabulary);
+            row.Fill(float.NegativeInfinity);
+            foreach (var id in next.Where(id => id < vocabulary))
+            {
+                row[id] = 0;
+            }
+
+            foreach (var id in canStop ? tokenizer.StopIds : [])
+            {
+                row[id] = 0;
+            }
+        }
+
+        return mask is null ? null : tensor(mask, [slots.Count, vocabulary], device: device);
+    }
+
+    /// <summary>
+    /// Samples one token per row (among those <paramref name="mask"/> leaves at 0, when given); returns the tokens and
+    /// their log-probabilities under the unmodified model.
+    /// </summary>
+    private static (Tensor Tokens, Tensor Logprobs) Sample(Tensor logits, GenerationOptions options, torch.Generator generator, Tensor? mask = null)
+    {
+        var modelLogProbs = nn.functional.log_softmax(logits.to_type(ScalarType.Float32), -1);
+        var logits32 = mask is null ? logits.to_type(ScalarType.Float32) : logits.to_type(ScalarType.Float32) + mask;
         Tensor chosen;
         if (options.Temperature <= 0)
         {
@@ -221,13 +264,14 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
         }
         else
         {
-            var probs = nn.functional.softmax(logits32 / options.Temperature, -1);
+            using var temperature = options.Temperature.ToScalar(); // held over the call (see Scalars)
+            var probs = nn.functional.softmax(logits32.div(temperature), -1);
             if (options.TopP < 1.0)
             {
                 var (sorted, order) = probs.sort(-1, descending: true);
                 var cumulative = sorted.cumsum(-1);
                 var drop = (cumulative - sorted).gt(options.TopP);
-                sorted = sorted.masked_fill(drop, 0);
+                sorted = sorted.masked_fill(drop, Scalars.Zero);
                 var pick = multinomial(sorted / sorted.sum(-1, keepdim: true), 1, false, generator);
                 chosen = order.gather(-1, pick).squeeze(-1);
             }

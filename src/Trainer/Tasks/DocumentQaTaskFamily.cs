@@ -24,6 +24,8 @@ public sealed class DocumentQaTaskFamily : ITaskFamily
 
     public int MaxAnswerTokens => 16;
 
+    public string? GroundIn => DocumentKey;
+
     /// <summary>
     /// Splits by document: no held-out question is about a document seen in training or tuning. The base model mostly
     /// learns two layouts and one way of asking (a quarter of its documents use the third layout and the other

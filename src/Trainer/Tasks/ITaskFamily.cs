@@ -25,4 +25,10 @@ public interface ITaskFamily
 
     /// <summary>Generation limits that fit the family's answers.</summary>
     int MaxAnswerTokens { get; }
+
+    /// <summary>
+    /// The context key whose value the family's answers are whole spans of, when its label-free scorer checks that
+    /// (TAO then samples within those spans, <see cref="Generation.GenerationOptions.GroundIn"/>); null when answers are not spans.
+    /// </summary>
+    string? GroundIn => null;
 }

@@ -1,0 +1,125 @@
+using System.Runtime.CompilerServices;
+using Tao.Trainer.Scoring;
+using Tao.Trainer.Tokenization;
+
+namespace Tao.Trainer.Generation;
+
+/// <summary>
+/// Sampling restricted to whole spans of a document (<see cref="GenerationOptions.GroundIn"/>): at each step only the
+/// tokens that keep the answer a prefix of a span starting at a word boundary of the document may be drawn, and the answer
+/// may end only where it is a whole span (<see cref="SubstringScorer.IsWholeSpan"/>). The model's own probabilities are
+/// renormalised over those tokens, so a sample is a draw from the model's distribution given that its answer passes the
+/// grounding check — what rejection sampling against that check would return with an unbounded budget, without spending
+/// the budget on answers the check rejects.
+/// </summary>
+internal sealed class GroundedSpans
+{
+    private static readonly ConditionalWeakTable<TextTokenizer, Vocabulary> s_vocabularies = [];
+
+    private readonly string _document;
+    private readonly Vocabulary _vocabulary;
+    private readonly int[] _starts; // tokens that may open an answer in this document
+
+    private GroundedSpans(string document, Vocabulary vocabulary)
+    {
+        _document = document;
+        _vocabulary = vocabulary;
+        var starts = new List<int>();
+        for (var id = 0; id < vocabulary.Texts.Length; id++)
+        {
+            var text = vocabulary.Texts[id]?.TrimStart();
+            if (!string.IsNullOrEmpty(text) && Openings(text).Any())
+            {
+                starts.Add(id);
+            }
+        }
+
+        _starts = [.. starts];
+    }
+
+    /// <summary>The constraint for one document (its first-step tokens worked out once, shared by the document's samples).</summary>
+    public static GroundedSpans For(string document, TextTokenizer tokenizer) =>
+        new(document, s_vocabularies.GetValue(tokenizer, t => new Vocabulary(t)));
+
+    /// <summary>
+    /// Tokens that may follow the answer <paramref name="sofar"/> (as decoded), and whether it may end here. With nothing
+    /// allowed and no end (it cannot happen when the answer so far is grounded), the caller leaves the row unconstrained.
+    /// </summary>
+    public (IReadOnlyCollection<int> Next, bool CanStop) Allowed(string sofar)
+    {
+        var answer = sofar.TrimStart();
+        if (answer.Length == 0)
+        {
+            return (_starts, false);
+        }
+
+        var next = new HashSet<int>();
+        foreach (var at in Openings(answer))
+        {
+            var node = _vocabulary.Root;
+            for (var k = at + answer.Length; k < _document.Length && node.Next.TryGetValue(_document[k], out var child); k++)
+            {
+                node = child;
+                next.UnionWith(node.Tokens);
+            }
+        }
+
+        return (next, SubstringScorer.IsWholeSpan(_document, answer.Trim()));
+    }
+
+    /// <summary>Where <paramref name="prefix"/> occurs in the document starting at a word boundary (when it opens with a letter or digit).</summary>
+    private IEnumerable<int> Openings(string prefix)
+    {
+        var open = char.IsLetterOrDigit(prefix[0]);
+        for (var at = _document.IndexOf(prefix, StringComparison.Ordinal); at >= 0; at = _document.IndexOf(prefix, at + 1, StringComparison.Ordinal))
+        {
+            if (!open || at == 0 || !char.IsLetterOrDigit(_document[at - 1]))
+            {
+                yield return at;
+            }
+        }
+    }
+
+    /// <summary>Every ordinary token's text, and a character trie over them (built once per tokenizer).</summary>
+    private sealed class Vocabulary
+    {
+        public Vocabulary(TextTokenizer tokenizer)
+        {
+            // A token's text as it reads after another token (a SentencePiece piece's leading space survives this way).
+            var anchor = tokenizer.Encode("a");
+            var anchorText = tokenizer.Decode(anchor);
+            Texts = new string?[tokenizer.VocabularySize];
+            for (var id = 0; id < Texts.Length; id++)
+            {
+                if (tokenizer.IsSpecial(id))
+                {
+                    continue;
+                }
+
+                var text = tokenizer.Decode([.. anchor, id]);
+                if (text.Length > anchorText.Length && text.StartsWith(anchorText, StringComparison.Ordinal) && !text.Contains('\uFFFD'))
+                {
+                    Texts[id] = text[anchorText.Length..];
+                    var node = Root;
+                    foreach (var c in Texts[id]!)
+                    {
+                        node = node.Next.TryGetValue(c, out var child) ? child : node.Next[c] = new Node();
+                    }
+
+                    node.Tokens.Add(id);
+                }
+            }
+        }
+
+        public string?[] Texts { get; }
+
+        public Node Root { get; } = new();
+    }
+
+    private sealed class Node
+    {
+        public Dictionary<char, Node> Next { get; } = [];
+
+        public List<int> Tokens { get; } = [];
+    }
+}
