@@ -5,7 +5,8 @@ namespace Tao.Trainer.Training;
 /// polish's epochs are scored alike, but they are not alike: the polish trains on every target the iterations found,
 /// to convergence, while an iteration's weights are a step on the way. Picking the single highest of a dozen noisy
 /// scores would mostly pick noise (the winner's curse), so the best polish epoch is kept unless its score is below
-/// the best iteration's by more than the score's own noise; without a polish, the best iteration. Ties go to the later.
+/// the best iteration's by more than the score's own noise; without a polish, the best iteration. Ties go to the later
+/// (among polish epochs, to the later epoch).
 /// </summary>
 public static class KeptWeights
 {
@@ -21,7 +22,10 @@ public static class KeptWeights
     /// <summary>The run and epoch of a polish id; (0, 0) for an iteration's.</summary>
     public static (int Run, int Epoch) Polish(int id) => id > PolishBase ? ((id - PolishBase - 1) / PassStride + 1, (id - PolishBase - 1) % PassStride + 1) : (0, 0);
 
-    public static int Choose(IReadOnlyDictionary<int, double> scores, double tolerance)
+    /// <param name="epochSlack">Polish epochs scoring within this of the best polish epoch count as tied with it, and the
+    /// latest of them (the furthest down its schedule, the most converged) is kept: one dev input's worth (1/n) turns
+    /// a rounding-level lead of an early epoch into a tie (sql seed 3: epoch 4 and epoch 12 both 0.589).</param>
+    public static int Choose(IReadOnlyDictionary<int, double> scores, double tolerance, double epochSlack = 0)
     {
         if (scores.Count == 0)
         {
@@ -31,7 +35,11 @@ public static class KeptWeights
         static KeyValuePair<int, double>? Best(IEnumerable<KeyValuePair<int, double>> items) =>
             items.OrderByDescending(s => s.Value).ThenByDescending(s => s.Key).Select(s => (KeyValuePair<int, double>?)s).FirstOrDefault();
 
-        var polish = Best(scores.Where(s => s.Key > PolishBase));
+        var polishes = scores.Where(s => s.Key > PolishBase).ToList();
+        var top = polishes.Count > 0 ? polishes.Max(s => s.Value) : double.NaN;
+        var polish = polishes.Where(s => s.Value >= top - epochSlack)
+            .OrderByDescending(s => Polish(s.Key).Epoch).ThenByDescending(s => s.Value).ThenByDescending(s => s.Key)
+            .Select(s => (KeyValuePair<int, double>?)s).FirstOrDefault();
         var iteration = Best(scores.Where(s => s.Key <= PolishBase));
         return polish is null ? iteration!.Value.Key
             : iteration is null || polish.Value.Value >= iteration.Value.Value - tolerance ? polish.Value.Key

@@ -281,7 +281,8 @@ public sealed class TaoRound(
         var finalDev = dev.Count > 0 ? await ScoreDevAsync(devSplit, only: null, cancellationToken) : null;
         var candidatesForBest = kept.Kept;
         var bestIteration = heldOut is not null ? KeptWeights.Choose(quality, options.GuardTolerance)
-            : finalDev is { Count: > 0 } ? KeptWeights.Choose(finalDev.Where(d => candidatesForBest.Contains(d.Key)).ToDictionary(), health.Tolerance)
+            : finalDev is { Count: > 0 } ? KeptWeights.Choose(finalDev.Where(d => candidatesForBest.Contains(d.Key)).ToDictionary(), health.Tolerance,
+                epochSlack: 1.0 / dev.Count)
             : candidatesForBest.Max();
         kept.Restore(bestIteration);
         var (polishRun, polishEpoch) = KeptWeights.Polish(bestIteration);
@@ -358,8 +359,8 @@ public sealed class TaoRound(
     /// One polish: from kept weights (the round's starting weights, or a later pass's best so far), fine-tuning on the
     /// buffer epoch by epoch at one rate on its own warm-up + cosine schedule, the way the labelled baseline trains on
     /// gold answers. Each epoch's weights are kept and scored on the dev slice (and by the caller's held-out measure when
-    /// given); it stops after three epochs without a better score. The epochs then compete with the iterations for the
-    /// kept weights.
+    /// given), to the end of its schedule or until PolishPatience epochs without a better score. The epochs then compete
+    /// with the iterations for the kept weights.
     /// </summary>
     private sealed class PolishRun(int run, int pass, double rate, int from, int epochs, IReadOnlyList<TrainingItem> items, PolicyUpdater updater, Random random)
         : IDisposable
@@ -389,7 +390,7 @@ public sealed class TaoRound(
         return new PolishRun(run, pass, rate, from, epochs, items, updater, new Random((int)options.Seed * 131 + 17));
     }
 
-    /// <summary>Trains <paramref name="run"/> on until <paramref name="untilEpoch"/> (or its three epochs without a better score).</summary>
+    /// <summary>Trains <paramref name="run"/> on until <paramref name="untilEpoch"/> (or its <see cref="TaoRoundOptions.PolishPatience"/> epochs without a better score).</summary>
     private async Task PolishAsync(PolishRun run, int untilEpoch, ExperienceBuffer buffer, RoundFolder kept, DevSplit devSplit,
         Func<LlamaForCausalLM, CancellationToken, Task<double>>? heldOut, Dictionary<int, double> quality, CancellationToken cancellationToken)
     {
@@ -400,7 +401,7 @@ public sealed class TaoRound(
         }
 
         var perEpoch = (run.Items.Count + options.PolishBatchSize - 1) / options.PolishBatchSize;
-        while (run.Epoch < untilEpoch && run.Since < 3)
+        while (run.Epoch < untilEpoch && (options.PolishPatience <= 0 || run.Since < options.PolishPatience))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var epoch = ++run.Epoch;
@@ -496,7 +497,7 @@ public sealed class TaoRound(
             var items = groups.Where(Teaches).SelectMany(g =>
             {
                 var advantages = Losses.GroupAdvantages(g.Scores, variant);
-                return g.Candidates.Select((c, i) => Item(g.Prompt, c) with { Advantage = advantages[i] });
+                return g.Candidates.Select((c, i) => Item(g.Prompt, c, asSampled: true) with { Advantage = advantages[i] });
             }).ToList();
             if (items.Count > 0)
             {
@@ -597,10 +598,22 @@ public sealed class TaoRound(
         return summary;
     }
 
-    private TrainingItem Item(TaskPrompt prompt, Candidate candidate)
+    /// <summary>
+    /// A candidate as a training sequence. Targets to imitate (expert iteration, the polish, DPO's pairs) are encoded the
+    /// way the labelled baseline encodes a gold answer (<see cref="SupervisedTrainer.Completion"/>), not as the token ids
+    /// that happened to be sampled: grounded sampling draws a span token by token and often splits it differently from
+    /// the tokenizer (PO-4531 as P·O·-·4·5·3·1), and imitating those splits taught docqa's polish to 53 % where the same
+    /// answers encoded as gold reached the baseline's 63 %. On-policy GRPO (<paramref name="asSampled"/>) needs the sampled
+    /// ids: its ratios compare the policy's probabilities of exactly what was sampled.
+    /// </summary>
+    private TrainingItem Item(TaskPrompt prompt, Candidate candidate, bool asSampled = false) =>
+        new(tokenizer.EncodePrompt(prompt.Messages), AnswerTokens(tokenizer, candidate, asSampled));
+
+    /// <summary>The answer part of <see cref="Item"/>: the candidate encoded as a gold answer is, or as sampled; end of sequence when it stopped.</summary>
+    internal static int[] AnswerTokens(TextTokenizer tokenizer, Candidate candidate, bool asSampled)
     {
-        var tokens = candidate.Tokens ?? tokenizer.Encode(" " + candidate.Text);
-        return new TrainingItem(tokenizer.EncodePrompt(prompt.Messages), candidate.Stopped ? [.. tokens, tokenizer.EosId] : tokens);
+        var tokens = asSampled && candidate.Tokens is { } sampled ? sampled : tokenizer.Encode(" " + candidate.Text.Trim());
+        return candidate.Stopped ? [.. tokens, tokenizer.EosId] : tokens;
     }
 
     /// <summary>The dev slice (see <see cref="DevSlice"/>): never trained on, used to choose the best iteration.</summary>

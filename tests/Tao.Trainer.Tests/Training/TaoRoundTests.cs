@@ -252,14 +252,17 @@ public sealed class TaoRoundTests
         Assert.Equal([.. Enumerable.Repeat(4, 10), .. Enumerable.Repeat(10, 8)], scorer.Sizes);
     }
 
-    [Fact]
-    public async Task Polish_RetrainsOnTheFinalBuffer_UntilTheDevScoreStopsRising_AndCompetesForTheKeptWeights()
+    [Theory]
+    [InlineData(3, 4)] // stops after three epochs without a better dev score
+    [InlineData(0, 8)] // runs its schedule to the end
+    public async Task Polish_RetrainsOnTheFinalBuffer_UntilTheDevScoreStopsRising_AndCompetesForTheKeptWeights(int patience, int epochs)
     {
         using var model = TinyModels.Create(seed: 5);
         var start = ModelCopies.Snapshot(model);
         var round = new TaoRound(model, TinyModels.Tokenizer(), new ConstantScorer(), Options(TaoObjective.BestOfN, iterations: 4) with
         {
             ResampleCovered = false, MinCoverageGain = 0.01, PolishEpochs = 8, PolishBatchSize = 16, DevFraction = 0.2, PolishRateFactors = [1],
+            PolishPatience = patience,
         });
         var prompts = Enumerable.Range(0, 50).Select(i => new TaskPrompt($"p{i}", [new ChatMessage("user", $"how many orders in region {i}?")])).ToList();
 
@@ -268,15 +271,15 @@ public sealed class TaoRoundTests
         // Every group agrees on its pick, so iteration 1 gives all 40 training inputs a target and iteration 2 has nothing to sample.
         Assert.Equal(1, result.Iterations);
         Assert.Contains("every training input has a target", result.StopReason);
-        // The dev score never changes (a constant scorer): the polish stops after three epochs without a better one.
+        // The dev score never changes (a constant scorer): with patience the polish stops after that many epochs without a better one.
         var polish = result.Metrics.Where(m => m.Event == "polish").ToList();
-        Assert.Equal(4, polish.Count);
+        Assert.Equal(epochs, polish.Count);
         Assert.All(polish, m => Assert.NotNull(m.Dev));
-        Assert.Equal(4 * 3, result.Metrics.Count(m => m.Event == "step" && m.Iteration > 1000)); // 40 targets in steps of 16
-        Assert.Equal([1, 2, 3, 4], result.PolishDevScores!.Keys.Order());
+        Assert.Equal(epochs * 3, result.Metrics.Count(m => m.Event == "step" && m.Iteration > 1000)); // 40 targets in steps of 16
+        Assert.Equal(Enumerable.Range(1, epochs), result.PolishDevScores!.Keys.Order());
         // Ties go to the later weights, so the last polish epoch is kept — and it differs from the starting weights.
-        Assert.Equal(4, result.PolishEpoch);
-        Assert.Contains("kept polish 1 of 1 (rate 0.001) after 4 epochs", result.StopReason);
+        Assert.Equal(epochs, result.PolishEpoch);
+        Assert.Contains($"kept polish 1 of 1 (rate 0.001) after {epochs} epochs", result.StopReason);
         Assert.Equal((1, 1), (result.PolishPass, result.PolishPasses)); // nothing left without a target: no second pass
         Assert.Contains(model.named_parameters(), p => !p.parameter.allclose(start[p.name]));
         ModelCopies.Dispose(start);
@@ -290,7 +293,7 @@ public sealed class TaoRoundTests
         // Region 3 becomes answerable once the polish starts: the stand-in for weights that learned enough to solve it.
         var round = new TaoRound(model, TinyModels.Tokenizer(), scorer, Focused(iterations: 8) with
         {
-            PolishEpochs = 4, PolishRaceEpochs = 1, RepolishEpochs = 2, PolishPasses = 3, DevFraction = 0.2,
+            PolishEpochs = 4, PolishRaceEpochs = 1, PolishRateFactors = [1, 3], RepolishEpochs = 2, PolishPasses = 3, DevFraction = 0.2,
         },
             progress: p =>
             {
@@ -340,6 +343,22 @@ public sealed class TaoRoundTests
     }
 
     [Fact]
+    public void Targets_AreEncodedAsGoldAnswersAre_WhileGrpoKeepsTheSampledIds()
+    {
+        var tokenizer = TinyModels.Tokenizer();
+        var gold = SupervisedTrainer.Completion(tokenizer, "orders in region 4");
+        // Sampled one character at a time (as grounded sampling may draw a span), and with a stray space.
+        var split = " orders in region 4".Select(c => tokenizer.Encode(c.ToString()).Single()).ToArray();
+        Assert.NotEqual(gold[..^1], split);
+        var candidate = new Candidate("orders in region 4 ", split);
+
+        Assert.Equal(gold, TaoRound.AnswerTokens(tokenizer, candidate, asSampled: false));
+        Assert.Equal([.. split, tokenizer.EosId], TaoRound.AnswerTokens(tokenizer, candidate, asSampled: true));
+        // Cut off at the token limit: no end of sequence either way.
+        Assert.Equal(gold[..^1], TaoRound.AnswerTokens(tokenizer, candidate with { Stopped = false }, asSampled: false));
+    }
+
+    [Fact]
     public void KeptWeights_ThePolishUnlessItScoresBelowTheBestIterationBeyondTheNoise()
     {
         const int polish = KeptWeights.PolishBase;
@@ -360,6 +379,18 @@ public sealed class TaoRoundTests
         {
             [2] = 0.7, [KeptWeights.PolishId(1, 1)] = 0.75, [KeptWeights.PolishId(1, 2)] = 0.76, [KeptWeights.PolishId(2, 1)] = 0.79,
         }, tolerance: 0.05));
+        // Within the epoch slack (one dev input's worth) an early epoch's lead is a tie, and the latest epoch is kept
+        // (sql seed 3: epoch 4 0.5891, epoch 12 0.5889); beyond it the early epoch stays.
+        var sql3 = new Dictionary<int, double>
+        {
+            [4] = 0.531, [KeptWeights.PolishId(1, 4)] = 0.5891, [KeptWeights.PolishId(1, 11)] = 0.5880, [KeptWeights.PolishId(1, 12)] = 0.5889,
+            [KeptWeights.PolishId(2, 3)] = 0.509,
+        };
+        Assert.Equal(KeptWeights.PolishId(1, 12), KeptWeights.Choose(sql3, tolerance: 0.149, epochSlack: 1.0 / 45));
+        Assert.Equal(KeptWeights.PolishId(1, 4), KeptWeights.Choose(sql3, tolerance: 0.149));
+        sql3[KeptWeights.PolishId(1, 12)] = 0.55;
+        sql3[KeptWeights.PolishId(1, 11)] = 0.55;
+        Assert.Equal(KeptWeights.PolishId(1, 4), KeptWeights.Choose(sql3, tolerance: 0.149, epochSlack: 1.0 / 45));
     }
 
     [Fact]
