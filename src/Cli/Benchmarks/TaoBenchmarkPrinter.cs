@@ -27,7 +27,8 @@ internal static class TaoBenchmarkPrinter
             $"({string.Join(", ", options.Seeds)}: each draws its own tuning and held-out inputs and samples with its own seed; the base model is the same). " +
             $"Base: the project's own {report.Throughput?.Parameters / 1e6 ?? 0:0.0}M-parameter model, trained from scratch here. Labelled FT: fine-tuning on the " +
             $"tuning inputs WITH their gold answers, learning rate and epochs chosen on a dev slice. TAO ×{n}: the same inputs WITHOUT answers, {n} candidates " +
-            $"per input scored without labels, {options.Round.Objective} over up to {options.Round.Iterations} iterations (each sampling the inputs without a target " +
+            $"per input scored without labels{(options.Grounded ? " (where a family's answers are spans of a document, docqa, sampled within its whole spans)" : "")}, " +
+            $"{options.Round.Objective} over up to {options.Round.Iterations} iterations (each sampling the inputs without a target " +
             $"yet, {options.Round.TemperatureStep:0.##} hotter than the last up to {options.Round.MaxTemperature:0.##}, until the buffer of targets stops growing), then the " +
             $"starting weights fine-tuned on the final buffer to convergence (its learning rate chosen among {string.Join(", ", options.Round.PolishRateFactors.Select(f => f * options.Round.LearningRate))} " +
             $"on the label-free dev slice, as the labelled baseline chooses its own among {string.Join(", ", options.FtRates)} on its labelled one, going on upward ×3 while the top rate wins; up to " +
