@@ -24,7 +24,7 @@ internal static class TaoBenchmarkCommand
         };
         var polishRates = new Option<double[]>("--polish-rates")
         {
-            Description = "The polish's learning rates, as multiples of the round's rate, chosen between on the label-free dev slice. Default: 1 3.",
+            Description = "The polish's learning rates, as multiples of the round's rate, chosen between on the label-free dev slice. Default: 1 3 10.",
             AllowMultipleArgumentsPerToken = true,
         };
         var workers = new Option<int?>("--workers")

@@ -255,8 +255,12 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
     /// </summary>
     private static (Tensor Tokens, Tensor Logprobs) Sample(Tensor logits, GenerationOptions options, torch.Generator generator, Tensor? mask = null)
     {
-        var modelLogProbs = nn.functional.log_softmax(logits.to_type(ScalarType.Float32), -1);
-        var logits32 = mask is null ? logits.to_type(ScalarType.Float32) : logits.to_type(ScalarType.Float32) + mask;
+        var logits32 = logits.to_type(ScalarType.Float32);
+        var modelLogProbs = nn.functional.log_softmax(logits32, -1);
+        if (mask is not null)
+        {
+            logits32 = logits32 + mask;
+        }
         Tensor chosen;
         if (options.Temperature <= 0)
         {

@@ -37,8 +37,9 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
 
     public double Scaling { get; }
 
-    private readonly TorchSharp.Scalar _scaling; // held for the module's life (see Model.Scalars)
     public int Rank { get; }
+
+    private readonly TorchSharp.Scalar _scaling; // held for the module's life (see Model.Scalars)
 
     public override Tensor forward(Tensor input)
     {

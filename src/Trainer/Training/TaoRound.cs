@@ -612,8 +612,13 @@ public sealed class TaoRound(
     /// <summary>The answer part of <see cref="Item"/>: the candidate encoded as a gold answer is, or as sampled; end of sequence when it stopped.</summary>
     internal static int[] AnswerTokens(TextTokenizer tokenizer, Candidate candidate, bool asSampled)
     {
-        var tokens = asSampled && candidate.Tokens is { } sampled ? sampled : tokenizer.Encode(" " + candidate.Text.Trim());
-        return candidate.Stopped ? [.. tokens, tokenizer.EosId] : tokens;
+        if (asSampled && candidate.Tokens is { } sampled)
+        {
+            return candidate.Stopped ? [.. sampled, tokenizer.EosId] : sampled;
+        }
+
+        var gold = SupervisedTrainer.Completion(tokenizer, candidate.Text); // ends with end of sequence
+        return candidate.Stopped ? gold : gold[..^1];
     }
 
     /// <summary>The dev slice (see <see cref="DevSlice"/>): never trained on, used to choose the best iteration.</summary>

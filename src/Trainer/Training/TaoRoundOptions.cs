@@ -59,7 +59,7 @@ public sealed record TaoRoundOptions
     /// seeds, mid-schedule at a high rate, on a 45-input dev slice whose noise is larger than the epochs' differences;
     /// running to the end kept epoch 11 and took seed 2 from 77.3 % to 83.8 % (FT 82.5 %). Default: 0.
     /// </summary>
-    public int PolishPatience { get; init; } = 0;
+    public int PolishPatience { get; init; }
 
     /// <summary>
     /// Exploration for the inputs without a target: each later iteration that samples them again raises the sampling
