@@ -47,15 +47,21 @@ internal static class SequenceBatch
 
     /// <summary>
     /// Log-probability of each token given the ones before it, [b, t-1], and the mask of completion positions, [b, t-1].
+    /// Only positions the mask weighs are computed (elsewhere 0): the output head and the softmax over the vocabulary run on
+    /// the answer's few tokens, not on every prompt token (a docqa input is ~70 prompt tokens and ~5 answer tokens).
     /// </summary>
     public static (Tensor Logprobs, Tensor Mask) TokenLogProbs(LlamaForCausalLM model, Tensor ids, Tensor attention, Tensor target)
     {
         using var scope = NewDisposeScope();
-        var logits = model.forward(new CausalLMInput(ids, attention));
-        var logProbs = nn.functional.log_softmax(logits[.., ..^1, ..].to_type(ScalarType.Float32), -1);
-        var next = ids[.., 1..];
-        var chosen = logProbs.gather(-1, next.unsqueeze(-1)).squeeze(-1);
+        var (batch, length) = (ids.shape[0], ids.shape[1]);
         var mask = target[.., 1..];
-        return (chosen.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
+        var rows = mask.reshape(-1).nonzero().squeeze(-1);
+        var hidden = model.model.forward(new CausalLMInput(ids, attention))[.., ..^1, ..];
+        var selected = hidden.reshape(-1, hidden.shape[^1]).index_select(0, rows);
+        var logProbs = nn.functional.log_softmax(model.lm_head.forward(selected).to_type(ScalarType.Float32), -1);
+        var next = ids[.., 1..].reshape(-1).index_select(0, rows);
+        var chosen = logProbs.gather(-1, next.unsqueeze(-1)).squeeze(-1);
+        var all = zeros(batch * (length - 1), ScalarType.Float32, device: ids.device).index_copy(0, rows, chosen).view(batch, length - 1);
+        return (all.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
     }
 }
