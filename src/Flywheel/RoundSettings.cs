@@ -21,8 +21,8 @@ public sealed class RoundSettings
     /// <summary>Most epochs of the polish (the round's starting weights fine-tuned on the final buffer); 0 turns it off. Default: 12.</summary>
     public int PolishEpochs { get; set; } = 12;
 
-    /// <summary>Most polishes: after each, the polished weights sample the inputs still without a target, and a gain of at least MinCoverageGain polishes again. Default: 3.</summary>
-    public int PolishPasses { get; set; } = 3;
+    /// <summary>Most polishes: after each, the polished weights sample the inputs still without a target, and a gain of at least MinCoverageGain polishes again. Default: 1 (see TaoRoundOptions).</summary>
+    public int PolishPasses { get; set; } = 1;
 
     /// <summary>Each later iteration samples the inputs still without a target this much hotter, up to MaxTemperature; 0 keeps one temperature. Default: 0.1.</summary>
     public double TemperatureStep { get; set; } = 0.1;

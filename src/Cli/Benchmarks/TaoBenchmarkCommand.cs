@@ -20,11 +20,11 @@ internal static class TaoBenchmarkCommand
         var objective = new Option<TaoObjective?>("--objective") { Description = "TAO objective: BestOfN (default, expert iteration), Grpo, DrGrpo, Dpo." };
         var polishPasses = new Option<int?>("--polish-passes")
         {
-            Description = "Most polishes per TAO round (the starting weights fine-tuned on the buffer, again while the polished weights find targets for more inputs). Default: 3.",
+            Description = "Most polishes per TAO round (the starting weights fine-tuned on the buffer, again while the polished weights find targets for more inputs). Default: 1.",
         };
         var polishRates = new Option<double[]>("--polish-rates")
         {
-            Description = "The polish's learning rates, as multiples of the round's rate, chosen between on the label-free dev slice. Default: 1 3 10.",
+            Description = "The polish's learning rates, as multiples of the round's rate, chosen between on the label-free dev slice. Default: 3 10.",
             AllowMultipleArgumentsPerToken = true,
         };
         var workers = new Option<int?>("--workers")
