@@ -24,13 +24,22 @@ internal sealed class GroundedSpans
     {
         _document = document;
         _vocabulary = vocabulary;
-        var starts = new List<int>();
-        for (var id = 0; id < vocabulary.Texts.Length; id++)
+        // Walking the trie of the tokens' trimmed texts from each place an answer may open finds the same tokens as
+        // testing every token of the vocabulary against the document, at the document's length times a token's instead
+        // of the vocabulary's size times the document's (a 32k vocabulary on a page of text).
+        var starts = new SortedSet<int>();
+        for (var at = 0; at < document.Length; at++)
         {
-            var text = vocabulary.Texts[id]?.TrimStart();
-            if (!string.IsNullOrEmpty(text) && Openings(text).Any())
+            if (char.IsLetterOrDigit(document[at]) && at > 0 && char.IsLetterOrDigit(document[at - 1]))
             {
-                starts.Add(id);
+                continue; // inside a word: no answer that opens with a letter or digit starts here
+            }
+
+            var node = vocabulary.Trimmed;
+            for (var k = at; k < document.Length && node.Next.TryGetValue(document[k], out var child); k++)
+            {
+                node = child;
+                starts.UnionWith(node.Tokens);
             }
         }
 
@@ -107,6 +116,17 @@ internal sealed class GroundedSpans
                     }
 
                     node.Tokens.Add(id);
+                    var trimmed = Texts[id]!.TrimStart();
+                    node = Trimmed;
+                    foreach (var c in trimmed)
+                    {
+                        node = node.Next.TryGetValue(c, out var child) ? child : node.Next[c] = new Node();
+                    }
+
+                    if (trimmed.Length > 0)
+                    {
+                        node.Tokens.Add(id);
+                    }
                 }
             }
         }
@@ -114,6 +134,9 @@ internal sealed class GroundedSpans
         public string?[] Texts { get; }
 
         public Node Root { get; } = new();
+
+        /// <summary>The same trie over the texts without their leading whitespace: what may open an answer.</summary>
+        public Node Trimmed { get; } = new();
     }
 
     private sealed class Node

@@ -10,7 +10,7 @@ internal sealed class LocalCandidateSource(LlamaForCausalLM model, TextTokenizer
         IReadOnlyList<TaskPrompt> prompts, int perPrompt, GenerationOptions options, CancellationToken cancellationToken)
     {
         var encoded = prompts.Select(p => tokenizer.EncodePrompt(p.Messages)).ToList();
-        var documents = options.GroundIn is { } key ? prompts.Select(p => p.Context?.GetValueOrDefault(key) ?? p.Text).ToList() : null;
+        var documents = options.GroundIn is { } key ? prompts.Select(p => Scoring.SubstringScorer.Document(p.Context, p.Text, key)).ToList() : null;
         var sequences = new TextGenerator(model, tokenizer).Generate(encoded, options with { SamplesPerPrompt = perPrompt }, progress, null, documents);
         IReadOnlyList<IReadOnlyList<Candidate>> grouped = sequences.GroupBy(s => s.PromptIndex).OrderBy(g => g.Key)
             .Select(g => (IReadOnlyList<Candidate>)g.OrderBy(s => s.Sample).Select(s => new Candidate(s.Text.Trim(), s.Tokens, s.FinishReason == "stop", s.Logprobs)).ToList()).ToList();

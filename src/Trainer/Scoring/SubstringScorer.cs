@@ -13,9 +13,16 @@ internal sealed class SubstringScorer(string contextKey = "document") : IVerifie
 
     public Task<double[]> ScoreAsync(ScoringGroup group, CancellationToken cancellationToken)
     {
-        var document = group.ContextValue(contextKey) ?? group.Prompt;
+        var document = Document(group.Context, group.Prompt, contextKey);
         return Task.FromResult(group.Candidates.Select(c => IsWholeSpan(document, c.Trim()) ? 1.0 : 0.0).ToArray());
     }
+
+    /// <summary>
+    /// The text answers must be spans of: the input's context value under <paramref name="key"/>, else the prompt's own
+    /// text. Grounded sampling (<see cref="Generation.GenerationOptions.GroundIn"/>) reads the same text this check does.
+    /// </summary>
+    public static string Document(IReadOnlyDictionary<string, string>? context, string promptText, string key) =>
+        context is not null && context.TryGetValue(key, out var value) ? value : promptText;
 
     /// <summary>Whether <paramref name="answer"/> occurs in <paramref name="document"/> at least once with word boundaries at both ends.</summary>
     public static bool IsWholeSpan(string document, string answer)

@@ -23,6 +23,12 @@ public sealed class GroundedSamplingTests
         Assert.All(first, id => Assert.Contains(Text(id).TrimStart(), Invoice));
         Assert.DoesNotContain(first, id => Text(id).Trim() is "7" or "95"); // inside PO-1727 / INV-4695, not at a boundary
 
+        // Exactly the tokens a scan of the whole vocabulary finds (the set is found by walking a trie from the document).
+        bool Opens(string text) => text.Length > 0 && Enumerable.Range(0, Invoice.Length - text.Length + 1).Any(at =>
+            string.CompareOrdinal(Invoice, at, text, 0, text.Length) == 0 && (!char.IsLetterOrDigit(text[0]) || at == 0 || !char.IsLetterOrDigit(Invoice[at - 1])));
+        var scanned = Enumerable.Range(0, tokenizer.VocabularySize).Where(id => !tokenizer.IsSpecial(id) && !Text(id).Contains('\uFFFD') && Opens(Text(id).TrimStart()));
+        Assert.Equal(scanned.Order(), first.Order());
+
         // A piece of the order number may go on only with the document's own digits, and may not end there.
         var (next, canStop) = spans.Allowed(" PO-17");
         Assert.False(canStop);
