@@ -21,8 +21,17 @@ public sealed class RoundSettings
     /// <summary>Most epochs of the polish (the round's starting weights fine-tuned on the final buffer); 0 turns it off. Default: 12.</summary>
     public int PolishEpochs { get; set; } = 12;
 
-    /// <summary>Most polishes: after each, the polished weights sample the inputs still without a target, and a gain of at least MinCoverageGain polishes again. Default: 1 (see TaoRoundOptions).</summary>
+    /// <summary>
+    /// Most polishes: after each, the polished weights sample the inputs still without a target, and a gain of at least
+    /// MinCoverageGain polishes again. Default: 1 (see TaoRoundOptions).
+    /// </summary>
     public int PolishPasses { get; set; } = 1;
+
+    /// <summary>
+    /// The polish's learning rates as multiples of <see cref="LearningRate"/>, chosen between on the label-free dev slice
+    /// (set 1 among them to polish at the configured rate itself). Default: none set, TaoRoundOptions' 3 and 10.
+    /// </summary>
+    public double[]? PolishRateFactors { get; set; }
 
     /// <summary>Each later iteration samples the inputs still without a target this much hotter, up to MaxTemperature; 0 keeps one temperature. Default: 0.1.</summary>
     public double TemperatureStep { get; set; } = 0.1;
@@ -61,6 +70,8 @@ public sealed class RoundSettings
     /// </summary>
     public string? GroundIn { get; set; }
 
+    private static readonly Tao.Trainer.Training.TaoRoundOptions Defaults = new();
+
     /// <summary>The TAO round these settings describe (everything not set here keeps TaoRoundOptions' default).</summary>
     public Tao.Trainer.Training.TaoRoundOptions ToRoundOptions(ulong seed) => new()
     {
@@ -70,6 +81,7 @@ public sealed class RoundSettings
         MinCoverageGain = MinCoverageGain,
         PolishEpochs = PolishEpochs,
         PolishPasses = PolishPasses,
+        PolishRateFactors = PolishRateFactors is { Length: > 0 } factors ? factors : Defaults.PolishRateFactors,
         TemperatureStep = TemperatureStep,
         MaxTemperature = MaxTemperature,
         LearningRate = LearningRate,

@@ -23,7 +23,7 @@ internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer
     /// <summary>Trains, keeps the best (rate, epoch) in <paramref name="into"/>, and says what was chosen.</summary>
     /// <param name="dev">Ids of the tuning inputs set aside to choose the rate and epoch (TAO's dev slice).</param>
     /// <remarks>
-    /// Every rate runs to the end: racing them (the leader after three epochs going on alone, as TAO's polish does) cut
+    /// Every rate runs to the end: racing them (the leader after three epochs going on alone, as TAO's polish once did) cut
     /// docqa's baseline from 195 to 100 s on the full run, but on --quick's smaller dev slices the early leader was the
     /// lower rate, and docqa's baseline ended at 36 % where the grid reaches ~70 %. The baseline is not where to save.
     /// </remarks>

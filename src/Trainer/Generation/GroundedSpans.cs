@@ -89,7 +89,7 @@ internal sealed class GroundedSpans
         }
     }
 
-    /// <summary>Every ordinary token's text, and a character trie over them (built once per tokenizer).</summary>
+    /// <summary>Every ordinary token's text, and character tries over them as they are and trimmed (built once per tokenizer).</summary>
     private sealed class Vocabulary
     {
         public Vocabulary(TextTokenizer tokenizer)

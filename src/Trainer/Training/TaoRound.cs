@@ -210,8 +210,8 @@ public sealed class TaoRound(
             var bestOfPass = 0;
             for (var pass = 1; pass <= Math.Max(1, options.PolishPasses); pass++)
             {
-                // The first pass races every rate (the dev slice picks the leader after a few epochs, and picks among the
-                // runs at the end, scored together against one pool); later passes continue from the best so far.
+                // The first pass tries every rate (each to the end of its schedule, or racing for PolishRaceEpochs; the dev
+                // slice picks among the runs, scored together against one pool); later passes use the chosen rate.
                 var items = buffer.Entries.OrderBy(e => e.Prompt.Id, StringComparer.Ordinal).SelectMany(e => e.Targets.Select(t => Item(e.Prompt, t))).ToList();
                 var repolish = pass > 1 && options.RepolishEpochs > 0;
                 var epochs = repolish ? options.RepolishEpochs : options.PolishEpochs;

@@ -84,8 +84,8 @@ public sealed record TaoRoundOptions
 
     /// <summary>
     /// The first polish tries the round's <see cref="LearningRate"/> times each of these, the label-free dev slice choosing
-    /// between them as the labelled baseline chooses its rate on its dev slice (a subset of its grid, 3e-3 and 1e-2 at the
-    /// default rate). On docqa (seed 1, targets from grounded sampling) 1e-2 polished to 61.3 % where 1e-3 reached 55.0 %:
+    /// between them as the labelled baseline chooses its rate on its dev slice (3e-3 and 1e-2 at the default rate: two
+    /// rates of the baseline's grid); later polishes reuse the chosen rate. On docqa (seed 1, targets from grounded sampling) 1e-2 polished to 61.3 % where 1e-3 reached 55.0 %:
     /// the labelled baseline's 63.3 % had come partly from a rate TAO never tried. 1e-3 was tried and never kept in the
     /// nine rounds of the full run on a02dfe3 (nor chosen by the labelled baseline on any family), for a third of the
     /// polish's time, so it is not in the default. Default: 3, 10.

@@ -122,6 +122,26 @@ public sealed class ModelRuntimeTests
         Assert.Empty(missing);
     }
 
+    [Theory]
+    [InlineData(0f)]
+    [InlineData(0.5f)]
+    public void TokenLogProbs_EqualTheFullSoftmax_WhereTheLossWeighs_AndAreZeroElsewhere(float promptWeight)
+    {
+        using var model = TinyModels.Create();
+        using var scope = NewDisposeScope();
+        // The third row has no answer: with prompt weight 0 nothing of it is weighed.
+        var (ids, attention, target) = SequenceBatch.Build([([1, 5, 9], [12, 40, 2]), ([1, 7], [3, 2]), ([1, 4, 6, 8], [])], 0, CPU, promptWeight);
+
+        var (logProbs, mask) = SequenceBatch.TokenLogProbs(model, ids, attention, target);
+
+        var logits = model.forward(new CausalLMInput(ids, attention))[.., ..^1, ..];
+        var full = nn.functional.log_softmax(logits, -1).gather(-1, ids[.., 1..].unsqueeze(-1)).squeeze(-1);
+        var expected = where(mask.ne(0), full, zeros_like(full));
+        Assert.Equal(expected.shape, logProbs.shape);
+        Assert.True((logProbs - expected).abs().max().item<float>() < 1e-5f);
+        Assert.Equal(promptWeight > 0, logProbs[2].abs().sum().item<float>() > 0);
+    }
+
     [Fact]
     public void TrainingSteps_DoNotLeakNativeTensors()
     {
