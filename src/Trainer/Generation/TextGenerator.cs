@@ -259,7 +259,7 @@ public sealed class TextGenerator(LlamaForCausalLM model, TextTokenizer tokenize
         var modelLogProbs = nn.functional.log_softmax(logits32, -1);
         if (mask is not null)
         {
-            logits32 = logits32 + mask;
+            logits32 = logits32.Plus(mask);
         }
         Tensor chosen;
         if (options.Temperature <= 0)

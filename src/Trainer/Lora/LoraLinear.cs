@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using Tao.Trainer.Model;
 
 namespace Tao.Trainer.Lora;
 
@@ -44,7 +45,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var output = nn.functional.linear(input, weight, bias) + lora_B.forward(lora_A.forward(input)).mul(_scaling);
+        var output = nn.functional.linear(input, weight, bias).Plus(lora_B.forward(lora_A.forward(input)).mul(_scaling));
         return output.MoveToOuterDisposeScope();
     }
 
@@ -52,6 +53,6 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     public Tensor MergedWeight()
     {
         using var noGrad = no_grad();
-        return weight + lora_B.weight!.matmul(lora_A.weight!).mul(_scaling);
+        return weight.Plus(lora_B.weight!.matmul(lora_A.weight!).mul(_scaling));
     }
 }

@@ -25,7 +25,7 @@ public sealed class LlamaDecoderLayer : nn.Module<AttentionInput, Tensor>
     {
         using var scope = NewDisposeScope();
         var attended = self_attn.forward(input with { Hidden = input_layernorm.forward(input.Hidden) });
-        var hidden = input.Hidden + attended;
-        return (hidden + mlp.forward(post_attention_layernorm.forward(hidden))).MoveToOuterDisposeScope();
+        var hidden = input.Hidden.Plus(attended);
+        return hidden.Plus(mlp.forward(post_attention_layernorm.forward(hidden))).MoveToOuterDisposeScope();
     }
 }

@@ -1,4 +1,5 @@
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Tao.Trainer.Model;
 
@@ -12,6 +13,13 @@ namespace Tao.Trainer.Model;
 /// </summary>
 internal static class Scalars
 {
+    /// <summary>
+    /// <c>a + b</c> without the operator's own scalar: TorchSharp's <c>Tensor + Tensor</c> is <c>add(b, 1)</c>, a scalar made
+    /// by implicit conversion for every call (a crash in the rotary embedding's addition, 45 minutes into a benchmark, was
+    /// this). Subtraction, multiplication and division of two tensors take no scalar.
+    /// </summary>
+    public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, One);
+
     public static readonly Scalar Zero = 0.ToScalar();
 
     public static readonly Scalar One = 1.ToScalar();

@@ -46,12 +46,14 @@ internal static class Losses
         if (refLogProbs is not null && klBeta > 0)
         {
             var delta = refLogProbs.detach() - logProbs;
-            perToken = perToken + klBeta * (delta.exp() - delta - 1);
+            using var beta = klBeta.ToScalar();
+            perToken = perToken.Plus((delta.exp() - delta).sub(Scalars.One).mul(beta));
         }
 
         var masked = perToken * mask;
+        using var budget = ((double)maxTokens).ToScalar();
         var loss = variant == AdvantageVariant.DrGrpo
-            ? masked.sum(-1) / maxTokens
+            ? masked.sum(-1).div(budget)
             : masked.sum(-1) / mask.sum(-1).clamp_min(Scalars.One);
         return loss.mean().MoveToOuterDisposeScope();
     }
@@ -71,7 +73,8 @@ internal static class Losses
     {
         using var scope = NewDisposeScope();
         var margin = (policyChosen - refChosen.detach()) - (policyRejected - refRejected.detach());
-        return (-nn.functional.logsigmoid(beta * margin)).mean().MoveToOuterDisposeScope();
+        using var scale = beta.ToScalar();
+        return (-nn.functional.logsigmoid(margin.mul(scale))).mean().MoveToOuterDisposeScope();
     }
 
     /// <summary>Sum of completion-token log-probabilities per sequence, [b].</summary>
