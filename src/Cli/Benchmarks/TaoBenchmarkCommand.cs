@@ -35,6 +35,10 @@ internal static class TaoBenchmarkCommand
         var iterations = new Option<int?>("--iterations") { Description = "Most generate → score → train iterations per TAO round (it stops sooner when its buffer of targets stops growing). Default: 16." };
         var compare = new Option<bool>("--objectives") { Description = "Also run GRPO, Dr. GRPO and DPO at the same budget on the first seed." };
         var curves = new Option<bool>("--curves") { Description = "Also the curves on the first seed: candidates per input 2..32, and 6 consecutive rounds on fresh inputs (about 30 more minutes)." };
+        var candidates = new Option<int?>("--candidates")
+        {
+            Description = "Candidates per input of the main table's TAO rounds (the curves' budgets, on every seed). Default: 8.",
+        };
         var free = new Option<bool>("--free-sampling")
         {
             Description = "TAO samples freely even where the family's answers are spans of a document (docqa), as it did before grounded sampling: the comparison.",
@@ -45,7 +49,7 @@ internal static class TaoBenchmarkCommand
             "and TAO on the same inputs WITHOUT them, on held-out inputs of several traffic seeds: paired 95 % intervals, McNemar's test, per-item " +
             "results (items.jsonl), the targets met or missed in words. Writes report.md, report.json and PNG curves to .tao/bench/tao-*.")
         {
-            quick, docs, seed, seeds, only, objective, iterations, polishPasses, polishRates, workers, compare, curves, free,
+            quick, docs, seed, seeds, only, objective, iterations, polishPasses, polishRates, workers, compare, curves, free, candidates,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -66,6 +70,11 @@ internal static class TaoBenchmarkCommand
             if (result.GetValue(iterations) is { } perRound and > 0)
             {
                 options = options with { Round = options.Round with { Iterations = perRound } };
+            }
+
+            if (result.GetValue(candidates) is { } perInput and > 0)
+            {
+                options = options with { Candidates = perInput };
             }
 
             if (result.GetValue(workers) is { } jobs and > 0)
