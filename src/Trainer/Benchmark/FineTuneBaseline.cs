@@ -48,7 +48,7 @@ internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer
             }
 
             var trainable = model.parameters().ToList();
-            using var optimizer = optim.AdamW(trainable, lr: rate, weight_decay: 0.0);
+            using var optimizer = new AdamW(trainable, rate);
             var random = new Random(seed);
             var step = 0;
             var sinceBest = 0;
@@ -63,11 +63,11 @@ internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer
                     var (ids, attention, target) = SequenceBatch.Build(batch, tokenizer.PadId, model.Device);
                     var (logProbs, mask) = SequenceBatch.TokenLogProbs(model, ids, attention, target);
                     var loss = Losses.Sft(logProbs, mask);
-                    optimizer.zero_grad();
+                    optimizer.ZeroGrad();
                     loss.backward();
                     nn.utils.clip_grad_norm_(trainable, 1.0);
-                    SupervisedTrainer.SetLearningRate(optimizer, LearningRateSchedule.At(step++, maxEpochs * stepsPerEpoch, rate));
-                    optimizer.step();
+                    optimizer.LearningRate = LearningRateSchedule.At(step++, maxEpochs * stepsPerEpoch, rate);
+                    optimizer.Step();
                 }
 
                 var accuracy = await DevAccuracyAsync(model, devList, cancellationToken);

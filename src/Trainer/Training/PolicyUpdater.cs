@@ -11,7 +11,7 @@ namespace Tao.Trainer.Training;
 internal sealed class PolicyUpdater(LlamaForCausalLM policy, int padId, TaoRoundOptions options, LlamaForCausalLM? reference) : IDisposable
 {
     private readonly List<TorchSharp.Modules.Parameter> _trainable = policy.parameters().Where(p => p.requires_grad).ToList();
-    private optim.Optimizer? _optimizer;
+    private AdamW? _optimizer;
 
     public sealed record StepResult(double Loss, double? Kl, double LearningRate, long Tokens);
 
@@ -21,7 +21,7 @@ internal sealed class PolicyUpdater(LlamaForCausalLM policy, int padId, TaoRound
     /// <summary>Steps the schedule spans (set once the round knows its size).</summary>
     public int PlannedSteps { get; set; } = 1;
 
-    private optim.Optimizer Optimizer => _optimizer ??= optim.AdamW(_trainable, lr: options.LearningRate, weight_decay: 0.0);
+    private AdamW Optimizer => _optimizer ??= new AdamW(_trainable, options.LearningRate);
 
     public IEnumerable<StepResult> FineTune(IReadOnlyList<TrainingItem> items, int epochs, Random random)
     {
@@ -74,15 +74,11 @@ internal sealed class PolicyUpdater(LlamaForCausalLM policy, int padId, TaoRound
         var (logProbs, mask) = SequenceBatch.TokenLogProbs(policy, ids, attention, target);
         var (loss, kl) = objective(logProbs, mask, batch);
         var rate = LearningRateSchedule.At(Steps, Math.Max(PlannedSteps, Steps + 1), options.LearningRate, options.WarmupFraction, options.LearningRateFloor);
-        foreach (var group in Optimizer.ParamGroups)
-        {
-            group.LearningRate = rate;
-        }
-
-        Optimizer.zero_grad();
+        Optimizer.LearningRate = rate;
+        Optimizer.ZeroGrad();
         loss.backward();
         nn.utils.clip_grad_norm_(_trainable, 1.0);
-        Optimizer.step();
+        Optimizer.Step();
         Steps++;
         return new StepResult(loss.item<float>(), kl, rate, batch.Sum(b => b.Prompt.Length + b.Completion.Length));
     }

@@ -14,7 +14,7 @@ internal static class RewardModelTrainer
     /// <summary>Returns the mean loss of each epoch.</summary>
     public static List<double> Train(LlamaRewardModel model, TextTokenizer tokenizer, IReadOnlyList<Pair> pairs, int epochs = 3, double learningRate = 1e-4, int batchSize = 16, int seed = 0)
     {
-        using var optimizer = optim.AdamW(model.parameters(), lr: learningRate);
+        using var optimizer = new AdamW(model.parameters(), learningRate, weightDecay: 0.01); // TorchSharp's AdamW default decay
         var random = new Random(seed);
         var losses = new List<double>();
         model.train();
@@ -29,9 +29,9 @@ internal static class RewardModelTrainer
                 var batch = order.Skip(start).Take(batchSize).ToList();
                 var rewards = Forward(model, tokenizer, batch).view(-1, 2);
                 var loss = -nn.functional.logsigmoid(rewards[.., 0] - rewards[.., 1]).mean();
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 loss.backward();
-                optimizer.step();
+                optimizer.Step();
                 total += loss.item<float>();
                 batches++;
             }

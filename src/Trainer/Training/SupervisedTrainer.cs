@@ -32,7 +32,7 @@ public static class SupervisedTrainer
         float promptWeight = 0)
     {
         var trainable = model.parameters().Where(p => p.requires_grad).ToList();
-        using var optimizer = optim.AdamW(trainable, lr: learningRate, weight_decay: 0.0);
+        using var optimizer = new AdamW(trainable, learningRate);
         var random = new Random(seed);
         var losses = new List<double>();
         long tokens = 0;
@@ -51,11 +51,11 @@ public static class SupervisedTrainer
                 var (ids, attention, target) = SequenceBatch.Build(batch, padId, model.Device, promptWeight);
                 var (logProbs, mask) = SequenceBatch.TokenLogProbs(model, ids, attention, target);
                 var loss = Losses.Sft(logProbs, mask);
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 loss.backward();
                 nn.utils.clip_grad_norm_(trainable, 1.0);
-                SetLearningRate(optimizer, LearningRateAt(step, steps, learningRate));
-                optimizer.step();
+                optimizer.LearningRate = LearningRateAt(step, steps, learningRate);
+                optimizer.Step();
                 var value = loss.item<float>();
                 total += value;
                 batches++;
@@ -75,12 +75,4 @@ public static class SupervisedTrainer
     /// <summary>One epoch's batches, shuffled.</summary>
     public static List<List<(int[] Prompt, int[] Completion)>> Batches(IReadOnlyList<(int[] Prompt, int[] Completion)> items, int batchSize, Random random) =>
         items.OrderBy(_ => random.Next()).Chunk(batchSize).Select(c => c.ToList()).ToList();
-
-    public static void SetLearningRate(optim.Optimizer optimizer, double rate)
-    {
-        foreach (var group in optimizer.ParamGroups)
-        {
-            group.LearningRate = rate;
-        }
-    }
 }
