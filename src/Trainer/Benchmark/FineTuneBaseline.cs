@@ -47,8 +47,7 @@ internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer
                 parameter.requires_grad = true;
             }
 
-            var trainable = model.parameters().ToList();
-            using var optimizer = new AdamW(trainable, rate);
+            using var optimizer = new AdamW(model.parameters(), rate);
             var random = new Random(seed);
             var step = 0;
             var sinceBest = 0;
@@ -59,15 +58,7 @@ internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer
                 foreach (var batch in SupervisedTrainer.Batches(encoded, batchSize, random))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    using var scope = NewDisposeScope();
-                    var (ids, attention, target) = SequenceBatch.Build(batch, tokenizer.PadId, model.Device);
-                    var (logProbs, mask) = SequenceBatch.TokenLogProbs(model, ids, attention, target);
-                    var loss = Losses.Sft(logProbs, mask);
-                    optimizer.ZeroGrad();
-                    loss.backward();
-                    nn.utils.clip_grad_norm_(trainable, 1.0);
-                    optimizer.LearningRate = LearningRateSchedule.At(step++, maxEpochs * stepsPerEpoch, rate);
-                    optimizer.Step();
+                    SupervisedTrainer.Step(model, optimizer, batch, tokenizer.PadId, LearningRateSchedule.At(step++, maxEpochs * stepsPerEpoch, rate));
                 }
 
                 var accuracy = await DevAccuracyAsync(model, devList, cancellationToken);

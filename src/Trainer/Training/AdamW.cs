@@ -10,18 +10,30 @@ namespace Tao.Trainer.Training;
 /// keeps those alive during the native call, and a garbage collection on another thread can free one that libtorch is
 /// reading (dotnet/TorchSharp#1434, #1496). Long benchmark runs died of that (see <see cref="Model.Scalars"/>).
 /// </summary>
-internal sealed class AdamW(IEnumerable<TorchSharp.Modules.Parameter> parameters, double learningRate, double weightDecay = 0.0,
-    double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8) : IDisposable
+internal sealed class AdamW : IDisposable
 {
-    private readonly List<(TorchSharp.Modules.Parameter Parameter, Tensor ExpAvg, Tensor ExpAvgSq)> _state =
-        [.. parameters.Select(p => (p, zeros_like(p).DetachFromDisposeScope(), zeros_like(p).DetachFromDisposeScope()))];
+    private readonly List<(TorchSharp.Modules.Parameter Parameter, Tensor ExpAvg, Tensor ExpAvgSq)> _state;
+    private readonly double _weightDecay, _beta1, _beta2, _eps;
     private long _step;
 
+    public AdamW(IEnumerable<TorchSharp.Modules.Parameter> parameters, double learningRate, double weightDecay = 0.0,
+        double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
+    {
+        Parameters = [.. parameters];
+        _state = [.. Parameters.Select(p => (p, zeros_like(p).DetachFromDisposeScope(), zeros_like(p).DetachFromDisposeScope()))];
+        LearningRate = learningRate;
+        (_weightDecay, _beta1, _beta2, _eps) = (weightDecay, beta1, beta2, eps);
+    }
+
+    /// <summary>The weights it steps (what the caller clips the gradient of).</summary>
+    public IReadOnlyList<TorchSharp.Modules.Parameter> Parameters { get; }
+
     /// <summary>The rate of the next step (the caller's schedule sets it before each step).</summary>
-    public double LearningRate { get; set; } = learningRate;
+    public double LearningRate { get; set; }
 
     public void ZeroGrad()
     {
+        using var scope = NewDisposeScope(); // the gradients' handles read here, not the gradients
         foreach (var (parameter, _, _) in _state)
         {
             if (parameter.grad is { } grad)
@@ -36,15 +48,15 @@ internal sealed class AdamW(IEnumerable<TorchSharp.Modules.Parameter> parameters
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         _step++;
-        var correction1 = 1 - Math.Pow(beta1, _step);
-        var correction2 = 1 - Math.Pow(beta2, _step);
-        using var decay = (1 - LearningRate * weightDecay).ToScalar();
-        using var b1 = beta1.ToScalar();
-        using var b2 = beta2.ToScalar();
-        using var rest1 = (1 - beta1).ToScalar();
-        using var rest2 = (1 - beta2).ToScalar();
+        var correction1 = 1 - Math.Pow(_beta1, _step);
+        var correction2 = 1 - Math.Pow(_beta2, _step);
+        using var decay = (1 - LearningRate * _weightDecay).ToScalar();
+        using var b1 = _beta1.ToScalar();
+        using var b2 = _beta2.ToScalar();
+        using var rest1 = (1 - _beta1).ToScalar();
+        using var rest2 = (1 - _beta2).ToScalar();
         using var root2 = Math.Sqrt(correction2).ToScalar();
-        using var epsilon = eps.ToScalar();
+        using var epsilon = _eps.ToScalar();
         using var stepSize = (-(LearningRate / correction1)).ToScalar();
         foreach (var (parameter, expAvg, expAvgSq) in _state)
         {

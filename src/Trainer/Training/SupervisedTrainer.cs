@@ -31,8 +31,7 @@ public static class SupervisedTrainer
         double learningRate, int batchSize, int seed, Action<int, int, double>? progress = null, CancellationToken cancellationToken = default,
         float promptWeight = 0)
     {
-        var trainable = model.parameters().Where(p => p.requires_grad).ToList();
-        using var optimizer = new AdamW(trainable, learningRate);
+        using var optimizer = new AdamW(model.parameters().Where(p => p.requires_grad), learningRate);
         var random = new Random(seed);
         var losses = new List<double>();
         long tokens = 0;
@@ -47,16 +46,7 @@ public static class SupervisedTrainer
             foreach (var batch in Batches(items, batchSize, random))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                var (ids, attention, target) = SequenceBatch.Build(batch, padId, model.Device, promptWeight);
-                var (logProbs, mask) = SequenceBatch.TokenLogProbs(model, ids, attention, target);
-                var loss = Losses.Sft(logProbs, mask);
-                optimizer.ZeroGrad();
-                loss.backward();
-                nn.utils.clip_grad_norm_(trainable, 1.0);
-                optimizer.LearningRate = LearningRateAt(step, steps, learningRate);
-                optimizer.Step();
-                var value = loss.item<float>();
+                var value = Step(model, optimizer, batch, padId, LearningRateAt(step, steps, learningRate), promptWeight);
                 total += value;
                 batches++;
                 tokens += batch.Sum(b => b.Prompt.Length + b.Completion.Length);
@@ -67,6 +57,26 @@ public static class SupervisedTrainer
         }
 
         return new Result(losses, tokens, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// One optimiser step of supervised fine-tuning on <paramref name="batch"/> at <paramref name="rate"/> (gradient norm
+    /// clipped to 1); returns the batch's loss. The base model's training, the labelled baseline's grid and the fine-tunes
+    /// of the flywheel's labelled rounds all step this way.
+    /// </summary>
+    internal static float Step(LlamaForCausalLM model, AdamW optimizer, IReadOnlyList<(int[] Prompt, int[] Completion)> batch, int padId, double rate,
+        float promptWeight = 0)
+    {
+        using var scope = NewDisposeScope();
+        var (ids, attention, target) = SequenceBatch.Build(batch, padId, model.Device, promptWeight);
+        var (logProbs, mask) = SequenceBatch.TokenLogProbs(model, ids, attention, target);
+        var loss = Losses.Sft(logProbs, mask);
+        optimizer.ZeroGrad();
+        loss.backward();
+        nn.utils.clip_grad_norm_(optimizer.Parameters, 1.0);
+        optimizer.LearningRate = rate;
+        optimizer.Step();
+        return loss.item<float>();
     }
 
     /// <summary>Linear warm-up over the first 5% of steps, then cosine decay to a tenth of the peak.</summary>

@@ -16,32 +16,30 @@ public sealed class AdamWTests
         using var adam = new Tao.Trainer.Training.AdamW(ours.parameters(), 1e-2, weightDecay);
         using var reference = optim.AdamW(theirs.parameters(), lr: 1e-2, weight_decay: weightDecay);
         List<(int[], int[])> items = [([1, 5, 9], [12, 40, 2]), ([1, 7], [3, 2])];
+        void Backward(LlamaForCausalLM model)
+        {
+            var (ids, attention, target) = SequenceBatch.Build(items, 0, CPU);
+            var (logProbs, mask) = SequenceBatch.TokenLogProbs(model, ids, attention, target);
+            Losses.Sft(logProbs, mask).backward();
+        }
+
         for (var step = 0; step < 6; step++)
         {
+            using var scope = NewDisposeScope();
             var rate = 1e-2 * (step + 1) / 6; // a schedule, as the callers set one
-            using (NewDisposeScope())
+            adam.LearningRate = rate;
+            adam.ZeroGrad();
+            Backward(ours);
+            adam.Step();
+
+            foreach (var group in reference.ParamGroups)
             {
-                adam.LearningRate = rate;
-                adam.ZeroGrad();
-                var (ids, attention, target) = SequenceBatch.Build(items, 0, CPU);
-                var (logProbs, mask) = SequenceBatch.TokenLogProbs(ours, ids, attention, target);
-                Losses.Sft(logProbs, mask).backward();
-                adam.Step();
+                group.LearningRate = rate;
             }
 
-            using (NewDisposeScope())
-            {
-                foreach (var group in reference.ParamGroups)
-                {
-                    group.LearningRate = rate;
-                }
-
-                reference.zero_grad();
-                var (ids, attention, target) = SequenceBatch.Build(items, 0, CPU);
-                var (logProbs, mask) = SequenceBatch.TokenLogProbs(theirs, ids, attention, target);
-                Losses.Sft(logProbs, mask).backward();
-                reference.step();
-            }
+            reference.zero_grad();
+            Backward(theirs);
+            reference.step();
         }
 
         var pairs = ours.named_parameters().Zip(theirs.named_parameters()).ToList();
