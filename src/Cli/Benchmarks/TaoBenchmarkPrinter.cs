@@ -122,22 +122,7 @@ internal static class TaoBenchmarkPrinter
             }
         }
 
-        if (report.Families.Any(f => f.Budgets.Count > 0 || f.Rounds.Count > 0))
-        {
-            text.AppendLine();
-            text.AppendLine($"Curves (seed {options.Seeds[0]}; accuracy [95 % CI]):");
-            text.AppendLine();
-            foreach (var f in report.Families.Where(f => f.Budgets.Count > 0))
-            {
-                text.AppendLine($"- {f.Family}, candidates per input: " + string.Join("; ", f.Budgets.Select(p => $"{(p.X == 0 ? "base" : "×" + p.X)} {Point(p)}")));
-            }
-
-            foreach (var f in report.Families.Where(f => f.Rounds.Count > 0))
-            {
-                text.AppendLine($"- {f.Family}, consecutive rounds on fresh inputs: " + string.Join("; ", f.Rounds.Select(p => $"{(p.X == 0 ? "base" : "round " + p.X)} {Point(p)}")) +
-                                (f.RoundsFt is { } ft ? $"; labelled FT on all rounds' inputs {Point(ft)}" : ""));
-            }
-        }
+        Curves(text, report);
 
         if (report.Families.Any(f => f.TaoVsFtWithinReach is not null || f.TaoVsFtBeyondReach is not null))
         {
@@ -184,6 +169,47 @@ internal static class TaoBenchmarkPrinter
         var kernels = report.Kernels is { } k ? $" CPU kernels pinned ({k}): a host with the same instruction set reproduces these figures to the decimal." : "";
         text.AppendLine(string.Create(Inv, $"Whole run: {report.ElapsedSeconds / 60:0.0} minutes{workers}{baseNote}{kernels} Per-item answers: items.jsonl next to this report."));
         return text.ToString();
+    }
+
+    /// <summary>The curves alone, with their target and the run's length: the docs section a --curves run writes.</summary>
+    public static string CurvesMarkdown(TaoBenchmarkReport report)
+    {
+        var text = new StringBuilder();
+        Curves(text, report);
+        text.AppendLine();
+        if (BudgetsTarget(report) is { } target)
+        {
+            text.AppendLine("- " + target);
+        }
+
+        text.AppendLine();
+        text.AppendLine(string.Create(Inv, $"Whole run, with the main table's jobs: {report.ElapsedSeconds / 60:0.0} minutes."));
+        return text.ToString();
+    }
+
+    private static void Curves(StringBuilder text, TaoBenchmarkReport report)
+    {
+        if (!report.Families.Any(f => f.Budgets.Count > 0 || f.Rounds.Count > 0))
+        {
+            return;
+        }
+
+        var options = report.Options ?? new TaoBenchmarkOptions();
+        text.AppendLine();
+        text.AppendLine($"Curves (accuracy [95 % CI]; candidates per input pooled over seeds {string.Join(", ", options.Seeds)}, each seed's in " +
+                        $"parentheses; consecutive rounds on seed {options.Seeds[0]}):");
+        text.AppendLine();
+        foreach (var f in report.Families.Where(f => f.Budgets.Count > 0))
+        {
+            text.AppendLine($"- {f.Family}, candidates per input: " + string.Join("; ", f.Budgets.Select(p => $"{(p.X == 0 ? "base" : "×" + p.X)} {Point(p)}" +
+                (p.PerSeed is { } perSeed ? $" ({string.Join(", ", perSeed.Select(a => P(a)))})" : ""))));
+        }
+
+        foreach (var f in report.Families.Where(f => f.Rounds.Count > 0))
+        {
+            text.AppendLine($"- {f.Family}, consecutive rounds on fresh inputs: " + string.Join("; ", f.Rounds.Select(p => $"{(p.X == 0 ? "base" : "round " + p.X)} {Point(p)}")) +
+                            (f.RoundsFt is { } ft ? $"; labelled FT on all rounds' inputs {Point(ft)}" : ""));
+        }
     }
 
     /// <summary>The families whose gains were also counted across seeds (more than one seed ran).</summary>
@@ -233,12 +259,9 @@ internal static class TaoBenchmarkPrinter
                          string.Join("; ", acrossSeeds.Select(f => $"{f.Family} TAO − base {Across(f.TaoVsBaseAcrossSeeds!)}, TAO − FT {Across(f.TaoVsFtAcrossSeeds!)}")) + ".";
         }
 
-        var budgets = report.Families.Where(f => f.Budgets.Count > 1).ToList();
-        if (budgets.Count > 0)
+        if (BudgetsTarget(report) is { } budgets)
         {
-            var falling = budgets.Where(f => FallsBeyondIntervals(f.Budgets.Skip(1).ToList())).Select(f => f.Family).ToList(); // the first point is the base model
-            yield return $"held-out accuracy does not fall as candidates per input grow (beyond the intervals) — **{(falling.Count == 0 ? "met" : "missed")}**" +
-                         (falling.Count == 0 ? "." : $" ({string.Join(", ", falling)}).");
+            yield return budgets;
         }
 
         var options = report.Options ?? new TaoBenchmarkOptions();
@@ -253,6 +276,20 @@ internal static class TaoBenchmarkPrinter
         var costly = report.Families.Where(f => f.TaoTokensPerAnswer > f.BaseTokensPerAnswer * 1.1).Select(f => f.Family).ToList();
         yield return $"inference cost unchanged (tokens per answer within 10 %) — **{(costly.Count == 0 ? "met" : "missed")}**" +
                      (costly.Count == 0 ? "." : $" ({string.Join(", ", costly)}).");
+    }
+
+    /// <summary>The candidates curve's target, met or missed, when the run drew the curve.</summary>
+    private static string? BudgetsTarget(TaoBenchmarkReport report)
+    {
+        var budgets = report.Families.Where(f => f.Budgets.Count > 1).ToList();
+        if (budgets.Count == 0)
+        {
+            return null;
+        }
+
+        var falling = budgets.Where(f => FallsBeyondIntervals(f.Budgets.Skip(1).ToList())).Select(f => f.Family).ToList(); // the first point is the base model
+        return $"held-out accuracy does not fall as candidates per input grow (beyond the intervals) — **{(falling.Count == 0 ? "met" : "missed")}**" +
+               (falling.Count == 0 ? "." : $" ({string.Join(", ", falling)}).");
     }
 
     private static double? Mean(IEnumerable<IterationResult> items, Func<IterationResult, double?> value)

@@ -66,8 +66,8 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         try
         {
             var pool = new JobPool(workers);
-            // Queued longest first: each family's labelled grid (the later seeds reuse its rate), then the TAO rounds, the
-            // later seeds' baselines, the base model's evaluations, and the curves.
+            // Queued longest first: each family's labelled grid (the later seeds reuse its rate), then the TAO rounds (the
+            // later seeds reuse the first seed's polish rate), the later seeds' baselines, the base model's evaluations, and the curves.
             foreach (var run in byCost)
             {
                 var first = run.Seeds[0];
@@ -76,9 +76,11 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
 
             foreach (var run in byCost)
             {
-                foreach (var seedRun in run.Seeds)
+                var first = run.Seeds[0];
+                first.Tao = pool.Run(() => TaoSeedAsync(run, first, baseModel, tokenizer, cancellationToken));
+                foreach (var seedRun in run.Seeds.Skip(1))
                 {
-                    seedRun.Tao = pool.Run(() => TaoSeedAsync(run, seedRun, baseModel, tokenizer, cancellationToken));
+                    seedRun.Tao = pool.Run(() => TaoSeedAsync(run, seedRun, baseModel, tokenizer, cancellationToken), first.Tao);
                 }
             }
 
@@ -143,8 +145,15 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         /// <summary>The labelled baseline's rate chosen on the first seed's dev slice, which the later seeds reuse.</summary>
         public double[]? ChosenRates { get; set; }
 
+        /// <summary>
+        /// The polish rate (as a factor of the round's rate) the first seed's TAO round chose on its label-free dev slice,
+        /// which the later seeds' rounds and the curves reuse, as the labelled baseline reuses its rate.
+        /// </summary>
+        public double[]? PolishFactors { get; set; }
+
         public ObjectiveResult?[] Objectives { get; set; } = [];
-        public CurvePoint?[] Budgets { get; set; } = [];
+        /// <summary>Held-out answers right or not, by budget (index into the options' budgets) and seed.</summary>
+        public IReadOnlyList<bool>?[,] Budgets { get; set; } = new IReadOnlyList<bool>?[0, 0];
     }
 
     /// <summary>One seed of one family: its inputs, the three systems' evaluations, and the jobs that produce them.</summary>
@@ -264,8 +273,14 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
     {
         var (family, result) = (run.Family, seedRun.Result);
         var watch = Stopwatch.StartNew();
-        var (afterTao, round) = await TaoAsync(family, baseModel, tokenizer, seedRun.Split, RoundOptions(family, seedRun.Seed, options.Candidates, options.Round.Objective),
-            cancellationToken);
+        var first = seedRun == run.Seeds[0];
+        var (afterTao, round) = await TaoAsync(family, baseModel, tokenizer, seedRun.Split,
+            RoundOptions(family, seedRun.Seed, options.Candidates, options.Round.Objective, first ? null : run), cancellationToken);
+        if (first && round.ChosenPolishRate > 0)
+        {
+            run.PolishFactors = [round.ChosenPolishRate / RoundOptions(family, seedRun.Seed, options.Candidates, options.Round.Objective).LearningRate];
+        }
+
         seedRun.AfterTao = afterTao;
         result.Tao = afterTao.Accuracy;
         result.TaoSeconds = watch.Elapsed.TotalSeconds;
@@ -313,20 +328,31 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
             return;
         }
 
-        // Our Figure 3: held-out accuracy against candidates per input (the tuning compute), first seed.
-        run.Budgets = new CurvePoint?[options.Budgets.Length];
+        // Our Figure 3: held-out accuracy against candidates per input (the tuning compute), on every seed; the main
+        // table's budget is its own rounds. Every round reuses the first seed's polish rate.
+        run.Budgets = new IReadOnlyList<bool>?[options.Budgets.Length, run.Seeds.Count];
         for (var i = 0; i < options.Budgets.Length; i++)
         {
-            var (at, budget) = (i, options.Budgets[i]);
-            pool.Run(async () =>
+            if (options.Budgets[i] == options.Candidates)
             {
-                var (after, _) = await TaoAsync(family, baseModel, tokenizer, first.Split, RoundOptions(family, first.Seed, budget, options.Round.Objective), cancellationToken);
-                run.Budgets[at] = Point(budget, after.Right);
-                Say($"{family.Name}: {budget} candidates per input → {after.Accuracy:P1}");
-            });
+                continue;
+            }
+
+            for (var j = 0; j < run.Seeds.Count; j++)
+            {
+                var (at, budget, seedRun) = (i, options.Budgets[i], run.Seeds[j]);
+                var column = j;
+                pool.Run(async () =>
+                {
+                    var roundOptions = RoundOptions(family, seedRun.Seed, budget, options.Round.Objective, run);
+                    var (after, _) = await TaoAsync(family, baseModel, tokenizer, seedRun.Split, roundOptions, cancellationToken);
+                    run.Budgets[at, column] = after.Right;
+                    Say($"{family.Name} seed {seedRun.Seed}: {budget} candidates per input → {after.Accuracy:P1}");
+                }, first.Tao!);
+            }
         }
 
-        pool.Run(() => RoundsCurveAsync(family, baseModel, tokenizer, first.Seed, run.ChosenRates, run.Result, cancellationToken), first.Ft!);
+        pool.Run(() => RoundsCurveAsync(run, baseModel, tokenizer, first.Seed, cancellationToken), first.Ft!, first.Tao!);
     }
 
     /// <summary>The family's pooled comparisons, in seed order, and every held-out item's answers.</summary>
@@ -372,8 +398,12 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         result.Objectives.AddRange(run.Objectives.OfType<ObjectiveResult>());
         if (run.Budgets.Length > 0)
         {
-            result.Budgets.Add(Point(0, run.Seeds[0].Before!.Right));
-            result.Budgets.AddRange(run.Budgets.OfType<CurvePoint>());
+            result.Budgets.Add(Point(0, run.Seeds.Select(s => s.Before!.Right).ToList()));
+            for (var i = 0; i < options.Budgets.Length; i++)
+            {
+                var at = i;
+                result.Budgets.Add(Point(options.Budgets[i], run.Seeds.Select((s, j) => options.Budgets[at] == options.Candidates ? s.AfterTao!.Right : run.Budgets[at, j]!).ToList()));
+            }
         }
 
         result.TaoVsBase = PairedComparison.Compute(baseVsTao);
@@ -448,9 +478,9 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
     /// "Gets better the more it is used": consecutive rounds, each on fresh inputs, each continuing from the last round's
     /// model, all evaluated on the same held-out inputs; labelled fine-tuning on all the rounds' inputs as the reference.
     /// </summary>
-    private async Task RoundsCurveAsync(ITaskFamily family, LlamaForCausalLM baseModel, TextTokenizer tokenizer, int seed, double[]? ftRates,
-        FamilyResult result, CancellationToken cancellationToken)
+    private async Task RoundsCurveAsync(FamilyRun run, LlamaForCausalLM baseModel, TextTokenizer tokenizer, int seed, CancellationToken cancellationToken)
     {
+        var (family, result, ftRates) = (run.Family, run.Result, run.ChosenRates);
         var perRound = options.RoundInputs.TryGetValue(family.Name, out var count) ? count : 100;
         var split = family.Generate(options.Base.Seed, options.Base.BaseCount(family), perRound * options.Rounds, options.SizeOf(family).HeldOut, seed + 1000);
         var byUnit = family.Name == "docqa" ? 5 : 1; // document questions come five per document
@@ -460,7 +490,7 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         for (var round = 1; round <= options.Rounds; round++)
         {
             var inputs = split.Tuning.Skip((round - 1) * perRound * byUnit).Take(perRound * byUnit).ToList();
-            var roundOptions = RoundOptions(family, seed + round, options.Candidates, options.Round.Objective) with { Iterations = options.RoundIterations };
+            var roundOptions = RoundOptions(family, seed + round, options.Candidates, options.Round.Objective, run) with { Iterations = options.RoundIterations };
             var (after, _) = await TaoAsync(family, baseModel, tokenizer, split, roundOptions, cancellationToken, continueFrom: live, tuning: inputs);
             result.Rounds.Add(Point(round, after.Right));
             Say($"{family.Name}: round {round} on {inputs.Count} fresh inputs → {after.Accuracy:P1}");
@@ -475,14 +505,22 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         Say($"{family.Name}: labelled fine-tuning on all {split.Tuning.Count} round inputs → {afterFt.Accuracy:P1}");
     }
 
-    private static CurvePoint Point(int x, IReadOnlyList<bool> right)
+    private static CurvePoint Point(int x, IReadOnlyList<bool> right) => Point(x, [right]);
+
+    /// <summary>Accuracy pooled over the seeds' held-out items, its interval resampling the items within each seed, and each seed's own.</summary>
+    private static CurvePoint Point(int x, IReadOnlyList<IReadOnlyList<bool>> bySeed)
     {
-        var interval = PairedComparison.Compute(right.Select(r => (0.0, r ? 1.0 : 0.0, "all")).ToList());
-        return new CurvePoint(x, interval.MeanB, interval.Low, interval.High);
+        var interval = PairedComparison.Compute(bySeed.SelectMany((right, seed) => right.Select(r => (0.0, r ? 1.0 : 0.0, $"seed{seed}"))).ToList());
+        return new CurvePoint(x, interval.MeanB, interval.Low, interval.High)
+        {
+            PerSeed = bySeed.Count > 1 ? bySeed.Select(right => right.Count(r => r) / (double)Math.Max(1, right.Count)).ToList() : null,
+        };
     }
 
-    private TaoRoundOptions RoundOptions(ITaskFamily family, int seed, int candidates, TaoObjective objective) => options.Round with
+    /// <summary>The round's options; with <paramref name="reuse"/>, the polish tries only the rate that family's first seed chose.</summary>
+    private TaoRoundOptions RoundOptions(ITaskFamily family, int seed, int candidates, TaoObjective objective, FamilyRun? reuse = null) => options.Round with
     {
+        PolishRateFactors = reuse?.PolishFactors ?? options.Round.PolishRateFactors,
         Objective = objective,
         Candidates = candidates,
         Seed = (ulong)seed,

@@ -129,7 +129,11 @@ public sealed class ObjectiveResult
 }
 
 /// <summary>A point of a curve: held-out accuracy with its 95 % interval (bootstrap over items).</summary>
-public sealed record CurvePoint(int X, double Accuracy, double Low, double High);
+public sealed record CurvePoint(int X, double Accuracy, double Low, double High)
+{
+    /// <summary>Each seed's accuracy when the point pools several seeds (the interval resamples items within each seed).</summary>
+    public IReadOnlyList<double>? PerSeed { get; init; }
+}
 
 public sealed class ThroughputResult
 {

@@ -202,6 +202,7 @@ public sealed class TaoRound(
         }
 
         var polishPasses = 0;
+        var chosenPolishRate = 0.0;
         var polishRuns = new List<(int Pass, double Rate)>(); // run k (from 1) polished in pass Pass at Rate
         if (bestOfN && options.PolishEpochs > 0 && dev.Count > 0 && buffer.Count > 0)
         {
@@ -248,6 +249,7 @@ public sealed class TaoRound(
 
                 var (keptPass, keptRate) = polishRuns[KeptWeights.Polish(bestOfPass).Run - 1];
                 chosenRate = keptPass > 1 && options.RepolishEpochs > 0 ? chosenRate : keptRate; // a continuation's lowered rate is not the chosen one
+                chosenPolishRate = chosenRate;
                 polishPasses = pass;
                 var uncovered = train.Where(p => !buffer.TryGet(p.Id, out _)).ToList();
                 if (pass == options.PolishPasses || source is not null || uncovered.Count == 0)
@@ -306,6 +308,7 @@ public sealed class TaoRound(
             PolishPass = polishPass,
             PolishPasses = polishPasses,
             PolishRate = polishRate,
+            ChosenPolishRate = chosenPolishRate,
             Iterations = lastIteration,
             SamplingTime = _sampling.Elapsed,
             DevTime = _devClock.Elapsed,

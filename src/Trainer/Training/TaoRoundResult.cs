@@ -29,6 +29,12 @@ public sealed record TaoRoundResult(
     /// <summary>The learning rate of the kept polish (chosen among the rate factors on the dev slice).</summary>
     public double PolishRate { get; init; }
 
+    /// <summary>
+    /// The rate the polish's dev slice chose, whether or not the polish's weights were kept in the end (0 when no polish
+    /// ran): what a later round on the same task can reuse instead of trying every rate again.
+    /// </summary>
+    public double ChosenPolishRate { get; init; }
+
     /// <summary>Polish passes run (each after the previous pass's weights found new targets).</summary>
     public int PolishPasses { get; init; }
 

@@ -16,4 +16,22 @@ public sealed class TaoBenchmarkPrinterTests
         Assert.False(TaoBenchmarkPrinter.FallsBeyondIntervals([P(2, .793, .865), P(8, .760, .840), P(16, .770, .850)]));
         Assert.False(TaoBenchmarkPrinter.FallsBeyondIntervals([P(2, .485, .585), P(32, .575, .670)]));
     }
+
+    [Fact]
+    public void TheCurvesSection_PoolsTheSeeds_ShowsEachSeed_AndReadsTheTarget()
+    {
+        var family = new FamilyResult { Family = "docqa" };
+        family.Budgets.AddRange([P(0, .40, .46), P(2, .60, .66) with { PerSeed = [.61, .64, .64] }, P(8, .50, .56) with { PerSeed = [.52, .53, .54] }]);
+        var report = new TaoBenchmarkReport { Options = new TaoBenchmarkOptions { Seeds = [1, 2, 3], Curves = true }, ElapsedSeconds = 3000 };
+        report.Families.Add(family);
+
+        var section = TaoBenchmarkPrinter.CurvesMarkdown(report);
+
+        Assert.Contains("pooled over seeds 1, 2, 3", section);
+        Assert.Contains("×2 63.0 [60.0, 66.0] (61.0, 64.0, 64.0)", section);
+        Assert.Contains("base 43.0 [40.0, 46.0];", section); // the base point pools no seeds here
+        Assert.Contains("does not fall as candidates per input grow (beyond the intervals) — **missed** (docqa)", section);
+        Assert.Contains("50.0 minutes", section);
+        Assert.DoesNotContain("| family |", section); // the main table is the timed run's section, not this one
+    }
 }
