@@ -12,7 +12,7 @@ internal static class TaoBenchmarkCommand
 {
     public static Command Create()
     {
-        var quick = new Option<bool>("--quick") { Description = "One seed on smaller sets (about 5 minutes on 2 cores once the base model is built, against a 4-minute target), still with intervals." };
+        var quick = new Option<bool>("--quick") { Description = "One seed on smaller sets (about 6.5 minutes on 2 cores once the base model is built, against a 4-minute target), still with intervals." };
         var docs = new Option<bool>("--write-docs") { Description = "Also write the tables to docs/benchmarks.md (and the curves to docs/ with --curves)." };
         var seed = new Option<int>("--seed") { Description = "First traffic seed; the run uses this and the next ones. Default: 1.", DefaultValueFactory = _ => 1 };
         var seeds = new Option<int?>("--seeds") { Description = "How many traffic seeds. Default: 3 (1 with --quick)." };
@@ -39,6 +39,7 @@ internal static class TaoBenchmarkCommand
             Description = "Also the curves: candidates per input 2..32 on every seed, and 6 consecutive rounds on fresh inputs (about an hour more). " +
                           "With --write-docs they go to a docs section of their own, next to the table.",
         };
+        var rounds = new Option<int?>("--rounds") { Description = "Consecutive rounds of the rounds curve with --curves (0: only the candidates curve). Default: 6." };
         var candidates = new Option<int?>("--candidates")
         {
             Description = "Candidates per input of the main table's TAO rounds (the curves' budgets, on every seed). Default: 8.",
@@ -53,7 +54,7 @@ internal static class TaoBenchmarkCommand
             "and TAO on the same inputs WITHOUT them, on held-out inputs of several traffic seeds: paired 95 % intervals, McNemar's test, per-item " +
             "results (items.jsonl), the targets met or missed in words. Writes report.md, report.json and PNG curves to .tao/bench/tao-*.")
         {
-            quick, docs, seed, seeds, only, objective, iterations, polishPasses, polishRates, workers, compare, curves, free, candidates,
+            quick, docs, seed, seeds, only, objective, iterations, polishPasses, polishRates, workers, compare, curves, rounds, free, candidates,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -79,6 +80,11 @@ internal static class TaoBenchmarkCommand
             if (result.GetValue(candidates) is { } perInput and > 0)
             {
                 options = options with { Candidates = perInput };
+            }
+
+            if (result.GetValue(rounds) is { } consecutive and >= 0)
+            {
+                options = options with { Rounds = consecutive };
             }
 
             if (result.GetValue(workers) is { } jobs and > 0)
@@ -116,12 +122,17 @@ internal static class TaoBenchmarkCommand
             if (result.GetValue(docs))
             {
                 var line = "./tao bench tao" + (result.GetValue(quick) ? " --quick" : "") + (result.GetValue(curves) ? " --curves" : "") +
-                           (result.GetValue(compare) ? " --objectives" : "") + (result.GetValue(seed) != 1 ? $" --seed {result.GetValue(seed)}" : "");
-                // The curves run's table is the plain run's (same code, same seeds, same figures), but not its run time: the
-                // curves have a section of their own, and the table's stays the timed run's.
-                var section = result.GetValue(curves) ? TaoBenchmarkPrinter.CurvesMarkdown(report) : markdown;
-                await BenchmarkDocs.WriteSectionAsync(result.GetValue(curves) ? "tao-curves" : "tao",
-                    section + "\n" + string.Join("\n", charts.Select(c => $"![{Path.GetFileNameWithoutExtension(c)}]({Path.GetFileName(c)})")), cancellationToken, line);
+                           (result.GetValue(rounds) is { } shown ? $" --rounds {shown}" : "") + (result.GetValue(compare) ? " --objectives" : "") +
+                           (result.GetValue(seed) != 1 ? $" --seed {result.GetValue(seed)}" : "");
+                // A curves run's table is the plain run's (same code, same seeds: same figures, but not its run time); the
+                // curves go to a section of their own.
+                var pictures = "\n" + string.Join("\n", charts.Select(c => $"![{Path.GetFileNameWithoutExtension(c)}]({Path.GetFileName(c)})"));
+                await BenchmarkDocs.WriteSectionAsync("tao", result.GetValue(curves) ? TaoBenchmarkPrinter.Markdown(report, curves: false) : markdown + pictures,
+                    cancellationToken, line);
+                if (result.GetValue(curves))
+                {
+                    await BenchmarkDocs.WriteSectionAsync("tao-curves", TaoBenchmarkPrinter.CurvesMarkdown(report) + pictures, cancellationToken, line);
+                }
                 foreach (var chart in charts)
                 {
                     File.Copy(chart, Path.Combine("docs", Path.GetFileName(chart)), overwrite: true);

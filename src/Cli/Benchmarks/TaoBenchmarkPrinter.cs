@@ -18,7 +18,8 @@ internal static class TaoBenchmarkPrinter
         ["units"] = "verifier: substitution with a units table",
     };
 
-    public static string Markdown(TaoBenchmarkReport report)
+    /// <param name="curves">Whether the curves' lines are in it too (a docs section of their own takes them otherwise).</param>
+    public static string Markdown(TaoBenchmarkReport report, bool curves = true)
     {
         var options = report.Options ?? new TaoBenchmarkOptions();
         var text = new StringBuilder();
@@ -122,7 +123,10 @@ internal static class TaoBenchmarkPrinter
             }
         }
 
-        Curves(text, report);
+        if (curves)
+        {
+            Curves(text, report);
+        }
 
         if (report.Families.Any(f => f.TaoVsFtWithinReach is not null || f.TaoVsFtBeyondReach is not null))
         {

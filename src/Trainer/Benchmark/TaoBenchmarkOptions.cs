@@ -6,10 +6,10 @@ namespace Tao.Trainer.Benchmark;
 
 /// <summary>
 /// Sizes and settings of the TAO benchmark. The full run (three families, three seeds) was meant to fit 15 minutes on 2 cores
-/// once the base model is built (measured: 28 and 33 minutes on two days of the same machine, since the baseline converges
-/// and the polish chooses its rate); --quick runs one seed with 200 held-out items per family and docqa on 120 documents
-/// (measured: 5.8 minutes while its baseline raced its rates, about a minute more with the full grid; target 4); the curves
-/// (candidate budgets, consecutive rounds) and the objective comparison make a longer run.
+/// once the base model is built (measured on 2026-12-03: 24.2 minutes, the baseline converging and every polish choosing
+/// its rate; the cuts that reach 17.7 cost TAO its lead, see docs/benchmarks.md); --quick runs one seed with 200 held-out
+/// items per family and docqa on 120 documents (measured: 6.4 minutes; target 4); the curves (candidate budgets on every
+/// seed, consecutive rounds) and the objective comparison make a longer run.
 /// </summary>
 public sealed record TaoBenchmarkOptions
 {
@@ -62,7 +62,7 @@ public sealed record TaoBenchmarkOptions
     /// <summary>Candidate budgets of the compute curve (every seed), when curves are asked for. Default: 2, 4, 8, 16, 32.</summary>
     public int[] Budgets { get; init; } = [2, 4, 8, 16, 32];
 
-    /// <summary>Consecutive flywheel rounds of the rounds curve, and fresh inputs per round (per family, in the family's units).</summary>
+    /// <summary>Consecutive flywheel rounds of the rounds curve (0: no rounds curve), and fresh inputs per round (per family, in the family's units).</summary>
     public int Rounds { get; init; } = 6;
 
     public IReadOnlyDictionary<string, int> RoundInputs { get; init; } = new Dictionary<string, int> { ["sql"] = 100, ["docqa"] = 60, ["units"] = 100 };
