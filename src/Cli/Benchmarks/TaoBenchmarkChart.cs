@@ -16,7 +16,7 @@ internal static class TaoBenchmarkChart
         {
             var path = Path.Combine(folder, "tao-budgets.png");
             Curve(report, f => f.Budgets.Where(p => p.X > 0).ToList(), p => Math.Log2(p.X), f => f.Budgets.FirstOrDefault(p => p.X == 0),
-                f => f.Seeds.Count > 0 ? new CurvePoint(0, f.Seeds[0].Ft, 0, 0) : null,
+                f => f.Seeds.Count > 0 ? new CurvePoint(0, f.Ft, 0, 0) : null, // pooled over the seeds, as the curve's points are
                 "candidates per input (tuning compute; inference cost unchanged)", "TAO held-out accuracy against tuning compute", path,
                 report.Families.SelectMany(f => f.Budgets).Where(p => p.X > 0).Select(p => p.X).Distinct().Order().Select(x => (Math.Log2(x), x.ToString())).ToArray());
             written.Add(path);

@@ -200,8 +200,9 @@ internal static class TaoBenchmarkPrinter
 
         var options = report.Options ?? new TaoBenchmarkOptions();
         text.AppendLine();
-        text.AppendLine($"Curves (accuracy [95 % CI]; candidates per input pooled over seeds {string.Join(", ", options.Seeds)}, each seed's in " +
-                        $"parentheses; consecutive rounds on seed {options.Seeds[0]}):");
+        text.AppendLine($"Curves (accuracy [95 % CI]; candidates per input pooled over seeds {string.Join(", ", options.Seeds)}, each seed's in parentheses, " +
+                        "a seed's other budgets polishing at the rate its ×" + options.Candidates.ToString(Inv) + " round chose" +
+                        (report.Families.Any(f => f.Rounds.Count > 0) ? $"; consecutive rounds on seed {options.Seeds[0]}" : "") + "):");
         text.AppendLine();
         foreach (var f in report.Families.Where(f => f.Budgets.Count > 0))
         {
