@@ -335,8 +335,7 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
 
             for (var j = 0; j < run.Seeds.Count; j++)
             {
-                var (at, budget, seedRun) = (i, options.Budgets[i], run.Seeds[j]);
-                var column = j;
+                var (at, column, budget, seedRun) = (i, j, options.Budgets[i], run.Seeds[j]);
                 pool.Run(async () =>
                 {
                     var roundOptions = RoundOptions(family, seedRun.Seed, budget, options.Round.Objective, seedRun.PolishFactors);

@@ -31,6 +31,19 @@ internal sealed class AdamW : IDisposable
     /// <summary>The rate of the next step (the caller's schedule sets it before each step).</summary>
     public double LearningRate { get; set; }
 
+    /// <summary>
+    /// One step down <paramref name="loss"/>'s gradient at <paramref name="rate"/>, the gradient's norm clipped to
+    /// <paramref name="maxGradNorm"/> over <see cref="Parameters"/>: what the supervised trainer and the policy updater both do.
+    /// </summary>
+    public void Minimise(Tensor loss, double rate, double maxGradNorm = 1.0)
+    {
+        ZeroGrad();
+        loss.backward();
+        nn.utils.clip_grad_norm_(Parameters, maxGradNorm);
+        LearningRate = rate;
+        Step();
+    }
+
     public void ZeroGrad()
     {
         using var scope = NewDisposeScope(); // the gradients' handles read here, not the gradients

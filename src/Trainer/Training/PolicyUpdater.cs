@@ -74,11 +74,7 @@ internal sealed class PolicyUpdater(LlamaForCausalLM policy, int padId, TaoRound
         var (logProbs, mask) = SequenceBatch.TokenLogProbs(policy, ids, attention, target);
         var (loss, kl) = objective(logProbs, mask, batch);
         var rate = LearningRateSchedule.At(Steps, Math.Max(PlannedSteps, Steps + 1), options.LearningRate, options.WarmupFraction, options.LearningRateFloor);
-        Optimizer.LearningRate = rate;
-        Optimizer.ZeroGrad();
-        loss.backward();
-        nn.utils.clip_grad_norm_(_trainable, 1.0);
-        Optimizer.Step();
+        Optimizer.Minimise(loss, rate);
         Steps++;
         return new StepResult(loss.item<float>(), kl, rate, batch.Sum(b => b.Prompt.Length + b.Completion.Length));
     }

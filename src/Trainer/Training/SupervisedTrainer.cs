@@ -71,11 +71,7 @@ public static class SupervisedTrainer
         var (ids, attention, target) = SequenceBatch.Build(batch, padId, model.Device, promptWeight);
         var (logProbs, mask) = SequenceBatch.TokenLogProbs(model, ids, attention, target);
         var loss = Losses.Sft(logProbs, mask);
-        optimizer.ZeroGrad();
-        loss.backward();
-        nn.utils.clip_grad_norm_(optimizer.Parameters, 1.0);
-        optimizer.LearningRate = rate;
-        optimizer.Step();
+        optimizer.Minimise(loss, rate);
         return loss.item<float>();
     }
 

@@ -202,11 +202,10 @@ public sealed class TaoRound(
         }
 
         var polishPasses = 0;
-        var chosenPolishRate = 0.0;
+        var chosenRate = 0.0; // the polish's rate the dev slice chose (0 while none ran)
         var polishRuns = new List<(int Pass, double Rate)>(); // run k (from 1) polished in pass Pass at Rate
         if (bestOfN && options.PolishEpochs > 0 && dev.Count > 0 && buffer.Count > 0)
         {
-            var chosenRate = options.LearningRate;
             var rates = options.PolishRateFactors.Length == 0 ? [options.LearningRate] : options.PolishRateFactors.Select(f => f * options.LearningRate).ToArray();
             var bestOfPass = 0;
             for (var pass = 1; pass <= Math.Max(1, options.PolishPasses); pass++)
@@ -249,7 +248,6 @@ public sealed class TaoRound(
 
                 var (keptPass, keptRate) = polishRuns[KeptWeights.Polish(bestOfPass).Run - 1];
                 chosenRate = keptPass > 1 && options.RepolishEpochs > 0 ? chosenRate : keptRate; // a continuation's lowered rate is not the chosen one
-                chosenPolishRate = chosenRate;
                 polishPasses = pass;
                 var uncovered = train.Where(p => !buffer.TryGet(p.Id, out _)).ToList();
                 if (pass == options.PolishPasses || source is not null || uncovered.Count == 0)
@@ -308,7 +306,7 @@ public sealed class TaoRound(
             PolishPass = polishPass,
             PolishPasses = polishPasses,
             PolishRate = polishRate,
-            ChosenPolishRate = chosenPolishRate,
+            ChosenPolishRate = chosenRate,
             Iterations = lastIteration,
             SamplingTime = _sampling.Elapsed,
             DevTime = _devClock.Elapsed,
