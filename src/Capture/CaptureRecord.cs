@@ -69,8 +69,21 @@ public sealed class CaptureRecord
     public bool Stream { get; set; }
 
     /// <summary>The request body as JSON, with secret fields removed and redaction applied.</summary>
-    [System.Text.Json.Serialization.JsonConverter(typeof(RequestJsonConverter))]
+    [System.Text.Json.Serialization.JsonIgnore]
     public string RequestJson { get; set; } = "{}";
+
+    /// <summary>
+    /// <see cref="RequestJson"/> as the record's JSON carries it: an embedded object, not an escaped string. A property of
+    /// its own type (whose converter is the type's) rather than a converter on the string property, because a converter
+    /// on a property turns off the serializer's generated fast path for the whole record.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonInclude]
+    [System.Text.Json.Serialization.JsonPropertyName("request_json")]
+    internal EmbeddedJson RequestJsonValue
+    {
+        get => new(RequestJson);
+        set => RequestJson = value.Text ?? "{}";
+    }
 
     /// <summary>The prompt as text (messages as "role: content" lines, or the completion prompt), redacted.</summary>
     public string Prompt { get; set; } = string.Empty;
