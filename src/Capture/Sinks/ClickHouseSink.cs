@@ -37,25 +37,36 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
 
     public async Task DeliverAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellationToken)
     {
-        var captures = new List<SpoolEntry>(batch.Count);
+        // Most batches are captures only: they go as they are, without a copy of the batch's list (thousands of
+        // entries, a large-object-heap array per batch).
+        var captures = (IReadOnlyList<SpoolEntry>)batch;
         List<object[]>? feedback = null;
         List<(SpoolEntry, string)>? poison = null;
-        foreach (var entry in batch)
+        for (var i = 0; i < batch.Count; i++)
         {
-            if (FeedbackJson.IsFeedback(entry.Payload.Span))
+            var entry = batch[i];
+            if (!FeedbackJson.IsFeedback(entry.Payload.Span))
             {
-                try
+                if (!ReferenceEquals(captures, batch))
                 {
-                    (feedback ??= []).Add(ToRow(FeedbackJson.Deserialize(entry.Payload.Span)));
+                    ((List<SpoolEntry>)captures).Add(entry);
                 }
-                catch (JsonException e)
-                {
-                    (poison ??= []).Add((entry, $"unreadable record: {e.Message}"));
-                }
+
+                continue;
             }
-            else
+
+            if (ReferenceEquals(captures, batch))
             {
-                captures.Add(entry);
+                captures = batch.Take(i).ToList();
+            }
+
+            try
+            {
+                (feedback ??= []).Add(ToRow(FeedbackJson.Deserialize(entry.Payload.Span)));
+            }
+            catch (JsonException e)
+            {
+                (poison ??= []).Add((entry, $"unreadable record: {e.Message}"));
             }
         }
 
@@ -68,7 +79,7 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
 
         if (captures.Count > 0)
         {
-            var insert = await InsertCapturesAsync(store, captures.Select(c => c.Payload).ToList(), cancellationToken).ConfigureAwait(false);
+            var insert = await InsertCapturesAsync(store, new Payloads(captures), cancellationToken).ConfigureAwait(false);
             Interlocked.Increment(ref insert.AsJson ? ref _jsonBatches : ref _refusedJsonBatches);
             foreach (var (index, reason) in insert.SetAside)
             {
@@ -99,18 +110,22 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
     {
         var table = $"{store.Database}.{CapturesTable.Name}";
         var setAside = new List<(int, string)>();
-        var readable = new List<ReadOnlyMemory<byte>>(records.Count);
         for (var i = 0; i < records.Count; i++)
         {
             if (Unreadable(records[i].Span) is { } why)
             {
                 setAside.Add((i, why));
             }
-            else
-            {
-                readable.Add(records[i]);
-            }
         }
+
+        // Without an unreadable record (the usual case) the batch goes as it is, not copied into a list of its own.
+        var readable = (IReadOnlyList<ReadOnlyMemory<byte>>)records;
+        if (setAside.Count > 0)
+        {
+            var unreadable = setAside.Select(s => s.Item1).ToHashSet();
+            readable = records.Where((_, i) => !unreadable.Contains(i)).ToList();
+        }
+
 
         if (readable.Count == 0)
         {
@@ -151,6 +166,18 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
         }
 
         return new CaptureInsert(rows.Count, false, setAside);
+    }
+
+    /// <summary>The payloads of a batch's entries, as a list view rather than a copy.</summary>
+    private sealed class Payloads(IReadOnlyList<SpoolEntry> entries) : IReadOnlyList<ReadOnlyMemory<byte>>
+    {
+        public ReadOnlyMemory<byte> this[int index] => entries[index].Payload;
+
+        public int Count => entries.Count;
+
+        public IEnumerator<ReadOnlyMemory<byte>> GetEnumerator() => entries.Select(e => e.Payload).GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     /// <summary>How the engine reads a spooled record: nested values as their JSON text, timestamps in ISO 8601, unknown names skipped.</summary>

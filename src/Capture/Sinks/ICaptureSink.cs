@@ -17,7 +17,8 @@ public interface ICaptureSink : IAsyncDisposable
     /// <summary>
     /// Persists every record of the batch or throws. Records the sink can never accept are reported through
     /// <see cref="PoisonRecordsException"/>; the rest of the batch must then have been persisted.
-    /// Redelivery after a failure must not count a record twice downstream.
+    /// Redelivery after a failure must not count a record twice downstream. The entries and their payloads are the
+    /// shipper's reused buffers: valid until this returns (a poison report included), copied by the sink if kept longer.
     /// </summary>
     Task DeliverAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellationToken);
 

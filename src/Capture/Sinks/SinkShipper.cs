@@ -15,6 +15,10 @@ public sealed partial class SinkShipper(CaptureSpool spool, ICaptureSink sink, I
     private const long MaxBatchBytes = 16L * 1024 * 1024;
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
 
+    // One batch's buffers, reused: a sink's DeliverAsync is done with the payloads when it returns (Kafka copies them
+    // into its messages, dead letters are written before it returns), so the next read may overwrite them.
+    private readonly SpoolBatch _batch = new();
+
     public SinkStatus Status { get; } = new(sink.Name);
 
     public ICaptureSink Sink => sink;
@@ -43,7 +47,8 @@ public sealed partial class SinkShipper(CaptureSpool spool, ICaptureSink sink, I
 
                 lastDelivery = time.GetTimestamp();
 
-                var batch = spool.Read(position, sink.MaxBatchRecords, MaxBatchBytes);
+                spool.Read(position, sink.MaxBatchRecords, MaxBatchBytes, _batch);
+                var batch = _batch.Entries;
                 if (batch.Count == 0)
                 {
                     // Only torn bytes lay between position and the end: step over them.

@@ -156,11 +156,31 @@ public sealed class CaptureSpool : IDisposable
     public List<SpoolEntry> Read(long from, int maxRecords, long maxBytes)
     {
         var entries = new List<SpoolEntry>();
+        Read(from, maxRecords, maxBytes, entries, arena: null);
+        return entries;
+    }
+
+    /// <summary>Reads into <paramref name="batch"/>'s reused buffers (cleared first); see <see cref="SpoolBatch"/>.</summary>
+    internal void Read(long from, int maxRecords, long maxBytes, SpoolBatch batch)
+    {
+        batch.Clear();
+        Read(from, maxRecords, maxBytes, batch.Entries, batch);
+    }
+
+    private void Read(long from, int maxRecords, long maxBytes, List<SpoolEntry> entries, SpoolBatch? arena)
+    {
         long bytes = 0;
         var position = from;
+        SpoolSegment? segment = null;
         while (entries.Count < maxRecords && bytes < maxBytes)
         {
-            var segment = SegmentAt(position);
+            // The segment is looked up (under the lock appends take) only when the position leaves it, not per record.
+            // It cannot be retired while this reader is in it: retiring waits for every sink's cursor to pass it.
+            if (segment is null || position < segment.Base || position >= segment.End)
+            {
+                segment = SegmentAt(position);
+            }
+
             if (segment is null)
             {
                 break;
@@ -184,10 +204,11 @@ public sealed class CaptureSpool : IDisposable
                     break;
                 }
 
+                segment = next;
                 continue;
             }
 
-            if (!segment.TryRead(position, out var entry))
+            if (!segment.TryRead(position, arena, out var entry))
             {
                 position = segment.End;
                 continue;
@@ -197,8 +218,6 @@ public sealed class CaptureSpool : IDisposable
             bytes += entry.Payload.Length;
             position = entry.Next;
         }
-
-        return entries;
     }
 
     /// <summary>Completes when a record at or after <paramref name="position"/> exists.</summary>
@@ -259,6 +278,7 @@ public sealed class CaptureSpool : IDisposable
     public void Commit(string sink, long position)
     {
         List<SpoolSegment>? retired = null;
+        SpoolSegment[] live;
         bool moved;
         lock (_gate)
         {
@@ -269,6 +289,8 @@ public sealed class CaptureSpool : IDisposable
                 (retired ??= []).Add(_segments[0]);
                 _segments.RemoveAt(0);
             }
+
+            live = [.. _segments];
         }
 
         // The cursor reaches the disk before the segments it no longer needs leave it.
@@ -283,6 +305,14 @@ public sealed class CaptureSpool : IDisposable
             {
                 segment.Dispose();
                 File.Delete(segment.FilePath);
+            }
+
+            // After each delivery: the spool's pages leave the process's resident memory (not the page cache or the
+            // file), so the gateway's RSS stays flat instead of growing by what the segments hold. A sink's next read
+            // maps what it needs again from the page cache.
+            foreach (var segment in live)
+            {
+                segment.ReleaseResidentPages();
             }
         }
     }

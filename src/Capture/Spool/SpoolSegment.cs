@@ -96,6 +96,7 @@ internal sealed unsafe partial class SpoolSegment : IDisposable
 
         var segment = Map(path, basePosition, capacity);
         segment.Recover();
+        segment.ReleaseResidentPages(wholeFile: true); // recovery read the whole file through the mapping
         return segment;
     }
 
@@ -139,7 +140,7 @@ internal sealed unsafe partial class SpoolSegment : IDisposable
     /// Reads the record at <paramref name="position"/>. When the bytes there are not a valid record (a crash tore
     /// it), scans forward to the next valid one; <paramref name="entry"/> is default when none is left.
     /// </summary>
-    public bool TryRead(long position, out SpoolEntry entry)
+    public bool TryRead(long position, SpoolBatch? arena, out SpoolEntry entry)
     {
         var end = Volatile.Read(ref _writeOffset);
         var offset = position - Base + HeaderBytes;
@@ -152,7 +153,7 @@ internal sealed unsafe partial class SpoolSegment : IDisposable
                     Base + offset - HeaderBytes,
                     Base + offset + Footprint(length) - HeaderBytes,
                     new Guid(span.Slice(16, 16)),
-                    span[RecordHeaderBytes..].ToArray());
+                    arena is null ? span[RecordHeaderBytes..].ToArray() : arena.Keep(span[RecordHeaderBytes..]));
                 return true;
             }
 
@@ -233,6 +234,35 @@ internal sealed unsafe partial class SpoolSegment : IDisposable
     }
 
     private const int MsSync = 4;
+
+    /// <summary>
+    /// Hands this process's pages of the segment back to the kernel (madvise MADV_DONTNEED), up to the page the next record
+    /// will be written into. For a shared file mapping that changes nothing but residency: the bytes stay in the page
+    /// cache and the file, dirty pages are still written back (and synced by <see cref="Flush"/>), and a later read maps
+    /// them again from the page cache. Without it every page a segment's records ever touched counts in the process's
+    /// resident memory until the segment is retired: up to a segment's size per segment, growing with the traffic.
+    /// <paramref name="wholeFile"/>: past the write position too (after recovery has scanned the file).
+    /// </summary>
+    public void ReleaseResidentPages(bool wholeFile = false)
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        var page = (nint)Environment.SystemPageSize;
+        var start = ((nint)_data + page - 1) & ~(page - 1);
+        var end = (nint)(_data + (wholeFile ? Capacity : Volatile.Read(ref _writeOffset))) & ~(page - 1);
+        if (end > start)
+        {
+            _ = madvise(start, (nuint)(end - start), MadvDontNeed);
+        }
+    }
+
+    private const int MadvDontNeed = 4;
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int madvise(nint address, nuint length, int advice);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int msync(nint address, nuint length, int flags);

@@ -49,10 +49,12 @@ public sealed class ClickHouseSinkTests : IAsyncLifetime
             ApiKeyId = "key_support", CreatedAt = new DateTime(2026, 12, 1, 10, 0, second, DateTimeKind.Utc), Tags = { ["source"] = "web" },
         };
 
-        await sink.DeliverAsync([Entry(call), FeedbackEntry(Rating(2, 1)), FeedbackEntry(Rating(4, 2))], CancellationToken.None);
+        // Captures before, between and after the feedback: the batch is split into its two tables whatever the order.
+        await sink.DeliverAsync([Entry(call), FeedbackEntry(Rating(2, 1)), Entry(Records.New(6)), FeedbackEntry(Rating(4, 2)), Entry(Records.New(7))],
+            CancellationToken.None);
         await sink.DeliverAsync([FeedbackEntry(Rating(4, 2))], CancellationToken.None); // a batch re-sent after a crash
 
-        Assert.Equal(1L, Convert.ToInt64(await _store.Client.ExecuteScalarAsync($"SELECT count() FROM {_store.Database}.captures")));
+        Assert.Equal(3L, Convert.ToInt64(await _store.Client.ExecuteScalarAsync($"SELECT count() FROM {_store.Database}.captures")));
         using var reader = await _store.Client.ExecuteReaderAsync(
             $"SELECT value, tags['source'], level FROM {_store.Database}.feedback FINAL WHERE target_id = '{call.RequestId}'");
         Assert.True(reader.Read());

@@ -231,6 +231,92 @@ public sealed class SpoolTests
         await wait.WaitAsync(TimeSpan.FromSeconds(60));
     }
 
+    [Fact]
+    public void AfterADelivery_TheSegmentsPagesLeaveResidentMemory_AndEveryRecordStillReadsAndSurvivesAReopen()
+    {
+        // The gateway's RSS under load counted every page its segment ever touched (up to 64 MiB a segment) until the
+        // segment was retired. Now a commit hands them back; the bytes are still the page cache's and the file's.
+        var folder = TestEngine.NewFolder("spool");
+        var options = Options(folder, segment: 32 * 1024 * 1024, max: 64 * 1024 * 1024);
+        var sink = "sink";
+        using (var spool = new CaptureSpool(options))
+        {
+            var from = spool.RegisterSink(sink);
+            for (var i = 0; i < 8_000; i++)
+            {
+                Assert.True(spool.Append(Guid.NewGuid(), Payload(i, size: 1000)) >= 0);
+            }
+
+            var written = ResidentKiB(folder);
+            Assert.True(written > 6 * 1024, $"8 MB appended should be resident before a delivery, {written} KiB is");
+
+            var entries = ReadAll(spool, from);
+            spool.Commit(sink, entries[4_000].Position); // half delivered: nothing is retired, the pages still go
+            var released = ResidentKiB(folder);
+            Assert.True(released < 1024, $"after a commit at most the page being written should stay resident, {released} KiB did");
+
+            var again = ReadAll(spool, entries[4_000].Position);
+            Assert.Equal(4_000, again.Count);
+            Assert.Equal(Payload(7_999, size: 1000), again[^1].Payload.ToArray());
+        }
+
+        using var reopened = new CaptureSpool(options);
+        Assert.True(ResidentKiB(folder) < 1024, "recovery scans the whole segment through the mapping, and lets go of it after");
+        var left = ReadAll(reopened, reopened.RegisterSink(sink));
+        Assert.Equal(4_000, left.Count);
+        Assert.Equal(Payload(4_000, size: 1000), left[0].Payload.ToArray());
+    }
+
+    [Fact]
+    public void ReadingIntoAReusedBatch_GivesEveryRecordIntact_AsTheArenaGrowsAndIsOverwritten()
+    {
+        using var spool = new CaptureSpool(Options(TestEngine.NewFolder("spool")));
+        var from = spool.RegisterSink("sink");
+        for (var i = 0; i < 2000; i++)
+        {
+            spool.Append(Guid.NewGuid(), Payload(i, size: 10 + i % 700)); // the first batches outgrow the 64 KiB arena
+        }
+
+        var batch = new SpoolBatch();
+        var seen = 0;
+        for (var position = from; ; position = batch.Entries[^1].Next)
+        {
+            spool.Read(position, 300, long.MaxValue, batch);
+            if (batch.Entries.Count == 0)
+            {
+                break;
+            }
+
+            foreach (var entry in batch.Entries)
+            {
+                Assert.Equal(Payload(seen, size: 10 + seen % 700), entry.Payload.ToArray());
+                seen++;
+            }
+        }
+
+        Assert.Equal(2000, seen);
+    }
+
+    /// <summary>Resident KiB of this process's mappings of the spool's segment files (Linux /proc/self/smaps).</summary>
+    private static long ResidentKiB(string folder)
+    {
+        long total = 0;
+        var inSegment = false;
+        foreach (var line in File.ReadLines("/proc/self/smaps"))
+        {
+            if (line.Length > 0 && char.IsAsciiHexDigit(line[0]) && line.Contains('-', StringComparison.Ordinal) && line.Contains(' ', StringComparison.Ordinal))
+            {
+                inSegment = line.Contains(folder, StringComparison.Ordinal) && line.EndsWith(".seg", StringComparison.Ordinal);
+            }
+            else if (inSegment && line.StartsWith("Rss:", StringComparison.Ordinal))
+            {
+                total += long.Parse(line.AsSpan(4).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return total;
+    }
+
     internal static List<SpoolEntry> ReadAll(CaptureSpool spool, long from)
     {
         var all = new List<SpoolEntry>();
