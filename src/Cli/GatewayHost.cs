@@ -25,34 +25,50 @@ internal sealed class GatewayHost : IAsyncDisposable
     {
         var options = configuration.GetSection(ClickHouseOptions.Section).Get<ClickHouseOptions>() ?? new ClickHouseOptions();
         var store = await ClickHouseStore.OpenAsync(options, cancellationToken);
-        if (store.Engine?.PriorityRefused is { } refused)
-        {
-            Console.Error.WriteLine($"warning: the embedded engine runs at the proxy's CPU priority, not nice {options.EmbeddedNice}: {refused}.");
-        }
-
+        WebApplication? app = null;
         try
         {
-            await new SchemaMigrator(store).MigrateAsync(cancellationToken);
-        }
-        catch (Exception e) when (!store.IsEmbedded && e is HttpRequestException or TaskCanceledException)
-        {
-            // A server that is down must not stop the proxy: the ClickHouse sink migrates once it answers.
-            Console.Error.WriteLine($"warning: ClickHouse at {options.Url} is not answering ({e.Message}); captures wait in the spool.");
-        }
+            if (store.Engine?.PriorityRefused is { } refused)
+            {
+                Console.Error.WriteLine($"warning: the embedded engine runs at the proxy's CPU priority, not nice {options.EmbeddedNice}: {refused}.");
+            }
 
-        var gatewayOptions = configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
-        if (gatewayOptions.WarmUpSeconds > 0)
-        {
-            var warm = await GatewayWarmUp.RunAsync(store, TimeSpan.FromSeconds(gatewayOptions.WarmUpSeconds), connections: 16, cancellationToken);
-            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"warmed up: {warm.Calls} calls through a throwaway gateway in {warm.Elapsed.TotalSeconds:0.0} s ({warm.LastSecondCalls} in the last second" +
-                $"{(warm.Failed > 0 ? $", {warm.Failed} failed" : "")})"));
-        }
+            try
+            {
+                await new SchemaMigrator(store).MigrateAsync(cancellationToken);
+            }
+            catch (Exception e) when (!store.IsEmbedded && e is HttpRequestException or TaskCanceledException)
+            {
+                // A server that is down must not stop the proxy: the ClickHouse sink migrates once it answers.
+                Console.Error.WriteLine($"warning: ClickHouse at {options.Url} is not answering ({e.Message}); captures wait in the spool.");
+            }
 
-        var app = GatewayApp.Build(configuration, store);
-        await app.StartAsync(cancellationToken);
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
-        return new GatewayHost(store, app, addresses);
+            var gatewayOptions = configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
+            if (gatewayOptions.WarmUpSeconds > 0)
+            {
+                var warm = await GatewayWarmUp.RunAsync(store, TimeSpan.FromSeconds(gatewayOptions.WarmUpSeconds), connections: 16, cancellationToken);
+                Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"warmed up: {warm.Calls} calls through a throwaway gateway in {warm.Elapsed.TotalSeconds:0.0} s ({warm.LastSecondCalls} in the last second" +
+                    $"{(warm.Failed > 0 ? $", {warm.Failed} failed" : "")})"));
+            }
+
+            app = GatewayApp.Build(configuration, store);
+            await app.StartAsync(cancellationToken);
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
+            return new GatewayHost(store, app, addresses);
+        }
+        catch
+        {
+            // A gateway that cannot start (its port taken, a failed migration or warm-up) closes what it opened: the
+            // embedded engine's threads outliving Main crashed the process on exit instead of letting it report why.
+            if (app is not null)
+            {
+                await app.DisposeAsync();
+            }
+
+            await store.DisposeAsync();
+            throw;
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -26,7 +26,18 @@ internal static class GatewayCommand
             }
 
             var configuration = TaoConfiguration.Build(result.GetValue(data), result.GetValue(config) ?? [], overrides);
-            await using var host = await GatewayHost.StartAsync(configuration, cancellationToken);
+            GatewayHost started;
+            try
+            {
+                started = await GatewayHost.StartAsync(configuration, cancellationToken);
+            }
+            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                Console.Error.WriteLine($"tao gateway: {e.Message} Another process listens there; choose other addresses with --urls.");
+                return 2;
+            }
+
+            await using var host = started;
             Console.WriteLine($"gateway listening on {string.Join(", ", host.Addresses)}");
             Console.WriteLine(host.Store.IsEmbedded ? $"store: embedded ClickHouse in {host.Store.Options.EmbeddedPath}" : $"store: {host.Store.Options.Url}");
             foreach (var line in EmbeddedStoreNotice.Lines(host.Store))
