@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Tao.Capture;
 
 namespace Tao.Gateway.Capture;
@@ -7,36 +6,100 @@ namespace Tao.Gateway.Capture;
 /// The calls this replica recorded lately — request id → key, episode → keys — so feedback sent right after an
 /// answer is accepted before its record has reached the store. Bounded: the oldest entries leave first.
 /// </summary>
-internal sealed class RecentCalls
+/// <remarks>
+/// A ring of the last <see cref="Capacity"/> calls and two dictionaries sized for it, allocated once, under one lock:
+/// a call adds an entry without allocating (a concurrent dictionary and queue allocated a node per call, which lived
+/// long enough to be promoted and then died, the costly kind of garbage for a collector).
+/// </remarks>
+internal sealed class RecentCalls(int capacity)
 {
-    private const int Capacity = 100_000;
-    private readonly ConcurrentDictionary<Guid, string> _requests = new();
-    private readonly ConcurrentDictionary<(string Episode, string Key), byte> _episodes = new();
-    private readonly ConcurrentQueue<(Guid Request, string? Episode, string Key)> _order = new();
+    private readonly Lock _gate = new();
+    private readonly (Guid Request, string? Episode, string Key)[] _ring = new (Guid, string?, string)[capacity];
+    private readonly Dictionary<Guid, string> _requests = new(capacity);
+    private readonly Dictionary<(string Episode, string Key), int> _episodes = [];
+    private int _next;
+    private int _count;
+
+    public RecentCalls()
+        : this(100_000)
+    {
+    }
+
+    public int Capacity => _ring.Length;
 
     public void Add(CaptureRecord record)
     {
-        _requests[record.RequestId] = record.ApiKeyId;
-        if (record.EpisodeId.Length > 0)
+        var episode = record.EpisodeId.Length > 0 ? record.EpisodeId : null;
+        lock (_gate)
         {
-            _episodes[(record.EpisodeId, record.ApiKeyId)] = 0;
-        }
-
-        _order.Enqueue((record.RequestId, record.EpisodeId.Length > 0 ? record.EpisodeId : null, record.ApiKeyId));
-        while (_order.Count > Capacity && _order.TryDequeue(out var old))
-        {
-            _requests.TryRemove(old.Request, out _);
-            if (old.Episode is not null)
+            if (_count == _ring.Length)
             {
-                _episodes.TryRemove((old.Episode, old.Key), out _);
+                var old = _ring[_next];
+                _requests.Remove(old.Request);
+                if (old.Episode is not null)
+                {
+                    Forget((old.Episode, old.Key));
+                }
+            }
+            else
+            {
+                _count++;
+            }
+
+            _ring[_next] = (record.RequestId, episode, record.ApiKeyId);
+            _next = (_next + 1) % _ring.Length;
+            _requests[record.RequestId] = record.ApiKeyId;
+            if (episode is not null)
+            {
+                var key = (episode, record.ApiKeyId);
+                _episodes[key] = _episodes.GetValueOrDefault(key) + 1;
             }
         }
     }
 
     /// <summary>The key that made a recent request, if this replica recorded it.</summary>
-    public string? KeyOf(Guid requestId) => _requests.TryGetValue(requestId, out var key) ? key : null;
+    public string? KeyOf(Guid requestId)
+    {
+        lock (_gate)
+        {
+            return _requests.GetValueOrDefault(requestId);
+        }
+    }
 
-    public bool HasEpisode(string episode, string keyId) => _episodes.ContainsKey((episode, keyId));
+    public bool HasEpisode(string episode, string keyId)
+    {
+        lock (_gate)
+        {
+            return _episodes.ContainsKey((episode, keyId));
+        }
+    }
 
-    public bool HasEpisode(string episode) => _episodes.Keys.Any(k => k.Episode == episode);
+    public bool HasEpisode(string episode)
+    {
+        lock (_gate)
+        {
+            foreach (var key in _episodes.Keys)
+            {
+                if (key.Episode == episode)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    private void Forget((string Episode, string Key) key)
+    {
+        var left = _episodes[key] - 1;
+        if (left == 0)
+        {
+            _episodes.Remove(key);
+        }
+        else
+        {
+            _episodes[key] = left;
+        }
+    }
 }
