@@ -61,12 +61,29 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             // A gateway that cannot start (its port taken, a failed migration or warm-up) closes what it opened: the
             // embedded engine's threads outliving Main crashed the process on exit instead of letting it report why.
-            if (app is not null)
+            // The services that started before the failure (sink shippers, state sync) are stopped first: the host does
+            // not stop them when a later one fails, and they read the spool and query the engine until stopped.
+            try
             {
-                await app.DisposeAsync();
+                if (app is not null)
+                {
+                    try
+                    {
+                        await app.StopAsync(CancellationToken.None);
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        Console.Error.WriteLine($"warning: stopping the gateway that failed to start: {e.Message}");
+                    }
+
+                    await app.DisposeAsync();
+                }
+            }
+            finally
+            {
+                await store.DisposeAsync();
             }
 
-            await store.DisposeAsync();
             throw;
         }
     }

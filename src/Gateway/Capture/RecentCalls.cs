@@ -17,6 +17,7 @@ internal sealed class RecentCalls(int capacity)
     private readonly (Guid Request, string? Episode, string Key)[] _ring = new (Guid, string?, string)[capacity];
     private readonly Dictionary<Guid, string> _requests = new(capacity);
     private readonly Dictionary<(string Episode, string Key), int> _episodes = [];
+    private readonly Dictionary<string, int> _episodeCalls = new(StringComparer.Ordinal);
     private int _next;
     private int _count;
 
@@ -53,6 +54,7 @@ internal sealed class RecentCalls(int capacity)
             {
                 var key = (episode, record.ApiKeyId);
                 _episodes[key] = _episodes.GetValueOrDefault(key) + 1;
+                _episodeCalls[episode] = _episodeCalls.GetValueOrDefault(episode) + 1;
             }
         }
     }
@@ -78,28 +80,27 @@ internal sealed class RecentCalls(int capacity)
     {
         lock (_gate)
         {
-            foreach (var key in _episodes.Keys)
-            {
-                if (key.Episode == episode)
-                {
-                    return true;
-                }
-            }
-
-            return false;
+            return _episodeCalls.ContainsKey(episode);
         }
     }
 
     private void Forget((string Episode, string Key) key)
     {
-        var left = _episodes[key] - 1;
+        Decrement(_episodes, key);
+        Decrement(_episodeCalls, key.Episode);
+    }
+
+    private static void Decrement<T>(Dictionary<T, int> counts, T key)
+        where T : notnull
+    {
+        var left = counts[key] - 1;
         if (left == 0)
         {
-            _episodes.Remove(key);
+            counts.Remove(key);
         }
         else
         {
-            _episodes[key] = left;
+            counts[key] = left;
         }
     }
 }

@@ -38,21 +38,39 @@ public sealed class RecentCallsTests
     [Fact]
     public async Task ManyWritersAndReaders_KeepItConsistent()
     {
-        var recent = new RecentCalls(capacity: 1000);
-        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(() =>
+        // Room for every call of the first phase (nothing evicted: every lookup must answer), then a small ring that
+        // four writers turn over many times (evictions race with adds: the episode counts must still come out right).
+        var recent = new RecentCalls(capacity: 80_000);
+        var calls = await Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(() =>
         {
+            var mine = new List<CaptureRecord>();
             for (var i = 0; i < 20_000; i++)
             {
                 var call = Call($"key_{w}", i % 10 == 0 ? $"ep-{w}-{i % 50}" : "");
                 recent.Add(call);
-                Assert.Equal($"key_{w}", recent.KeyOf(call.RequestId) ?? $"key_{w}"); // evicted at once only if 1000 came after it
+                Assert.Equal($"key_{w}", recent.KeyOf(call.RequestId));
+                mine.Add(call);
             }
-        }));
 
-        await Task.WhenAll(writers);
-        var last = Call("key_last", "ep-last");
-        recent.Add(last);
-        Assert.Equal("key_last", recent.KeyOf(last.RequestId));
-        Assert.True(recent.HasEpisode("ep-last", "key_last"));
+            return mine;
+        })));
+        Assert.All(calls.SelectMany(c => c), call => Assert.Equal(call.ApiKeyId, recent.KeyOf(call.RequestId)));
+        Assert.True(recent.HasEpisode("ep-3-40", "key_3"));
+
+        var small = new RecentCalls(capacity: 100);
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(() =>
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                small.Add(Call($"key_{w}", $"ep-{w}"));
+            }
+        })));
+        for (var i = 0; i < 100; i++)
+        {
+            small.Add(Call("key_last", "ep-last")); // pushes out every earlier call
+        }
+
+        Assert.True(small.HasEpisode("ep-last", "key_last"));
+        Assert.All(Enumerable.Range(0, 4), w => Assert.False(small.HasEpisode($"ep-{w}")));
     }
 }
