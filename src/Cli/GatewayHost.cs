@@ -61,37 +61,45 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             // A gateway that cannot start (its port taken, a failed migration or warm-up) closes what it opened: the
             // embedded engine's threads outliving Main crashed the process on exit instead of letting it report why.
-            // The services that started before the failure (sink shippers, state sync) are stopped first: the host does
-            // not stop them when a later one fails, and they read the spool and query the engine until stopped.
             try
             {
-                if (app is not null)
-                {
-                    try
-                    {
-                        await app.StopAsync(CancellationToken.None);
-                    }
-                    catch (Exception e) when (e is not OutOfMemoryException)
-                    {
-                        Console.Error.WriteLine($"warning: stopping the gateway that failed to start: {e.Message}");
-                    }
-
-                    await app.DisposeAsync();
-                }
+                await CloseAsync(app, store);
             }
-            finally
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                await store.DisposeAsync();
+                Console.Error.WriteLine($"warning: closing the gateway that failed to start: {e.Message}");
             }
 
             throw;
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => new(CloseAsync(App, Store));
+
+    /// <summary>
+    /// Stops the app, then disposes it and the store, each whatever the step before it did. Stopping comes first also
+    /// after a failed start: the host does not stop the services that started before the failure (sink shippers, state
+    /// sync), and they read the spool and query the engine until stopped.
+    /// </summary>
+    private static async Task CloseAsync(WebApplication? app, ClickHouseStore store)
     {
-        await App.StopAsync();
-        await App.DisposeAsync();
-        await Store.DisposeAsync();
+        try
+        {
+            if (app is not null)
+            {
+                try
+                {
+                    await app.StopAsync(CancellationToken.None);
+                }
+                finally
+                {
+                    await app.DisposeAsync();
+                }
+            }
+        }
+        finally
+        {
+            await store.DisposeAsync();
+        }
     }
 }

@@ -38,8 +38,8 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
     public async Task DeliverAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellationToken)
     {
         // Most batches are captures only: they go as they are, without a copy of the batch's list (thousands of
-        // entries, a large-object-heap array per batch).
-        var captures = (IReadOnlyList<SpoolEntry>)batch;
+        // entries, a large-object-heap array per batch). The captures are listed apart only once feedback is met.
+        List<SpoolEntry>? capturesApart = null;
         List<object[]>? feedback = null;
         List<(SpoolEntry, string)>? poison = null;
         for (var i = 0; i < batch.Count; i++)
@@ -47,19 +47,11 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
             var entry = batch[i];
             if (!FeedbackJson.IsFeedback(entry.Payload.Span))
             {
-                if (!ReferenceEquals(captures, batch))
-                {
-                    ((List<SpoolEntry>)captures).Add(entry);
-                }
-
+                capturesApart?.Add(entry);
                 continue;
             }
 
-            if (ReferenceEquals(captures, batch))
-            {
-                captures = batch.Take(i).ToList();
-            }
-
+            capturesApart ??= batch.Take(i).ToList();
             try
             {
                 (feedback ??= []).Add(ToRow(FeedbackJson.Deserialize(entry.Payload.Span)));
@@ -69,6 +61,8 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
                 (poison ??= []).Add((entry, $"unreadable record: {e.Message}"));
             }
         }
+
+        var captures = capturesApart ?? batch;
 
         if (!_schemaReady)
         {
@@ -125,7 +119,6 @@ public sealed class ClickHouseSink(ClickHouseStore store, ClickHouseSinkOptions 
             var unreadable = setAside.Select(s => s.Item1).ToHashSet();
             readable = records.Where((_, i) => !unreadable.Contains(i)).ToList();
         }
-
 
         if (readable.Count == 0)
         {
