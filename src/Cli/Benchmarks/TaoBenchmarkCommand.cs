@@ -48,13 +48,17 @@ internal static class TaoBenchmarkCommand
         {
             Description = "TAO samples freely even where the family's answers are spans of a document (docqa), as it did before grounded sampling: the comparison.",
         };
+        var trace = new Option<bool>("--trace-held-out")
+        {
+            Description = "Diagnostics: also evaluate every polish epoch's weights on the held-out inputs and log it in rounds.jsonl (never used to choose). Slower.",
+        };
         var command = new Command("tao",
             "Reproduce TAO's claims at small scale: per task family (text-to-SQL checked by execution, document extraction checked by grounding, " +
             "unit conversions checked by substitution), the project's base model, supervised fine-tuning on the tuning inputs WITH gold answers, " +
             "and TAO on the same inputs WITHOUT them, on held-out inputs of several traffic seeds: paired 95 % intervals, McNemar's test, per-item " +
             "results (items.jsonl), the targets met or missed in words. Writes report.md, report.json and PNG curves to .tao/bench/tao-*.")
         {
-            quick, docs, seed, seeds, only, objective, iterations, polishPasses, polishRates, workers, compare, curves, rounds, free, candidates,
+            quick, docs, seed, seeds, only, objective, iterations, polishPasses, polishRates, workers, compare, curves, rounds, free, candidates, trace,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -65,6 +69,7 @@ internal static class TaoBenchmarkCommand
                 Seeds = Enumerable.Range(result.GetValue(seed), count).ToArray(),
                 Curves = result.GetValue(curves),
                 Grounded = !result.GetValue(free),
+                TraceHeldOut = result.GetValue(trace),
                 CompareObjectives = result.GetValue(compare) ? [TaoObjective.Grpo, TaoObjective.DrGrpo, TaoObjective.Dpo] : [],
             };
             if (result.GetValue(objective) is { } chosen)

@@ -27,14 +27,14 @@ internal static class TaoBenchmarkPrinter
         text.AppendLine(($"Held-out accuracy (%) on inputs no tuning saw, pooled over {options.Seeds.Length} traffic seed{(options.Seeds.Length == 1 ? "" : "s")} " +
             $"({string.Join(", ", options.Seeds)}: each draws its own tuning and held-out inputs and samples with its own seed; the base model is the same). " +
             $"Base: the project's own {report.Throughput?.Parameters / 1e6 ?? 0:0.0}M-parameter model, trained from scratch here. Labelled FT: fine-tuning on the " +
-            $"tuning inputs WITH their gold answers, learning rate and epochs chosen on a dev slice. TAO ×{n}: the same inputs WITHOUT answers, {n} candidates " +
+            $"tuning inputs WITH their gold answers, {options.FtEpochs} epochs at each learning rate, the rate chosen by its last epoch's score on a dev slice. TAO ×{n}: the same inputs WITHOUT answers, {n} candidates " +
             $"per input scored without labels{(options.Grounded ? " (where a family's answers are spans of a document, docqa, sampled within its whole spans)" : "")}, " +
             $"{options.Round.Objective} over up to {options.Round.Iterations} iterations (each sampling the inputs without a target " +
             $"yet, {options.Round.TemperatureStep:0.##} hotter than the last up to {options.Round.MaxTemperature:0.##}, until the buffer of targets stops growing), then the " +
             $"starting weights fine-tuned on the final buffer to convergence (its learning rate chosen among {string.Join(", ", options.Round.PolishRateFactors.Select(f => f * options.Round.LearningRate))} " +
             $"on the label-free dev slice, as the labelled baseline chooses its own among {string.Join(", ", options.FtRates)} on its labelled one, going on upward ×3 while the top rate wins" +
             (options.Round.PolishPasses > 1 ? $"; up to {options.Round.PolishPasses} times, while the polished weights find targets for more inputs" : "") + "); the kept weights " +
-            "(an iteration's or a polish epoch's) chosen on a label-free dev slice. Gains are paired: 95 % bootstrap interval over the held-out items (resampled within each seed) and McNemar's exact test. A gain whose " +
+            "(an iteration's, or a polish rate's last epoch: the end of its schedule) chosen on a label-free dev slice. Gains are paired: 95 % bootstrap interval over the held-out items (resampled within each seed) and McNemar's exact test. A gain whose " +
             "interval contains 0 is no gain."));
         text.AppendLine();
         text.AppendLine($"| family | label-free scorer | tuning inputs | held-out | base | labelled FT | TAO ×{n} | TAO − base [95 % CI] | p | TAO − FT [95 % CI] | p |");
@@ -63,7 +63,7 @@ internal static class TaoBenchmarkPrinter
         }
 
         text.AppendLine();
-        text.AppendLine("Per seed (labelled FT: chosen rate and epochs; TAO: iterations run, share of the training inputs with a target at the end, " +
+        text.AppendLine("Per seed (labelled FT: chosen rate, epochs and steps; TAO: iterations run, share of the training inputs with a target at the end, " +
                         "what was kept (iteration k, or polish pass p of those run after e epochs), optimiser steps in all; pass@N / pick@N: the base model's N samples " +
                         "on the held-out inputs contain a right answer / the label-free scorer's favourite is right — measured, not used):");
         text.AppendLine();

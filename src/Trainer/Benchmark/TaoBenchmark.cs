@@ -255,7 +255,15 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         var watch = Stopwatch.StartNew();
         using var ft = ModelCopies.Frozen(baseModel);
         var tuned = await new FineTuneBaseline(baseModel, tokenizer, family).TrainAsync(ft, split.Tuning, seedRun.Dev(options), rates ?? options.FtRates,
-            options.FtMaxEpochs, options.FtBatchSize, seedRun.Seed, cancellationToken);
+            options.FtEpochs, options.FtBatchSize, seedRun.Seed, cancellationToken, options.TraceHeldOut
+                ? async (model, ct) => (await TaskEvaluator.EvaluateAsync(model, tokenizer, family, split.HeldOut, ct)).Accuracy
+                : null);
+        if (options.TraceHeldOut)
+        {
+            await AppendRoundsAsync(tuned.Curve.Select(p => JsonSerializer.Serialize(new { family = family.Name, seed = seedRun.Seed, ft = p }, s_json)).ToList(),
+                cancellationToken);
+        }
+
         if (seedRun == run.Seeds[0])
         {
             run.ChosenRates = tuned.LearningRate > 0 ? [tuned.LearningRate] : null; // the later seeds reuse the rate chosen here
@@ -419,6 +427,20 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         return result;
     }
 
+    /// <summary>Appends lines to rounds.jsonl (the rounds and baselines of other jobs append too).</summary>
+    private async Task AppendRoundsAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
+    {
+        await _roundsFile.WaitAsync(cancellationToken);
+        try
+        {
+            await File.AppendAllLinesAsync(Path.Combine(folder, "rounds.jsonl"), lines, cancellationToken);
+        }
+        finally
+        {
+            _roundsFile.Release();
+        }
+    }
+
     private async Task<(TaskEvaluator.Result Evaluation, TaoRoundResult Round)> TaoAsync(ITaskFamily family, LlamaForCausalLM baseModel,
         TextTokenizer tokenizer, TaskSplit split, TaoRoundOptions roundOptions, CancellationToken cancellationToken, LlamaForCausalLM? continueFrom = null,
         IReadOnlyList<LabelledExample>? tuning = null)
@@ -445,6 +467,9 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
 
                 return right;
             },
+            HeldOutTrace = options.TraceHeldOut
+                ? async (model, ct) => (await TaskEvaluator.EvaluateAsync(model, tokenizer, family, split.HeldOut, ct)).Accuracy
+                : null,
         };
         var outcome = await round.RunAsync(inputs.Select(e => e.Prompt).ToList(), heldOut: null, cancellationToken);
         // The round's trace without its optimiser steps (iterations, dev scores, polish epochs, the final choice), for diagnosis.
@@ -452,15 +477,7 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         {
             family = family.Name, seed = roundOptions.Seed, candidates = roundOptions.Candidates, objective = roundOptions.Objective.ToString(), metrics = m,
         }, s_json)).ToList();
-        await _roundsFile.WaitAsync(cancellationToken); // rounds of other jobs append too
-        try
-        {
-            await File.AppendAllLinesAsync(Path.Combine(folder, "rounds.jsonl"), trace, cancellationToken);
-        }
-        finally
-        {
-            _roundsFile.Release();
-        }
+        await AppendRoundsAsync(trace, cancellationToken);
 
         var evaluation = await TaskEvaluator.EvaluateAsync(policy, tokenizer, family, split.HeldOut, cancellationToken);
         if (continueFrom is not null)
@@ -495,7 +512,7 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
 
         using var ft = ModelCopies.Frozen(baseModel);
         var dev = DevSlice.Choose(split.Tuning.Select(e => e.Prompt.Id), (ulong)seed, options.Round.DevFraction, options.Round.MinDevPrompts, options.Round.MaxDevPrompts);
-        await new FineTuneBaseline(baseModel, tokenizer, family).TrainAsync(ft, split.Tuning, dev, ftRates ?? options.FtRates, options.FtMaxEpochs,
+        await new FineTuneBaseline(baseModel, tokenizer, family).TrainAsync(ft, split.Tuning, dev, ftRates ?? options.FtRates, options.FtEpochs,
             options.FtBatchSize, seed, cancellationToken);
         var afterFt = await TaskEvaluator.EvaluateAsync(ft, tokenizer, family, split.HeldOut, cancellationToken);
         result.RoundsFt = Point(options.Rounds, afterFt.Right);

@@ -44,6 +44,13 @@ public sealed class TaoRound(
     public Func<TaskPrompt, IReadOnlyList<string>, CancellationToken, Task<bool[]>>? Oracle { get; init; }
 
     /// <summary>
+    /// Diagnostics only: the held-out accuracy of the policy's weights, logged (as the polish event's held-out figure)
+    /// after every polish epoch, so a reader can see what each candidate for the kept weights would have scored against
+    /// what the label-free dev slice chose. Nothing in training or selection reads it.
+    /// </summary>
+    public Func<LlamaForCausalLM, CancellationToken, Task<double>>? HeldOutTrace { get; init; }
+
+    /// <summary>
     /// Labelled targets from users, by prompt id: demonstrations (an edited ideal answer) and answers users rated up.
     /// In expert iteration they are the prompt's targets from the first iteration on, whatever the candidates score;
     /// in DPO they are the chosen side of the prompt's pair. GRPO samples only, so it does not read them.
@@ -237,7 +244,7 @@ public sealed class TaoRound(
                     }
 
                     // A later pass's weights compete with the best before it, which they started from.
-                    var contenders = runs.Select(r => r.BestId).Concat(repolish ? [bestOfPass] : []).ToList();
+                    var contenders = runs.Select(r => KeptWeights.PolishId(r.Run, r.Epoch)).Concat(repolish ? [bestOfPass] : []).ToList();
                     bestOfPass = contenders.Count == 1 ? contenders[0] : await BestOfAsync(contenders, devSplit, heldOut, quality, cancellationToken);
                 }
                 finally
@@ -279,10 +286,9 @@ public sealed class TaoRound(
         // The kept weights (see KeptWeights): by the caller's held-out score when it measures one, else by the label-free
         // dev score, else the last iteration's.
         var finalDev = dev.Count > 0 ? await ScoreDevAsync(devSplit, only: null, cancellationToken) : null;
-        var candidatesForBest = kept.Kept;
-        var bestIteration = heldOut is not null ? KeptWeights.Choose(quality, options.GuardTolerance)
-            : finalDev is { Count: > 0 } ? KeptWeights.Choose(finalDev.Where(d => candidatesForBest.Contains(d.Key)).ToDictionary(), health.Tolerance,
-                epochSlack: 1.0 / dev.Count)
+        var candidatesForBest = KeptWeights.Finals(kept.Kept);
+        var bestIteration = heldOut is not null ? KeptWeights.Choose(quality.Where(q => candidatesForBest.Contains(q.Key)).ToDictionary(), options.GuardTolerance)
+            : finalDev is { Count: > 0 } ? KeptWeights.Choose(finalDev.Where(d => candidatesForBest.Contains(d.Key)).ToDictionary(), health.Tolerance)
             : candidatesForBest.Max();
         kept.Restore(bestIteration);
         var (polishRun, polishEpoch) = KeptWeights.Polish(bestIteration);
@@ -360,8 +366,8 @@ public sealed class TaoRound(
     /// One polish: from kept weights (the round's starting weights, or a later pass's best so far), fine-tuning on the
     /// buffer epoch by epoch at one rate on its own warm-up + cosine schedule, the way the labelled baseline trains on
     /// gold answers. Each epoch's weights are kept and scored on the dev slice (and by the caller's held-out measure when
-    /// given), to the end of its schedule or until PolishPatience epochs without a better score. The epochs then compete
-    /// with the iterations for the kept weights.
+    /// given), to the end of its schedule or until PolishPatience epochs without a better score. Its last epoch then
+    /// competes with the other runs' and the iterations for the kept weights (the scores of the others are the trace).
     /// </summary>
     private sealed class PolishRun(int run, int pass, double rate, int from, int epochs, IReadOnlyList<TrainingItem> items, PolicyUpdater updater, Random random)
         : IDisposable
@@ -416,6 +422,8 @@ public sealed class TaoRound(
                 quality[id] = await heldOut(policy, cancellationToken);
             }
 
+            double? traced = heldOut is not null ? quality[id] : HeldOutTrace is { } trace ? await trace(policy, cancellationToken) : null;
+
             // Compared with the run's best so far, rescored against the same pool.
             var score = heldOut is not null ? quality[id] : devScores[id];
             var best = run.BestId == 0 ? double.NegativeInfinity : heldOut is not null ? quality[run.BestId] : devScores[run.BestId];
@@ -423,7 +431,7 @@ public sealed class TaoRound(
             run.BestId = score >= best ? id : run.BestId;
             Log(new RoundMetrics
             {
-                Event = "polish", Iteration = id, Dev = devScores[id], HeldOut = heldOut is not null ? quality[id] : null, BufferSize = buffer.Count,
+                Event = "polish", Iteration = id, Dev = devScores[id], HeldOut = traced, BufferSize = buffer.Count,
                 ElapsedSeconds = Elapsed, Note = $"pass {run.Pass}, rate {run.Rate:0.####}, epoch {epoch} over {run.Items.Count} targets" +
                     (run.From > 0 ? $", from {Name(run.From)}" : string.Empty),
             });

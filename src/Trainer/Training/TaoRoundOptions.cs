@@ -47,8 +47,8 @@ public sealed record TaoRoundOptions
     /// <summary>
     /// Expert iteration's last step: fine-tune the round's starting weights on the final buffer to convergence, as the
     /// labelled baseline is trained on gold answers — up to this many epochs at <see cref="LearningRate"/> on one warm-up
-    /// + cosine schedule, each epoch scored on the label-free dev slice (see <see cref="PolishPatience"/>),
-    /// the epochs competing with the iterations for the kept weights. Targets added in late iterations were otherwise
+    /// + cosine schedule, each epoch scored on the label-free dev slice (see <see cref="PolishPatience"/>), the last
+    /// epoch competing with the iterations for the kept weights (<see cref="KeptWeights.Finals"/>). Targets added in late iterations were otherwise
     /// trained on only once or twice. 0 turns it off. Default: 12 (the labelled baseline's cap). Eight (both caps) cut the
     /// full benchmark from ~20 to 17.7 minutes and cost TAO 4.4 points on docqa and 2.3 on units while the labelled
     /// baseline lost nothing (docqa 63.8 %, TAO 61.1 %: docqa's ~850 targets were still being learnt at epoch 8).
@@ -57,7 +57,7 @@ public sealed record TaoRoundOptions
 
     /// <summary>
     /// A polish stops after this many epochs in a row without a better label-free dev score; 0 runs its schedule to the
-    /// end (the epochs still compete for the kept weights). Stopping after three cut sql's polish at epoch 4 of 12 on two
+    /// end (its last epoch competes for the kept weights). Stopping after three cut sql's polish at epoch 4 of 12 on two
     /// seeds, mid-schedule at a high rate, on a 45-input dev slice whose noise is larger than the epochs' differences;
     /// running to the end kept epoch 11 and took seed 2 from 77.3 % to 83.8 % (FT 82.5 %). Default: 0.
     /// </summary>

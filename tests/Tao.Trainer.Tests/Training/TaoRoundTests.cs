@@ -394,6 +394,26 @@ public sealed class TaoRoundTests
     }
 
     [Fact]
+    public void KeptWeights_APolishCompetesWithItsLastEpochOnly()
+    {
+        // Two polish runs (two rates) of four epochs after three iterations; the second run stopped after three epochs.
+        var ids = new[] { 0, 1, 2, 3 }.Concat(Enumerable.Range(1, 4).Select(e => KeptWeights.PolishId(1, e)))
+            .Concat(Enumerable.Range(1, 3).Select(e => KeptWeights.PolishId(2, e))).ToList();
+        var finals = KeptWeights.Finals(ids);
+        Assert.Equal(new HashSet<int> { 0, 1, 2, 3, KeptWeights.PolishId(1, 4), KeptWeights.PolishId(2, 3) }, finals.ToHashSet());
+
+        // units seed 3 on 2026-12-04: the dev slice's single best score was run 1's epoch 5 (held-out 64.5 %); among the
+        // runs' last epochs it prefers run 2's (75.5 %), and an iteration within the noise does not displace it.
+        var dev = new Dictionary<int, double>
+        {
+            [9] = 0.689, [KeptWeights.PolishId(1, 5)] = 0.756, [KeptWeights.PolishId(1, 12)] = 0.667, [KeptWeights.PolishId(2, 12)] = 0.689,
+        };
+        Assert.Equal(KeptWeights.PolishId(1, 5), KeptWeights.Choose(dev, tolerance: 0.149));
+        var competing = KeptWeights.Finals(dev.Keys);
+        Assert.Equal(KeptWeights.PolishId(2, 12), KeptWeights.Choose(dev.Where(d => competing.Contains(d.Key)).ToDictionary(), tolerance: 0.149));
+    }
+
+    [Fact]
     public void Buffer_KeepsAPromptsLastConfidentTargets_AcrossIterations_AndSurvivesARestart()
     {
         var one = new TaskPrompt("one", [new ChatMessage("user", "q1")]);
