@@ -232,15 +232,18 @@ public sealed class TaoRound(
                     }
 
                     var race = runs.Count > 1 && options.PolishRaceEpochs > 0 ? Math.Min(options.PolishRaceEpochs, epochs) : epochs;
+                    // Each epoch's dev score is read only by a patience, a race, or a reader of the held-out trace; the
+                    // choice itself reads the runs' last epochs, scored at the end.
+                    var scoreEpochs = options.PolishPatience > 0 || race < epochs || HeldOutTrace is not null;
                     foreach (var run in runs)
                     {
-                        await PolishAsync(run, race, buffer, kept, devSplit, heldOut, quality, cancellationToken);
+                        await PolishAsync(run, race, scoreEpochs, buffer, kept, devSplit, heldOut, quality, cancellationToken);
                     }
 
                     if (race < epochs)
                     {
                         var leading = await BestOfAsync(runs.Select(r => r.BestId).ToList(), devSplit, heldOut, quality, cancellationToken);
-                        await PolishAsync(runs.Single(r => r.BestId == leading), epochs, buffer, kept, devSplit, heldOut, quality, cancellationToken);
+                        await PolishAsync(runs.Single(r => r.BestId == leading), epochs, scoreEpochs, buffer, kept, devSplit, heldOut, quality, cancellationToken);
                     }
 
                     // A later pass's weights compete with the best before it, which they started from.
@@ -285,8 +288,9 @@ public sealed class TaoRound(
 
         // The kept weights (see KeptWeights): by the caller's held-out score when it measures one, else by the label-free
         // dev score, else the last iteration's.
-        var finalDev = dev.Count > 0 ? await ScoreDevAsync(devSplit, only: null, cancellationToken) : null;
+        // Only the weights that compete are scored (against the pool of every record, as before).
         var candidatesForBest = KeptWeights.Finals(kept.Kept);
+        var finalDev = dev.Count > 0 ? await ScoreDevAsync(devSplit, candidatesForBest.ToList(), cancellationToken) : null;
         var bestIteration = heldOut is not null ? KeptWeights.Choose(quality.Where(q => candidatesForBest.Contains(q.Key)).ToDictionary(), options.GuardTolerance)
             : finalDev is { Count: > 0 } ? KeptWeights.Choose(finalDev.Where(d => candidatesForBest.Contains(d.Key)).ToDictionary(), health.Tolerance)
             : candidatesForBest.Max();
@@ -327,7 +331,8 @@ public sealed class TaoRound(
     /// Records the policy's dev answers under <paramref name="id"/> and scores them beside the record it is compared with
     /// (timed as dev work). Rescoring every record at every step cost a quadratic share of the round.
     /// </summary>
-    private async Task<IReadOnlyDictionary<int, double>> RecordDevAsync(DevSplit devSplit, int id, int? compareWith, CancellationToken cancellationToken)
+    private async Task<IReadOnlyDictionary<int, double>> RecordDevAsync(DevSplit devSplit, int id, int? compareWith, CancellationToken cancellationToken,
+        bool score = true)
     {
         _devClock.Start();
         try
@@ -339,7 +344,7 @@ public sealed class TaoRound(
             _devClock.Stop();
         }
 
-        return await ScoreDevAsync(devSplit, compareWith is { } other ? [id, other] : [id], cancellationToken);
+        return score ? await ScoreDevAsync(devSplit, compareWith is { } other ? [id, other] : [id], cancellationToken) : new Dictionary<int, double>();
     }
 
     /// <summary>Scores the dev records (every one, or those in <paramref name="only"/>) against one pool, timed as dev work.</summary>
@@ -398,7 +403,7 @@ public sealed class TaoRound(
     }
 
     /// <summary>Trains <paramref name="run"/> on until <paramref name="untilEpoch"/> (or its <see cref="TaoRoundOptions.PolishPatience"/> epochs without a better score).</summary>
-    private async Task PolishAsync(PolishRun run, int untilEpoch, ExperienceBuffer buffer, RoundFolder kept, DevSplit devSplit,
+    private async Task PolishAsync(PolishRun run, int untilEpoch, bool scoreEpochs, ExperienceBuffer buffer, RoundFolder kept, DevSplit devSplit,
         Func<LlamaForCausalLM, CancellationToken, Task<double>>? heldOut, Dictionary<int, double> quality, CancellationToken cancellationToken)
     {
         if (!ReferenceEquals(_polishing, run))
@@ -416,7 +421,9 @@ public sealed class TaoRound(
             progress?.Invoke(new RoundProgress("polish", epoch, run.Epochs, 0, perEpoch));
             Train(run.Updater.FineTune(run.Items, 1, run.Random), id, Stopwatch.StartNew());
             kept.Keep(id);
-            var devScores = await RecordDevAsync(devSplit, id, run.BestId > 0 ? run.BestId : null, cancellationToken);
+            // Every epoch's dev answers are recorded (their samples join the pool the final choice scores against);
+            // they are scored now only when something reads the score.
+            var devScores = await RecordDevAsync(devSplit, id, run.BestId > 0 ? run.BestId : null, cancellationToken, score: scoreEpochs);
             if (heldOut is not null)
             {
                 quality[id] = await heldOut(policy, cancellationToken);
@@ -425,13 +432,17 @@ public sealed class TaoRound(
             double? traced = heldOut is not null ? quality[id] : HeldOutTrace is { } trace ? await trace(policy, cancellationToken) : null;
 
             // Compared with the run's best so far, rescored against the same pool.
-            var score = heldOut is not null ? quality[id] : devScores[id];
-            var best = run.BestId == 0 ? double.NegativeInfinity : heldOut is not null ? quality[run.BestId] : devScores[run.BestId];
-            run.Since = score > best ? 0 : run.Since + 1;
-            run.BestId = score >= best ? id : run.BestId;
+            if (heldOut is not null || scoreEpochs)
+            {
+                var score = heldOut is not null ? quality[id] : devScores[id];
+                var best = run.BestId == 0 ? double.NegativeInfinity : heldOut is not null ? quality[run.BestId] : devScores[run.BestId];
+                run.Since = score > best ? 0 : run.Since + 1;
+                run.BestId = score >= best ? id : run.BestId;
+            }
+
             Log(new RoundMetrics
             {
-                Event = "polish", Iteration = id, Dev = devScores[id], HeldOut = traced, BufferSize = buffer.Count,
+                Event = "polish", Iteration = id, Dev = devScores.TryGetValue(id, out var dev) ? dev : null, HeldOut = traced, BufferSize = buffer.Count,
                 ElapsedSeconds = Elapsed, Note = $"pass {run.Pass}, rate {run.Rate:0.####}, epoch {epoch} over {run.Items.Count} targets" +
                     (run.From > 0 ? $", from {Name(run.From)}" : string.Empty),
             });

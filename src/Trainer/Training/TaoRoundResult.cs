@@ -16,8 +16,9 @@ public sealed record TaoRoundResult(
     public IReadOnlyDictionary<int, double>? DevScores { get; init; }
 
     /// <summary>
-    /// Label-free dev score after each epoch of the polish (none when it did not run), keyed (pass − 1) × 100 + epoch:
-    /// 1, 2, … for the first pass, 101, 102, … for the second.
+    /// Label-free dev score of each polish run's last epoch, the weights that compete (none when it did not run), keyed
+    /// (run − 1) × 100 + epoch: 12 for the first run of twelve epochs, 112 for the second. Earlier epochs' scores, when
+    /// taken, are in the metrics.
     /// </summary>
     public IReadOnlyDictionary<int, double>? PolishDevScores { get; init; }
 
