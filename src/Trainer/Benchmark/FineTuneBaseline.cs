@@ -9,13 +9,13 @@ namespace Tao.Trainer.Benchmark;
 /// <summary>
 /// The labelled baseline, trained to convergence: supervised fine-tuning on the tuning inputs WITH their gold answers,
 /// each candidate learning rate on its own warm-up + cosine schedule of a fixed number of epochs; the rate whose last
-/// epoch scores best on a dev slice of the tuning inputs is kept, and when that is the grid's top rate the grid extends
-/// upward. The dev slice is the same share TAO keeps for its own label-free selection, and the rule is TAO's polish's
+/// epoch scores best on a dev slice of the tuning inputs is kept, and when that is the grid's top (bottom) rate the grid
+/// extends upward (downward). The dev slice is the same share TAO keeps for its own label-free selection, and the rule is TAO's polish's
 /// (<see cref="KeptWeights.Finals"/>): each rate's last epoch competes, not the best of every epoch's noisy score.
 /// </summary>
 internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer tokenizer, ITaskFamily family)
 {
-    /// <summary>Rates tried above the given grid when its top rate keeps winning.</summary>
+    /// <summary>Rates tried beyond the given grid when a rate at its edge keeps winning.</summary>
     public const int MaxExtensions = 2;
 
     public sealed record Result(double LearningRate, int Epochs, int Steps, double DevAccuracy, IReadOnlyList<Point> Curve);
@@ -78,11 +78,18 @@ internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer
                 best = ModelCopies.Snapshot(model);
             }
 
-            // A grid whose top rate wins has not shown the best rate: it goes on upward (×3), up to two rates beyond
-            // the grid. A single rate (the later seeds reuse the first seed's choice) is not a grid.
-            if (r == grid.Count - 1 && rates.Count > 1 && grid.Count < rates.Count + MaxExtensions && chosen.Rate == rate)
+            // A grid whose edge rate wins has not shown the best rate: it goes on past that edge (×3 above, ÷3 below), up
+            // to two rates beyond the grid. A single rate (the later seeds reuse the first seed's choice) is not a grid.
+            if (r == grid.Count - 1 && rates.Count > 1 && grid.Count < rates.Count + MaxExtensions && chosen.Rate > 0)
             {
-                grid.Add(rate * 3);
+                if (chosen.Rate == grid.Max())
+                {
+                    grid.Add(chosen.Rate * 3);
+                }
+                else if (chosen.Rate == grid.Min())
+                {
+                    grid.Add(chosen.Rate / 3);
+                }
             }
         }
 
