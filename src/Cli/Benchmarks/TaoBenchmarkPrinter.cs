@@ -32,9 +32,11 @@ internal static class TaoBenchmarkPrinter
             $"{options.Round.Objective} over up to {options.Round.Iterations} iterations (each sampling the inputs without a target " +
             $"yet, {options.Round.TemperatureStep:0.##} hotter than the last up to {options.Round.MaxTemperature:0.##}, until the buffer of targets stops growing), then the " +
             $"starting weights fine-tuned on the final buffer to convergence (its learning rate chosen among {string.Join(", ", options.Round.PolishRateFactors.Select(f => f * options.Round.LearningRate))} " +
-            $"on the label-free dev slice, as the labelled baseline chooses its own among {string.Join(", ", options.FtRates)} on its labelled one, going on past the grid's edge (×3 above, ÷3 below) while a rate at it wins" +
+            $"on the label-free dev slice, as the labelled baseline chooses its own among {string.Join(", ", options.FtRates)} on its labelled one, " +
+            "going on past the grid's edge (×3 above, ÷3 below) while a rate at it wins" +
             (options.Round.PolishPasses > 1 ? $"; up to {options.Round.PolishPasses} times, while the polished weights find targets for more inputs" : "") + "); the kept weights " +
-            "(an iteration's, or a polish rate's last epoch: the end of its schedule) chosen on a label-free dev slice. Gains are paired: 95 % bootstrap interval over the held-out items (resampled within each seed) and McNemar's exact test. A gain whose " +
+            "(an iteration's, or a polish rate's last epoch: the end of its schedule) chosen on a label-free dev slice. " +
+            "Gains are paired: 95 % bootstrap interval over the held-out items (resampled within each seed) and McNemar's exact test. A gain whose " +
             "interval contains 0 is no gain."));
         text.AppendLine();
         text.AppendLine($"| family | label-free scorer | tuning inputs | held-out | base | labelled FT | TAO ×{n} | TAO − base [95 % CI] | p | TAO − FT [95 % CI] | p |");
