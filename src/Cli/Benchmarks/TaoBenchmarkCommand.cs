@@ -50,7 +50,8 @@ internal static class TaoBenchmarkCommand
         };
         var trace = new Option<bool>("--trace-held-out")
         {
-            Description = "Diagnostics: also evaluate every polish epoch's weights on the held-out inputs and log it in rounds.jsonl (never used to choose). Slower.",
+            Description = "Diagnostics: also evaluate every polish epoch and every labelled fine-tuning epoch on the held-out inputs and log it in rounds.jsonl " +
+                          "(never used to choose). Slower.",
         };
         var command = new Command("tao",
             "Reproduce TAO's claims at small scale: per task family (text-to-SQL checked by execution, document extraction checked by grounding, " +

@@ -10,8 +10,9 @@ namespace Tao.Trainer.Benchmark;
 /// The labelled baseline, trained to convergence: supervised fine-tuning on the tuning inputs WITH their gold answers,
 /// each candidate learning rate on its own warm-up + cosine schedule of a fixed number of epochs; the rate whose last
 /// epoch scores best on a dev slice of the tuning inputs is kept, and when that is the grid's top (bottom) rate the grid
-/// extends upward (downward). The dev slice is the same share TAO keeps for its own label-free selection, and the rule is TAO's polish's
-/// (<see cref="KeptWeights.Finals"/>): each rate's last epoch competes, not the best of every epoch's noisy score.
+/// extends upward (downward). The dev slice is the same share TAO keeps for its own label-free selection, and the rule
+/// is TAO's polish's (<see cref="KeptWeights.Finals"/>): each rate's last epoch competes, not the best of every epoch's
+/// noisy score.
 /// </summary>
 internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer tokenizer, ITaskFamily family)
 {

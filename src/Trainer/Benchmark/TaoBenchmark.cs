@@ -255,9 +255,7 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         var watch = Stopwatch.StartNew();
         using var ft = ModelCopies.Frozen(baseModel);
         var tuned = await new FineTuneBaseline(baseModel, tokenizer, family).TrainAsync(ft, split.Tuning, seedRun.Dev(options), rates ?? options.FtRates,
-            options.FtEpochs, options.FtBatchSize, seedRun.Seed, cancellationToken, options.TraceHeldOut
-                ? async (model, ct) => (await TaskEvaluator.EvaluateAsync(model, tokenizer, family, split.HeldOut, ct)).Accuracy
-                : null);
+            options.FtEpochs, options.FtBatchSize, seedRun.Seed, cancellationToken, HeldOutTrace(family, tokenizer, split));
         if (options.TraceHeldOut)
         {
             await AppendRoundsAsync(tuned.Curve.Select(p => JsonSerializer.Serialize(new { family = family.Name, seed = seedRun.Seed, ft = p }, s_json)).ToList(),
@@ -427,6 +425,10 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         return result;
     }
 
+    /// <summary>With <see cref="TaoBenchmarkOptions.TraceHeldOut"/>, a weights' held-out accuracy, for the trace only; else null.</summary>
+    private Func<LlamaForCausalLM, CancellationToken, Task<double>>? HeldOutTrace(ITaskFamily family, TextTokenizer tokenizer, TaskSplit split) =>
+        options.TraceHeldOut ? async (model, ct) => (await TaskEvaluator.EvaluateAsync(model, tokenizer, family, split.HeldOut, ct)).Accuracy : null;
+
     /// <summary>Appends lines to rounds.jsonl (the rounds and baselines of other jobs append too).</summary>
     private async Task AppendRoundsAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
     {
@@ -467,9 +469,7 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
 
                 return right;
             },
-            HeldOutTrace = options.TraceHeldOut
-                ? async (model, ct) => (await TaskEvaluator.EvaluateAsync(model, tokenizer, family, split.HeldOut, ct)).Accuracy
-                : null,
+            HeldOutTrace = HeldOutTrace(family, tokenizer, split),
         };
         var outcome = await round.RunAsync(inputs.Select(e => e.Prompt).ToList(), heldOut: null, cancellationToken);
         // The round's trace without its optimiser steps (iterations, dev scores, polish epochs, the final choice), for diagnosis.

@@ -28,8 +28,9 @@ public sealed record TaoBenchmarkOptions
     /// Learning rates the labelled baseline tries on the first seed (each for <see cref="FtEpochs"/>, the one whose last
     /// epoch scores best on the dev slice kept, the later seeds reuse it), the polish's two. A rate chosen at the edge of
     /// its grid is no evidence of convergence, so the grid goes on past the winning edge (×3 or ÷3). 1e-3 was in the grid
-    /// until 2026-12-04; with every epoch traced on held-out data it won on no family (the grid runs on the first seed) under the last-epoch rule
-    /// (`./tao bench tao --trace-held-out`), and it cost the most epochs of the grid (docqa's 660 steps). Default: 3e-3, 1e-2.
+    /// until 2026-12-04; with every epoch traced on held-out data (`./tao bench tao --trace-held-out`) it won on no family
+    /// (the grid runs on the first seed) under the last-epoch rule, and it cost the most epochs of the grid (docqa's 660
+    /// steps). Default: 3e-3, 1e-2.
     /// </summary>
     public double[] FtRates { get; init; } = [3e-3, 1e-2];
 
@@ -73,8 +74,9 @@ public sealed record TaoBenchmarkOptions
     public bool Curves { get; init; }
 
     /// <summary>
-    /// Diagnostics: every polish epoch's weights are also evaluated on the held-out inputs and the figure logged in
-    /// rounds.jsonl (never used to choose), to show what the label-free choice left on the table. Slower. Default: off.
+    /// Diagnostics: every polish epoch's and every labelled fine-tuning epoch's weights are also evaluated on the held-out
+    /// inputs and the figures logged in rounds.jsonl (never used to choose), to show what each choice left on the table.
+    /// Slower. Default: off.
     /// </summary>
     public bool TraceHeldOut { get; init; }
 

@@ -292,7 +292,7 @@ public sealed class TaoRound(
         var candidatesForBest = KeptWeights.Finals(kept.Kept);
         var finalDev = dev.Count > 0 ? await ScoreDevAsync(devSplit, candidatesForBest.ToList(), cancellationToken) : null;
         var bestIteration = heldOut is not null ? KeptWeights.Choose(quality.Where(q => candidatesForBest.Contains(q.Key)).ToDictionary(), options.GuardTolerance)
-            : finalDev is { Count: > 0 } ? KeptWeights.Choose(finalDev.Where(d => candidatesForBest.Contains(d.Key)).ToDictionary(), health.Tolerance)
+            : finalDev is { Count: > 0 } ? KeptWeights.Choose(finalDev, health.Tolerance)
             : candidatesForBest.Max();
         kept.Restore(bestIteration);
         var (polishRun, polishEpoch) = KeptWeights.Polish(bestIteration);

@@ -47,9 +47,9 @@ public sealed record TaoRoundOptions
     /// <summary>
     /// Expert iteration's last step: fine-tune the round's starting weights on the final buffer to convergence, as the
     /// labelled baseline is trained on gold answers — up to this many epochs at <see cref="LearningRate"/> on one warm-up
-    /// + cosine schedule, each epoch scored on the label-free dev slice (see <see cref="PolishPatience"/>), the last
-    /// epoch competing with the iterations for the kept weights (<see cref="KeptWeights.Finals"/>). Targets added in late iterations were otherwise
-    /// trained on only once or twice. 0 turns it off. Default: 12 (the labelled baseline's cap). Eight (both caps) cut the
+    /// + cosine schedule, the last epoch competing with the iterations for the kept weights on the label-free dev slice
+    /// (<see cref="KeptWeights.Finals"/>; earlier epochs are scored only for <see cref="PolishPatience"/>). Targets added
+    /// in late iterations were otherwise trained on only once or twice. 0 turns it off. Default: 12 (the labelled baseline's cap). Eight (both caps) cut the
     /// full benchmark from ~20 to 17.7 minutes and cost TAO 4.4 points on docqa and 2.3 on units while the labelled
     /// baseline lost nothing (docqa 63.8 %, TAO 61.1 %: docqa's ~850 targets were still being learnt at epoch 8).
     /// </summary>
