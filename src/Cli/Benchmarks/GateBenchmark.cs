@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Tao.Flywheel;
 using Tao.Storage;
+using Tao.Trainer.Benchmark;
 using Tao.Trainer.Checkpoints;
 using Tao.Trainer.Model;
 using Tao.Trainer.Tasks;
@@ -59,7 +60,7 @@ internal static class GateBenchmark
                     foreach (var kind in new[] { "tao", "worse", "no-op" })
                     {
                         using var candidate = await CandidateAsync(kind, family, live, tokenizer, split, seed, cancellationToken);
-                        var decision = await DecideAsync(store, family, live, candidate, tokenizer, split, cancellationToken);
+                        var decision = await DecideAsync(store, family, live, candidate, tokenizer, split.HeldOut, cancellationToken);
                         rows.Add((family.Name, seed, kind, decision));
                         Console.WriteLine($"[{(DateTime.UtcNow - start).TotalSeconds,5:0}s] {family.Name} seed {seed} {kind}: {(decision.Promote ? "PROMOTED" : "rejected")} — {decision.Reason}");
                     }
@@ -108,19 +109,29 @@ internal static class GateBenchmark
         return candidate;
     }
 
-    /// <summary>The flywheel's evaluation and rule: held-out inputs (verifiers only) and a labelled canary slice, paired.</summary>
+    /// <summary>The flywheel's gate for the TAO benchmark's rounds curve: the same evaluation and rule as this benchmark's.</summary>
+    public static RoundGate FlywheelGate(ClickHouseStore store) => async (family, live, candidate, tokenizer, examples, cancellationToken) =>
+    {
+        var decision = await DecideAsync(store, family, live, candidate, tokenizer, examples, cancellationToken);
+        return new RoundGateDecision(decision.Promote, decision.Reason);
+    };
+
+    /// <summary>
+    /// The flywheel's evaluation and rule on <paramref name="examples"/>: the first 80 as held-out inputs (verifiers only),
+    /// the rest as a labelled canary, paired.
+    /// </summary>
     private static async Task<PromotionDecision> DecideAsync(ClickHouseStore store, ITaskFamily family, LlamaForCausalLM live, LlamaForCausalLM candidate,
-        TextTokenizer tokenizer, TaskSplit split, CancellationToken cancellationToken)
+        TextTokenizer tokenizer, IReadOnlyList<LabelledExample> examples, CancellationToken cancellationToken)
     {
         var evaluator = new VersionEvaluator(store);
-        var heldOutInputs = split.HeldOut.Take(80).Select(e => e.Prompt).ToList();
+        var heldOutInputs = examples.Take(80).Select(e => e.Prompt).ToList();
         var signals = new List<PromotionSignal>();
         if (await evaluator.VerifiedAsync(live, candidate, tokenizer, heldOutInputs, family.Scorer(), family.MaxAnswerTokens, cancellationToken) is { } verified)
         {
             signals.Add(new PromotionSignal(family.Name, SignalKind.Verified, Paired(verified)));
         }
 
-        var right = await RightAsync(family, live, candidate, tokenizer, split.HeldOut.Skip(80).ToList(), cancellationToken);
+        var right = await RightAsync(family, live, candidate, tokenizer, examples.Skip(80).ToList(), cancellationToken);
         signals.Add(new PromotionSignal(family.Name, SignalKind.Labelled, Paired(right)));
         return new PromotionPolicy(0).Decide(signals);
     }

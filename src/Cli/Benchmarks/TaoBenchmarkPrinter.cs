@@ -18,8 +18,7 @@ internal static class TaoBenchmarkPrinter
         ["units"] = "verifier: substitution with a units table",
     };
 
-    /// <param name="curves">Whether the curves' lines are in it too (a docs section of their own takes them otherwise).</param>
-    public static string Markdown(TaoBenchmarkReport report, bool curves = true)
+    public static string Markdown(TaoBenchmarkReport report)
     {
         var options = report.Options ?? new TaoBenchmarkOptions();
         var text = new StringBuilder();
@@ -125,10 +124,7 @@ internal static class TaoBenchmarkPrinter
             }
         }
 
-        if (curves)
-        {
-            Curves(text, report);
-        }
+        Curves(text, report);
 
         if (report.Families.Any(f => f.TaoVsFtWithinReach is not null || f.TaoVsFtBeyondReach is not null))
         {
@@ -212,12 +208,29 @@ internal static class TaoBenchmarkPrinter
                 (p.PerSeed is { } perSeed ? $" ({string.Join(", ", perSeed.Select(a => P(a)))})" : ""))));
         }
 
+        var gated = report.Families.Any(f => f.Rounds.Any(p => p.Promoted is not null));
         foreach (var f in report.Families.Where(f => f.Rounds.Count > 0))
         {
-            text.AppendLine($"- {f.Family}, consecutive rounds on fresh inputs: " + string.Join("; ", f.Rounds.Select(p => $"{(p.X == 0 ? "base" : "round " + p.X)} {Point(p)}")) +
+            text.AppendLine($"- {f.Family}, consecutive rounds on fresh inputs{(gated ? ", the served model" : "")}: " +
+                            string.Join("; ", f.Rounds.Select(p => $"{(p.X == 0 ? "base" : "round " + p.X)} {Point(p)}{Gate(p)}")) +
                             (f.RoundsFt is { } ft ? $"; labelled FT on all rounds' inputs {Point(ft)}" : ""));
         }
+
+        if (gated)
+        {
+            text.AppendLine();
+            text.AppendLine("Each round's model is served only when the flywheel's promotion gate passes it (PromotionPolicy on gate examples of their own: " +
+                            "verifier checks on held-out inputs and a labelled canary, paired); a round it does not promote leaves the served model as it was, " +
+                            "and the next round continues from that one. In parentheses: promoted, or not and what the round's own model scored.");
+        }
     }
+
+    private static string Gate(CurvePoint p) => p.Promoted switch
+    {
+        true => " (promoted)",
+        false => $" (not promoted: {P(p.Candidate)})",
+        null => "",
+    };
 
     /// <summary>The families whose gains were also counted across seeds (more than one seed ran).</summary>
     private static List<FamilyResult> AcrossSeeds(TaoBenchmarkReport report) =>

@@ -19,8 +19,10 @@ namespace Tao.Trainer.Benchmark;
 /// pooled held-out items of all seeds (bootstrap interval, McNemar's test); every item's answers are written to
 /// items.jsonl so anyone can recompute.
 /// </summary>
+/// <param name="gate">The flywheel's promotion rule, for the rounds curve: a round's model is served only when it passes.
+/// Without it every round's model is kept whatever it scores.</param>
 public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyList<ITaskFamily> families, TaoBenchmarkOptions options, string folder,
-    Action<string>? log = null)
+    Action<string>? log = null, RoundGate? gate = null)
 {
     private static readonly JsonSerializerOptions s_json = new()
     {
@@ -482,32 +484,59 @@ public sealed class TaoBenchmark(Tao.Storage.ClickHouseStore store, IReadOnlyLis
         var evaluation = await TaskEvaluator.EvaluateAsync(policy, tokenizer, family, split.HeldOut, cancellationToken);
         if (continueFrom is not null)
         {
-            ModelCopies.Restore(continueFrom, ModelCopies.Snapshot(policy));
+            ModelCopies.CopyWeights(policy, continueFrom);
         }
 
         return (evaluation, outcome);
     }
 
     /// <summary>
-    /// "Gets better the more it is used": consecutive rounds, each on fresh inputs, each continuing from the last round's
-    /// model, all evaluated on the same held-out inputs; labelled fine-tuning on all the rounds' inputs as the reference.
+    /// "Gets better the more it is used": consecutive rounds, each on fresh inputs, each continuing from the model served
+    /// after the last one, all evaluated on the same held-out inputs; labelled fine-tuning on all the rounds' inputs as the
+    /// reference. With the flywheel's gate, a round's model is served only when the gate promotes it (judged on gate
+    /// examples of their own, neither tuned on nor evaluated on), as the flywheel does; the point is then the served model's,
+    /// with the candidate's own accuracy beside it.
     /// </summary>
     private async Task RoundsCurveAsync(FamilyRun run, LlamaForCausalLM baseModel, TextTokenizer tokenizer, int seed, CancellationToken cancellationToken)
     {
         var (family, result, ftRates) = (run.Family, run.Result, run.ChosenRates);
         var perRound = options.RoundInputs.TryGetValue(family.Name, out var count) ? count : 100;
-        var split = family.Generate(options.Base.Seed, options.Base.BaseCount(family), perRound * options.Rounds, options.SizeOf(family).HeldOut, seed + 1000);
         var byUnit = family.Name == "docqa" ? 5 : 1; // document questions come five per document
+        var heldOutUnits = options.SizeOf(family).HeldOut;
+        var gateUnits = gate is null ? 0 : ((options.RoundGateItems.TryGetValue(family.Name, out var items) ? items : 400) + byUnit - 1) / byUnit;
+        var generated = family.Generate(options.Base.Seed, options.Base.BaseCount(family), perRound * options.Rounds, heldOutUnits + gateUnits, seed + 1000);
+        var gateExamples = generated.HeldOut.Skip(heldOutUnits * byUnit).ToList();
+        var split = generated with { HeldOut = generated.HeldOut.Take(heldOutUnits * byUnit).ToList() };
         using var live = ModelCopies.Frozen(baseModel);
-        var start = await TaskEvaluator.EvaluateAsync(live, tokenizer, family, split.HeldOut, cancellationToken);
-        result.Rounds.Add(Point(0, start.Right));
+        var served = await TaskEvaluator.EvaluateAsync(live, tokenizer, family, split.HeldOut, cancellationToken);
+        result.Rounds.Add(Point(0, served.Right));
         for (var round = 1; round <= options.Rounds; round++)
         {
             var inputs = split.Tuning.Skip((round - 1) * perRound * byUnit).Take(perRound * byUnit).ToList();
             var roundOptions = RoundOptions(family, seed + round, options.Candidates, options.Round.Objective) with { Iterations = options.RoundIterations };
+            using var before = gate is null ? null : ModelCopies.Frozen(live);
             var (after, _) = await TaoAsync(family, baseModel, tokenizer, split, roundOptions, cancellationToken, continueFrom: live, tuning: inputs);
-            result.Rounds.Add(Point(round, after.Right));
-            Say($"{family.Name}: round {round} on {inputs.Count} fresh inputs → {after.Accuracy:P1}");
+            if (gate is null || before is null)
+            {
+                served = after;
+                result.Rounds.Add(Point(round, after.Right));
+                Say($"{family.Name}: round {round} on {inputs.Count} fresh inputs → {after.Accuracy:P1}");
+                continue;
+            }
+
+            var decision = await gate(family, before, live, tokenizer, gateExamples, cancellationToken);
+            if (decision.Promote)
+            {
+                served = after;
+            }
+            else
+            {
+                ModelCopies.CopyWeights(before, live);
+            }
+
+            result.Rounds.Add(Point(round, served.Right) with { Promoted = decision.Promote, Candidate = after.Accuracy });
+            Say($"{family.Name}: round {round} on {inputs.Count} fresh inputs → candidate {after.Accuracy:P1}, " +
+                $"{(decision.Promote ? "promoted" : "not promoted")} ({decision.Reason}); served {served.Accuracy:P1}");
         }
 
         using var ft = ModelCopies.Frozen(baseModel);

@@ -71,6 +71,14 @@ public sealed record TaoBenchmarkOptions
     /// <summary>Iterations of each round in the rounds curve. Default: 3.</summary>
     public int RoundIterations { get; init; } = 3;
 
+    /// <summary>
+    /// Examples the rounds curve's promotion gate judges each round on, per family, in items (the flywheel's shape: the
+    /// first 80 as held-out inputs checked by the verifiers alone, the rest as a labelled canary), drawn apart from the
+    /// rounds' inputs and the curve's held-out ones. Default: 400, as `tao bench gate` judges; units 180, as many as its
+    /// 1,782 distinct conversions leave after the base model's 600, the rounds' 600 and the held-out 400.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> RoundGateItems { get; init; } = new Dictionary<string, int> { ["sql"] = 400, ["docqa"] = 400, ["units"] = 180 };
+
     public bool Curves { get; init; }
 
     /// <summary>

@@ -133,6 +133,11 @@ public sealed record CurvePoint(int X, double Accuracy, double Low, double High)
 {
     /// <summary>Each seed's accuracy when the point pools several seeds (the interval resamples items within each seed).</summary>
     public IReadOnlyList<double>? PerSeed { get; init; }
+
+    /// <summary>Rounds curve with the flywheel's gate: whether this round's model was promoted, and its own accuracy (the point is the served model's).</summary>
+    public bool? Promoted { get; init; }
+
+    public double? Candidate { get; init; }
 }
 
 public sealed class ThroughputResult

@@ -58,6 +58,10 @@ public static class ModelCopies
         });
     }
 
+    /// <summary>Copies <paramref name="source"/>'s weights into <paramref name="target"/> (same configuration), no clone between.</summary>
+    public static void CopyWeights(LlamaForCausalLM source, LlamaForCausalLM target) =>
+        Restore(target, source.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter));
+
     public static void Restore(LlamaForCausalLM model, IReadOnlyDictionary<string, Tensor> snapshot)
     {
         using var noGrad = no_grad();

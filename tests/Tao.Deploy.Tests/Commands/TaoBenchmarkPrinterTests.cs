@@ -34,4 +34,19 @@ public sealed class TaoBenchmarkPrinterTests
         Assert.Contains("50.0 minutes", section);
         Assert.DoesNotContain("| family |", section); // the main table is the timed run's section, not this one
     }
+
+    [Fact]
+    public void TheRoundsCurve_WithTheGate_ShowsTheServedModel_AndWhatARejectedRoundScored()
+    {
+        var family = new FamilyResult { Family = "sql" };
+        family.Rounds.AddRange([P(0, .57, .66), P(1, .64, .73) with { Promoted = true, Candidate = .685 }, P(2, .64, .73) with { Promoted = false, Candidate = .65 }]);
+        var report = new TaoBenchmarkReport { Options = new TaoBenchmarkOptions { Seeds = [1], Curves = true } };
+        report.Families.Add(family);
+
+        var section = TaoBenchmarkPrinter.CurvesMarkdown(report);
+
+        Assert.Contains("consecutive rounds on fresh inputs, the served model: base 61.5 [57.0, 66.0]; round 1 68.5 [64.0, 73.0] (promoted); " +
+                        "round 2 68.5 [64.0, 73.0] (not promoted: 65.0)", section);
+        Assert.Contains("promotion gate", section);
+    }
 }
