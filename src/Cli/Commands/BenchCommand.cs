@@ -25,10 +25,10 @@ internal static class BenchCommand
         var rate = new Option<double>("--rate") { Description = "Requests/s of the fixed-rate latency runs. Default: 1000.", DefaultValueFactory = _ => 1000 };
         var quick = new Option<bool>("--quick") { Description = "Short runs (3 s + 3 s warm-up, 64 connections) to check the setup." };
         var docs = new Option<bool>("--write-docs") { Description = "Also write the report to docs/benchmarks.md." };
-        var soak = new Option<int>("--soak")
+        var soak = new Option<int?>("--soak")
         {
-            Description = "Seconds of the closing soak (capture on, --rate requests/s) that samples the gateway's memory; 0 skips it. Default: 300 (0 with --quick).",
-            DefaultValueFactory = _ => 300,
+            Description = "Seconds of the closing soak (capture on, --rate requests/s) that samples the gateway's memory; 0 skips it. " +
+                          "Default: 300 (0 with --quick, unless given).",
         };
         var upstreamMode = new Option<string>("--upstream")
         {
@@ -56,7 +56,7 @@ internal static class BenchCommand
                 TimeSpan.FromSeconds(isQuick ? 3 : result.GetValue(warmup)),
                 result.GetValue(words), result.GetValue(rate), 64)
             {
-                Soak = TimeSpan.FromSeconds(isQuick ? 0 : result.GetValue(soak)),
+                Soak = TimeSpan.FromSeconds(result.GetValue(soak) ?? (isQuick ? 0 : 300)),
                 ProcessWarmup = TimeSpan.FromSeconds(isQuick ? 5 : result.GetValue(processWarmup)),
                 FakeUpstream = result.GetValue(upstreamMode) != "static",
                 StaticUpstream = result.GetValue(upstreamMode) != "fake",
