@@ -19,42 +19,12 @@ shift 2
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 upstream_port=18100 gateway_port=18101
-answer='{"id":"chatcmpl-static","object":"chat.completion","created":1764633600,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty twenty-one twenty-two twenty-three twenty-four twenty-five twenty-six twenty-seven twenty-eight twenty-nine thirty"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42}}'
-cat > "$work/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/body;
-  server {
-    listen 127.0.0.1:$upstream_port;
-    location / { default_type application/json; return 200 '$answer'; }
-  }
-}
-EOF
-nginx -c "$work/nginx.conf" -e "$work/nginx-error.log" &
-cat > "$work/body.lua" <<'EOF'
-wrk.method = "POST"
-wrk.body = [==[{"model":"bench-model","messages":[{"role":"user","content":"hello benchmark, please answer"}]}]==]
-wrk.headers["Content-Type"] = "application/json"
-EOF
-capture=$([ "$mode" = on ] && echo true || echo false)
-cat > "$work/tao.json" <<EOF
-{
-  "Logging": { "LogLevel": { "Default": "Warning" } },
-  "Tao": {
-    "Gateway": { "Urls": "http://127.0.0.1:$gateway_port", "InstanceId": "ab" },
-    "Auth": { "AllowAnonymous": true, "AdminKey": "ab-admin-key" },
-    "Capture": { "Enabled": $capture, "ClickHouse": { "Enabled": $capture }, "Kafka": { "Enabled": false } },
-    "Models": { "bench-model": { "Cluster": "upstream" } }
-  },
-  "ReverseProxy": { "Clusters": { "upstream": { "Destinations": { "d1": { "Address": "http://127.0.0.1:$upstream_port/" } } } } }
-}
-EOF
+# shellcheck source=tools/static-upstream.sh
+. "$(dirname "$0")/static-upstream.sh"
+static_upstream "$work" "$upstream_port"
+nginx -c "$work/upstream.conf" -e "$work/upstream-error.log" &
+body_lua "$work"
+tao_config "$work/tao.json" "$gateway_port" "$upstream_port" "$([ "$mode" = on ] && echo true || echo false)" ab
 url="http://127.0.0.1:$gateway_port/v1/chat/completions"
 for round in $(seq 1 "$rounds"); do
   for spec in "$@"; do

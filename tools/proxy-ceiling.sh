@@ -20,64 +20,18 @@ echo "publishing YARP alone, JIT and Native AOT ..."
 dotnet publish "$root/tools/yarp-alone/YarpAlone.csproj" -c Release -o "$work/jit" -nologo -v:q -clp:ErrorsOnly > /dev/null
 dotnet publish "$root/tools/yarp-alone/YarpAlone.csproj" -c Release -p:Aot=true -o "$work/aot" -nologo -v:q -clp:ErrorsOnly > /dev/null
 
-answer='{"id":"chatcmpl-static","object":"chat.completion","created":1764633600,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty twenty-one twenty-two twenty-three twenty-four twenty-five twenty-six twenty-seven twenty-eight twenty-nine thirty"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42}}'
-mkdir -p "$work/body" "$work/proxy"
-cat > "$work/upstream.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $work/upstream.pid;
-error_log $work/upstream-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/body;
-  server {
-    listen 127.0.0.1:$upstream_port;
-    location / { default_type application/json; return 200 '$answer'; }
-  }
-}
-EOF
-cat > "$work/proxy.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $work/proxy.pid;
-error_log $work/proxy-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/body;
-  proxy_temp_path $work/proxy;
-  upstream upstream { server 127.0.0.1:$upstream_port; keepalive 256; }
+# shellcheck source=tools/static-upstream.sh
+. "$root/tools/static-upstream.sh"
+static_upstream "$work" "$upstream_port"
+nginx_conf "$work" proxy "  upstream upstream { server 127.0.0.1:$upstream_port; keepalive 256; }
   server {
     listen 127.0.0.1:$proxy_port;
-    location / { proxy_pass http://upstream; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }
-  }
-}
-EOF
+    location / { proxy_pass http://upstream; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; }
+  }"
 nginx -c "$work/upstream.conf" -e "$work/upstream-error.log" &
-cat > "$work/body.lua" <<'EOF'
-wrk.method = "POST"
-wrk.body = [==[{"model":"bench-model","messages":[{"role":"user","content":"hello benchmark, please answer"}]}]==]
-wrk.headers["Content-Type"] = "application/json"
-EOF
-tao_config() {
-  cat > "$work/tao-$1.json" <<EOF
-{
-  "Logging": { "LogLevel": { "Default": "Warning" } },
-  "Tao": {
-    "Gateway": { "Urls": "http://127.0.0.1:$proxy_port", "InstanceId": "ceiling" },
-    "Auth": { "AllowAnonymous": true, "AdminKey": "ceiling-admin-key" },
-    "Capture": { "Enabled": $2, "ClickHouse": { "Enabled": $2 }, "Kafka": { "Enabled": false } },
-    "Models": { "bench-model": { "Cluster": "upstream" } }
-  },
-  "ReverseProxy": { "Clusters": { "upstream": { "Destinations": { "d1": { "Address": "http://127.0.0.1:$upstream_port/" } } } } }
-}
-EOF
-}
-tao_config off false
-tao_config on true
+body_lua "$work"
+tao_config "$work/tao-off.json" "$proxy_port" "$upstream_port" false ceiling
+tao_config "$work/tao-on.json" "$proxy_port" "$upstream_port" true ceiling
 tao="$root/artifacts/bin/Tao.Cli/release_linux-x64/tao"
 variants=("nginx proxy_pass" "YARP alone, JIT" "YARP alone, Native AOT")
 if [ -x "$tao" ]; then variants+=("tao, capture off" "tao, capture on"); fi

@@ -1,0 +1,58 @@
+# Sourced (not run) by tools/gateway-ab.sh and tools/proxy-ceiling.sh: the static upstream both measure against (nginx
+# `return 200` with a fixed 30-word chat completion, as `./tao bench gateway --upstream static`), wrk's request body,
+# and a Tao gateway's configuration, each written into a work folder.
+
+static_answer='{"id":"chatcmpl-static","object":"chat.completion","created":1764633600,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty twenty-one twenty-two twenty-three twenty-four twenty-five twenty-six twenty-seven twenty-eight twenty-nine thirty"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42}}'
+
+# nginx_conf WORK NAME HTTP-LINES: WORK/NAME.conf, one worker in the foreground, the given lines inside its http block.
+nginx_conf() {
+  mkdir -p "$1/body" "$1/proxy"
+  cat > "$1/$2.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $1/$2.pid;
+error_log $1/$2-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $1/body;
+  proxy_temp_path $1/proxy;
+$3
+}
+CONF
+}
+
+# static_upstream WORK PORT: WORK/upstream.conf, the static upstream on PORT.
+static_upstream() {
+  nginx_conf "$1" upstream "  server {
+    listen 127.0.0.1:$2;
+    location / { default_type application/json; return 200 '$static_answer'; }
+  }"
+}
+
+# body_lua WORK: WORK/body.lua, wrk's POST of a chat completion for bench-model.
+body_lua() {
+  cat > "$1/body.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = [==[{"model":"bench-model","messages":[{"role":"user","content":"hello benchmark, please answer"}]}]==]
+wrk.headers["Content-Type"] = "application/json"
+LUA
+}
+
+# tao_config FILE GATEWAY-PORT UPSTREAM-PORT CAPTURE(true|false) INSTANCE: a gateway anyone may call, bench-model routed
+# to the upstream, capturing to the embedded store or not.
+tao_config() {
+  cat > "$1" <<JSON
+{
+  "Logging": { "LogLevel": { "Default": "Warning" } },
+  "Tao": {
+    "Gateway": { "Urls": "http://127.0.0.1:$2", "InstanceId": "$5" },
+    "Auth": { "AllowAnonymous": true, "AdminKey": "$5-admin-key" },
+    "Capture": { "Enabled": $4, "ClickHouse": { "Enabled": $4 }, "Kafka": { "Enabled": false } },
+    "Models": { "bench-model": { "Cluster": "upstream" } }
+  },
+  "ReverseProxy": { "Clusters": { "upstream": { "Destinations": { "d1": { "Address": "http://127.0.0.1:$3/" } } } } }
+}
+JSON
+}
