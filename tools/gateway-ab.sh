@@ -2,7 +2,7 @@
 # A/B of gateway variants against a static upstream (nginx `return 200` with a fixed chat completion), the variants
 # alternating round by round so the machine's drift hits them all. Each variant is a fresh gateway process that takes
 # 30 s of load first, then 15 s measured (wrk, 2 threads, 64 connections); it prints req/s, p99, the gateway's CPU
-# and its RSS with the anonymous part.
+# (in cores, and in µs a request with the embedded engine's threads' part of it) and its RSS with the anonymous part.
 #
 #   tools/gateway-ab.sh ROUNDS on|off 'label|tao-binary-folder|ENV=value ...' ['label|folder|ENV ...' ...]
 #   e.g. tools/gateway-ab.sh 2 on 'pgo-off|artifacts/bin/Tao.Cli/release_linux-x64|X=1' \
@@ -26,6 +26,12 @@ nginx -c "$work/upstream.conf" -e "$work/upstream-error.log" &
 body_lua "$work"
 tao_config "$work/tao.json" "$gateway_port" "$upstream_port" "$([ "$mode" = on ] && echo true || echo false)" ab
 url="http://127.0.0.1:$gateway_port/v1/chat/completions"
+# engine_ticks PID: CPU ticks of the process's threads that are neither .NET's nor Tao's (the embedded engine's own threads).
+engine_ticks() {
+  cat /proc/"$1"/task/*/stat 2> /dev/null | awk '{comm=$0; sub(/^[^(]*\(/, "", comm); sub(/\).*/, "", comm)
+    rest=$0; sub(/^.*\) /, "", rest); split(rest, f, " ")
+    if (comm !~ /^(\.NET|tao|Kestrel|Console)/) t+=f[12]+f[13]} END {print t+0}'
+}
 for round in $(seq 1 "$rounds"); do
   for spec in "$@"; do
     IFS='|' read -r label bin envs <<< "$spec"
@@ -47,12 +53,15 @@ for round in $(seq 1 "$rounds"); do
       continue
     fi
     wrk -t2 -c64 -d30s -s "$work/body.lua" "$url" > /dev/null
-    cpu0=$(awk '{print $14+$15}' "/proc/$pid/stat")
+    cpu0=$(awk '{print $14+$15}' "/proc/$pid/stat") engine0=$(engine_ticks "$pid")
     result=$(wrk -t2 -c64 -d15s --latency -s "$work/body.lua" "$url" | awk '/Requests\/sec/{rps=$2} / 99%/{p99=$2} END{printf "%d req/s, p99 %s", rps, p99}')
-    cpu1=$(awk '{print $14+$15}' "/proc/$pid/stat")
+    cpu1=$(awk '{print $14+$15}' "/proc/$pid/stat") engine1=$(engine_ticks "$pid")
+    rps=${result%% req/s*}
     rss=$(awk '/VmRSS/{print int($2/1024)}' "/proc/$pid/status")
     anon=$(awk '/RssAnon/{print int($2/1024)}' "/proc/$pid/status")
-    echo "round $round $label: $result, gateway CPU $(echo "scale=2; ($cpu1-$cpu0)/100/15" | bc) cores, RSS $rss MiB ($anon anonymous)"
+    echo "round $round $label: $result, gateway CPU $(echo "scale=2; ($cpu1-$cpu0)/100/15" | bc) cores" \
+      "($(echo "($cpu1-$cpu0)*10000/($rps*15)" | bc) µs a request, $(echo "($engine1-$engine0)*10000/($rps*15)" | bc) of them the engine's threads)," \
+      "RSS $rss MiB ($anon anonymous)"
     kill "$pid"
     wait "$pid" 2> /dev/null || true
   done

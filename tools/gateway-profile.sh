@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Where a warm gateway's CPU goes under load: one gateway process on the static upstream (as tools/gateway-ab.sh), 30 s
+# of load first, then `perf record -g` at 499 Hz on all its threads for 15 s while wrk (2 threads, 64 connections) keeps
+# it busy (W^X off, so perf can name the JIT's code from the runtime's perf map). Prints req/s and p99 of the measured window, the samples by where they fall (kernel, JIT-compiled .NET code,
+# the runtime, the embedded engine, other libraries) and the inclusive share of the frames named in FRAMES.
+#
+#   tools/gateway-profile.sh on|off [tao-binary-folder] [ENV=value ...]
+#   e.g. tools/gateway-profile.sh on artifacts/bin/Tao.Cli/release_linux-x64
+#
+# "on" captures to the embedded store, "off" captures nothing. OUT=folder keeps perf.data and the reports there.
+# Needs perf, nginx and wrk.
+set -euo pipefail
+mode=$1
+bin=${2:-artifacts/bin/Tao.Cli/release_linux-x64}
+shift $(($# < 2 ? $# : 2))
+work=$(mktemp -d)
+out=${OUT:-$work}
+mkdir -p "$out"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+upstream_port=18110 gateway_port=18111
+# shellcheck source=tools/static-upstream.sh
+. "$(dirname "$0")/static-upstream.sh"
+static_upstream "$work" "$upstream_port"
+nginx -c "$work/upstream.conf" -e "$work/upstream-error.log" &
+body_lua "$work"
+tao_config "$work/tao.json" "$gateway_port" "$upstream_port" "$([ "$mode" = on ] && echo true || echo false)" profile
+url="http://127.0.0.1:$gateway_port/v1/chat/completions"
+mkdir -p "$work/data"
+env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 "$@" "$bin/tao" gateway --config "$work/tao.json" --data "$work/data" > "$work/gateway.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 1200); do curl -sf "http://127.0.0.1:$gateway_port/readyz" > /dev/null && break; sleep 0.05; done
+wrk -t2 -c64 -d30s -s "$work/body.lua" "$url" > /dev/null
+wrk -t2 -c64 -d17s --latency -s "$work/body.lua" "$url" > "$work/wrk.txt" &
+wrk_pid=$!
+sleep 1
+perf record -q -F 499 -g -p "$pid" -o "$out/perf.data" -- sleep 15 2> /dev/null
+wait "$wrk_pid"
+awk '/Requests\/sec/{rps=$2} / 99%/{p99=$2} END{printf "capture %s: %d req/s, p99 %s\n", "'"$mode"'", rps, p99}' "$work/wrk.txt"
+kill "$pid"
+wait "$pid" 2> /dev/null || true
+
+perf report -i "$out/perf.data" --no-children --sort dso --stdio 2> /dev/null | grep -v '^#' | grep -v '^$' > "$out/by-dso.txt"
+echo "samples by where they fall:"
+awk '$1 ~ /%$/ {share=$1; sub(/%/, "", share); dso=$2
+      if (dso ~ /kernel/) k+=share; else if (dso ~ /^perf-[0-9]+\.map$/ || dso ~ /^\[JIT\]/) j+=share
+      else if (dso ~ /libcoreclr|libclrjit|System\.Private\.CoreLib/) r+=share; else if (dso ~ /chdb/) e+=share; else o+=share }
+     END {printf "  kernel %.1f %%, JIT-compiled .NET %.1f %%, runtime %.1f %%, embedded engine %.1f %%, other %.1f %%\n", k, j, r, e, o}' "$out/by-dso.txt"
+perf report -i "$out/perf.data" --children --sort sym --stdio -g none 2> /dev/null | grep -v '^#' | grep -v '^$' > "$out/by-symbol.txt"
+echo "inclusive share of named frames:"
+for frame in ${FRAMES:-HttpForwarder::SendAsync CaptureRecorder::Complete RequestInspector CaptureSpool::Append CaptureJson \
+    GCHeap::GarbageCollect gc_heap::garbage_collect SinkShipper ClickHouseSink JsonSerializer Utf8JsonWriter \
+    Http1Connection KestrelConnection SocketsHttpHandler HttpConnection::SendAsync}; do
+  awk -v f="$frame" 'index($0, f) {print "  " f ": " $1; exit}' "$out/by-symbol.txt"
+done
+echo "top self frames:"
+perf report -i "$out/perf.data" --no-children --sort dso,sym --stdio -g none 2> /dev/null | grep -v '^#' | grep -v '^$' | head -40
