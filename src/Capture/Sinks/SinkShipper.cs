@@ -58,7 +58,7 @@ public sealed partial class SinkShipper(CaptureSpool spool, ICaptureSink sink, I
 
                 await DeliverAsync(batch, stoppingToken).ConfigureAwait(false);
                 position = batch[^1].Next;
-                spool.Commit(sink.Name, position);
+                await spool.CommitAsync(sink.Name, position).ConfigureAwait(false);
                 Status.CommittedPosition = position;
                 Status.Healthy = true;
                 Status.LastSuccessAt = time.GetUtcNow();

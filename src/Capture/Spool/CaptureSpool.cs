@@ -8,20 +8,25 @@ namespace Tao.Capture.Spool;
 public sealed class CaptureSpool : IDisposable
 {
     private const string SpareName = "next.spare";
+
+    // How far ahead of the write position the pages are mapped writable off the request path (see SpoolSegment.Prefault).
+    private const long PrefaultAheadBytes = 4 * 1024 * 1024;
     private readonly SpoolOptions _options;
     private readonly Lock _gate = new();
 
     // Disk syncs (msync of segments, cursor files, deleting retired segments) take this lock, never _gate: an
-    // append must not wait behind a sync that a busy disk can stretch to seconds.
+    // append must not wait behind a sync that a busy disk can stretch to seconds. They run on _sync's thread, never a
+    // request's.
     private readonly Lock _durableGate = new();
     private readonly List<SpoolSegment> _segments = [];
     private readonly SpoolCursors _cursors;
     private readonly HashSet<string> _sinks = new(StringComparer.Ordinal);
-    private readonly Timer? _flushTimer;
+    private readonly SpoolSyncThread _sync;
     private SpoolSegment _active;
     private SpoolSegment? _spare;
     private Task? _preparingSpare;
     private TaskCompletionSource? _appended;
+    private bool _prefaultQueued;
     private long _dropped;
     private long _droppedTooLarge;
     private bool _full;
@@ -51,11 +56,10 @@ public sealed class CaptureSpool : IDisposable
         }
 
         _active = _segments[^1];
-        if (options.FlushPolicy == SpoolFlushPolicy.Interval)
-        {
-            _flushTimer = new Timer(_ => Flush(), null, options.FlushIntervalMs, options.FlushIntervalMs);
-        }
+        _sync = new SpoolSyncThread(options.FlushPolicy == SpoolFlushPolicy.Interval ? Flush : null, options.FlushIntervalMs);
     }
+
+    private long PrefaultAhead => Math.Min(PrefaultAheadBytes, _options.SegmentBytes / 4);
 
     /// <summary>Held while syncing to disk; tests hold it to stand in for a sync that a busy disk stretches.</summary>
     internal Lock DurableGate => _durableGate;
@@ -115,6 +119,7 @@ public sealed class CaptureSpool : IDisposable
         long position;
         SpoolSegment segment;
         TaskCompletionSource? wake;
+        SpoolSegment? prefault = null;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -138,6 +143,16 @@ public sealed class CaptureSpool : IDisposable
             MaybePrepareSpare();
             wake = _appended;
             _appended = null;
+            if (!_prefaultQueued && segment.WantsPrefault(PrefaultAhead))
+            {
+                _prefaultQueued = true;
+                prefault = segment;
+            }
+        }
+
+        if (prefault is not null)
+        {
+            _sync.Post(() => Prefault(prefault));
         }
 
         if (_options.FlushPolicy == SpoolFlushPolicy.EveryRecord)
@@ -275,7 +290,14 @@ public sealed class CaptureSpool : IDisposable
     }
 
     /// <summary>Records that <paramref name="sink"/> has persisted everything before <paramref name="position"/>.</summary>
-    public void Commit(string sink, long position)
+    public void Commit(string sink, long position) => CommitAsync(sink, position).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// <see cref="Commit"/> without holding the caller's thread while the disk syncs: the cursor moves (and the segments
+    /// every sink has passed leave the list) at once; the cursor file, the segments' deletion and the release of their
+    /// pages follow on the spool's sync thread, and the task completes when they are done.
+    /// </summary>
+    public Task CommitAsync(string sink, long position)
     {
         List<SpoolSegment>? retired = null;
         SpoolSegment[] live;
@@ -294,6 +316,11 @@ public sealed class CaptureSpool : IDisposable
         }
 
         // The cursor reaches the disk before the segments it no longer needs leave it.
+        return _sync.Run(() => Persist(sink, position, moved, retired, live));
+    }
+
+    private void Persist(string sink, long position, bool moved, List<SpoolSegment>? retired, SpoolSegment[] live)
+    {
         lock (_durableGate)
         {
             if (moved)
@@ -314,6 +341,21 @@ public sealed class CaptureSpool : IDisposable
             {
                 segment.ReleaseResidentPages();
             }
+        }
+    }
+
+    private void Prefault(SpoolSegment segment)
+    {
+        try
+        {
+            lock (_durableGate)
+            {
+                segment.Prefault(PrefaultAhead); // under the lock retiring a segment takes: never an unmapped one
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _prefaultQueued, false);
         }
     }
 
@@ -405,6 +447,7 @@ public sealed class CaptureSpool : IDisposable
             try
             {
                 var spare = SpoolSegment.Create(Path.Combine(_options.Path, SpareName), -1, _options.SegmentBytes);
+                spare.Prefault(PrefaultAhead); // its first pages, before it becomes the one appends write
                 lock (_gate)
                 {
                     if (_disposed || _spare is not null)
@@ -427,7 +470,7 @@ public sealed class CaptureSpool : IDisposable
 
     public void Dispose()
     {
-        _flushTimer?.Dispose();
+        _sync.Dispose(); // after the commits and the flush it was given
         _preparingSpare?.Wait();
         lock (_durableGate)
         lock (_gate)

@@ -29,6 +29,8 @@ internal sealed unsafe partial class SpoolSegment : IDisposable
     private readonly byte* _data;
     private long _writeOffset;
     private long _flushedOffset;
+    private long _prefaultedOffset;
+    private static volatile bool s_populateWorks = OperatingSystem.IsLinux();
     private bool _disposed;
 
     private SpoolSegment(string path, long basePosition, long capacity, MemoryMappedFile file, MemoryMappedViewAccessor view)
@@ -260,6 +262,49 @@ internal sealed unsafe partial class SpoolSegment : IDisposable
     }
 
     private const int MadvDontNeed = 4;
+
+    /// <summary>
+    /// True when fewer than half of <paramref name="ahead"/> bytes past the write position are mapped writable yet (see
+    /// <see cref="Prefault"/>).
+    /// </summary>
+    public bool WantsPrefault(long ahead) =>
+        s_populateWorks && Volatile.Read(ref _prefaultedOffset) < Math.Min(Capacity, Volatile.Read(ref _writeOffset) + ahead / 2);
+
+    /// <summary>
+    /// Maps the pages up to <paramref name="ahead"/> bytes past the write position writable (madvise MADV_POPULATE_WRITE),
+    /// so appends do not take the page faults themselves. A first write to a page of the file costs a fault that
+    /// allocates and zeroes the page and lets the file system reserve its block; taken inside an append it ran under the
+    /// spool's lock, and a thread preempted as the fault returned held every other append up (seen under load with
+    /// `perf record -e sched:sched_switch`). Populating changes no byte, so it may run beside appends. Kernels before
+    /// 5.14 refuse it; then appends fault as before.
+    /// </summary>
+    public void Prefault(long ahead)
+    {
+        if (_disposed || !s_populateWorks)
+        {
+            return;
+        }
+
+        var page = (long)Environment.SystemPageSize;
+        var from = Math.Max(Volatile.Read(ref _prefaultedOffset), Volatile.Read(ref _writeOffset)) & ~(page - 1);
+        var to = Math.Min(Capacity, (Volatile.Read(ref _writeOffset) + ahead + page - 1) & ~(page - 1));
+        if (to <= from)
+        {
+            return;
+        }
+
+        if (madvise((nint)(_data + from), (nuint)(to - from), MadvPopulateWrite) != 0 && Marshal.GetLastPInvokeError() is Einval or Enosys)
+        {
+            s_populateWorks = false;
+            return;
+        }
+
+        Volatile.Write(ref _prefaultedOffset, to);
+    }
+
+    private const int MadvPopulateWrite = 23;
+    private const int Einval = 22;
+    private const int Enosys = 38;
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int madvise(nint address, nuint length, int advice);
