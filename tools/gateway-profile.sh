@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Where a warm gateway's CPU goes under load: one gateway process on the static upstream (as tools/gateway-ab.sh), 30 s
 # of load first, then `perf record -g` at 499 Hz on all its threads for 15 s while wrk (2 threads, 64 connections) keeps
-# it busy (W^X off, so perf can name the JIT's code from the runtime's perf map). Prints req/s and p99 of the measured window, the samples by where they fall (kernel, JIT-compiled .NET code,
-# the runtime, the embedded engine, other libraries) and the inclusive share of the frames named in FRAMES.
+# it busy (W^X off, so perf can name the JIT's code from the runtime's perf map). Prints req/s and p99 of the measured
+# window, the samples by where they fall (kernel, JIT-compiled .NET code, the runtime, the embedded engine, other
+# libraries), the samples per 1000 requests by what the work is for (tools/perf-categories.py: the proxy, the record,
+# the engine, GC...), the inclusive share of the frames in FRAMES and the top frames by their own samples.
 #
 #   tools/gateway-profile.sh on|off [tao-binary-folder] [ENV=value ...]
 #   e.g. tools/gateway-profile.sh on artifacts/bin/Tao.Cli/release_linux-x64
@@ -36,6 +38,7 @@ sleep 1
 perf record -q -F 499 -g -p "$pid" -o "$out/perf.data" -- sleep 15 2> /dev/null
 wait "$wrk_pid"
 awk '/Requests\/sec/{rps=$2} / 99%/{p99=$2} END{printf "capture %s: %d req/s, p99 %s\n", "'"$mode"'", rps, p99}' "$work/wrk.txt"
+rps=$(awk '/Requests\/sec/{print $2}' "$work/wrk.txt")
 kill "$pid"
 wait "$pid" 2> /dev/null || true
 
@@ -52,5 +55,7 @@ for frame in ${FRAMES:-HttpForwarder::SendAsync CaptureRecorder::Complete Reques
     Http1Connection KestrelConnection SocketsHttpHandler HttpConnection::SendAsync}; do
   awk -v f="$frame" 'index($0, f) {print "  " f ": " $1; exit}' "$out/by-symbol.txt"
 done
+perf script -i "$out/perf.data" -F comm,ip,sym --no-inline 2> /dev/null > "$out/script.txt"
+"$(dirname "$0")/perf-categories.py" "$out/script.txt" "$rps" 15
 echo "top self frames:"
 perf report -i "$out/perf.data" --no-children --sort dso,sym --stdio -g none 2> /dev/null | grep -v '^#' | grep -v '^$' | head -40
