@@ -21,9 +21,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 upstream_port=18100 gateway_port=18101
 # shellcheck source=tools/static-upstream.sh
 . "$(dirname "$0")/static-upstream.sh"
-static_upstream "$work" "$upstream_port"
-nginx -c "$work/upstream.conf" -e "$work/upstream-error.log" &
-body_lua "$work"
+start_static_upstream "$work" "$upstream_port"
 tao_config "$work/tao.json" "$gateway_port" "$upstream_port" "$([ "$mode" = on ] && echo true || echo false)" ab
 url="http://127.0.0.1:$gateway_port/v1/chat/completions"
 # engine_ticks PID: CPU ticks of the process's threads that are neither .NET's nor Tao's (the embedded engine's own threads).
@@ -40,7 +38,7 @@ for round in $(seq 1 "$rounds"); do
     env $envs "$bin/tao" gateway --config "$work/tao.json" --data "$work/data" > "$work/gateway.log" 2>&1 &
     pid=$!
     started=$(date +%s.%N)
-    for _ in $(seq 1 1200); do curl -sf "http://127.0.0.1:$gateway_port/readyz" > /dev/null && break; sleep 0.05; done
+    wait_ready "$gateway_port"
     if [ "${COLD:-0}" = 1 ]; then
       ready=$(echo "$(date +%s.%N) - $started" | bc)
       windows=""
@@ -54,7 +52,7 @@ for round in $(seq 1 "$rounds"); do
     fi
     wrk -t2 -c64 -d30s -s "$work/body.lua" "$url" > /dev/null
     cpu0=$(awk '{print $14+$15}' "/proc/$pid/stat") engine0=$(engine_ticks "$pid")
-    result=$(wrk -t2 -c64 -d15s --latency -s "$work/body.lua" "$url" | awk '/Requests\/sec/{rps=$2} / 99%/{p99=$2} END{printf "%d req/s, p99 %s", rps, p99}')
+    result=$(wrk -t2 -c64 -d15s --latency -s "$work/body.lua" "$url" | wrk_summary)
     cpu1=$(awk '{print $14+$15}' "/proc/$pid/stat") engine1=$(engine_ticks "$pid")
     rps=${result%% req/s*}
     rss=$(awk '/VmRSS/{print int($2/1024)}' "/proc/$pid/status")

@@ -22,22 +22,20 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 upstream_port=18110 gateway_port=18111
 # shellcheck source=tools/static-upstream.sh
 . "$(dirname "$0")/static-upstream.sh"
-static_upstream "$work" "$upstream_port"
-nginx -c "$work/upstream.conf" -e "$work/upstream-error.log" &
-body_lua "$work"
+start_static_upstream "$work" "$upstream_port"
 tao_config "$work/tao.json" "$gateway_port" "$upstream_port" "$([ "$mode" = on ] && echo true || echo false)" profile
 url="http://127.0.0.1:$gateway_port/v1/chat/completions"
 mkdir -p "$work/data"
 env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 "$@" "$bin/tao" gateway --config "$work/tao.json" --data "$work/data" > "$work/gateway.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 1200); do curl -sf "http://127.0.0.1:$gateway_port/readyz" > /dev/null && break; sleep 0.05; done
+wait_ready "$gateway_port"
 wrk -t2 -c64 -d30s -s "$work/body.lua" "$url" > /dev/null
 wrk -t2 -c64 -d17s --latency -s "$work/body.lua" "$url" > "$work/wrk.txt" &
 wrk_pid=$!
 sleep 1
 perf record -q -F 499 -g -p "$pid" -o "$out/perf.data" -- sleep 15 2> /dev/null
 wait "$wrk_pid"
-awk '/Requests\/sec/{rps=$2} / 99%/{p99=$2} END{printf "capture %s: %d req/s, p99 %s\n", "'"$mode"'", rps, p99}' "$work/wrk.txt"
+echo "capture $mode: $(wrk_summary < "$work/wrk.txt")"
 rps=$(awk '/Requests\/sec/{print $2}' "$work/wrk.txt")
 kill "$pid"
 wait "$pid" 2> /dev/null || true

@@ -22,14 +22,12 @@ dotnet publish "$root/tools/yarp-alone/YarpAlone.csproj" -c Release -p:Aot=true 
 
 # shellcheck source=tools/static-upstream.sh
 . "$root/tools/static-upstream.sh"
-static_upstream "$work" "$upstream_port"
+start_static_upstream "$work" "$upstream_port"
 nginx_conf "$work" proxy "  upstream upstream { server 127.0.0.1:$upstream_port; keepalive 256; }
   server {
     listen 127.0.0.1:$proxy_port;
     location / { proxy_pass http://upstream; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; }
   }"
-nginx -c "$work/upstream.conf" -e "$work/upstream-error.log" &
-body_lua "$work"
 tao_config "$work/tao-off.json" "$proxy_port" "$upstream_port" false ceiling
 tao_config "$work/tao-on.json" "$proxy_port" "$upstream_port" true ceiling
 tao="$root/artifacts/bin/Tao.Cli/release_linux-x64/tao"
@@ -54,7 +52,7 @@ for round in $(seq 1 "$rounds"); do
     for _ in $(seq 1 1200); do curl -s -o /dev/null -X POST "$url" && break; sleep 0.05; done
     wrk -t2 -c64 -d"${WARM:-30}"s -s "$work/body.lua" "$url" > /dev/null
     cpu0=$(awk '{print $14+$15}' "/proc/$pid/stat")
-    result=$(wrk -t2 -c64 -d15s --latency -s "$work/body.lua" "$url" | awk '/Requests\/sec/{rps=$2} / 99%/{p99=$2} END{printf "%d req/s, p99 %s", rps, p99}')
+    result=$(wrk -t2 -c64 -d15s --latency -s "$work/body.lua" "$url" | wrk_summary)
     cpu1=$(awk '{print $14+$15}' "/proc/$pid/stat")
     rss=$(awk '/VmRSS/{print int($2/1024)}' "/proc/$pid/status")
     anon=$(awk '/RssAnon/{print int($2/1024)}' "/proc/$pid/status")

@@ -1,6 +1,6 @@
-# Sourced (not run) by tools/gateway-ab.sh and tools/proxy-ceiling.sh: the static upstream both measure against (nginx
-# `return 200` with a fixed 30-word chat completion, as `./tao bench gateway --upstream static`), wrk's request body,
-# and a Tao gateway's configuration, each written into a work folder.
+# Sourced (not run) by tools/gateway-ab.sh, tools/gateway-profile.sh and tools/proxy-ceiling.sh: the static upstream
+# they measure against (nginx `return 200` with a fixed 30-word chat completion, as `./tao bench gateway --upstream
+# static`), wrk's request body, a Tao gateway's configuration, and what each does with a started process and wrk.
 
 static_answer='{"id":"chatcmpl-static","object":"chat.completion","created":1764633600,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty twenty-one twenty-two twenty-three twenty-four twenty-five twenty-six twenty-seven twenty-eight twenty-nine thirty"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42}}'
 
@@ -29,6 +29,24 @@ static_upstream() {
     listen 127.0.0.1:$2;
     location / { default_type application/json; return 200 '$static_answer'; }
   }"
+}
+
+# start_static_upstream WORK PORT: the static upstream written and started (a job of the calling shell), and
+# WORK/body.lua written.
+start_static_upstream() {
+  static_upstream "$1" "$2"
+  nginx -c "$1/upstream.conf" -e "$1/upstream-error.log" &
+  body_lua "$1"
+}
+
+# wait_ready PORT: until a gateway on PORT answers /readyz (at most a minute).
+wait_ready() {
+  for _ in $(seq 1 1200); do curl -sf "http://127.0.0.1:$1/readyz" > /dev/null && return; sleep 0.05; done
+}
+
+# wrk_summary: reads wrk's --latency output, prints "N req/s, p99 X".
+wrk_summary() {
+  awk '/Requests\/sec/{rps=$2} / 99%/{p99=$2} END{printf "%d req/s, p99 %s", rps, p99}'
 }
 
 # body_lua WORK: WORK/body.lua, wrk's POST of a chat completion for bench-model.
