@@ -56,4 +56,4 @@ done
 perf script -i "$out/perf.data" -F comm,ip,sym --no-inline 2> /dev/null > "$out/script.txt"
 "$(dirname "$0")/perf-categories.py" "$out/script.txt" "$rps" 15
 echo "top self frames:"
-perf report -i "$out/perf.data" --no-children --sort dso,sym --stdio -g none 2> /dev/null | grep -v '^#' | grep -v '^$' | head -40
+perf report -i "$out/perf.data" --no-children --sort dso,sym --stdio -g none 2> /dev/null | grep -v '^#' | grep -v '^$' | sed -n 1,40p
