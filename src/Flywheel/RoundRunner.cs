@@ -95,7 +95,7 @@ public sealed partial class RoundRunner(
         using var current = ModelCheckpoint.Load(parentFolder);
         using var policy = ModelCheckpoint.Load(parentFolder);
         var settings = group.Round;
-        var roundOptions = settings.ToRoundOptions((ulong)(plan.StartedAt.Ticks % 1_000_003));
+        var roundOptions = settings.ToRoundOptions(settings.Seed ?? (ulong)(plan.StartedAt.Ticks % 1_000_003));
         var prompts = plan.Tuning.Concat(plan.Older).Select(i => Prompt(i, group)).ToList();
         ICandidateSource? source = settings.CandidateUrl is { Length: > 0 } url && roundOptions.Objective is TaoObjective.BestOfN or TaoObjective.Dpo
             ? new OpenAiCandidateSource(new Uri(url), settings.CandidateModel ?? plan.ParentVersion, settings.CandidateApiKey ?? "none")

@@ -70,6 +70,12 @@ public sealed class RoundSettings
     /// </summary>
     public string? GroundIn { get; set; }
 
+    /// <summary>
+    /// The round's random seed (sampling, shuffling, the dev slice). Default: none set, each round draws its own from its
+    /// start time; set it to rerun a round exactly (same inputs, same seed, same machine).
+    /// </summary>
+    public ulong? Seed { get; set; }
+
     private static readonly Tao.Trainer.Training.TaoRoundOptions Defaults = new();
 
     /// <summary>The TAO round these settings describe (everything not set here keeps TaoRoundOptions' default).</summary>
