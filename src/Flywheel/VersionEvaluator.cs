@@ -51,7 +51,8 @@ public sealed class VersionEvaluator(ClickHouseStore store)
         return right.Count == 0 ? 0 : (double)right.Count(r => r) / right.Count;
     }
 
-    private async Task<List<bool>> RightAsync(LlamaForCausalLM model, TextTokenizer tokenizer, IReadOnlyList<LabelledEvalExample> examples, int maxTokens,
+    /// <summary>Per labelled example, whether the model's greedy answer is right.</summary>
+    public async Task<List<bool>> RightAsync(LlamaForCausalLM model, TextTokenizer tokenizer, IReadOnlyList<LabelledEvalExample> examples, int maxTokens,
         CancellationToken cancellationToken)
     {
         var answers = Greedy(model, tokenizer, examples.Select(e => e.Messages).ToList(), maxTokens);

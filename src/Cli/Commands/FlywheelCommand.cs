@@ -46,7 +46,7 @@ internal static class FlywheelCommand
         rollback.SetAction(async (result, cancellationToken) => await PostAsync(result.GetValue(url)!, $"/flywheel/groups/{result.GetValue(group)}/rollback", cancellationToken));
         var now = new Command("run-now", "Start a round for the group now, whatever the threshold. Needs TAO_ADMIN_KEY.") { url, group };
         now.SetAction(async (result, cancellationToken) => await PostAsync(result.GetValue(url)!, $"/flywheel/groups/{result.GetValue(group)}/run", cancellationToken));
-        return new Command("flywheel", "The flywheel service and its status, history and rollback.") { run, status, history, rollback, now };
+        return new Command("flywheel", "The flywheel service and its status, history and rollback.") { run, status, history, rollback, now, RoundTraceCommand.Create() };
     }
 
     private static async Task<int> PrintAsync(string url, string path, CancellationToken cancellationToken)

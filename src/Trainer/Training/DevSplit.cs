@@ -44,26 +44,28 @@ internal sealed class DevSplit(IReadOnlyList<TaskPrompt> prompts, TextTokenizer 
     /// against the pool of every other iteration's samples. Scores taken in one call share one pool and compare fairly;
     /// the pool grows with every record, so scores from different calls do not.
     /// </summary>
-    public async Task<IReadOnlyDictionary<int, double>> ScoreAsync(IScorer scorer, CancellationToken cancellationToken, IReadOnlyCollection<int>? only = null)
-    {
-        var totals = _records.Keys.Where(k => only is null || only.Contains(k)).ToDictionary(k => k, _ => 0.0);
-        if (prompts.Count == 0)
-        {
-            return totals;
-        }
+    public async Task<IReadOnlyDictionary<int, double>> ScoreAsync(IScorer scorer, CancellationToken cancellationToken, IReadOnlyCollection<int>? only = null) =>
+        (await ScoreItemsAsync(scorer, cancellationToken, only)).ToDictionary(t => t.Key, t => t.Value.Length == 0 ? 0 : t.Value.Average());
 
+    /// <summary>
+    /// As <see cref="ScoreAsync"/>, each dev input's score on its own (in <see cref="Prompts"/> order), for paired
+    /// comparisons of two records.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<int, double[]>> ScoreItemsAsync(IScorer scorer, CancellationToken cancellationToken, IReadOnlyCollection<int>? only = null)
+    {
+        var items = _records.Keys.Where(k => only is null || only.Contains(k)).ToDictionary(k => k, _ => new double[prompts.Count]);
         for (var i = 0; i < prompts.Count; i++)
         {
-            foreach (var (iteration, record) in _records.Where(r => totals.ContainsKey(r.Key)))
+            foreach (var (iteration, record) in _records.Where(r => items.ContainsKey(r.Key)))
             {
                 var group = new List<string> { record.Greedy[i] };
                 group.AddRange(_records.Where(r => r.Key != iteration).SelectMany(r => r.Value.Samples[i]));
                 var scores = await scorer.ScoreAsync(new ScoringGroup(prompts[i].Text, group, prompts[i].Context), cancellationToken);
-                totals[iteration] += scores[0];
+                items[iteration][i] = scores[0];
             }
         }
 
-        return totals.ToDictionary(t => t.Key, t => t.Value / prompts.Count);
+        return items;
     }
 
     public void Save(string path) =>

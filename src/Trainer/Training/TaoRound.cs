@@ -211,6 +211,7 @@ public sealed class TaoRound(
         var polishPasses = 0;
         var chosenRate = 0.0; // the polish's rate the dev slice chose (0 while none ran)
         var polishRuns = new List<(int Pass, double Rate)>(); // run k (from 1) polished in pass Pass at Rate
+        double RateOf(int id) => polishRuns[KeptWeights.Polish(id).Run - 1].Rate;
         if (bestOfN && options.PolishEpochs > 0 && dev.Count > 0 && buffer.Count > 0)
         {
             var rates = options.PolishRateFactors.Length == 0 ? [options.LearningRate] : options.PolishRateFactors.Select(f => f * options.LearningRate).ToArray();
@@ -248,7 +249,10 @@ public sealed class TaoRound(
 
                     // A later pass's weights compete with the best before it, which they started from.
                     var contenders = runs.Select(r => KeptWeights.PolishId(r.Run, r.Epoch)).Concat(repolish ? [bestOfPass] : []).ToList();
-                    bestOfPass = contenders.Count == 1 ? contenders[0] : await BestOfAsync(contenders, devSplit, heldOut, quality, cancellationToken);
+                    // The first pass's rates: the lowest unless a higher one is clearly better on the dev inputs (see KeptWeights.SteadiestRate).
+                    bestOfPass = contenders.Count == 1 ? contenders[0]
+                        : pass == 1 && heldOut is null ? KeptWeights.SteadiestRate(await ScoreDevItemsAsync(devSplit, contenders, cancellationToken), RateOf)
+                        : await BestOfAsync(contenders, devSplit, heldOut, quality, cancellationToken);
                 }
                 finally
                 {
@@ -290,9 +294,16 @@ public sealed class TaoRound(
         // dev score, else the last iteration's.
         // Only the weights that compete are scored (against the pool of every record, as before).
         var candidatesForBest = KeptWeights.Finals(kept.Kept);
-        var finalDev = dev.Count > 0 ? await ScoreDevAsync(devSplit, candidatesForBest.ToList(), cancellationToken) : null;
+        var finalItems = dev.Count > 0 ? await ScoreDevItemsAsync(devSplit, candidatesForBest.ToList(), cancellationToken) : null;
+        var finalDev = finalItems?.ToDictionary(i => i.Key, i => i.Value.Average());
+        // Of the first pass's rates only the steadiest competes with the iterations (and any later pass).
+        var firstPass = candidatesForBest.Where(id => KeptWeights.Polish(id).Run is > 0 and var run && run <= polishRuns.Count && polishRuns[run - 1].Pass == 1).ToList();
+        var competing = finalDev is not null && firstPass.Count > 1
+            ? KeptWeights.SteadiestRate(firstPass.ToDictionary(id => id, id => finalItems![id]), RateOf) is var steadiest
+                ? finalDev.Where(d => !firstPass.Contains(d.Key) || d.Key == steadiest).ToDictionary() : finalDev
+            : finalDev;
         var bestIteration = heldOut is not null ? KeptWeights.Choose(quality.Where(q => candidatesForBest.Contains(q.Key)).ToDictionary(), options.GuardTolerance)
-            : finalDev is { Count: > 0 } ? KeptWeights.Choose(finalDev, health.Tolerance)
+            : competing is { Count: > 0 } ? KeptWeights.Choose(competing, health.Tolerance)
             : candidatesForBest.Max();
         kept.Restore(bestIteration);
         var (polishRun, polishEpoch) = KeptWeights.Polish(bestIteration);
@@ -354,6 +365,20 @@ public sealed class TaoRound(
         try
         {
             return await devSplit.ScoreAsync(scorer, cancellationToken, only);
+        }
+        finally
+        {
+            _devClock.Stop();
+        }
+    }
+
+    /// <summary>As <see cref="ScoreDevAsync"/>, each dev input's score on its own (for paired comparisons).</summary>
+    private async Task<IReadOnlyDictionary<int, double[]>> ScoreDevItemsAsync(DevSplit devSplit, IReadOnlyCollection<int> only, CancellationToken cancellationToken)
+    {
+        _devClock.Start();
+        try
+        {
+            return await devSplit.ScoreItemsAsync(scorer, cancellationToken, only);
         }
         finally
         {

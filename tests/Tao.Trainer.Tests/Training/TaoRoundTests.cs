@@ -395,6 +395,33 @@ public sealed class TaoRoundTests
     }
 
     [Fact]
+    public void KeptWeights_TheLowestPolishRate_UnlessAHigherOneIsClearlyBetterOnTheDevInputs()
+    {
+        var low = KeptWeights.PolishId(1, 12);
+        var high = KeptWeights.PolishId(2, 12);
+        double Rate(int id) => id == low ? 0.003 : 0.01;
+        // The demo's shop round, seed 3: a dev slice of 24 that cannot tell the rates apart (0.7128 against 0.7134) keeps
+        // the lower rate, whatever the order the runs were listed in.
+        var tied = Enumerable.Range(0, 24).Select(i => i % 3 == 0 ? 1.0 : 0.6).ToArray();
+        var nudged = tied.Select((s, i) => i == 5 ? s + 0.015 : s).ToArray();
+        Assert.Equal(low, KeptWeights.SteadiestRate(new Dictionary<int, double[]> { [high] = nudged, [low] = tied }, Rate));
+        // A lead of one dev input in 45 is one standard error: not clear...
+        var base45 = Enumerable.Range(0, 45).Select(i => i < 30 ? 1.0 : 0.0).ToArray();
+        var oneMore = base45.Select((s, i) => i == 40 ? 1.0 : s).ToArray();
+        Assert.False(KeptWeights.ClearlyBetter(oneMore, base45));
+        Assert.Equal(low, KeptWeights.SteadiestRate(new Dictionary<int, double[]> { [low] = base45, [high] = oneMore }, Rate));
+        // ...three more inputs right and none lost is.
+        var threeMore = base45.Select((s, i) => i >= 40 && i < 43 ? 1.0 : s).ToArray();
+        Assert.True(KeptWeights.ClearlyBetter(threeMore, base45));
+        Assert.Equal(high, KeptWeights.SteadiestRate(new Dictionary<int, double[]> { [low] = base45, [high] = threeMore }, Rate));
+        // Gains that come with as many losses are noise, and a worse higher rate never wins.
+        var swapped = base45.Select((s, i) => i is 0 or 1 ? 0.0 : i is 40 or 41 or 42 ? 1.0 : s).ToArray();
+        Assert.False(KeptWeights.ClearlyBetter(swapped, base45));
+        Assert.False(KeptWeights.ClearlyBetter(base45, threeMore));
+        Assert.Throws<ArgumentException>(() => KeptWeights.ClearlyBetter([1.0], [1.0, 0.0]));
+    }
+
+    [Fact]
     public void KeptWeights_APolishCompetesWithItsLastEpochOnly()
     {
         // Two polish runs (two rates) of four epochs after three iterations; the second run stopped after three epochs.
