@@ -26,12 +26,12 @@ internal static class TaoBenchmarkPrinter
         text.AppendLine(($"Held-out accuracy (%) on inputs no tuning saw, pooled over {options.Seeds.Length} traffic seed{(options.Seeds.Length == 1 ? "" : "s")} " +
             $"({string.Join(", ", options.Seeds)}: each draws its own tuning and held-out inputs and samples with its own seed; the base model is the same). " +
             $"Base: the project's own {report.Throughput?.Parameters / 1e6 ?? 0:0.0}M-parameter model, trained from scratch here. Labelled FT: fine-tuning on the " +
-            $"tuning inputs WITH their gold answers, {options.FtEpochs} epochs at each learning rate, the rate chosen by its last epoch's score on a dev slice. TAO ×{n}: the same inputs WITHOUT answers, {n} candidates " +
+            $"tuning inputs WITH their gold answers, {options.FtEpochs} epochs at each learning rate, the rate chosen by its last epoch's score on a dev slice (the lower rate unless a higher one leads by more than the paired difference's standard error). TAO ×{n}: the same inputs WITHOUT answers, {n} candidates " +
             $"per input scored without labels{(options.Grounded ? " (where a family's answers are spans of a document, docqa, sampled within its whole spans)" : "")}, " +
             $"{options.Round.Objective} over up to {options.Round.Iterations} iterations (each sampling the inputs without a target " +
             $"yet, {options.Round.TemperatureStep:0.##} hotter than the last up to {options.Round.MaxTemperature:0.##}, until the buffer of targets stops growing), then the " +
             $"starting weights fine-tuned on the final buffer to convergence (its learning rate chosen among {string.Join(", ", options.Round.PolishRateFactors.Select(f => f * options.Round.LearningRate))} " +
-            $"on the label-free dev slice, as the labelled baseline chooses its own among {string.Join(", ", options.FtRates)} on its labelled one, " +
+            $"on the label-free dev slice by the same rule, as the labelled baseline chooses its own among {string.Join(", ", options.FtRates)} on its labelled one, " +
             "going on past the grid's edge (×3 above, ÷3 below) while a rate at it wins" +
             (options.Round.PolishPasses > 1 ? $"; up to {options.Round.PolishPasses} times, while the polished weights find targets for more inputs" : "") + "); the kept weights " +
             "(an iteration's, or a polish rate's last epoch: the end of its schedule) chosen on a label-free dev slice. " +

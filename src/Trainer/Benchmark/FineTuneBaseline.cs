@@ -8,11 +8,11 @@ namespace Tao.Trainer.Benchmark;
 
 /// <summary>
 /// The labelled baseline, trained to convergence: supervised fine-tuning on the tuning inputs WITH their gold answers,
-/// each candidate learning rate on its own warm-up + cosine schedule of a fixed number of epochs; the rate whose last
-/// epoch scores best on a dev slice of the tuning inputs is kept, and when that is the grid's top (bottom) rate the grid
-/// extends upward (downward). The dev slice is the same share TAO keeps for its own label-free selection, and the rule
-/// is TAO's polish's (<see cref="KeptWeights.Finals"/>): each rate's last epoch competes, not the best of every epoch's
-/// noisy score.
+/// each candidate learning rate on its own warm-up + cosine schedule of a fixed number of epochs; each rate's last epoch
+/// is scored on a dev slice of the tuning inputs, the lower rate kept unless a higher one is clearly better there, and
+/// when that is the grid's top (bottom) rate the grid extends upward (downward). The dev slice is the same share TAO
+/// keeps for its own label-free selection, and the rule is TAO's polish's (<see cref="KeptWeights.Finals"/>,
+/// <see cref="KeptWeights.SteadiestRate"/>): each rate's last epoch competes, not the best of every epoch's noisy score.
 /// </summary>
 internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer tokenizer, ITaskFamily family)
 {
@@ -42,7 +42,7 @@ internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer
         var encoded = train.Select(e => (tokenizer.EncodePrompt(e.Prompt.Messages), SupervisedTrainer.Completion(tokenizer, e.Gold))).ToList();
         var curve = new List<Point>();
         Dictionary<string, Tensor>? best = null;
-        (double Rate, double Dev) chosen = (0, await DevAccuracyAsync(baseModel, devList, cancellationToken)); // the base competes too
+        (double Rate, double[] Dev) chosen = (0, await DevRightAsync(baseModel, devList, cancellationToken)); // the base competes too
         var stepsPerEpoch = (encoded.Count + batchSize - 1) / batchSize;
         var grid = rates.ToList();
         for (var r = 0; r < grid.Count; r++)
@@ -57,7 +57,7 @@ internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer
             using var optimizer = new AdamW(model.parameters(), rate);
             var random = new Random(seed);
             var step = 0;
-            double? last = null;
+            double[]? last = null;
             for (var epoch = 1; epoch <= epochs; epoch++)
             {
                 model.train();
@@ -67,12 +67,12 @@ internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer
                     SupervisedTrainer.Step(model, optimizer, batch, tokenizer.PadId, LearningRateSchedule.At(step++, epochs * stepsPerEpoch, rate));
                 }
 
-                last = epoch == epochs || trace is not null ? await DevAccuracyAsync(model, devList, cancellationToken) : null;
-                curve.Add(new Point(rate, epoch, last, trace is null ? null : await trace(model, cancellationToken)));
+                last = epoch == epochs || trace is not null ? await DevRightAsync(model, devList, cancellationToken) : null;
+                curve.Add(new Point(rate, epoch, last is null ? null : Mean(last), trace is null ? null : await trace(model, cancellationToken)));
             }
 
-            // Ties go to the higher rate (later in the grid), as among TAO's polish runs.
-            if (last is { } score && score >= chosen.Dev)
+            // As among TAO's polish runs (KeptWeights.SteadiestRate): the lower rate, unless the higher is clearly better on the dev inputs.
+            if (last is { } score && (rate > chosen.Rate ? KeptWeights.ClearlyBetter(score, chosen.Dev) : !KeptWeights.ClearlyBetter(chosen.Dev, score)))
             {
                 chosen = (rate, score);
                 ModelCopies.Dispose(best);
@@ -96,9 +96,12 @@ internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer
 
         ModelCopies.Restore(into, best ?? ModelCopies.Snapshot(baseModel));
         ModelCopies.Dispose(best);
-        return new Result(chosen.Rate, epochs, epochs * stepsPerEpoch, chosen.Dev, curve);
+        return new Result(chosen.Rate, epochs, epochs * stepsPerEpoch, Mean(chosen.Dev), curve);
     }
 
-    private async Task<double> DevAccuracyAsync(LlamaForCausalLM model, IReadOnlyList<LabelledExample> dev, CancellationToken cancellationToken) =>
-        (await TaskEvaluator.EvaluateAsync(model, tokenizer, family, dev, cancellationToken)).Accuracy;
+    private static double Mean(double[] items) => items.Length == 0 ? 0 : items.Average();
+
+    /// <summary>Per dev example: 1 when the greedy answer is right, else 0.</summary>
+    private async Task<double[]> DevRightAsync(LlamaForCausalLM model, IReadOnlyList<LabelledExample> dev, CancellationToken cancellationToken) =>
+        (await TaskEvaluator.EvaluateAsync(model, tokenizer, family, dev, cancellationToken)).Right.Select(r => r ? 1.0 : 0.0).ToArray();
 }
