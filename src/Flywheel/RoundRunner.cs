@@ -203,6 +203,7 @@ public sealed partial class RoundRunner(
             ? new PromotionDecision(false, "no inputs to tune on", [])
             : new PromotionPolicy(group.Margin).Decide(signals);
         var evaluation = decision.Numbers();
+        evaluation["round.seed"] = roundOptions.Seed; // Round:Seed reruns the round's draws
         evaluation["round.labelled_targets"] = labelled.Count; // targets from users' demonstrations and ratings: the round's only labels
         evaluation["round.rejected_answers"] = rejected.Values.Sum(r => r.Count);
         foreach (var (key, value) in rewardNumbers)

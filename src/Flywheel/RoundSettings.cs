@@ -72,7 +72,8 @@ public sealed class RoundSettings
 
     /// <summary>
     /// The round's random seed (sampling, shuffling, the dev slice). Default: none set, each round draws its own from its
-    /// start time; set it to rerun a round exactly (same inputs, same seed, same machine).
+    /// start time; set it to rerun a round's draws (on the same inputs and instruction set it repeats the round; which
+    /// inputs a round tunes on depends on what was captured by its threshold).
     /// </summary>
     public ulong? Seed { get; set; }
 

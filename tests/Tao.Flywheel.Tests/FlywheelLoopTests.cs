@@ -118,12 +118,14 @@ public sealed class FlywheelLoopTests
         {
             [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:Tasks:{FlywheelStack.Task}:LabelledEval"] = canary,
             [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:Tasks:{FlywheelStack.Task}:LabelledPerRound"] = "10",
+            [$"Tao:Flywheel:Groups:{FlywheelStack.Group}:Round:Seed"] = "424242",
         });
         await stack.SendAsync(12);
 
         var round = await stack.Service.RunNowAsync(FlywheelStack.Group, default);
 
         Assert.NotNull(round);
+        Assert.Equal(424242, round.Evaluation["round.seed"]); // the configured seed, recorded so the round can be rerun
         Assert.Equal(10, round.Evaluation[$"labelled.{FlywheelStack.Task}.items"]); // this round's slice, not the whole set
         foreach (var name in new[] { "live", "candidate", "gain", "low", "high", "p" })
         {

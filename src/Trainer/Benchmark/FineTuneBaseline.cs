@@ -41,62 +41,73 @@ internal sealed class FineTuneBaseline(LlamaForCausalLM baseModel, TextTokenizer
         var devList = tuning.Where(e => dev.Contains(e.Prompt.Id)).ToList();
         var encoded = train.Select(e => (tokenizer.EncodePrompt(e.Prompt.Messages), SupervisedTrainer.Completion(tokenizer, e.Gold))).ToList();
         var curve = new List<Point>();
-        Dictionary<string, Tensor>? best = null;
-        (double Rate, double[] Dev) chosen = (0, await DevRightAsync(baseModel, devList, cancellationToken)); // the base competes too
+        // Every rate's last epoch (the base model as rate 0: it competes too), each scored per dev example, and its weights.
+        var tried = new List<(double Rate, double[] Dev, Dictionary<string, Tensor>? Weights)> { (0, await DevRightAsync(baseModel, devList, cancellationToken), null) };
         var stepsPerEpoch = (encoded.Count + batchSize - 1) / batchSize;
         var grid = rates.ToList();
-        for (var r = 0; r < grid.Count; r++)
+        var chosen = 0;
+        try
         {
-            var rate = grid[r];
-            using var model = ModelCopies.Frozen(baseModel);
-            foreach (var parameter in model.parameters())
+            for (var r = 0; r < grid.Count; r++)
             {
-                parameter.requires_grad = true;
-            }
-
-            using var optimizer = new AdamW(model.parameters(), rate);
-            var random = new Random(seed);
-            var step = 0;
-            double[]? last = null;
-            for (var epoch = 1; epoch <= epochs; epoch++)
-            {
-                model.train();
-                foreach (var batch in SupervisedTrainer.Batches(encoded, batchSize, random))
+                var rate = grid[r];
+                using var model = ModelCopies.Frozen(baseModel);
+                foreach (var parameter in model.parameters())
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    SupervisedTrainer.Step(model, optimizer, batch, tokenizer.PadId, LearningRateSchedule.At(step++, epochs * stepsPerEpoch, rate));
+                    parameter.requires_grad = true;
                 }
 
-                last = epoch == epochs || trace is not null ? await DevRightAsync(model, devList, cancellationToken) : null;
-                curve.Add(new Point(rate, epoch, last is null ? null : Mean(last), trace is null ? null : await trace(model, cancellationToken)));
+                using var optimizer = new AdamW(model.parameters(), rate);
+                var random = new Random(seed);
+                var step = 0;
+                double[]? last = null;
+                for (var epoch = 1; epoch <= epochs; epoch++)
+                {
+                    model.train();
+                    foreach (var batch in SupervisedTrainer.Batches(encoded, batchSize, random))
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        SupervisedTrainer.Step(model, optimizer, batch, tokenizer.PadId, LearningRateSchedule.At(step++, epochs * stepsPerEpoch, rate));
+                    }
+
+                    last = epoch == epochs || trace is not null ? await DevRightAsync(model, devList, cancellationToken) : null;
+                    curve.Add(new Point(rate, epoch, last is null ? null : Mean(last), trace is null ? null : await trace(model, cancellationToken)));
+                }
+
+                tried.Add((rate, last!, ModelCopies.Snapshot(model)));
+                // As among TAO's polish runs: the lowest rate, unless a higher one is clearly better on the dev examples.
+                chosen = KeptWeights.SteadiestRate(tried.Select((t, i) => (t, i)).ToDictionary(x => x.i, x => x.t.Dev), i => tried[i].Rate);
+
+                // A grid whose edge rate wins has not shown the best rate: it goes on past that edge (×3 above, ÷3 below), up
+                // to two rates beyond the grid. A single rate (the later seeds reuse the first seed's choice) is not a grid.
+                // Below only when the lowest rate is clearly better than the next (kept by default, it says nothing).
+                if (r == grid.Count - 1 && rates.Count > 1 && grid.Count < rates.Count + MaxExtensions && tried[chosen].Rate > 0)
+                {
+                    var above = tried.Where(t => t.Rate > tried[chosen].Rate).OrderBy(t => t.Rate).FirstOrDefault();
+                    if (tried[chosen].Rate == grid.Max())
+                    {
+                        grid.Add(tried[chosen].Rate * 3);
+                    }
+                    else if (tried[chosen].Rate == grid.Min() && above.Dev is not null && KeptWeights.ClearlyBetter(tried[chosen].Dev, above.Dev))
+                    {
+                        grid.Add(tried[chosen].Rate / 3);
+                    }
+                }
             }
 
-            // As among TAO's polish runs (KeptWeights.SteadiestRate): the lower rate, unless the higher is clearly better on the dev inputs.
-            if (last is { } score && (rate > chosen.Rate ? KeptWeights.ClearlyBetter(score, chosen.Dev) : !KeptWeights.ClearlyBetter(chosen.Dev, score)))
+            var weights = tried[chosen].Weights ?? ModelCopies.Snapshot(baseModel);
+            ModelCopies.Restore(into, weights);
+            if (tried[chosen].Weights is null)
             {
-                chosen = (rate, score);
-                ModelCopies.Dispose(best);
-                best = ModelCopies.Snapshot(model);
-            }
-
-            // A grid whose edge rate wins has not shown the best rate: it goes on past that edge (×3 above, ÷3 below), up
-            // to two rates beyond the grid. A single rate (the later seeds reuse the first seed's choice) is not a grid.
-            if (r == grid.Count - 1 && rates.Count > 1 && grid.Count < rates.Count + MaxExtensions && chosen.Rate > 0)
-            {
-                if (chosen.Rate == grid.Max())
-                {
-                    grid.Add(chosen.Rate * 3);
-                }
-                else if (chosen.Rate == grid.Min())
-                {
-                    grid.Add(chosen.Rate / 3);
-                }
+                ModelCopies.Dispose(weights);
             }
         }
+        finally
+        {
+            tried.ForEach(t => ModelCopies.Dispose(t.Weights));
+        }
 
-        ModelCopies.Restore(into, best ?? ModelCopies.Snapshot(baseModel));
-        ModelCopies.Dispose(best);
-        return new Result(chosen.Rate, epochs, epochs * stepsPerEpoch, Mean(chosen.Dev), curve);
+        return new Result(tried[chosen].Rate, epochs, epochs * stepsPerEpoch, Mean(tried[chosen].Dev), curve);
     }
 
     private static double Mean(double[] items) => items.Length == 0 ? 0 : items.Average();

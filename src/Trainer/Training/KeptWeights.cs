@@ -5,8 +5,9 @@ namespace Tao.Trainer.Training;
 /// polish are scored alike, but they are not alike: the polish trains on every target the iterations found, to
 /// convergence, while an iteration's weights are a step on the way. Picking the single highest of a dozen noisy scores
 /// would mostly pick noise (the winner's curse), so a polish competes with its final epoch only (<see cref="Finals"/>:
-/// the end of its schedule, where the rate has decayed), the polish runs (one per rate) are compared on those, and the
-/// best is kept unless its score is below the best iteration's by more than the score's own noise; without a polish,
+/// the end of its schedule, where the rate has decayed), the polish runs (one per rate) are compared on those (the lowest rate
+/// unless a higher one is clearly better, <see cref="SteadiestRate"/>), and that one is kept unless its score is below
+/// the best iteration's by more than the score's own noise; without a polish,
 /// the best iteration. Ties go to the later.
 /// </summary>
 public static class KeptWeights
