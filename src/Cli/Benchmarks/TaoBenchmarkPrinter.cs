@@ -26,7 +26,8 @@ internal static class TaoBenchmarkPrinter
         text.AppendLine(($"Held-out accuracy (%) on inputs no tuning saw, pooled over {options.Seeds.Length} traffic seed{(options.Seeds.Length == 1 ? "" : "s")} " +
             $"({string.Join(", ", options.Seeds)}: each draws its own tuning and held-out inputs and samples with its own seed; the base model is the same). " +
             $"Base: the project's own {report.Throughput?.Parameters / 1e6 ?? 0:0.0}M-parameter model, trained from scratch here. Labelled FT: fine-tuning on the " +
-            $"tuning inputs WITH their gold answers, {options.FtEpochs} epochs at each learning rate, the rate chosen by its last epoch's score on a dev slice (the lower rate unless a higher one leads by more than the paired difference's standard error). TAO ×{n}: the same inputs WITHOUT answers, {n} candidates " +
+            $"tuning inputs WITH their gold answers, {options.FtEpochs} epochs at each learning rate, the rate chosen by its last epoch's score on a dev slice " +
+            $"(the lower rate unless a higher one leads by more than the paired difference's standard error). TAO ×{n}: the same inputs WITHOUT answers, {n} candidates " +
             $"per input scored without labels{(options.Grounded ? " (where a family's answers are spans of a document, docqa, sampled within its whole spans)" : "")}, " +
             $"{options.Round.Objective} over up to {options.Round.Iterations} iterations (each sampling the inputs without a target " +
             $"yet, {options.Round.TemperatureStep:0.##} hotter than the last up to {options.Round.MaxTemperature:0.##}, until the buffer of targets stops growing), then the " +
