@@ -17,11 +17,10 @@
 set -euo pipefail
 rounds=$1 mode=$2
 shift 2
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 upstream_port=18100 gateway_port=18101
 # shellcheck source=tools/static-upstream.sh
 . "$(dirname "$0")/static-upstream.sh"
+bench_work
 start_static_upstream "$work" "$upstream_port"
 tao_config "$work/tao.json" "$gateway_port" "$upstream_port" "$([ "$mode" = on ] && echo true || echo false)" ab
 url="http://127.0.0.1:$gateway_port/v1/chat/completions"
@@ -50,11 +49,9 @@ gc_rates() {
 for round in $(seq 1 "$rounds"); do
   for spec in "$@"; do
     IFS='|' read -r label bin envs <<< "$spec"
-    rm -rf "$work/data" && mkdir -p "$work/data"
-    # shellcheck disable=SC2086 # the variant's environment is a list of words on purpose
-    env $envs "$bin/tao" gateway --config "$work/tao.json" --data "$work/data" > "$work/gateway.log" 2>&1 &
-    pid=$!
     started=$(date +%s.%N)
+    # shellcheck disable=SC2086 # the variant's environment is a list of words on purpose
+    start_gateway "$bin" "$work/tao.json" $envs
     wait_ready "$gateway_port"
     if [ "${COLD:-0}" = 1 ]; then
       ready=$(echo "$(date +%s.%N) - $started" | bc)
@@ -63,8 +60,7 @@ for round in $(seq 1 "$rounds"); do
         windows="$windows $(wrk -t2 -c64 -d1s -s "$work/body.lua" "$url" | awk '/Requests\/sec/{printf "%.1fk", $2/1000}')"
       done
       echo "round $round $label: ready after ${ready:0:5} s; req/s per second of load:$windows"
-      kill "$pid"
-      wait "$pid" 2> /dev/null || true
+      stop_gateway
       continue
     fi
     wrk -t2 -c64 -d30s -s "$work/body.lua" "$url" > /dev/null
@@ -77,7 +73,6 @@ for round in $(seq 1 "$rounds"); do
     echo "round $round $label: $result, gateway CPU $(echo "scale=2; ($cpu1-$cpu0)/100/15" | bc) cores" \
       "($(echo "($cpu1-$cpu0)*10000/($rps*15)" | bc) µs a request, $(echo "($engine1-$engine0)*10000/($rps*15)" | bc) of them the engine's threads)," \
       "RSS $rss MiB ($anon anonymous); $(gc_rates "$gc0" "$gc1" 15)"
-    kill "$pid"
-    wait "$pid" 2> /dev/null || true
+    stop_gateway
   done
 done

@@ -14,25 +14,21 @@
 set -euo pipefail
 rounds=$1 rate=$2
 shift 2
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 upstream_port=18200 gateway_port=18201
 # shellcheck source=tools/static-upstream.sh
 . "$(dirname "$0")/static-upstream.sh"
+bench_work
 start_static_upstream "$work" "$upstream_port"
 tao_config "$work/on.json" "$gateway_port" "$upstream_port" true openloop
 tao_config "$work/off.json" "$gateway_port" "$upstream_port" false openloop
 for round in $(seq 1 "$rounds"); do
   for spec in "$@"; do
     IFS='|' read -r label mode bin envs <<< "$spec"
-    rm -rf "$work/data" && mkdir -p "$work/data"
     # shellcheck disable=SC2086 # the variant's environment is a list of words on purpose
-    env $envs "$bin/tao" gateway --config "$work/$mode.json" --data "$work/data" > "$work/gateway.log" 2>&1 &
-    pid=$!
+    start_gateway "$bin" "$work/$mode.json" $envs
     wait_ready "$gateway_port"
     result=$("$bin/tao" bench load --url "http://127.0.0.1:$gateway_port" --rate "$rate" --duration 30 --warmup 15 2>&1 | grep -o 'latency p50 [^;]*')
     echo "round $round $label: $result"
-    kill "$pid"
-    wait "$pid" 2> /dev/null || true
+    stop_gateway
   done
 done

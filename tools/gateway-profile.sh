@@ -15,19 +15,16 @@ set -euo pipefail
 mode=$1
 bin=${2:-artifacts/bin/Tao.Cli/release_linux-x64}
 shift $(($# < 2 ? $# : 2))
-work=$(mktemp -d)
-out=${OUT:-$work}
-mkdir -p "$out"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 upstream_port=18110 gateway_port=18111
 # shellcheck source=tools/static-upstream.sh
 . "$(dirname "$0")/static-upstream.sh"
+bench_work
+out=${OUT:-$work}
+mkdir -p "$out"
 start_static_upstream "$work" "$upstream_port"
 tao_config "$work/tao.json" "$gateway_port" "$upstream_port" "$([ "$mode" = on ] && echo true || echo false)" profile
 url="http://127.0.0.1:$gateway_port/v1/chat/completions"
-mkdir -p "$work/data"
-env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 "$@" "$bin/tao" gateway --config "$work/tao.json" --data "$work/data" > "$work/gateway.log" 2>&1 &
-pid=$!
+start_gateway "$bin" "$work/tao.json" DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 "$@"
 wait_ready "$gateway_port"
 wrk -t2 -c64 -d30s -s "$work/body.lua" "$url" > /dev/null
 wrk -t2 -c64 -d17s --latency -s "$work/body.lua" "$url" > "$work/wrk.txt" &
@@ -37,8 +34,7 @@ perf record -q -F 499 -g -p "$pid" -o "$out/perf.data" -- sleep 15 2> /dev/null
 wait "$wrk_pid"
 echo "capture $mode: $(wrk_summary < "$work/wrk.txt")"
 rps=$(awk '/Requests\/sec/{print $2}' "$work/wrk.txt")
-kill "$pid"
-wait "$pid" 2> /dev/null || true
+stop_gateway
 
 perf report -i "$out/perf.data" --no-children --sort dso --stdio 2> /dev/null | grep -v '^#' | grep -v '^$' > "$out/by-dso.txt"
 echo "samples by where they fall:"

@@ -12,16 +12,15 @@
 set -euo pipefail
 rounds=${1:-2}
 root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+# shellcheck source=tools/static-upstream.sh
+. "$root/tools/static-upstream.sh"
+bench_work
 upstream_port=18200 proxy_port=18201
 
 echo "publishing YARP alone, JIT and Native AOT ..."
 dotnet publish "$root/tools/yarp-alone/YarpAlone.csproj" -c Release -o "$work/jit" -nologo -v:q -clp:ErrorsOnly > /dev/null
 dotnet publish "$root/tools/yarp-alone/YarpAlone.csproj" -c Release -p:Aot=true -o "$work/aot" -nologo -v:q -clp:ErrorsOnly > /dev/null
 
-# shellcheck source=tools/static-upstream.sh
-. "$root/tools/static-upstream.sh"
 start_static_upstream "$work" "$upstream_port"
 nginx_conf "$work" proxy "  upstream upstream { server 127.0.0.1:$upstream_port; keepalive 256; }
   server {

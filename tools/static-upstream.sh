@@ -39,6 +39,28 @@ start_static_upstream() {
   body_lua "$1"
 }
 
+# bench_work: a scratch folder in $work, removed (and the calling shell's jobs killed) when the calling script exits.
+bench_work() {
+  work=$(mktemp -d)
+  trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+}
+
+# start_gateway BIN CONFIG [ENV=value ...]: a gateway of the build in BIN (its tao binary) with a fresh data folder
+# ($work/data), started as a job of the calling shell with its output in $work/gateway.log; its process id in $pid.
+start_gateway() {
+  local bin=$1 config=$2
+  shift 2
+  rm -rf "$work/data" && mkdir -p "$work/data"
+  env "$@" "$bin/tao" gateway --config "$config" --data "$work/data" > "$work/gateway.log" 2>&1 &
+  pid=$!
+}
+
+# stop_gateway: ends the process $pid and waits for it.
+stop_gateway() {
+  kill "$pid"
+  wait "$pid" 2> /dev/null || true
+}
+
 # wait_ready PORT: until a gateway on PORT answers /readyz (at most a minute).
 wait_ready() {
   for _ in $(seq 1 1200); do curl -sf "http://127.0.0.1:$1/readyz" > /dev/null && return; sleep 0.05; done
