@@ -227,7 +227,7 @@ public sealed partial class RoundRunner(
             evaluation["round.polish_rate"] = result.PolishRate;
             foreach (var (key, score) in result.PolishDevScores ?? new Dictionary<int, double>())
             {
-                evaluation[$"round.dev.polish{key / KeptWeights.PassStride + 1}.{key % KeptWeights.PassStride}"] = score;
+                evaluation[$"round.dev.{KeptWeights.Name(key + KeptWeights.PolishBase)}"] = score;
             }
 
             foreach (var (iteration, score) in result.DevScores ?? new Dictionary<int, double>())

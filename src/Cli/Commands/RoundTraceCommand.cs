@@ -70,7 +70,7 @@ internal static class RoundTraceCommand
                 start ??= right;
                 var comparison = PairedComparison.Compute(start.Zip(right).Select(p => (p.First ? 1.0 : 0.0, p.Second ? 1.0 : 0.0, "")).ToList());
                 var accuracy = right.Count(r => r) / (double)right.Count;
-                var name = KeptWeights.Polish(id) is (> 0 and var run, var epoch) ? $"polish{run}.{epoch}" : id.ToString(CultureInfo.InvariantCulture);
+                var name = KeptWeights.Name(id);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{name + (finals.Contains(id) ? "*" : ""),-12} {(dev.TryGetValue(id, out var d) ? d.ToString("0.000", CultureInfo.InvariantCulture) : "-"),7} {accuracy * 100,8:0.0}%  " +
                     $"{comparison.Gain * 100:+0.0;-0.0} [{comparison.Low * 100:+0.0;-0.0}, {comparison.High * 100:+0.0;-0.0}]"));
@@ -97,15 +97,11 @@ internal static class RoundTraceCommand
             using var document = JsonDocument.Parse(line);
             var root = document.RootElement;
             var kind = root.GetProperty("event").GetString();
-            if (kind == "selected" && root.TryGetProperty("note", out var note) && note.GetString() is { } text && text.StartsWith("dev by iteration: ", StringComparison.Ordinal))
+            if (kind == "selected" && root.TryGetProperty("note", out var note))
             {
-                foreach (var part in text["dev by iteration: ".Length..].Split(", "))
+                foreach (var (id, score) in KeptWeights.ParseDevNote(note.GetString()))
                 {
-                    var (name, value) = (part[..part.IndexOf('=')], double.Parse(part[(part.IndexOf('=') + 1)..], CultureInfo.InvariantCulture));
-                    var id = name.StartsWith("polish", StringComparison.Ordinal)
-                        ? KeptWeights.PolishId(int.Parse(name[6..name.IndexOf('.')], CultureInfo.InvariantCulture), int.Parse(name[(name.IndexOf('.') + 1)..], CultureInfo.InvariantCulture))
-                        : int.Parse(name, CultureInfo.InvariantCulture);
-                    scores[id] = value;
+                    scores[id] = score;
                 }
             }
             else if (kind is "evaluate" or "polish" && root.TryGetProperty("dev", out var dev) && root.TryGetProperty("iteration", out var iteration))

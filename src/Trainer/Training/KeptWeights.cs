@@ -24,6 +24,48 @@ public static class KeptWeights
     /// <summary>The run and epoch of a polish id; (0, 0) for an iteration's.</summary>
     public static (int Run, int Epoch) Polish(int id) => id > PolishBase ? ((id - PolishBase - 1) / PassStride + 1, (id - PolishBase - 1) % PassStride + 1) : (0, 0);
 
+    /// <summary>How an id is written in logs and evaluations: "polish{run}.{epoch}" for a polish epoch, else the iteration's number.</summary>
+    public static string Name(int id) => Polish(id) is (> 0 and var run, var epoch)
+        ? $"polish{run}.{epoch}" : id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The id a <see cref="Name"/> was written for.</summary>
+    public static int Parse(string name)
+    {
+        const string prefix = "polish";
+        if (!name.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return int.Parse(name, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var dot = name.IndexOf('.', StringComparison.Ordinal);
+        return PolishId(int.Parse(name[prefix.Length..dot], System.Globalization.CultureInfo.InvariantCulture),
+            int.Parse(name[(dot + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private const string DevNotePrefix = "dev by iteration: ";
+
+    /// <summary>The note of a round's "selected" metrics line: every competing id's dev score, as "dev by iteration: 0=0.567, polish1.12=0.587".</summary>
+    public static string DevNote(IEnumerable<KeyValuePair<int, double>> scores) =>
+        DevNotePrefix + string.Join(", ", scores.Select(d => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Name(d.Key)}={d.Value:0.000}")));
+
+    /// <summary>The scores a <see cref="DevNote"/> holds; empty for any other note.</summary>
+    public static Dictionary<int, double> ParseDevNote(string? note)
+    {
+        var scores = new Dictionary<int, double>();
+        if (note is null || !note.StartsWith(DevNotePrefix, StringComparison.Ordinal))
+        {
+            return scores;
+        }
+
+        foreach (var part in note[DevNotePrefix.Length..].Split(", "))
+        {
+            var equals = part.IndexOf('=', StringComparison.Ordinal);
+            scores[Parse(part[..equals])] = double.Parse(part[(equals + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return scores;
+    }
+
     /// <summary>
     /// The ids that compete for the kept weights: every iteration's, and of each polish run only its last epoch. Measured
     /// with every epoch's held-out accuracy logged beside its dev score (`./tao bench tao --trace-held-out`, sql and units,

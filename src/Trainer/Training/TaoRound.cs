@@ -314,7 +314,7 @@ public sealed class TaoRound(
         {
             Event = "selected", Iteration = bestIteration, Dev = finalDev?.GetValueOrDefault(bestIteration),
             HeldOut = heldOut is not null ? quality[bestIteration] : null, ElapsedSeconds = Elapsed,
-            Note = finalDev is null ? null : "dev by iteration: " + string.Join(", ", finalDev.Select(d => $"{Name(d.Key)}={d.Value:0.000}")),
+            Note = finalDev is null ? null : KeptWeights.DevNote(finalDev),
         });
         kept.SaveBest(Adapters, options.Lora);
         _folder = null;
@@ -388,9 +388,6 @@ public sealed class TaoRound(
 
     /// <summary>Weights of the polish's epochs are kept and scored under these ids (above any iteration's).</summary>
     private const int PolishBase = KeptWeights.PolishBase;
-
-    private static string Name(int id) => KeptWeights.Polish(id) is (> 0 and var pass, var epoch)
-        ? $"polish{pass}.{epoch}" : id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// One polish: from kept weights (the round's starting weights, or a later pass's best so far), fine-tuning on the
@@ -469,7 +466,7 @@ public sealed class TaoRound(
             {
                 Event = "polish", Iteration = id, Dev = devScores.TryGetValue(id, out var dev) ? dev : null, HeldOut = traced, BufferSize = buffer.Count,
                 ElapsedSeconds = Elapsed, Note = $"pass {run.Pass}, rate {run.Rate:0.####}, epoch {epoch} over {run.Items.Count} targets" +
-                    (run.From > 0 ? $", from {Name(run.From)}" : string.Empty),
+                    (run.From > 0 ? $", from {KeptWeights.Name(run.From)}" : string.Empty),
             });
         }
     }

@@ -376,6 +376,13 @@ public sealed class TaoRoundTests
         // Epochs of later polish passes have their own ids and compete with the first pass's on their scores.
         Assert.Equal((2, 3), KeptWeights.Polish(KeptWeights.PolishId(2, 3)));
         Assert.Equal((0, 0), KeptWeights.Polish(7));
+        // Ids are written as logs and evaluations name them, and read back from the "selected" line's note.
+        Assert.Equal("polish2.3", KeptWeights.Name(KeptWeights.PolishId(2, 3)));
+        Assert.Equal("7", KeptWeights.Name(7));
+        var note = KeptWeights.DevNote(new Dictionary<int, double> { [0] = 0.5671, [KeptWeights.PolishId(1, 12)] = 0.587 });
+        Assert.Equal("dev by iteration: 0=0.567, polish1.12=0.587", note);
+        Assert.Equal(new Dictionary<int, double> { [0] = 0.567, [KeptWeights.PolishId(1, 12)] = 0.587 }, KeptWeights.ParseDevNote(note));
+        Assert.Empty(KeptWeights.ParseDevNote("kept iteration 3"));
         Assert.Equal(KeptWeights.PolishId(2, 1), KeptWeights.Choose(new Dictionary<int, double>
         {
             [2] = 0.7, [KeptWeights.PolishId(1, 1)] = 0.75, [KeptWeights.PolishId(1, 2)] = 0.76, [KeptWeights.PolishId(2, 1)] = 0.79,
