@@ -115,7 +115,8 @@ public sealed class ChdbEngine : IDisposable
 
     internal async Task<ChdbConnection> RentAsync(IReadOnlyList<KeyValuePair<string, string>> settings, CancellationToken cancellationToken)
     {
-        await _concurrency.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Resumes on the caller's scheduler: called from the engine's threads, the connection opens there (see EnginePriority).
+        await _concurrency.WaitAsync(cancellationToken).ConfigureAwait(true);
         try
         {
             var key = SettingsKey(settings);
@@ -201,16 +202,19 @@ public sealed class ChdbEngine : IDisposable
             s_engine = null;
         }
 
-        lock (_idle)
+        // Closing a connection is a call into chDB: on an engine thread, like every other (see EnginePriority).
+        Threads.Invoke(() =>
         {
-            foreach (var connection in _idle.Values.SelectMany(s => s))
+            lock (_idle)
             {
-                connection.Dispose();
+                foreach (var connection in _idle.Values.SelectMany(s => s))
+                {
+                    connection.Dispose();
+                }
+
+                _idle.Clear();
             }
-
-            _idle.Clear();
-        }
-
+        });
         Threads.Dispose();
     }
 }

@@ -98,10 +98,24 @@ internal sealed partial class ClickHouseHttpExecutor(ChdbEngine engine)
             return ClickHouseHttpResponse.Error(1, e.Message);
         }
 
+        return await engine.Threads.Run(
+            () => RentRunAndReturnAsync(settings, urlQuery, body, database, format ?? "TabSeparated", parameters, queryId, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs on the engine's threads from renting a connection to giving it back: opening and closing a connection are
+    /// calls into chDB too, and a thread chDB starts from a pool thread carries that thread's name (".NET TP Worker")
+    /// at the engine's lower priority, indistinguishable from the runtime's own workers.
+    /// </summary>
+    private async Task<ClickHouseHttpResponse> RentRunAndReturnAsync(
+        List<KeyValuePair<string, string>> settings, string? urlQuery, Stream body, string database, string format,
+        List<KeyValuePair<string, string>> parameters, string queryId, CancellationToken cancellationToken)
+    {
         ChdbConnection connection;
         try
         {
-            connection = await engine.RentAsync(settings, cancellationToken).ConfigureAwait(false);
+            connection = await engine.RentAsync(settings, cancellationToken).ConfigureAwait(true);
         }
         catch (ChdbException e)
         {
@@ -110,9 +124,7 @@ internal sealed partial class ClickHouseHttpExecutor(ChdbEngine engine)
 
         try
         {
-            var response = await engine.Threads.Run(
-                () => RunAsync(connection, urlQuery, body, database, format ?? "TabSeparated", parameters, cancellationToken),
-                cancellationToken).ConfigureAwait(false);
+            var response = await RunAsync(connection, urlQuery, body, database, format, parameters, cancellationToken).ConfigureAwait(true);
             response.Headers["X-ClickHouse-Query-Id"] = queryId;
             response.Headers["X-ClickHouse-Timezone"] = "UTC";
             response.Headers["X-ClickHouse-Server-Display-Name"] = "tao-embedded";

@@ -54,6 +54,9 @@ public sealed class EmbeddedStoreTests : IAsyncLifetime
             return Task.FromResult((NiceOf("thread-self"), started));
         }, CancellationToken.None);
         await _store.Client.ExecuteNonQueryAsync($"INSERT INTO {_db}.events SELECT number, 'x', now64(3), NULL FROM numbers(1000)");
+        // Settings no idle connection has: connections are opened for them, and those beyond the idle limit closed.
+        var fresh = new QueryOptions { CustomSettings = new Dictionary<string, object> { ["max_threads"] = 3 } };
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(i => _store.Client.ExecuteScalarAsync($"SELECT sum(number) FROM numbers({i + 100_000})", options: fresh)));
 
         Assert.Equal(normal, engineThread);
         Assert.Equal(normal, startedFromIt);
