@@ -3,7 +3,8 @@
 # alternating round by round so the machine's drift hits them all. Each variant is a fresh gateway process that takes
 # 30 s of load first, then 15 s measured (wrk, 2 threads, 64 connections); it prints req/s, p99, the gateway's CPU
 # (in cores, and in µs a request with the embedded engine's threads' part of it), its RSS with the anonymous part, and
-# its garbage collections (per second by generation, mean pause, share of the time paused) from its /metrics.
+# its garbage collections (per second by generation, mean pause, share of the time paused) and the managed memory it
+# allocated a request, from its /metrics.
 #
 #   tools/gateway-ab.sh ROUNDS on|off 'label|tao-binary-folder|ENV=value ...' ['label|folder|ENV ...' ...]
 #   e.g. tools/gateway-ab.sh 2 on 'pgo-off|artifacts/bin/Tao.Cli/release_linux-x64|X=1' \
@@ -30,21 +31,25 @@ engine_ticks() {
     rest=$0; sub(/^.*\) /, "", rest); split(rest, f, " ")
     if (comm !~ /^(\.NET|tao|Kestrel|Console)/) t+=f[12]+f[13]} END {print t+0}'
 }
-# gc_counts: the gateway's collections by generation and its total GC pause seconds (its /metrics, the runtime meter).
+# gc_counts: the gateway's collections by generation, its total GC pause seconds and the bytes it allocated (its /metrics,
+# the runtime meter).
 gc_counts() {
   curl -s "http://127.0.0.1:$gateway_port/metrics" | awk '
     /^dotnet_gc_collections_total/ {g=$0; sub(/.*gc_heap_generation="/, "", g); sub(/".*/, "", g); c[g]=$NF}
     /^dotnet_gc_pause_time_seconds_total/ {p=$NF}
-    END {printf "%d %d %d %.6f", c["gen0"], c["gen1"], c["gen2"], p}'
+    /^dotnet_gc_heap_total_allocated_bytes_total/ {a=$NF}
+    END {printf "%d %d %d %.6f %.0f", c["gen0"], c["gen1"], c["gen2"], p, a}'
 }
-# gc_rates BEFORE AFTER SECONDS: collections per second by generation and the mean pause.
+# gc_rates BEFORE AFTER SECONDS REQUESTS: collections per second by generation, the mean pause, and the managed bytes
+# allocated a request.
 gc_rates() {
-  read -r a0 a1 a2 ap <<< "$1"
-  read -r b0 b1 b2 bp <<< "$2"
+  read -r a0 a1 a2 ap aa <<< "$1"
+  read -r b0 b1 b2 bp ba <<< "$2"
   local n=$(( (b0 - a0) + (b1 - a1) + (b2 - a2) ))
   [ "$n" -gt 0 ] || n=1
   echo "GC $(echo "scale=1; ($b0 - $a0) / $3" | bc)/$(echo "scale=2; ($b1 - $a1) / $3" | bc)/$(echo "scale=2; ($b2 - $a2) / $3" | bc) per s (gen0/1/2)," \
-    "pause $(echo "scale=3; ($bp - $ap) * 1000 / $n" | bc) ms mean, $(echo "scale=1; ($bp - $ap) * 100 / $3" | bc) % of the time"
+    "pause $(echo "scale=3; ($bp - $ap) * 1000 / $n" | bc) ms mean, $(echo "scale=1; ($bp - $ap) * 100 / $3" | bc) % of the time;" \
+    "$(echo "scale=1; ($ba - $aa) / 1024 / $4" | bc) KiB allocated a request"
 }
 for round in $(seq 1 "$rounds"); do
   for spec in "$@"; do
@@ -72,7 +77,7 @@ for round in $(seq 1 "$rounds"); do
     anon=$(awk '/RssAnon/{print int($2/1024)}' "/proc/$pid/status")
     echo "round $round $label: $result, gateway CPU $(echo "scale=2; ($cpu1-$cpu0)/100/15" | bc) cores" \
       "($(echo "($cpu1-$cpu0)*10000/($rps*15)" | bc) µs a request, $(echo "($engine1-$engine0)*10000/($rps*15)" | bc) of them the engine's threads)," \
-      "RSS $rss MiB ($anon anonymous); $(gc_rates "$gc0" "$gc1" 15)"
+      "RSS $rss MiB ($anon anonymous); $(gc_rates "$gc0" "$gc1" 15 $((rps * 15)))"
     stop_gateway
   done
 done

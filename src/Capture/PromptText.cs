@@ -332,25 +332,41 @@ public static class PromptText
     /// <summary>Hash of the prompt with case and runs of white space ignored (XxHash64, stable across processes).</summary>
     public static ulong Hash(string prompt)
     {
-        var normalised = new StringBuilder(prompt.Length);
-        var pendingSpace = false;
-        foreach (var c in prompt)
+        // Normalised into pooled buffers: it runs for every captured call.
+        var normalised = System.Buffers.ArrayPool<char>.Shared.Rent(Math.Max(1, prompt.Length));
+        byte[]? utf8 = null;
+        try
         {
-            if (char.IsWhiteSpace(c))
+            var length = 0;
+            var pendingSpace = false;
+            foreach (var c in prompt)
             {
-                pendingSpace = normalised.Length > 0;
-                continue;
+                if (char.IsWhiteSpace(c))
+                {
+                    pendingSpace = length > 0;
+                    continue;
+                }
+
+                if (pendingSpace)
+                {
+                    normalised[length++] = ' ';
+                    pendingSpace = false;
+                }
+
+                normalised[length++] = char.ToLowerInvariant(c);
             }
 
-            if (pendingSpace)
-            {
-                normalised.Append(' ');
-                pendingSpace = false;
-            }
-
-            normalised.Append(char.ToLowerInvariant(c));
+            utf8 = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(1, Encoding.UTF8.GetMaxByteCount(length)));
+            var bytes = Encoding.UTF8.GetBytes(normalised, 0, length, utf8, 0);
+            return System.IO.Hashing.XxHash64.HashToUInt64(utf8.AsSpan(0, bytes));
         }
-
-        return System.IO.Hashing.XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(normalised.ToString()));
+        finally
+        {
+            System.Buffers.ArrayPool<char>.Shared.Return(normalised);
+            if (utf8 is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(utf8);
+            }
+        }
     }
 }

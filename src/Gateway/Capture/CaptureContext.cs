@@ -16,7 +16,12 @@ internal sealed class CaptureContext(
     Caller caller, ResolvedModel model, string? task, string cluster, int cap)
 {
     private const int MaxParsedBodyBytes = 16 * 1024 * 1024;
-    private ArrayBufferWriter<byte>? _body;
+    private const int FirstBodyBuffer = 4096;
+
+    // A buffered (non-streamed) response, in an array rented from the shared pool and returned once parsed: every call
+    // with capture on passes through here, and a buffer grown by doubling was a third of what capture allocated.
+    private byte[]? _body;
+    private int _bodyLength;
     private SseReassembler? _sse;
     private long _bytesSeen;
     private long? _contentLength;
@@ -72,7 +77,8 @@ internal sealed class CaptureContext(
         }
         else
         {
-            _body = new ArrayBufferWriter<byte>();
+            ReturnBody();
+            _body = ArrayPool<byte>.Shared.Rent(contentLength is > 0 and <= MaxParsedBodyBytes ? (int)contentLength : FirstBodyBuffer);
         }
     }
 
@@ -82,7 +88,7 @@ internal sealed class CaptureContext(
     /// </summary>
     public void ResetResponse()
     {
-        _body = null;
+        ReturnBody();
         _sse = null;
         _bytesSeen = 0;
         _contentLength = null;
@@ -118,9 +124,18 @@ internal sealed class CaptureContext(
 
         if (_body is not null)
         {
-            if (_body.WrittenCount + bytes.Length <= MaxParsedBodyBytes)
+            if (_bodyLength + bytes.Length <= MaxParsedBodyBytes)
             {
-                _body.Write(bytes);
+                if (_bodyLength + bytes.Length > _body.Length)
+                {
+                    var grown = ArrayPool<byte>.Shared.Rent(Math.Max(_body.Length * 2, _bodyLength + bytes.Length));
+                    _body.AsSpan(0, _bodyLength).CopyTo(grown);
+                    ArrayPool<byte>.Shared.Return(_body);
+                    _body = grown;
+                }
+
+                bytes.CopyTo(_body.AsSpan(_bodyLength));
+                _bodyLength += bytes.Length;
             }
             else
             {
@@ -134,14 +149,16 @@ internal sealed class CaptureContext(
     /// <summary>Folds a buffered (non-streamed) response body into the summary.</summary>
     public void ParseBufferedBody()
     {
-        if (_body is null || _body.WrittenCount == 0 || _bodyOverflow)
+        if (_body is null || _bodyLength == 0 || _bodyOverflow)
         {
+            ReturnBody();
             return;
         }
 
         try
         {
-            using var document = JsonDocument.Parse(_body.WrittenMemory);
+            // The document reads the rented array in place; nothing of it outlives the using (the summary keeps strings).
+            using var document = JsonDocument.Parse(_body.AsMemory(0, _bodyLength));
             switch (Endpoint)
             {
                 case ApiSurface.Responses:
@@ -159,8 +176,20 @@ internal sealed class CaptureContext(
         {
             // Not JSON (or cut short): the record keeps status and timings.
         }
+        finally
+        {
+            ReturnBody();
+        }
+    }
 
-        _body = null;
+    private void ReturnBody()
+    {
+        if (_body is { } body)
+        {
+            _body = null;
+            _bodyLength = 0;
+            ArrayPool<byte>.Shared.Return(body);
+        }
     }
 
     /// <summary>True for the first caller only: a call yields exactly one record.</summary>

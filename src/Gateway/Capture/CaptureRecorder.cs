@@ -103,8 +103,8 @@ internal sealed partial class CaptureRecorder(
             PromptHash = PromptText.Hash(prompt),
             ResponseText = responseText,
             FinishReason = summary.FinishReason ?? string.Empty,
-            ToolCalls = summary.ToolCalls(arguments => redactor.Apply(context.Caller.Key?.Redact, arguments)),
-            Choices = summary.Choices.Select(c => redactor.Apply(context.Caller.Key?.Redact, c)).ToList(),
+            ToolCalls = summary.HasToolCalls ? ToolCallsOf(summary, context.Caller.Key?.Redact) : [],
+            Choices = summary.HasChoices ? ChoicesOf(summary, context.Caller.Key?.Redact) : [],
             Reasoning = redactor.Apply(context.Caller.Key?.Redact, summary.Reasoning),
             Refusal = redactor.Apply(context.Caller.Key?.Redact, summary.Refusal),
             ResponseFormat = ResponseFormat(root),
@@ -122,6 +122,12 @@ internal sealed partial class CaptureRecorder(
             Attempts = context.Attempts,
         };
     }
+
+    // Apart from Build, so that the closures over the key's choice are made only for the calls that have tool calls or
+    // several choices, not for every call (a lambda over one of Build's parameters is allocated as Build starts).
+    private List<CaptureToolCall> ToolCallsOf(ResponseSummary summary, bool? redact) => summary.ToolCalls(arguments => redactor.Apply(redact, arguments));
+
+    private List<string> ChoicesOf(ResponseSummary summary, bool? redact) => summary.Choices.Select(c => redactor.Apply(redact, c)).ToList();
 
     /// <summary>
     /// The answer format the caller asked for: Chat Completions' response_format, or the Responses API's text.format —
@@ -161,16 +167,32 @@ internal sealed partial class CaptureRecorder(
     /// </summary>
     private string WriteRequest(JsonElement root, int cap, bool? redact, out bool cut)
     {
-        var buffer = new ArrayBufferWriter<byte>(1024);
+        // A buffer and writer each thread keeps (as CaptureWriter does for the record): a new pair per call, grown from
+        // 1 KiB, was the largest single allocation capture made.
+        var (buffer, json) = t_requestWriter ??= (new ArrayBufferWriter<byte>(4096), new Utf8JsonWriter(Stream.Null));
+        buffer.ResetWrittenCount();
+        json.Reset(buffer);
         var truncated = false;
-        using (var json = new Utf8JsonWriter(buffer))
+        try
         {
             WriteElement(json, root, buffer, cap, redact, ref truncated);
+            json.Flush();
+            cut = truncated;
+            return Encoding.UTF8.GetString(buffer.WrittenSpan);
         }
-
-        cut = truncated;
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        finally
+        {
+            if (buffer.Capacity > KeptRequestBufferBytes)
+            {
+                t_requestWriter = null; // a buffer grown for an unusually large request is not kept by the thread
+            }
+        }
     }
+
+    private const int KeptRequestBufferBytes = 256 * 1024;
+
+    [ThreadStatic]
+    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Json)? t_requestWriter;
 
     private void WriteElement(Utf8JsonWriter json, JsonElement element, ArrayBufferWriter<byte> buffer, int cap, bool? redact, ref bool cut)
     {
