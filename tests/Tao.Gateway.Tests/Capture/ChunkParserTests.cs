@@ -29,6 +29,40 @@ public sealed class ChunkParserTests
     }
 
     [Fact]
+    public void AnswerText_WholeOrInPieces_ReadsTheSame_AndIsCutAtTheCap()
+    {
+        var whole = Parse("""{"choices":[{"index":0,"message":{"content":"The answer is 42."}}]}""");
+        var pieces = Parse(
+            """{"choices":[{"index":0,"delta":{"content":"The "}}]}""",
+            """{"choices":[{"index":0,"delta":{"content":"answer"}}]}""",
+            """{"choices":[{"index":0,"delta":{"content":" is 42."}}]}""");
+        var cut = new ResponseSummary();
+        cut.Append(0, "abcdef", cap: 4);
+        cut.Append(0, "gh", cap: 4);
+
+        Assert.Equal("The answer is 42.", whole.Text);
+        Assert.Same(whole.Text, whole.Text); // made a string once, however often it is read
+        Assert.Equal("The answer is 42.", pieces.Text);
+        Assert.Equal("answer is 42.", pieces.TextFrom(4));
+        Assert.Equal(17, pieces.Length);
+        Assert.Equal("abcd", cut.Text);
+        Assert.True(cut.Truncated);
+    }
+
+    [Fact]
+    public void ToolCallArguments_InPiecesThenReplacedWhole_KeepOnlyTheWhole()
+    {
+        var summary = new ResponseSummary();
+        summary.ToolCall(0, "call_1", "lookup", "{\"q\":", 1000);
+        summary.ToolCall(0, null, null, "\"x\"}", 1000);
+        var streamed = summary.ToolCalls(a => a).Single().Arguments;
+        summary.ToolCall(0, null, null, "{\"q\":\"y\"}", 1000, replace: true);
+
+        Assert.Equal("{\"q\":\"x\"}", streamed);
+        Assert.Equal("{\"q\":\"y\"}", summary.ToolCalls(a => a).Single().Arguments);
+    }
+
+    [Fact]
     public void LogProbTokensAsText_GiveNoTokenIds_AndTheChoicesOwnIdsWin()
     {
         var text = Parse("""{"choices":[{"index":0,"message":{"content":"Hi"},"logprobs":{"content":[{"token":"Hi","logprob":-0.1}]}}]}""");
