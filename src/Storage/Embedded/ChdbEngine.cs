@@ -202,19 +202,19 @@ public sealed class ChdbEngine : IDisposable
             s_engine = null;
         }
 
-        // Closing a connection is a call into chDB: on an engine thread, like every other (see EnginePriority).
-        Threads.Invoke(() =>
+        // On the disposing thread, not queued to the engine's threads and waited for: with that wait, a fresh clone's
+        // test run hung once (2026-12-05; every thread parked, cause not proven — a close queued behind the engine's
+        // threads widens the window in which the process's next engine boots while this one's connections are open).
+        lock (_idle)
         {
-            lock (_idle)
+            foreach (var connection in _idle.Values.SelectMany(s => s))
             {
-                foreach (var connection in _idle.Values.SelectMany(s => s))
-                {
-                    connection.Dispose();
-                }
-
-                _idle.Clear();
+                connection.Dispose();
             }
-        });
+
+            _idle.Clear();
+        }
+
         Threads.Dispose();
     }
 }

@@ -35,22 +35,6 @@ internal sealed class EngineThreads : TaskScheduler, IDisposable
     public Task<T> Run<T>(Func<Task<T>> work, CancellationToken cancellationToken) =>
         Task.Factory.StartNew(work, cancellationToken, TaskCreationOptions.DenyChildAttach, this).Unwrap();
 
-    /// <summary>Runs <paramref name="work"/> on an engine thread and waits for it (inline when already on one).</summary>
-    public void Invoke(Action work)
-    {
-        if (t_owner == this)
-        {
-            work();
-            return;
-        }
-
-        Run(() =>
-        {
-            work();
-            return Task.FromResult(true);
-        }, CancellationToken.None).GetAwaiter().GetResult();
-    }
-
     protected override void QueueTask(Task task) => _queue.Add(task);
 
     protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) =>
