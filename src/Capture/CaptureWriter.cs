@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using Tao.Capture.Spool;
 
@@ -11,31 +10,25 @@ namespace Tao.Capture;
 /// </summary>
 public sealed class CaptureWriter(CaptureSpool spool, CaptureMetrics metrics)
 {
-    // A buffer that grew for an unusually large record is dropped rather than kept by the thread.
-    private const int KeptBufferBytes = 256 * 1024;
+    private static readonly JsonWriterOptions s_options = new() { SkipValidation = true };
 
     [ThreadStatic]
-    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Json)? t_serializer;
+    private static ReusableJsonBuffer? t_serializer;
 
     /// <summary>Returns false when the record was dropped because the spool's disk budget is exhausted.</summary>
     public bool Write(CaptureRecord record)
     {
-        var (buffer, json) = t_serializer ??= NewSerializer();
-        buffer.ResetWrittenCount();
-        json.Reset(buffer);
+        var serializer = ReusableJsonBuffer.Take(ref t_serializer, s_options);
         long position;
         try
         {
-            JsonSerializer.Serialize(json, record, CaptureJson.Default.CaptureRecord);
-            json.Flush();
-            position = spool.Append(record.RequestId, buffer.WrittenSpan);
+            JsonSerializer.Serialize(serializer.Json, record, CaptureJson.Default.CaptureRecord);
+            serializer.Json.Flush();
+            position = spool.Append(record.RequestId, serializer.Buffer.WrittenSpan);
         }
         finally
         {
-            if (buffer.Capacity > KeptBufferBytes)
-            {
-                t_serializer = null;
-            }
+            ReusableJsonBuffer.Release(ref t_serializer);
         }
 
         if (position < 0)
@@ -46,12 +39,6 @@ public sealed class CaptureWriter(CaptureSpool spool, CaptureMetrics metrics)
 
         metrics.Captured.Add(1);
         return true;
-    }
-
-    private static (ArrayBufferWriter<byte>, Utf8JsonWriter) NewSerializer()
-    {
-        var buffer = new ArrayBufferWriter<byte>(8 * 1024);
-        return (buffer, new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }));
     }
 
     /// <summary>Appends feedback to the same spool, so it is as durable as the calls it rates.</summary>

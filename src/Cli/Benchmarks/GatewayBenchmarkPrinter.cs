@@ -193,12 +193,13 @@ internal static class GatewayBenchmarkPrinter
 
         foreach (var start in report.ColdStarts.Where(_ => warm > 0))
         {
-            var first5 = start.Mean(0, 5) / warm;
+            var firstSeconds = start.Mean(0, 5);
+            var first5 = firstSeconds / warm;
             Target(text, string.Create(Inv, $"a new process at 90 % of its warm throughput within 5 s of load (warm-up {start.WarmUpSeconds:0.#} s)"), first5 / 0.9, 1, "",
                 string.Create(Inv, $"its first 5 s averaged {first5:P0} of warm; a one-second window first reached 90 % (and two in three after it did) " +
                                    $"at second {start.SecondsTo(0.9, warm)?.ToString(Inv) ?? "—"}; it answered /healthz {start.Healthy.TotalSeconds:0.0} s after it started; " +
                                    $"against its own windows at seconds 10–30, measured the same way (new connections each second, which a " +
-                                   $"steady run does not pay), its first 5 s were {start.Mean(0, 5) / start.Mean(10, 30):P0}"));
+                                   $"steady run does not pay), its first 5 s were {firstSeconds / start.Mean(10, 30):P0}"));
         }
 
         if (portkey is not null)

@@ -167,32 +167,25 @@ internal sealed partial class CaptureRecorder(
     /// </summary>
     private string WriteRequest(JsonElement root, int cap, bool? redact, out bool cut)
     {
-        // A buffer and writer each thread keeps (as CaptureWriter does for the record): a new pair per call, grown from
-        // 1 KiB, was the largest single allocation capture made.
-        var (buffer, json) = t_requestWriter ??= (new ArrayBufferWriter<byte>(4096), new Utf8JsonWriter(Stream.Null));
-        buffer.ResetWrittenCount();
-        json.Reset(buffer);
+        // The thread's own buffer and writer (as CaptureWriter's for the record): a new pair per call, grown from 1 KiB,
+        // was the largest single allocation capture made.
+        var writer = ReusableJsonBuffer.Take(ref t_requestWriter, default);
         var truncated = false;
         try
         {
-            WriteElement(json, root, buffer, cap, redact, ref truncated);
-            json.Flush();
+            WriteElement(writer.Json, root, writer.Buffer, cap, redact, ref truncated);
+            writer.Json.Flush();
             cut = truncated;
-            return Encoding.UTF8.GetString(buffer.WrittenSpan);
+            return Encoding.UTF8.GetString(writer.Buffer.WrittenSpan);
         }
         finally
         {
-            if (buffer.Capacity > KeptRequestBufferBytes)
-            {
-                t_requestWriter = null; // a buffer grown for an unusually large request is not kept by the thread
-            }
+            ReusableJsonBuffer.Release(ref t_requestWriter);
         }
     }
 
-    private const int KeptRequestBufferBytes = 256 * 1024;
-
     [ThreadStatic]
-    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Json)? t_requestWriter;
+    private static ReusableJsonBuffer? t_requestWriter;
 
     private void WriteElement(Utf8JsonWriter json, JsonElement element, ArrayBufferWriter<byte> buffer, int cap, bool? redact, ref bool cut)
     {
