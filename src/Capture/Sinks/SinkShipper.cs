@@ -15,8 +15,11 @@ public sealed partial class SinkShipper(CaptureSpool spool, ICaptureSink sink, I
     private const long MaxBatchBytes = 16L * 1024 * 1024;
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
 
-    // One batch's buffers, reused: a sink's DeliverAsync is done with the payloads when it returns (Kafka copies them
-    // into its messages, dead letters are written before it returns), so the next read may overwrite them.
+    // One batch's entries, reused; the payloads are borrowed from the spool's mapped segments (no copy) and a sink's
+    // DeliverAsync is done with them when it returns (Kafka copies them into its messages, the ClickHouse insert streams
+    // them, dead letters are written before it returns). The batch holds its segments mapped until it is cleared: after
+    // a commit, or by the next read. A batch left held at shutdown keeps its segments mapped until the process ends, so
+    // an insert still streaming after a cancelled delivery never reads unmapped memory.
     private readonly SpoolBatch _batch = new();
 
     public SinkStatus Status { get; } = new(sink.Name);
@@ -60,6 +63,7 @@ public sealed partial class SinkShipper(CaptureSpool spool, ICaptureSink sink, I
                 position = batch[^1].Next;
                 await spool.CommitAsync(sink.Name, position).ConfigureAwait(false);
                 Status.CommittedPosition = position;
+                _batch.Clear(); // segments retired by this commit unmap now rather than at the next read
                 Status.Healthy = true;
                 Status.LastSuccessAt = time.GetUtcNow();
                 backoff = TimeSpan.FromMilliseconds(100);

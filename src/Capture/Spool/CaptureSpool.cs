@@ -171,18 +171,18 @@ public sealed class CaptureSpool : IDisposable
     public List<SpoolEntry> Read(long from, int maxRecords, long maxBytes)
     {
         var entries = new List<SpoolEntry>();
-        Read(from, maxRecords, maxBytes, entries, arena: null);
+        Read(from, maxRecords, maxBytes, entries, batch: null);
         return entries;
     }
 
-    /// <summary>Reads into <paramref name="batch"/>'s reused buffers (cleared first); see <see cref="SpoolBatch"/>.</summary>
+    /// <summary>Reads into <paramref name="batch"/> (cleared first): payloads borrowed from the segments, see <see cref="SpoolBatch"/>.</summary>
     internal void Read(long from, int maxRecords, long maxBytes, SpoolBatch batch)
     {
         batch.Clear();
         Read(from, maxRecords, maxBytes, batch.Entries, batch);
     }
 
-    private void Read(long from, int maxRecords, long maxBytes, List<SpoolEntry> entries, SpoolBatch? arena)
+    private void Read(long from, int maxRecords, long maxBytes, List<SpoolEntry> entries, SpoolBatch? batch)
     {
         long bytes = 0;
         var position = from;
@@ -193,7 +193,7 @@ public sealed class CaptureSpool : IDisposable
             // It cannot be retired while this reader is in it: retiring waits for every sink's cursor to pass it.
             if (segment is null || position < segment.Base || position >= segment.End)
             {
-                segment = SegmentAt(position);
+                segment = SegmentAt(position, batch);
             }
 
             if (segment is null)
@@ -214,7 +214,7 @@ public sealed class CaptureSpool : IDisposable
                 }
 
                 position = segment.End; // continue in the next segment, whose base is this end
-                if (SegmentAt(position) is not { } next || ReferenceEquals(next, segment))
+                if (SegmentAt(position, batch) is not { } next || ReferenceEquals(next, segment))
                 {
                     break;
                 }
@@ -223,7 +223,7 @@ public sealed class CaptureSpool : IDisposable
                 continue;
             }
 
-            if (!segment.TryRead(position, arena, out var entry))
+            if (!segment.TryRead(position, batch, out var entry))
             {
                 position = segment.End;
                 continue;
@@ -382,19 +382,33 @@ public sealed class CaptureSpool : IDisposable
         }
     }
 
-    private SpoolSegment? SegmentAt(long position)
+    /// <summary>The segment holding <paramref name="position"/> (the oldest when it was retired), held for
+    /// <paramref name="batch"/> when one reads it; none once the spool is disposed.</summary>
+    private SpoolSegment? SegmentAt(long position, SpoolBatch? batch)
     {
         lock (_gate)
         {
-            for (var i = _segments.Count - 1; i >= 0; i--)
+            if (_disposed)
+            {
+                return null;
+            }
+
+            SpoolSegment? found = null;
+            for (var i = _segments.Count - 1; i >= 0 && found is null; i--)
             {
                 if (_segments[i].Base <= position)
                 {
-                    return _segments[i];
+                    found = _segments[i];
                 }
             }
 
-            return _segments.Count > 0 && position < _segments[0].Base ? _segments[0] : null;
+            found ??= _segments.Count > 0 && position < _segments[0].Base ? _segments[0] : null;
+            if (found is not null)
+            {
+                batch?.Hold(found);
+            }
+
+            return found;
         }
     }
 

@@ -1,37 +1,41 @@
 namespace Tao.Capture.Spool;
 
 /// <summary>
-/// Records read from the spool into buffers their reader keeps from batch to batch: the entry list and one byte arena
-/// that the payloads are slices of. A sink's shipper reads a batch every linger interval (thousands of records under
-/// load); a list and an array per record per batch were garbage the collector had to age through every generation
-/// (the lists large enough for the large-object heap). Entries and payloads are valid until the next read into it.
+/// Records read from the spool for one delivery, their payloads borrowed from the segments' mappings rather than
+/// copied. A sink's shipper reads a batch every linger interval (thousands of records, megabytes, under load); a copy
+/// of each batch cost a memcpy of every record and an arena the size of the largest batch kept for good on the large
+/// object heap, with the smaller arenas it outgrew left there as garbage until a full collection. The batch holds a
+/// reference on each segment its payloads lie in, so a segment retired or a spool disposed meanwhile stays mapped
+/// until the batch is cleared. Entries and payloads are valid until the next read into it or <see cref="Clear"/>.
 /// </summary>
 internal sealed class SpoolBatch
 {
-    private byte[] _bytes = new byte[64 * 1024];
-    private int _used;
+    private readonly List<SpoolSegment> _held = [];
 
     public List<SpoolEntry> Entries { get; } = [];
 
+    /// <summary>Forgets the entries and lets go of the segments they lay in.</summary>
     public void Clear()
     {
         Entries.Clear();
-        _used = 0;
-    }
-
-    /// <summary>A copy of <paramref name="payload"/> in the arena. A full arena is replaced by a larger one; the entries
-    /// already read keep the old one alive until the batch is cleared, so the arena grows to the largest batch once.</summary>
-    public ReadOnlyMemory<byte> Keep(ReadOnlySpan<byte> payload)
-    {
-        if (_bytes.Length - _used < payload.Length)
+        foreach (var segment in _held)
         {
-            _bytes = new byte[Math.Max(_bytes.Length * 2, _used + payload.Length)];
-            _used = 0;
+            segment.Release();
         }
 
-        payload.CopyTo(_bytes.AsSpan(_used));
-        var kept = _bytes.AsMemory(_used, payload.Length);
-        _used += payload.Length;
-        return kept;
+        _held.Clear();
+    }
+
+    /// <summary>Takes a reference on <paramref name="segment"/> for this batch unless it holds one already. Called
+    /// under the spool's lock, while the segment is listed and so still mapped.</summary>
+    public void Hold(SpoolSegment segment)
+    {
+        if (_held.Count > 0 && ReferenceEquals(_held[^1], segment) || _held.Contains(segment))
+        {
+            return;
+        }
+
+        segment.Retain();
+        _held.Add(segment);
     }
 }

@@ -31,6 +31,8 @@ internal sealed unsafe partial class SpoolSegment : IDisposable
     private long _flushedOffset;
     private long _prefaultedOffset;
     private static volatile bool s_populateWorks = OperatingSystem.IsLinux();
+    private readonly MappedMemory? _memory;
+    private int _references = 1; // the spool's own, given up by Dispose; a batch reading the segment holds another
     private bool _disposed;
 
     private SpoolSegment(string path, long basePosition, long capacity, MemoryMappedFile file, MemoryMappedViewAccessor view)
@@ -43,6 +45,7 @@ internal sealed unsafe partial class SpoolSegment : IDisposable
         byte* pointer = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
         _data = pointer + view.PointerOffset;
+        _memory = capacity <= int.MaxValue ? new MappedMemory(_data, (int)capacity) : null;
         _writeOffset = HeaderBytes;
         _flushedOffset = HeaderBytes;
     }
@@ -142,7 +145,9 @@ internal sealed unsafe partial class SpoolSegment : IDisposable
     /// Reads the record at <paramref name="position"/>. When the bytes there are not a valid record (a crash tore
     /// it), scans forward to the next valid one; <paramref name="entry"/> is default when none is left.
     /// </summary>
-    public bool TryRead(long position, SpoolBatch? arena, out SpoolEntry entry)
+    /// <remarks>With a <paramref name="batch"/> (which must hold this segment, see <see cref="SpoolBatch.Hold"/>) the
+    /// payload is a slice of the mapping; without one, a copy.</remarks>
+    public bool TryRead(long position, SpoolBatch? batch, out SpoolEntry entry)
     {
         var end = Volatile.Read(ref _writeOffset);
         var offset = position - Base + HeaderBytes;
@@ -155,7 +160,9 @@ internal sealed unsafe partial class SpoolSegment : IDisposable
                     Base + offset - HeaderBytes,
                     Base + offset + Footprint(length) - HeaderBytes,
                     new Guid(span.Slice(16, 16)),
-                    arena is null ? span[RecordHeaderBytes..].ToArray() : arena.Keep(span[RecordHeaderBytes..]));
+                    batch is null || _memory is null
+                        ? span[RecordHeaderBytes..].ToArray()
+                        : _memory.Memory.Slice((int)offset + RecordHeaderBytes, length));
                 return true;
             }
 
@@ -312,6 +319,23 @@ internal sealed unsafe partial class SpoolSegment : IDisposable
     [LibraryImport("libc", SetLastError = true)]
     private static partial int msync(nint address, nuint length, int flags);
 
+    /// <summary>Keeps the mapping past <see cref="Dispose"/> until <see cref="Release"/>. Only while the segment is
+    /// still the spool's (listed, not disposed).</summary>
+    public void Retain() => Interlocked.Increment(ref _references);
+
+    /// <summary>Gives up a reference from <see cref="Retain"/>; the last one unmaps the segment.</summary>
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _references) == 0)
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _view.Dispose();
+            _file.Dispose();
+        }
+    }
+
+    /// <summary>Syncs what was appended and gives the segment up: unmapped now, or when the last batch reading it is
+    /// done with its payloads.</summary>
     public void Dispose()
     {
         if (_disposed)
@@ -321,8 +345,22 @@ internal sealed unsafe partial class SpoolSegment : IDisposable
 
         Flush();
         _disposed = true;
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
-        _file.Dispose();
+        Release();
+    }
+
+    /// <summary>The mapping as memory, so a batch's payloads can be slices of it.</summary>
+    private sealed class MappedMemory(byte* data, int length) : System.Buffers.MemoryManager<byte>
+    {
+        public override Span<byte> GetSpan() => new(data, length);
+
+        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0) => new(data + elementIndex);
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+        }
     }
 }

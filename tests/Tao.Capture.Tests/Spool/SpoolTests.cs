@@ -335,13 +335,13 @@ public sealed class SpoolTests
     }
 
     [Fact]
-    public void ReadingIntoAReusedBatch_GivesEveryRecordIntact_AsTheArenaGrowsAndIsOverwritten()
+    public void ReadingIntoAReusedBatch_GivesEveryRecordIntact_BatchAfterBatchAcrossSegments()
     {
         using var spool = new CaptureSpool(Options(TestEngine.NewFolder("spool")));
         var from = spool.RegisterSink("sink");
         for (var i = 0; i < 2000; i++)
         {
-            spool.Append(Guid.NewGuid(), Payload(i, size: 10 + i % 700)); // the first batches outgrow the 64 KiB arena
+            spool.Append(Guid.NewGuid(), Payload(i, size: 10 + i % 700)); // ~750 KB: a dozen 64 KiB segments
         }
 
         var batch = new SpoolBatch();
@@ -362,6 +362,45 @@ public sealed class SpoolTests
         }
 
         Assert.Equal(2000, seen);
+    }
+
+    [Fact]
+    public async Task ABatchsPayloads_StayReadable_AfterTheirSegmentIsRetiredAndTheSpoolDisposed_UntilTheBatchIsCleared()
+    {
+        // The batch borrows its payloads from the segments' mappings: a commit that retires a segment (its file
+        // deleted) or the spool's disposal while a delivery still streams them must not unmap them under it.
+        var folder = TestEngine.NewFolder("spool");
+        var spool = new CaptureSpool(Options(folder));
+        var from = spool.RegisterSink("sink");
+        for (var i = 0; i < 400; i++)
+        {
+            spool.Append(Guid.NewGuid(), Payload(i, size: 500)); // ~210 KB: four 64 KiB segments
+        }
+
+        var batch = new SpoolBatch();
+        spool.Read(from, 150, long.MaxValue, batch);
+        Assert.Equal(150, batch.Entries.Count);
+        var firstSegment = Path.Combine(folder, SpoolSegment.FileName(0));
+        Assert.True(File.Exists(firstSegment));
+
+        await spool.CommitAsync("sink", batch.Entries[^1].Next);
+        Assert.False(File.Exists(firstSegment)); // retired: every sink has passed it
+        for (var i = 0; i < 150; i++)
+        {
+            Assert.Equal(Payload(i, size: 500), batch.Entries[i].Payload.ToArray());
+        }
+
+        spool.Dispose();
+        for (var i = 0; i < 150; i++)
+        {
+            Assert.Equal(Payload(i, size: 500), batch.Entries[i].Payload.ToArray());
+        }
+
+        batch.Clear();
+        Assert.Empty(batch.Entries);
+        var after = new SpoolBatch();
+        spool.Read(from, 10, long.MaxValue, after); // a disposed spool reads nothing rather than unmapped memory
+        Assert.Empty(after.Entries);
     }
 
     /// <summary>Resident KiB of this process's mappings of the spool's segment files (Linux /proc/self/smaps).</summary>
