@@ -1,13 +1,12 @@
 using System.Collections.Concurrent;
-using Microsoft.ML.Tokenizers;
 
 namespace Tao.Gateway.Capture;
 
-/// <summary>Counts tokens with Microsoft.ML.Tokenizers when an upstream reports no usage (the record says so).</summary>
+/// <summary>Counts tokens in the model's tiktoken encoding when an upstream reports no usage (the record says so).</summary>
 internal sealed class TokenEstimator
 {
     private const int ChatOverheadPerMessage = 3;
-    private readonly ConcurrentDictionary<string, Tokenizer> _tokenizers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<TiktokenCounter>> _counters = new(StringComparer.Ordinal);
 
     public int Count(string text, string? encoding)
     {
@@ -17,8 +16,8 @@ internal sealed class TokenEstimator
         }
 
         var name = encoding is "cl100k_base" ? "cl100k_base" : "o200k_base";
-        var tokenizer = _tokenizers.GetOrAdd(name, n => TiktokenTokenizer.CreateForEncoding(n));
-        return tokenizer.CountTokens(text);
+        // Lazy: concurrent first calls load a vocabulary once, not once each.
+        return _counters.GetOrAdd(name, n => new Lazy<TiktokenCounter>(() => TiktokenCounter.Create(n))).Value.Count(text);
     }
 
     /// <summary>Chat prompts carry a few formatting tokens per message beyond their text.</summary>
