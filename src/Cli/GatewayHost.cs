@@ -53,6 +53,11 @@ internal sealed class GatewayHost : IAsyncDisposable
             }
 
             app = GatewayApp.Build(configuration, store);
+            // The start's one-off work (the warm-up's throwaway gateway, the store's migration) leaves garbage the
+            // collector frees in place, never returning the large-object heap's share: compacted once, here, before
+            // the gateway listens, the process does not carry it under load.
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             await app.StartAsync(cancellationToken);
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
             return new GatewayHost(store, app, addresses);
