@@ -197,7 +197,7 @@ internal sealed partial class TiktokenCounter
     {
         var max = Encoding.UTF8.GetMaxByteCount(piece.Length);
         byte[]? rented = null;
-        var buffer = max <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        var buffer = max <= 512 ? stackalloc byte[max] : (rented = ArrayPool<byte>.Shared.Rent(max));
         try
         {
             var bytes = buffer[..Utf8(piece, buffer)];
