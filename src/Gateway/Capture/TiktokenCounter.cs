@@ -86,7 +86,8 @@ internal sealed partial class TiktokenCounter
 
     /// <summary>
     /// Reads a vocabulary in the data packages' form: deflated text, an optional "Capacity: N" line, then one token per
-    /// line in base64, its rank the line's number (a line may also carry "base64 rank", tiktoken's own file form).
+    /// line in base64, its rank the line's number (an empty line is a rank with no token). The tokens' bytes land one
+    /// after the other in rank order, so a rank's bytes are found without a table of their own.
     /// </summary>
     private static TiktokenCounter Load(string assembly, string resource, Regex pieces, string[] specialTokens)
     {
@@ -94,55 +95,25 @@ internal sealed partial class TiktokenCounter
             ?? throw new InvalidOperationException($"{assembly} has no resource {resource}");
         using var reader = new StreamReader(new DeflateStream(compressed, CompressionMode.Decompress), Encoding.ASCII);
         var bytes = new ArrayBufferWriter<byte>(2 * 1024 * 1024);
-        var ranked = new List<(int Rank, int Start, int Length)>(200_000);
+        var starts = new List<int>(200_001) { 0 };
         var line = reader.ReadLine();
         if (line is not null && line.StartsWith("Capacity: ", StringComparison.Ordinal))
         {
             line = reader.ReadLine();
         }
 
-        var maxRank = -1;
-        for (var number = 0; line is not null; line = reader.ReadLine(), number++)
+        for (; line is not null; line = reader.ReadLine())
         {
-            if (line.Length == 0)
+            if (!Convert.TryFromBase64Chars(line, bytes.GetSpan(line.Length), out var written))
             {
-                continue;
+                throw new InvalidDataException($"{resource}: the token of rank {starts.Count - 1} is not base64");
             }
 
-            var space = line.IndexOf(' ', StringComparison.Ordinal);
-            var rank = space < 0 ? number : int.Parse(line.AsSpan(space + 1), System.Globalization.CultureInfo.InvariantCulture);
-            var text = space < 0 ? line.AsSpan() : line.AsSpan(0, space);
-            var span = bytes.GetSpan(text.Length);
-            if (!Convert.TryFromBase64Chars(text, span, out var written))
-            {
-                throw new InvalidDataException($"{resource}: line {number + 1} is not base64");
-            }
-
-            ranked.Add((rank, bytes.WrittenCount, written));
             bytes.Advance(written);
-            maxRank = Math.Max(maxRank, rank);
+            starts.Add(bytes.WrittenCount);
         }
 
-        // Tokens laid out by rank, so a rank's bytes are found without a table of their own.
-        ranked.Sort((a, b) => a.Rank.CompareTo(b.Rank));
-        var written2 = bytes.WrittenSpan;
-        var laidOut = new byte[written2.Length];
-        var starts = new int[maxRank + 2];
-        var at = 0;
-        var next = 0;
-        for (var rank = 0; rank <= maxRank; rank++)
-        {
-            starts[rank] = at;
-            if (next < ranked.Count && ranked[next].Rank == rank)
-            {
-                written2.Slice(ranked[next].Start, ranked[next].Length).CopyTo(laidOut.AsSpan(at));
-                at += ranked[next].Length;
-                next++;
-            }
-        }
-
-        starts[maxRank + 1] = at;
-        return new TiktokenCounter(pieces, specialTokens, laidOut, starts);
+        return new TiktokenCounter(pieces, specialTokens, bytes.WrittenSpan.ToArray(), [.. starts]);
     }
 
     /// <summary>The number of tokens <paramref name="text"/> encodes to; a special token written in it counts as one.</summary>
