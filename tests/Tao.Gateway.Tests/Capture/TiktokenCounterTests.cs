@@ -65,40 +65,31 @@ public sealed class TiktokenCounterTests
             .Select(c => c.ToString()).Append("🙂").Append("👍🏽").ToArray();
         for (var i = 0; i < 300; i++)
         {
-            var length = random.Next(1, i % 50 == 0 ? 2000 : 200);
-            var text = new StringBuilder(length);
-            for (var j = 0; j < length; j++)
-            {
-                text.Append(alphabet[random.Next(alphabet.Length)]);
-            }
-
-            yield return text.ToString();
+            yield return RandomText(random, random.Next(1, i % 50 == 0 ? 2000 : 200), alphabet);
         }
 
-        const string units = "abc XYZ 123 ,.;\n éü数据🙂👍🏽";
+        var units = "abc XYZ 123 ,.;\n éü数据🙂👍🏽".Select(c => c.ToString()).ToArray();
         for (var i = 0; i < 100; i++)
         {
-            var text = new StringBuilder();
-            var length = random.Next(1, 300);
-            for (var j = 0; j < length; j++)
-            {
-                text.Append(units[random.Next(units.Length)]);
-            }
-
-            yield return text.ToString();
+            yield return RandomText(random, random.Next(1, 300), units);
         }
 
         // Words of random letters only: long runs of one piece kind, many with no token of their own.
+        var letters = Enumerable.Range('a', 26).Select(c => ((char)c).ToString()).ToArray();
         for (var i = 0; i < 100; i++)
         {
-            var text = new StringBuilder();
-            var length = random.Next(200, 1200);
-            for (var j = 0; j < length; j++)
-            {
-                text.Append((char)('a' + random.Next(26)));
-            }
-
-            yield return text.ToString();
+            yield return RandomText(random, random.Next(200, 1200), letters);
         }
+    }
+
+    private static string RandomText(Random random, int length, string[] pieces)
+    {
+        var text = new StringBuilder(length);
+        for (var i = 0; i < length; i++)
+        {
+            text.Append(pieces[random.Next(pieces.Length)]);
+        }
+
+        return text.ToString();
     }
 }
