@@ -30,7 +30,7 @@ internal sealed class SpoolBatch
     /// under the spool's lock, while the segment is listed and so still mapped.</summary>
     public void Hold(SpoolSegment segment)
     {
-        if (_held.Count > 0 && ReferenceEquals(_held[^1], segment) || _held.Contains(segment))
+        if (_held.Contains(segment)) // a batch spans one segment or two
         {
             return;
         }
