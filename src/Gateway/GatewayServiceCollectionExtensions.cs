@@ -1,10 +1,9 @@
-using System.Text.Json;
 using Tao.Capture;
 using Tao.Gateway.Admin;
 using Tao.Gateway.Auth;
 using Tao.Gateway.Capture;
-using Tao.Gateway.OpenAi;
 using Tao.Gateway.Health;
+using Tao.Gateway.OpenAi;
 using Tao.Gateway.Proxy;
 using Tao.Gateway.Routing;
 using Tao.Gateway.Settings;
@@ -59,11 +58,7 @@ public static class GatewayServiceCollectionExtensions
             .AddTransforms<ProxyTransforms>();
 
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        services.ConfigureHttpJsonOptions(o =>
-        {
-            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
-            o.SerializerOptions.DictionaryKeyPolicy = null;
-        });
+        services.ConfigureHttpJsonOptions(o => GatewayJson.Configure(o.SerializerOptions));
         return services;
     }
 

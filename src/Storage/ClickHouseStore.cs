@@ -41,6 +41,11 @@ public sealed class ClickHouseStore : IAsyncDisposable
     /// <summary>The embedded engine, when there is one (the SQL verifier of the trainer runs candidates on it).</summary>
     public ChdbEngine? Engine => _engine;
 
+    // ClickHouse.Driver finds constructors by reflection: System.Tuple<double, double>'s for its Point type when its first
+    // reader opens, Dictionary<string, string>'s (with a capacity) for the schema's Map(String, String) columns. A Native
+    // AOT build (src/GatewayServer) keeps them only when told to; tests/Tao.Deploy.Tests/NativeGatewayTests.cs runs both.
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors, typeof(Tuple<double, double>))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors, typeof(Dictionary<string, string>))]
     public static async Task<ClickHouseStore> OpenAsync(ClickHouseOptions options, CancellationToken cancellationToken = default)
     {
         options.Validate();

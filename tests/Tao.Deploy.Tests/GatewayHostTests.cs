@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using Tao.Cli;
+using Tao.Gateway.Hosting;
+using Tao.Hosting;
 using Tao.Storage;
 using Tao.Tests;
 

@@ -1,4 +1,4 @@
-using Tao.Cli;
+using Tao.Gateway.Hosting;
 using Tao.Storage;
 using Tao.Storage.Schema;
 using Tao.Tests;

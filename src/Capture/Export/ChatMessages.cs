@@ -66,10 +66,10 @@ internal static class ChatMessages
                 copy["tool_call_id"] = callId.DeepClone();
             }
 
-            conversation.Add(copy);
+            conversation.Add((JsonNode)copy);
         }
 
-        conversation.Add(new JsonObject { ["role"] = "assistant", ["content"] = answer });
+        conversation.Add((JsonNode)new JsonObject { ["role"] = "assistant", ["content"] = answer });
         return conversation;
     }
 
@@ -100,10 +100,10 @@ internal static class ChatMessages
                 return null;
             }
 
-            conversation.Add(new JsonObject { ["role"] = role, ["content"] = turn.Content });
+            conversation.Add((JsonNode)new JsonObject { ["role"] = role, ["content"] = turn.Content });
         }
 
-        conversation.Add(new JsonObject { ["role"] = "assistant", ["content"] = answer });
+        conversation.Add((JsonNode)new JsonObject { ["role"] = "assistant", ["content"] = answer });
         return conversation;
     }
 

@@ -183,7 +183,13 @@ public sealed class DatasetExporter(ClickHouseStore store)
 
     private static async Task WriteLineAsync(Stream output, JsonObject line, byte[] newline, CancellationToken cancellationToken)
     {
-        await output.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(line), cancellationToken).ConfigureAwait(false);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            line.WriteTo(writer);
+        }
+
+        await output.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
         await output.WriteAsync(newline, cancellationToken).ConfigureAwait(false);
     }
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Tao.Cli.Commands;
+using Tao.Gateway.Hosting;
 using Tao.Hosting;
 using Yarp.ReverseProxy.Configuration;
 
@@ -44,7 +44,7 @@ internal static class YarpBaseline
         command.SetAction(async (result, cancellationToken) =>
         {
             await using var app = await StartAsync(result.GetValue(port), new Uri(result.GetValue(upstream)!, UriKind.Absolute));
-            await GatewayCommand.WaitForShutdownAsync(cancellationToken);
+            await GatewayHost.WaitForShutdownAsync(cancellationToken);
             await app.StopAsync(CancellationToken.None);
             return 0;
         });

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Tao.Capture.Export;
+using Tao.Hosting;
 using Tao.Storage;
 
 namespace Tao.Cli.Commands;

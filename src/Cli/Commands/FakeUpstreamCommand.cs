@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tao.Bench;
+using Tao.Gateway.Hosting;
 
 namespace Tao.Cli.Commands;
 
@@ -19,7 +20,7 @@ internal static class FakeUpstreamCommand
         {
             await using var upstream = await FakeUpstream.StartAsync(result.GetValue(port));
             Console.WriteLine($"fake upstream listening on {upstream.Address}");
-            await GatewayCommand.WaitForShutdownAsync(cancellationToken);
+            await GatewayHost.WaitForShutdownAsync(cancellationToken);
             return 0;
         });
         return command;

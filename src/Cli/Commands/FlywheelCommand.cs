@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Net.Http.Headers;
 using Tao.Flywheel;
+using Tao.Gateway.Hosting;
+using Tao.Hosting;
 using Tao.Storage;
 using Tao.Storage.Schema;
 
@@ -28,7 +30,7 @@ internal static class FlywheelCommand
             await using var app = FlywheelApp.Build(configuration, store);
             await app.StartAsync(cancellationToken);
             Console.WriteLine($"flywheel status on {string.Join(", ", app.Urls)}/flywheel/status");
-            await GatewayCommand.WaitForShutdownAsync(cancellationToken);
+            await GatewayHost.WaitForShutdownAsync(cancellationToken);
             await app.StopAsync();
             return 0;
         });

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Tao.Gateway.Hosting;
+using Tao.Hosting;
 
 namespace Tao.Cli.Commands;
 
@@ -17,57 +19,8 @@ internal static class GatewayCommand
         {
             data, config, urls,
         };
-        command.SetAction(async (result, cancellationToken) =>
-        {
-            var overrides = new Dictionary<string, string?>();
-            if (result.GetValue(urls) is { } u)
-            {
-                overrides["Tao:Gateway:Urls"] = u;
-            }
-
-            var configuration = TaoConfiguration.Build(result.GetValue(data), result.GetValue(config) ?? [], overrides);
-            GatewayHost started;
-            try
-            {
-                started = await GatewayHost.StartAsync(configuration, cancellationToken);
-            }
-            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
-            {
-                Console.Error.WriteLine($"tao gateway: {e.Message} Another process listens there; choose other addresses with --urls.");
-                return 2;
-            }
-
-            await using var host = started;
-            Console.WriteLine($"gateway listening on {string.Join(", ", host.Addresses)}");
-            Console.WriteLine(host.Store.IsEmbedded ? $"store: embedded ClickHouse in {host.Store.Options.EmbeddedPath}" : $"store: {host.Store.Options.Url}");
-            foreach (var line in EmbeddedStoreNotice.Lines(host.Store))
-            {
-                Console.WriteLine(line);
-            }
-
-            await WaitForShutdownAsync(cancellationToken);
-            return 0;
-        });
+        command.SetAction((result, cancellationToken) => GatewayHost.RunAsync(
+            TaoConfiguration.ForGateway(result.GetValue(data), result.GetValue(config) ?? [], result.GetValue(urls)), "tao gateway", cancellationToken));
         return command;
-    }
-
-    /// <summary>
-    /// Waits for Ctrl+C or SIGTERM (or the command's cancellation). ASP.NET Core's console lifetime takes SIGTERM to
-    /// stop its host and keeps the process alive for Main to finish, so the command must hear the signal itself too,
-    /// or a service manager's stop would leave the process running until it is killed.
-    /// </summary>
-    public static async Task WaitForShutdownAsync(CancellationToken cancellationToken)
-    {
-        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void OnSignal(System.Runtime.InteropServices.PosixSignalContext context)
-        {
-            context.Cancel = true; // shut down in order (drain, flush the spool) instead of exiting on the spot
-            stop.TrySetResult();
-        }
-
-        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, OnSignal);
-        using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, OnSignal);
-        using var registration = cancellationToken.Register(() => stop.TrySetResult());
-        await stop.Task;
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Tao.Flywheel;
+using Tao.Hosting;
 using Tao.Storage;
 using Tao.Trainer.Checkpoints;
 using Tao.Trainer.Evaluation;

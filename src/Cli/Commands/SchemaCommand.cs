@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Tao.Hosting;
 using Tao.Storage;
 using Tao.Storage.Schema;
 

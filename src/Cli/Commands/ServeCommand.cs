@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Tao.Gateway.Hosting;
+using Tao.Hosting;
 using Tao.Serving;
 
 namespace Tao.Cli.Commands;
@@ -36,7 +38,7 @@ internal static class ServeCommand
             await using var app = ModelServerApp.Build(configuration);
             await app.StartAsync(cancellationToken);
             Console.WriteLine($"model server listening on {string.Join(", ", app.Urls)}");
-            await GatewayCommand.WaitForShutdownAsync(cancellationToken);
+            await GatewayHost.WaitForShutdownAsync(cancellationToken);
             await app.StopAsync();
             return 0;
         });

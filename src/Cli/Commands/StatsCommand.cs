@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Spectre.Console;
 using Tao.Gateway.Analytics;
+using Tao.Hosting;
 using Tao.Storage;
 
 namespace Tao.Cli.Commands;

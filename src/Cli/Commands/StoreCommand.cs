@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Tao.Gateway.Hosting;
+using Tao.Hosting;
 using Tao.Storage;
 using Tao.Storage.Schema;
 
@@ -41,7 +43,7 @@ internal static class StoreCommand
                 Console.WriteLine(line);
             }
 
-            await GatewayCommand.WaitForShutdownAsync(cancellationToken);
+            await GatewayHost.WaitForShutdownAsync(cancellationToken);
             return 0;
         });
         return new Command("store", "The embedded store.") { serve };

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Spectre.Console;
+using Tao.Hosting;
 using Tao.Storage;
 using Tao.Trainer.Checkpoints;
 using Tao.Trainer.Generation;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tao.Cli.Demo;
+using Tao.Hosting;
 
 namespace Tao.Cli.Commands;
 

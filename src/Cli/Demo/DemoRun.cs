@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Tao.Flywheel;
+using Tao.Gateway.Hosting;
+using Tao.Hosting;
 using Tao.Serving;
 using Tao.Storage;
 using Tao.Trainer.Registry;

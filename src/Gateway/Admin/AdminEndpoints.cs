@@ -1,5 +1,5 @@
-using Tao.Capture.Spool;
 using Tao.Capture.Sinks;
+using Tao.Capture.Spool;
 using Tao.Gateway.Auth;
 using Tao.Gateway.OpenAi;
 using Tao.Gateway.Routing;
@@ -18,7 +18,7 @@ internal static class AdminEndpoints
     {
         var admin = app.MapGroup("/admin");
 
-        admin.MapGet("/routing", (ModelCatalog catalog) => Results.Json(Describe(catalog.Current)));
+        admin.MapGet("/routing", (ModelCatalog catalog) => OpenAiResults.Json(Describe(catalog.Current)));
 
         admin.MapPut("/aliases/{alias}", (string alias, AliasEntry entry, ModelCatalog catalog) =>
         {
@@ -29,12 +29,12 @@ internal static class AdminEndpoints
 
             return catalog.SetAlias(alias, entry) is { } error
                 ? OpenAiResults.BadRequest(error, "target")
-                : Results.Json(Describe(catalog.Current));
+                : OpenAiResults.Json(Describe(catalog.Current));
         });
 
         admin.MapDelete("/aliases/{alias}", (string alias, ModelCatalog catalog) =>
             catalog.RemoveAlias(alias)
-                ? Results.Json(Describe(catalog.Current))
+                ? OpenAiResults.Json(Describe(catalog.Current))
                 : catalog.IsConfiguredAlias(alias)
                     ? OpenAiResults.Conflict($"Alias '{alias}' is defined in configuration; change it there or override it with PUT.")
                     : OpenAiResults.NotFound($"No runtime alias '{alias}'."));
@@ -58,7 +58,7 @@ internal static class AdminEndpoints
             }
 
             catalog.UpsertModel(name, entry);
-            return Results.Json(Describe(catalog.Current));
+            return OpenAiResults.Json(Describe(catalog.Current));
         });
 
         admin.MapDelete("/models/{**name}", (string name, ModelCatalog catalog) =>
@@ -68,12 +68,12 @@ internal static class AdminEndpoints
                 return OpenAiResults.Conflict(error);
             }
 
-            return removed ? Results.Json(Describe(catalog.Current))
+            return removed ? OpenAiResults.Json(Describe(catalog.Current))
                 : catalog.IsConfiguredModel(name) ? OpenAiResults.Conflict($"Model '{name}' is defined in configuration.")
                 : OpenAiResults.NotFound($"No runtime model '{name}'.");
         });
 
-        admin.MapGet("/clusters", (RuntimeClusters clusters) => Results.Json(clusters.All));
+        admin.MapGet("/clusters", (RuntimeClusters clusters) => OpenAiResults.Json(clusters.All));
 
         admin.MapPut("/clusters/{id}", (string id, ClusterEntry entry, RuntimeClusters clusters) =>
         {
@@ -93,7 +93,7 @@ internal static class AdminEndpoints
             }
 
             clusters.Upsert(id, entry);
-            return Results.Json(clusters.All);
+            return OpenAiResults.Json(clusters.All);
         });
 
         admin.MapDelete("/clusters/{id}", (string id, RuntimeClusters clusters, ModelCatalog catalog) =>
@@ -104,11 +104,11 @@ internal static class AdminEndpoints
                 return OpenAiResults.Conflict($"Models still route to cluster '{id}': {string.Join(", ", users)}");
             }
 
-            return clusters.Remove(id) ? Results.Json(clusters.All) : OpenAiResults.NotFound($"No runtime cluster '{id}'.");
+            return clusters.Remove(id) ? OpenAiResults.Json(clusters.All) : OpenAiResults.NotFound($"No runtime cluster '{id}'.");
         });
 
         admin.MapGet("/keys", (ApiKeyStore keys) =>
-            Results.Json(keys.All.Select(Describe).OrderBy(k => k.Id, StringComparer.Ordinal)));
+            OpenAiResults.Json(keys.All.Select(Describe).OrderBy(k => k.Id, StringComparer.Ordinal).ToList()));
 
         admin.MapPost("/keys", (NewKey request, ApiKeyStore keys) =>
         {
@@ -123,7 +123,7 @@ internal static class AdminEndpoints
             }
 
             var (key, secret) = keys.Create(request.Name, string.IsNullOrWhiteSpace(request.Task) ? null : request.Task, request.Apply);
-            return Results.Json(new { key.Id, key.Name, key.Task, key.Tasks, key.Models, key.CaptureControl, key.Redact, key.Limits, Key = secret }, statusCode: 201);
+            return OpenAiResults.Json(new CreatedKey(key.Id, key.Name, key.Task, key.Tasks, key.Models, key.CaptureControl, key.Redact, key.Limits, secret), statusCode: 201);
         });
 
         admin.MapPut("/keys/{id}", (string id, NewKey request, ApiKeyStore keys) =>
@@ -138,40 +138,45 @@ internal static class AdminEndpoints
                 Name = string.IsNullOrWhiteSpace(request.Name) ? k.Name : request.Name,
                 Task = string.IsNullOrWhiteSpace(request.Task) ? null : request.Task,
             })) is { } changed
-                ? Results.Json(Describe(changed))
+                ? OpenAiResults.Json(Describe(changed))
                 : OpenAiResults.NotFound($"No runtime key '{id}' (keys from configuration change there).");
         });
 
         admin.MapGet("/keys/{id}/usage", (string id, ApiKeyStore keys, Limits.KeyLimiter limiter) =>
             keys.All.FirstOrDefault(k => k.Id == id) is { } key
-                ? Results.Json(new { Usage = limiter.UsageOf(id), Limits = limiter.LimitsOf(key) })
+                ? OpenAiResults.Json(new KeyUsage(limiter.UsageOf(id), limiter.LimitsOf(key)))
                 : OpenAiResults.NotFound($"No key '{id}'."));
 
         admin.MapDelete("/keys/{id}", (string id, ApiKeyStore keys) =>
             keys.Revoke(id) ? Results.NoContent() : OpenAiResults.NotFound($"No runtime key '{id}'."));
 
-        admin.MapGet("/capture", (CaptureSpool spool, IReadOnlyList<SinkShipper> shippers) => Results.Json(new
-        {
-            Spool = new { spool.Start, spool.End, spool.BytesOnDisk, spool.Dropped, spool.DroppedTooLarge, spool.IsFull, spool.CorruptBytesSkipped },
-            Sinks = shippers.Select(s => new
-            {
-                s.Sink.Name, s.Status.Healthy, s.Status.CommittedPosition, LagBytes = s.Lag, s.Status.Delivered, s.Status.FailedAttempts,
-                s.Status.DeadLettered, s.Status.LastError, s.Status.LastSuccessAt,
-            }),
-        }));
+        admin.MapGet("/capture", (CaptureSpool spool, IReadOnlyList<SinkShipper> shippers) => OpenAiResults.Json(new CaptureView(
+            new SpoolView(spool.Start, spool.End, spool.BytesOnDisk, spool.Dropped, spool.DroppedTooLarge, spool.IsFull, spool.CorruptBytesSkipped),
+            [.. shippers.Select(s => new SinkView(s.Sink.Name, s.Status.Healthy, s.Status.CommittedPosition, s.Lag, s.Status.Delivered,
+                s.Status.FailedAttempts, s.Status.DeadLettered, s.Status.LastError, s.Status.LastSuccessAt))])));
     }
 
-    private static object Describe(RoutingSnapshot snapshot) => new
-    {
-        snapshot.Version,
-        snapshot.UpdatedAt,
-        Models = snapshot.Models.ToDictionary(m => m.Key, m => m.Value.Redacted()),
-        snapshot.Aliases,
-    };
+    private static RoutingView Describe(RoutingSnapshot snapshot) =>
+        new(snapshot.Version, snapshot.UpdatedAt, snapshot.Models.ToDictionary(m => m.Key, m => m.Value.Redacted()), snapshot.Aliases);
 
     private static KeyView Describe(ApiKey k) => new(k.Id, k.Name, k.Task, k.Tasks, k.Models, k.CaptureControl, k.Redact, k.Limits, k.CreatedAt);
 
-    private sealed record KeyView(string Id, string Name, string? Task, IReadOnlyList<string> Tasks, IReadOnlyList<string> Models, bool CaptureControl,
+    // What the admin API answers, named so the gateway's JSON is generated at build time (GatewayJson).
+    internal sealed record RoutingView(long Version, DateTimeOffset UpdatedAt, Dictionary<string, ModelEntry> Models, IReadOnlyDictionary<string, AliasEntry> Aliases);
+
+    internal sealed record CreatedKey(string Id, string Name, string? Task, IReadOnlyList<string> Tasks, IReadOnlyList<string> Models, bool CaptureControl,
+        bool? Redact, KeyLimits Limits, string Key);
+
+    internal sealed record KeyUsage(Limits.KeyUsageView Usage, KeyLimits Limits);
+
+    internal sealed record CaptureView(SpoolView Spool, List<SinkView> Sinks);
+
+    internal sealed record SpoolView(long Start, long End, long BytesOnDisk, long Dropped, long DroppedTooLarge, bool IsFull, long CorruptBytesSkipped);
+
+    internal sealed record SinkView(string Name, bool Healthy, long CommittedPosition, long LagBytes, long Delivered, long FailedAttempts, long DeadLettered,
+        string? LastError, DateTimeOffset? LastSuccessAt);
+
+    internal sealed record KeyView(string Id, string Name, string? Task, IReadOnlyList<string> Tasks, IReadOnlyList<string> Models, bool CaptureControl,
         bool? Redact, KeyLimits Limits, DateTimeOffset CreatedAt);
 
     /// <summary>A key to create, or what to change on one: its task (the default) and other allowed tasks, models, capture control and limits.</summary>

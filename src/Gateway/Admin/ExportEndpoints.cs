@@ -36,7 +36,7 @@ internal static class ExportEndpoints
                 return context.Items["problem"] as IResult;
             }
 
-            return Results.Json(await new DatasetExporter(store).WriteAsync(request, Stream.Null, context.RequestAborted));
+            return OpenAiResults.Json(await new DatasetExporter(store).WriteAsync(request, Stream.Null, context.RequestAborted));
         });
     }
 

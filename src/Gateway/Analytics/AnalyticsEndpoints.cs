@@ -16,38 +16,32 @@ internal static class AnalyticsEndpoints
 
         analytics.MapGet("/summary", (HttpContext context, AnalyticsService service, TimeProvider time) =>
             RunAsync(context, AnalyticsRequest.TrafficParameters, time, async (request, ct) =>
-                new { source = AnalyticsService.SourceFor(request), window = Window(request), rows = await service.SummaryAsync(request, ct) }));
+                new TrafficAnswer(AnalyticsService.SourceFor(request), Window(request), null, await service.SummaryAsync(request, ct))));
 
         analytics.MapGet("/timeseries", (HttpContext context, AnalyticsService service, TimeProvider time) =>
             RunAsync(context, AnalyticsRequest.TrafficParameters, time, async (request, ct) =>
-                new { source = AnalyticsService.SourceFor(request), window = Window(request), bucket_seconds = request.BucketSeconds, rows = await service.TimeSeriesAsync(request, ct) }));
+                new TrafficAnswer(AnalyticsService.SourceFor(request), Window(request), request.BucketSeconds, await service.TimeSeriesAsync(request, ct))));
 
         analytics.MapGet("/feedback/metrics", (Microsoft.Extensions.Options.IOptionsMonitor<Feedback.FeedbackOptions> feedback) =>
-            Results.Json(new
-            {
-                rows = feedback.CurrentValue.Metrics.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => new
-                {
-                    name = m.Key, type = m.Value.Type.ToString().ToLowerInvariant(), level = m.Value.Level.ToString().ToLowerInvariant(),
-                    higher_is_better = m.Value.HigherIsBetter,
-                }),
-            }));
+            OpenAiResults.Json(new RowList<MetricView>([.. feedback.CurrentValue.Metrics.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => new MetricView(
+                m.Key, m.Value.Type.ToString().ToLowerInvariant(), m.Value.Level.ToString().ToLowerInvariant(), m.Value.HigherIsBetter))])));
 
         analytics.MapGet("/feedback", (HttpContext context, AnalyticsService service, TimeProvider time) =>
             RunAsync(context, AnalyticsRequest.FeedbackParameters, time, async (request, ct) =>
-                new { metric = request.Metric, window = Window(request), rows = await service.FeedbackAsync(request, timeSeries: false, ct) }));
+                new FeedbackAnswer(request.Metric, Window(request), null, await service.FeedbackAsync(request, timeSeries: false, ct))));
 
         analytics.MapGet("/feedback/timeseries", (HttpContext context, AnalyticsService service, TimeProvider time) =>
             RunAsync(context, AnalyticsRequest.FeedbackParameters, time, async (request, ct) =>
-                new { metric = request.Metric, window = Window(request), bucket_seconds = request.BucketSeconds, rows = await service.FeedbackAsync(request, timeSeries: true, ct) }));
+                new FeedbackAnswer(request.Metric, Window(request), request.BucketSeconds, await service.FeedbackAsync(request, timeSeries: true, ct))));
 
         analytics.MapGet("/dimensions", (HttpContext context, AnalyticsService service, TimeProvider time) =>
             RunAsync(context, AnalyticsRequest.WindowParameters, time, async (request, ct) => await service.DimensionsAsync(request, ct)));
 
         analytics.MapGet("/top-prompts", (HttpContext context, AnalyticsService service, TimeProvider time) =>
-            RunAsync(context, AnalyticsRequest.PromptParameters, time, async (request, ct) => new { window = Window(request), rows = await service.TopPromptsAsync(request, ct) }));
+            RunAsync(context, AnalyticsRequest.PromptParameters, time, async (request, ct) => new WindowAnswer(Window(request), await service.TopPromptsAsync(request, ct))));
 
         analytics.MapGet("/search", (HttpContext context, AnalyticsService service, TimeProvider time) =>
-            RunAsync(context, AnalyticsRequest.SearchParameters, time, async (request, ct) => new { window = Window(request), rows = await service.SearchAsync(request, ct) }));
+            RunAsync(context, AnalyticsRequest.SearchParameters, time, async (request, ct) => new WindowAnswer(Window(request), await service.SearchAsync(request, ct))));
 
         analytics.MapGet("/requests/{id}", async (string id, AnalyticsService service, CancellationToken ct) =>
         {
@@ -57,7 +51,7 @@ internal static class AnalyticsEndpoints
             }
 
             return await Guarded(async () => await service.RequestAsync(requestId, ct) is { } row
-                ? Results.Json(row)
+                ? OpenAiResults.Json(row)
                 : OpenAiResults.NotFound($"No captured request {requestId}."));
         });
 
@@ -69,10 +63,7 @@ internal static class AnalyticsEndpoints
             }
 
             var query = context.Request.Query;
-            return await Guarded(async () => Results.Json(new
-            {
-                rows = await service.RoundsAsync(Nullable(query["group"]), Nullable(query["task"]), limit, ct),
-            }));
+            return await Guarded(async () => OpenAiResults.Json(new RowList<AnalyticsRow>(await service.RoundsAsync(Nullable(query["group"]), Nullable(query["task"]), limit, ct))));
         });
 
         analytics.MapGet("/rounds/{round}/inputs", async (string round, HttpContext context, AnalyticsService service, CancellationToken ct) =>
@@ -82,7 +73,7 @@ internal static class AnalyticsEndpoints
                 return error;
             }
 
-            return await Guarded(async () => Results.Json(new { round, rows = await service.RoundInputsAsync(round, limit, ct) }));
+            return await Guarded(async () => OpenAiResults.Json(new RoundInputs(round, await service.RoundInputsAsync(round, limit, ct))));
         });
 
         analytics.MapGet("/versions", async (HttpContext context, AnalyticsService service, CancellationToken ct) =>
@@ -92,7 +83,7 @@ internal static class AnalyticsEndpoints
                 return error;
             }
 
-            return await Guarded(async () => Results.Json(new { rows = await service.VersionsAsync(Nullable(context.Request.Query["group"]), ct) }));
+            return await Guarded(async () => OpenAiResults.Json(new RowList<AnalyticsRow>(await service.VersionsAsync(Nullable(context.Request.Query["group"]), ct))));
         });
     }
 
@@ -114,7 +105,7 @@ internal static class AnalyticsEndpoints
             return OpenAiResults.BadRequest(e.Message, e.Parameter);
         }
 
-        return await Guarded(async () => Results.Json(await run(request, context.RequestAborted)));
+        return await Guarded(async () => OpenAiResults.Json(await run(request, context.RequestAborted)));
     }
 
     /// <summary>Validates endpoints that take only a few plain parameters.</summary>
@@ -171,5 +162,24 @@ internal static class AnalyticsEndpoints
 
     private static string? Nullable(Microsoft.Extensions.Primitives.StringValues value) => string.IsNullOrEmpty(value) ? null : value.ToString();
 
-    private static object Window(AnalyticsRequest request) => new { from = request.From.UtcDateTime, to = request.To.UtcDateTime };
+    private static TimeWindow Window(AnalyticsRequest request) => new(request.From.UtcDateTime, request.To.UtcDateTime);
+
+    // What the analytics API answers, named so the gateway's JSON is generated at build time (GatewayJson).
+    internal sealed record TimeWindow(DateTime From, DateTime To);
+
+    internal sealed record TrafficAnswer(string Source, TimeWindow Window,
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] int? BucketSeconds,
+        IReadOnlyList<AnalyticsRow> Rows);
+
+    internal sealed record FeedbackAnswer(string? Metric, TimeWindow Window,
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] int? BucketSeconds,
+        IReadOnlyList<AnalyticsRow> Rows);
+
+    internal sealed record WindowAnswer(TimeWindow Window, IReadOnlyList<AnalyticsRow> Rows);
+
+    internal sealed record RoundInputs(string Round, IReadOnlyList<AnalyticsRow> Rows);
+
+    internal sealed record RowList<T>(IReadOnlyList<T> Rows);
+
+    internal sealed record MetricView(string Name, string Type, string Level, bool HigherIsBetter);
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.IO.Compression;
 using System.IO.Hashing;
 using System.Numerics;
@@ -75,6 +76,9 @@ internal sealed partial class TiktokenCounter
     public int VocabularySize => _starts.Length - 1;
 
     /// <summary>o200k_base (GPT-4o and later) or cl100k_base (GPT-4, GPT-3.5), from the Microsoft.ML.Tokenizers data package.</summary>
+    // The data packages are loaded by name; named here too, so a Native AOT build (src/GatewayServer) keeps them.
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, "Microsoft.ML.Tokenizers.O200kBaseTokenizerData", "Microsoft.ML.Tokenizers.Data.O200kBase")]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, "Microsoft.ML.Tokenizers.Cl100kBaseTokenizerData", "Microsoft.ML.Tokenizers.Data.Cl100kBase")]
     public static TiktokenCounter Create(string encoding) => encoding switch
     {
         "o200k_base" => Load("Microsoft.ML.Tokenizers.Data.O200kBase", "o200k_base.tiktoken.deflate", O200kPieces(),

@@ -33,8 +33,10 @@ internal static class FeedbackEndpoints
                 return result.Error is { } error
                     ? OpenAiResults.Error(error.Status, error.Message,
                         error.Status == 404 ? OpenAiError.NotFound : error.Status == 403 ? OpenAiError.Permission : OpenAiError.InvalidRequest, error.Code, error.Param)
-                    : Results.Json(new { feedback_id = result.Record!.FeedbackId, dry_run = result.DryRun });
+                    : OpenAiResults.Json(new Accepted(result.Record!.FeedbackId, result.DryRun));
             }
         }).DisableAntiforgery();
     }
+
+    internal sealed record Accepted(Guid FeedbackId, bool DryRun);
 }

@@ -211,7 +211,7 @@ internal static class RequestInspector
     public static byte[] RewriteModel(ReadOnlySpan<byte> body, Range modelToken, string upstreamModel)
     {
         var (start, length) = modelToken.GetOffsetAndLength(body.Length);
-        var replacement = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(upstreamModel));
+        var replacement = Encoding.UTF8.GetBytes($"\"{JsonEncodedText.Encode(upstreamModel)}\"");
         var result = new byte[body.Length - length + replacement.Length];
         body[..start].CopyTo(result);
         replacement.CopyTo(result.AsSpan(start));

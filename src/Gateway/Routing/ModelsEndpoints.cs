@@ -1,3 +1,5 @@
+using Tao.Gateway.OpenAi;
+
 namespace Tao.Gateway.Routing;
 
 /// <summary>GET /v1/models and /v1/models/{id}: the model map's names and aliases, in OpenAI's list shape.</summary>
@@ -13,7 +15,7 @@ internal static class ModelsEndpoints
                 .Concat(snapshot.Aliases.Select(a => Describe(a.Key, "tao", created, a.Value.Target)))
                 .OrderBy(m => m.Id, StringComparer.Ordinal)
                 .ToList();
-            return Results.Json(new ModelList("list", data));
+            return OpenAiResults.Json(new ModelList("list", data));
         });
 
         app.MapGet("/v1/models/{**id}", (string id, ModelCatalog catalog) =>
@@ -22,12 +24,12 @@ internal static class ModelsEndpoints
             var created = snapshot.UpdatedAt.ToUnixTimeSeconds();
             if (snapshot.Models.TryGetValue(id, out var model))
             {
-                return Results.Json(Describe(id, model.OwnedBy ?? "tao", created, null));
+                return OpenAiResults.Json(Describe(id, model.OwnedBy ?? "tao", created, null));
             }
 
             if (snapshot.Aliases.TryGetValue(id, out var alias))
             {
-                return Results.Json(Describe(id, "tao", created, alias.Target));
+                return OpenAiResults.Json(Describe(id, "tao", created, alias.Target));
             }
 
             return OpenAi.OpenAiResults.Error(404, $"The model '{id}' does not exist.", OpenAi.OpenAiError.InvalidRequest, "model_not_found", "model");

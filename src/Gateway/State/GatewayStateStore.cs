@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Options;
 using Tao.Gateway.Settings;
 
@@ -11,7 +13,7 @@ namespace Tao.Gateway.State;
 /// </summary>
 internal sealed class GatewayStateStore
 {
-    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private static JsonTypeInfo<GatewayState> Json => GatewayStateJsonContext.Default.GatewayState;
     private readonly string _path;
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
@@ -23,7 +25,7 @@ internal sealed class GatewayStateStore
         Directory.CreateDirectory(options.Value.StatePath);
         _path = Path.Combine(options.Value.StatePath, "state.json");
         _state = File.Exists(_path)
-            ? JsonSerializer.Deserialize<GatewayState>(File.ReadAllBytes(_path), s_json) ?? new GatewayState()
+            ? JsonSerializer.Deserialize(File.ReadAllBytes(_path), Json) ?? new GatewayState()
             : new GatewayState();
     }
 
@@ -73,21 +75,26 @@ internal sealed class GatewayStateStore
         get { lock (_gate) { return _state; } }
     }
 
-    public static string Serialize(GatewayState state) => JsonSerializer.Serialize(state, s_json);
+    public static string Serialize(GatewayState state) => JsonSerializer.Serialize(state, Json);
 
-    public static GatewayState Deserialize(string json) => JsonSerializer.Deserialize<GatewayState>(json, s_json) ?? new GatewayState();
+    public static GatewayState Deserialize(string json) => JsonSerializer.Deserialize(json, Json) ?? new GatewayState();
 
-    private static GatewayState Clone(GatewayState state) => JsonSerializer.Deserialize<GatewayState>(JsonSerializer.SerializeToUtf8Bytes(state, s_json), s_json)!;
+    private static GatewayState Clone(GatewayState state) => JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(state, Json), Json)!;
 
     private void Persist(GatewayState state)
     {
         var temp = _path + ".tmp";
         using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
         {
-            JsonSerializer.Serialize(stream, state, s_json);
+            JsonSerializer.Serialize(stream, state, Json);
             stream.Flush(flushToDisk: true);
         }
 
         File.Move(temp, _path, overwrite: true);
     }
 }
+
+/// <summary>The state file's JSON (camelCase, indented), generated at build time.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true)]
+[JsonSerializable(typeof(GatewayState))]
+internal sealed partial class GatewayStateJsonContext : JsonSerializerContext;

@@ -85,7 +85,7 @@ public sealed class EmbeddedHttpCredentials
         RestrictToOwner(file); // a copy or an editor may have widened it
         try
         {
-            return JsonSerializer.Deserialize<Dictionary<string, string>>(System.IO.File.ReadAllText(file)) is { } users
+            return JsonSerializer.Deserialize(System.IO.File.ReadAllText(file), CredentialsJsonContext.Default.DictionaryStringString) is { } users
                 ? new Dictionary<string, string>(users, StringComparer.Ordinal)
                 : new Dictionary<string, string>(StringComparer.Ordinal);
         }
@@ -108,7 +108,7 @@ public sealed class EmbeddedHttpCredentials
 
         using (var stream = new FileStream(temporary, create))
         {
-            JsonSerializer.Serialize(stream, users, new JsonSerializerOptions { WriteIndented = true });
+            JsonSerializer.Serialize(stream, users, CredentialsJsonContext.Default.DictionaryStringString);
         }
 
         RestrictToOwner(temporary); // FileMode.Create keeps the mode of a leftover temporary file
@@ -123,3 +123,8 @@ public sealed class EmbeddedHttpCredentials
         }
     }
 }
+
+/// <summary>The credentials file's JSON (user name → password, indented), generated at build time.</summary>
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, string>))]
+internal sealed partial class CredentialsJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -42,7 +42,7 @@ internal sealed class GatewayFolderGraph
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: true));
 
         var unresolved = compilation.GetDiagnostics()
-            .Where(d => d.Severity == DiagnosticSeverity.Error && s_unresolvedIds.Contains(d.Id))
+            .Where(d => d.Severity == DiagnosticSeverity.Error && s_unresolvedIds.Contains(d.Id) && !IsGenerated(compilation, d))
             .Select(d => d.ToString())
             .ToList();
 
@@ -86,6 +86,30 @@ internal sealed class GatewayFolderGraph
                 StringComparer.Ordinal),
             Unresolved = unresolved,
         };
+    }
+
+    /// <summary>
+    /// A member the System.Text.Json source generator writes (a context's Default and its type-info properties): this
+    /// compilation runs no generators, and a member of a JsonSerializerContext is no edge between folders.
+    /// </summary>
+    private static bool IsGenerated(CSharpCompilation compilation, Diagnostic diagnostic)
+    {
+        if (diagnostic.Id != "CS0117" || diagnostic.Location.SourceTree is not { } tree
+            || tree.GetRoot().FindNode(diagnostic.Location.SourceSpan) is not { Parent: MemberAccessExpressionSyntax access })
+        {
+            return false;
+        }
+
+        var type = compilation.GetSemanticModel(tree).GetSymbolInfo(access.Expression).Symbol as INamedTypeSymbol;
+        for (var t = type?.BaseType; t is not null; t = t.BaseType)
+        {
+            if (t.ToDisplayString() == "System.Text.Json.Serialization.JsonSerializerContext")
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>A cycle as the list of folders along it (first = last), or null when the graph is a DAG.</summary>

@@ -1,7 +1,7 @@
-namespace Tao.Cli;
+namespace Tao.Hosting;
 
 /// <summary>
-/// Configuration every command reads, later sources winning: built-in defaults (appsettings.json beside the
+/// Configuration every command reads (compiled into the CLI and the native gateway executable; see src/Shared), later sources winning: built-in defaults (appsettings.json beside the
 /// program), data-folder defaults, ./tao.json when present, --config files, environment variables
 /// (Tao__Section__Key, e.g. Tao__ClickHouse__Url; plus the shortcuts below), then command-line overrides.
 /// </summary>
@@ -43,6 +43,10 @@ internal static class TaoConfiguration
 
         return builder.Build();
     }
+
+    /// <summary>The gateway's configuration: as <see cref="Build"/>, with --urls (when given) as Tao:Gateway:Urls.</summary>
+    public static IConfigurationRoot ForGateway(string? dataOption, IEnumerable<string> configFiles, string? urls) =>
+        Build(dataOption, configFiles, urls is null ? null : new Dictionary<string, string?> { ["Tao:Gateway:Urls"] = urls });
 
     private static Dictionary<string, string?> Shortcuts()
     {

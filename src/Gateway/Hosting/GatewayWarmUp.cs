@@ -3,11 +3,10 @@ using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Tao.Gateway;
 using Tao.Hosting;
 using Tao.Storage;
 
-namespace Tao.Cli;
+namespace Tao.Gateway.Hosting;
 
 /// <summary>
 /// Warms a new gateway process before it listens. .NET compiles a method quickly first and fully optimised only after it
@@ -19,7 +18,7 @@ namespace Tao.Cli;
 /// store, the sinks, the configured upstreams or the real gateway's metrics, and its folders are deleted. Until it ends
 /// the process does not listen, so /healthz and /readyz answer only once it serves at speed.
 /// </summary>
-internal static class GatewayWarmUp
+public static class GatewayWarmUp
 {
     /// <summary>
     /// Calls made (of them streamed, and failed: not 200 or cut short), how long, calls in the last whole second, the
@@ -77,7 +76,7 @@ internal static class GatewayWarmUp
                     await gateway.StopAsync(CancellationToken.None);
                 }
 
-                result = result with { Captured = gateway.Services.GetRequiredService<Capture.Spool.CaptureSpool>().End, Folder = work.FullName };
+                result = result with { Captured = gateway.Services.GetRequiredService<Tao.Capture.Spool.CaptureSpool>().End, Folder = work.FullName };
             }
 
             return result;

@@ -1,14 +1,13 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Tao.Gateway;
 using Tao.Gateway.Settings;
 using Tao.Storage;
 using Tao.Storage.Schema;
 
-namespace Tao.Cli;
+namespace Tao.Gateway.Hosting;
 
 /// <summary>Opens the store, migrates it when it answers, and runs the gateway on it.</summary>
-internal sealed class GatewayHost : IAsyncDisposable
+public sealed class GatewayHost : IAsyncDisposable
 {
     private GatewayHost(ClickHouseStore store, WebApplication app, IReadOnlyList<string> addresses)
     {
@@ -77,6 +76,55 @@ internal sealed class GatewayHost : IAsyncDisposable
 
             throw;
         }
+    }
+
+    /// <summary>
+    /// Runs a gateway until Ctrl+C, SIGTERM or <paramref name="cancellationToken"/>, printing where it listens and its
+    /// store: `tao gateway` and the native `tao-gateway`. Returns the process's exit code (2: an address is taken).
+    /// </summary>
+    public static async Task<int> RunAsync(IConfiguration configuration, string program, CancellationToken cancellationToken)
+    {
+        GatewayHost started;
+        try
+        {
+            started = await StartAsync(configuration, cancellationToken);
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            Console.Error.WriteLine($"{program}: {e.Message} Another process listens there; choose other addresses with --urls.");
+            return 2;
+        }
+
+        await using var host = started;
+        Console.WriteLine($"gateway listening on {string.Join(", ", host.Addresses)}");
+        Console.WriteLine(host.Store.IsEmbedded ? $"store: embedded ClickHouse in {host.Store.Options.EmbeddedPath}" : $"store: {host.Store.Options.Url}");
+        foreach (var line in EmbeddedStoreNotice.Lines(host.Store))
+        {
+            Console.WriteLine(line);
+        }
+
+        await WaitForShutdownAsync(cancellationToken);
+        return 0;
+    }
+
+    /// <summary>
+    /// Waits for Ctrl+C or SIGTERM (or the command's cancellation). ASP.NET Core's console lifetime takes SIGTERM to
+    /// stop its host and keeps the process alive for Main to finish, so the command must hear the signal itself too,
+    /// or a service manager's stop would leave the process running until it is killed.
+    /// </summary>
+    public static async Task WaitForShutdownAsync(CancellationToken cancellationToken)
+    {
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnSignal(System.Runtime.InteropServices.PosixSignalContext context)
+        {
+            context.Cancel = true; // shut down in order (drain, flush the spool) instead of exiting on the spot
+            stop.TrySetResult();
+        }
+
+        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, OnSignal);
+        using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, OnSignal);
+        using var registration = cancellationToken.Register(() => stop.TrySetResult());
+        await stop.Task;
     }
 
     public ValueTask DisposeAsync() => new(CloseAsync(App, Store));

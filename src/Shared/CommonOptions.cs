@@ -1,8 +1,8 @@
 using System.CommandLine;
 
-namespace Tao.Cli;
+namespace Tao.Hosting;
 
-/// <summary>Options several commands share.</summary>
+/// <summary>Options several commands share (compiled into the CLI and the native gateway executable; see src/Shared).</summary>
 internal static class CommonOptions
 {
     public static Option<string?> Data() => new("--data")

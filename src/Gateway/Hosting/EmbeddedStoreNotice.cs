@@ -1,12 +1,12 @@
 using Tao.Storage;
 
-namespace Tao.Cli;
+namespace Tao.Gateway.Hosting;
 
 /// <summary>
 /// What a command prints when it serves the embedded store over ClickHouse's HTTP interface: where, and who may connect.
 /// Generated passwords are shown the one time they are made; afterwards the notice names the file that keeps them.
 /// </summary>
-internal static class EmbeddedStoreNotice
+public static class EmbeddedStoreNotice
 {
     public static IEnumerable<string> Lines(ClickHouseStore store)
     {
