@@ -193,16 +193,33 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
             await portkey.StopAsync();
         }
 
-        await StaticGatewayAsync(report, CaptureOffName, folder, upstreamUri, Capture.Off, null, cancellationToken);
-        await StaticGatewayAsync(report, CaptureEmbeddedName, folder, upstreamUri, Capture.Embedded, null, cancellationToken);
-        await using (var store = await StoreBehindProxy.StartAsync(Path.Combine(folder, "store-process")))
+        // The gateway as `tao gateway` runs it (JIT), then as the native executable (tao-gateway, Native AOT) when published.
+        var native = File.Exists(NativeGatewayPath) ? NativeGatewayPath : null;
+        if (native is null)
         {
-            await StaticGatewayAsync(report, CaptureStoreProcessName, folder, upstreamUri, Capture.Server, store, cancellationToken);
+            output.WriteLine($"  static upstream: no native gateway at {NativeGatewayPath} (./tao bench publishes it); its rows are left out");
         }
 
-        foreach (var warmUp in new double?[] { null, 0 })
+        foreach (var program in native is null ? new string?[] { null } : [null, native])
         {
-            if (await ColdStartAsync(folder, upstreamUri, warmUp, cancellationToken) is { } cold)
+            await StaticGatewayAsync(report, RowName(program, CaptureOffName), folder, upstreamUri, Capture.Off, null, program, cancellationToken);
+            await StaticGatewayAsync(report, RowName(program, CaptureEmbeddedName), folder, upstreamUri, Capture.Embedded, null, program, cancellationToken);
+            await using (var store = await StoreBehindProxy.StartAsync(Path.Combine(folder, program is null ? "store-process" : "store-process-native")))
+            {
+                await StaticGatewayAsync(report, RowName(program, CaptureStoreProcessName), folder, upstreamUri, Capture.Server, store, program, cancellationToken);
+            }
+        }
+
+        // A new JIT process with its default warm-up and with none; a new native one with none (it has no JIT to warm).
+        var starts = new List<(double? WarmUp, string? Program)> { (null, null), (0, null) };
+        if (native is not null)
+        {
+            starts.Add((0, native));
+        }
+
+        foreach (var (warmUp, program) in starts)
+        {
+            if (await ColdStartAsync(folder, upstreamUri, warmUp, program, cancellationToken) is { } cold)
             {
                 report.ColdStarts.Add(cold);
             }
@@ -213,12 +230,22 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
     public const string CaptureEmbeddedName = "tao, capture to embedded ClickHouse";
     public const string CaptureStoreProcessName = "tao, capture to a store process (tao store serve)";
 
+    /// <summary>What a row of the native gateway is called: its JIT row's name with "tao" as "tao-gateway (native)".</summary>
+    public static string NativeName(string name) => "tao-gateway (native)" + name["tao".Length..];
+
+    private static string RowName(string? program, string name) => program is null ? name : NativeName(name);
+
+    /// <summary>The native gateway `./tao test` and `./tao bench` publish: artifacts/publish/tao-gateway, beside this CLI's artifacts/bin.</summary>
+    public static string NativeGatewayPath { get; } =
+        Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "publish", "tao-gateway", "tao-gateway"));
+
     private async Task StaticGatewayAsync(GatewayBenchmarkReport report, string name, string work, Uri upstream, Capture capture,
-        StoreBehindProxy? storeProcess, CancellationToken cancellationToken)
+        StoreBehindProxy? storeProcess, string? program, CancellationToken cancellationToken)
     {
         var folder = Path.Combine(work, name.Replace(", ", "-").Replace(' ', '-').Replace("(", string.Empty).Replace(")", string.Empty));
         var server = storeProcess is null ? ((LoopbackStore, int)?)null : (storeProcess.Store, storeProcess.Store.Port);
-        var (gateway, address, _) = await StartGatewayAsync(folder, port => GatewayConfig(port, LoopbackStore.Create(), upstream, capture, null, server), cancellationToken);
+        var (gateway, address, _) = await StartGatewayAsync(folder, port => GatewayConfig(port, LoopbackStore.Create(), upstream, capture, null, server),
+            cancellationToken, program: program);
         await using var running = gateway;
         await StaticRowAsync(report, new Target(name, address, gateway) { Capture = capture, StoreProcess = storeProcess?.Process }, folder, cancellationToken);
         await gateway.StopAsync();
@@ -255,16 +282,17 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
     /// answers: wrk in one-second windows for 30 s. Each window opens its connections afresh, as a new replica's
     /// clients do. <paramref name="warmUpSeconds"/>: the gateway's warm-up before it listens (null: its default).
     /// </summary>
-    private async Task<ColdStart?> ColdStartAsync(string work, Uri upstream, double? warmUpSeconds, CancellationToken cancellationToken)
+    private async Task<ColdStart?> ColdStartAsync(string work, Uri upstream, double? warmUpSeconds, string? program, CancellationToken cancellationToken)
     {
         if (!WrkRunner.Available)
         {
             return null;
         }
 
-        var folder = Path.Combine(work, warmUpSeconds is null ? "cold-start" : $"cold-start-warm-up-{warmUpSeconds}");
+        var folder = Path.Combine(work, (warmUpSeconds is null ? "cold-start" : $"cold-start-warm-up-{warmUpSeconds}") + (program is null ? "" : "-native"));
         var warmUp = warmUpSeconds ?? new Gateway.Settings.GatewayOptions().WarmUpSeconds;
-        output.WriteLine($"  static upstream, cold start (warm-up {warmUp} s): a new gateway (capture to the embedded store) under load for its first {ColdStartSeconds} s ...");
+        output.WriteLine($"  static upstream, cold start (warm-up {warmUp} s{(program is null ? "" : ", native")}): a new gateway (capture to the embedded store) " +
+                         $"under load for its first {ColdStartSeconds} s ...");
         var (gateway, address, started) = await StartGatewayAsync(folder, port =>
         {
             var config = GatewayConfig(port, LoopbackStore.Create(), upstream, Capture.Embedded, null);
@@ -274,7 +302,7 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
             }
 
             return config;
-        }, cancellationToken, TimeSpan.FromMilliseconds(20));
+        }, cancellationToken, TimeSpan.FromMilliseconds(20), program);
         await using var running = gateway;
         var windows = new List<double>();
         for (var second = 0; second < ColdStartSeconds; second++)
@@ -285,7 +313,7 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         }
 
         await gateway.StopAsync();
-        return new ColdStart(warmUp, started, windows);
+        return new ColdStart(warmUp, started, windows) { Native = program is not null };
     }
 
     public const int ColdStartSeconds = 30;
@@ -446,14 +474,16 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
     /// <paramref name="folder"/>, started and answering /healthz; with how long that took from its start.
     /// </summary>
     private static async Task<(ChildProcess Gateway, Uri Address, TimeSpan Healthy)> StartGatewayAsync(string folder, Func<int, JsonObject> config,
-        CancellationToken cancellationToken, TimeSpan? poll = null)
+        CancellationToken cancellationToken, TimeSpan? poll = null, string? program = null)
     {
         Directory.CreateDirectory(folder);
         var port = ChildProcess.FreePort();
         var configPath = Path.Combine(folder, "tao.json");
         await File.WriteAllTextAsync(configPath, config(port).ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var gateway = ChildProcess.StartTao(Path.Combine(folder, "gateway.log"), null, "gateway", "--config", configPath, "--data", folder);
+        var gateway = program is null
+            ? ChildProcess.StartTao(Path.Combine(folder, "gateway.log"), null, "gateway", "--config", configPath, "--data", folder)
+            : ChildProcess.Start(program, ["--config", configPath, "--data", folder], Path.Combine(folder, "gateway.log"));
         var address = new Uri($"http://127.0.0.1:{port}/");
         try
         {
@@ -569,6 +599,9 @@ internal sealed record StaticRow(string Name, LoadResult Load)
 /// <summary>A new gateway's throughput in each of its first seconds under load, how long it took to answer /healthz, and its warm-up.</summary>
 internal sealed record ColdStart(double WarmUpSeconds, TimeSpan Healthy, IReadOnlyList<double> PerSecond)
 {
+    /// <summary>The native gateway (tao-gateway), not `tao gateway`.</summary>
+    public bool Native { get; init; }
+
     /// <summary>Mean requests/s over seconds [from, to) of the load.</summary>
     public double Mean(int from, int to) => PerSecond.Skip(from).Take(to - from).DefaultIfEmpty(0).Average();
 
