@@ -65,7 +65,10 @@ public sealed class DeployTests
         var services = (YamlMappingNode)Manifests.Documents("compose.yaml").Single().At("services")!;
         var healthChecks = services.Children.Values.Select(s => s.Strings("healthcheck", "test").ToList()).Where(t => t is ["CMD", "/opt/tao/tao", ..]).ToList();
         Assert.NotEmpty(healthChecks);
-        Assert.Contains("ENTRYPOINT [\"/opt/tao/tao\"]", File.ReadAllText(Path.Combine(Manifests.Deploy, "Dockerfile")));
+        var dockerfile = File.ReadAllText(Path.Combine(Manifests.Deploy, "Dockerfile"));
+        Assert.Contains("ENTRYPOINT [\"/opt/tao/tao\"]", dockerfile);
+        // The gateway services run the native gateway, which the image publishes beside the CLI (COPY /app → /opt/tao).
+        Assert.Contains("dotnet publish src/GatewayServer/Tao.GatewayServer.csproj -c Release -r linux-x64 -o /app", dockerfile);
         Assert.All(healthChecks, check => Assert.Empty(TaoCli.Create().Parse(check.Skip(2).ToArray()).Errors));
         Assert.Contains(containers, c => c.Arguments[0] == "gateway");
         Assert.Contains(containers, c => c.Arguments is ["flywheel", "run", ..]);

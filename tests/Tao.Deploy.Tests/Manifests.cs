@@ -66,7 +66,7 @@ internal static partial class Manifests
                 continue;
             }
 
-            var arguments = value.Strings("command").ToList();
+            var arguments = Arguments(value.Strings("entrypoint").ToList(), value.Strings("command").ToList());
             var mounts = value.Strings("volumes").Select(v => v.Split(':')).Where(p => p.Length >= 2)
                 .ToDictionary(p => p[1], p => p[0], StringComparer.Ordinal);
             var files = ConfigArguments(arguments).Select(f => Path.GetFullPath(Path.Combine(Deploy, mounts[f]))).ToList();
@@ -91,7 +91,7 @@ internal static partial class Manifests
             var volumes = spec.Items("volumes").ToDictionary(v => v.Text("name")!, v => v.Text("configMap", "name"), StringComparer.Ordinal);
             foreach (var container in spec.Items("containers").Where(c => c.Text("image")?.StartsWith("tao:", StringComparison.Ordinal) == true))
             {
-                var arguments = container.Strings("args").ToList();
+                var arguments = Arguments(container.Strings("command").ToList(), container.Strings("args").ToList());
                 var mounts = container.Items("volumeMounts").ToDictionary(m => m.Text("mountPath")!, m => (Volume: m.Text("name")!, SubPath: m.Text("subPath")), StringComparer.Ordinal);
                 var files = ConfigArguments(arguments).Select(f =>
                 {
@@ -122,6 +122,17 @@ internal static partial class Manifests
 
         return files;
     }
+
+    /// <summary>
+    /// A container's command line as `tao` arguments: the image's entry point is `tao`; one that runs the native gateway
+    /// (/opt/tao/tao-gateway, whose options are `tao gateway`'s: both take them from CommonOptions) reads as `tao gateway`.
+    /// </summary>
+    private static List<string> Arguments(IReadOnlyList<string> entrypoint, IReadOnlyList<string> arguments) => entrypoint switch
+    {
+        [] or ["/opt/tao/tao"] => [.. arguments],
+        ["/opt/tao/tao-gateway"] => ["gateway", .. arguments],
+        _ => throw new InvalidOperationException($"a Tao container runs {string.Join(' ', entrypoint)}, neither /opt/tao/tao nor /opt/tao/tao-gateway"),
+    };
 
     private static IEnumerable<string> ConfigArguments(IReadOnlyList<string> arguments) =>
         arguments.Select((a, i) => (a, i)).Where(p => p.a == "--config" && p.i + 1 < arguments.Count).Select(p => arguments[p.i + 1]);

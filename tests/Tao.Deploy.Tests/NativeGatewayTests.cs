@@ -13,7 +13,7 @@ namespace Tao.Deploy.Tests;
 
 /// <summary>
 /// The native gateway (src/GatewayServer, published with Native AOT by `./tao test` into artifacts/publish/tao-gateway)
-/// run as a container runs it: its own process on loopback, with its warm-up, the official OpenAI client calling through
+/// run as a container runs it: its own process on loopback, the official OpenAI client calling through
 /// it (plain and streamed), the admin, feedback, analytics and export APIs over HTTP, malformed input, and capture into
 /// the embedded store and into Kafka (librdkafka's mock cluster). A path the trimmer cut, or one that needs code made at
 /// run time, fails here rather than in production; the same paths run under the JIT in Tao.Gateway.Tests.
@@ -107,7 +107,7 @@ public sealed class NativeGatewayTests
         }
 
         var output = await File.ReadAllTextAsync(log);
-        Assert.Matches(@"warmed up: [1-9]\d* calls through a throwaway gateway in [\d.]+ s \(\d+ in the last second\)", output); // none failed
+        Assert.DoesNotContain("warmed up", output, StringComparison.Ordinal); // no JIT to warm: configured, and skipped
         Assert.DoesNotContain("Exception", output, StringComparison.Ordinal);
     }
 

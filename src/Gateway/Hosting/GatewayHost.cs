@@ -43,7 +43,9 @@ public sealed class GatewayHost : IAsyncDisposable
             }
 
             var gatewayOptions = configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
-            if (gatewayOptions.WarmUpSeconds > 0)
+            // The warm-up is for the JIT (hot methods get their optimised code before the first call); the native gateway
+            // (tao-gateway, Native AOT) starts on compiled code and serves at full speed from its first second without it.
+            if (gatewayOptions.WarmUpSeconds > 0 && System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeCompiled)
             {
                 var warm = await GatewayWarmUp.RunAsync(store, TimeSpan.FromSeconds(gatewayOptions.WarmUpSeconds), connections: 16, cancellationToken);
                 Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,

@@ -26,8 +26,9 @@ public sealed class GatewayOptions
 
     /// <summary>
     /// Seconds a new `tao gateway` process spends warming its request path (a throwaway gateway in the same process
-    /// proxying calls to an in-process upstream, see the CLI's GatewayWarmUp) before it listens, so it serves at full
+    /// proxying calls to an in-process upstream, see Hosting/GatewayWarmUp) before it listens, so it serves at full
     /// speed from its first call; 0 starts listening at once, at a third of full speed for the first seconds. Default: 6.
+    /// The native gateway (tao-gateway) has no JIT to warm and skips it.
     /// </summary>
     public double WarmUpSeconds { get; set; } = 6;
 
