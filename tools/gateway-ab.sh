@@ -7,6 +7,7 @@
 # allocated a request, from its /metrics.
 #
 #   tools/gateway-ab.sh ROUNDS on|off 'label|tao-binary-folder|ENV=value ...' ['label|folder|ENV ...' ...]
+#   (a folder holding tao-gateway, e.g. artifacts/publish/tao-gateway, runs the native gateway)
 #   e.g. tools/gateway-ab.sh 2 on 'pgo-off|artifacts/bin/Tao.Cli/release_linux-x64|X=1' \
 #                                 'pgo-on|artifacts/bin/Tao.Cli/release_linux-x64|DOTNET_TieredPGO=1'
 #

@@ -9,6 +9,7 @@
 #
 #   tools/gateway-memory.sh BIN embedded|store|off [ENV=value ...]
 #   e.g. GCDUMP=1 tools/gateway-memory.sh artifacts/bin/Tao.Cli/release_linux-x64 store
+#        tools/gateway-memory.sh artifacts/publish/tao-gateway store      (the native gateway)
 #
 # Copy the build elsewhere first when building meanwhile: a build into artifacts/ under a running gateway replaces its files.
 set -euo pipefail
@@ -22,7 +23,7 @@ start_static_upstream "$work" "$upstream_port"
 tao_config "$work/tao.json" "$gateway_port" "$upstream_port" "$([ "$mode" = off ] && echo false || echo true)" memory
 if [ "$mode" = store ]; then
   password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  Tao__ClickHouse__EmbeddedHttpPassword=$password "$bin/tao" store serve --port "$store_port" --data "$work/store" > "$work/store.log" 2>&1 &
+  Tao__ClickHouse__EmbeddedHttpPassword=$password "$(tao_cli "$bin")" store serve --port "$store_port" --data "$work/store" > "$work/store.log" 2>&1 &
   for _ in $(seq 1 1200); do curl -sf "http://127.0.0.1:$store_port/ping" > /dev/null && break; sleep 0.1; done
   python3 - "$work/tao.json" "$store_port" "$password" <<'PY'
 import json, sys

@@ -27,7 +27,7 @@ for round in $(seq 1 "$rounds"); do
     # shellcheck disable=SC2086 # the variant's environment is a list of words on purpose
     start_gateway "$bin" "$work/$mode.json" $envs
     wait_ready "$gateway_port"
-    result=$("$bin/tao" bench load --url "http://127.0.0.1:$gateway_port" --rate "$rate" --duration 30 --warmup 15 2>&1 | grep -o 'latency p50 [^;]*')
+    result=$("$(tao_cli "$bin")" bench load --url "http://127.0.0.1:$gateway_port" --rate "$rate" --duration 30 --warmup 15 2>&1 | grep -o 'latency p50 [^;]*')
     echo "round $round $label: $result"
     stop_gateway
   done

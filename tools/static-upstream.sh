@@ -45,14 +45,25 @@ bench_work() {
   trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 }
 
-# start_gateway BIN CONFIG [ENV=value ...]: a gateway of the build in BIN (its tao binary) with a fresh data folder
-# ($work/data), started as a job of the calling shell with its output in $work/gateway.log; its process id in $pid.
+# start_gateway BIN CONFIG [ENV=value ...]: a gateway of the build in BIN with a fresh data folder ($work/data), started
+# as a job of the calling shell with its output in $work/gateway.log; its process id in $pid. BIN holding tao-gateway
+# (the native gateway, e.g. artifacts/publish/tao-gateway) runs that; otherwise its tao binary's `tao gateway`.
 start_gateway() {
   local bin=$1 config=$2
   shift 2
   rm -rf "$work/data" && mkdir -p "$work/data"
-  env "$@" "$bin/tao" gateway --config "$config" --data "$work/data" > "$work/gateway.log" 2>&1 &
+  if [ -x "$bin/tao-gateway" ]; then
+    env "$@" "$bin/tao-gateway" --config "$config" --data "$work/data" > "$work/gateway.log" 2>&1 &
+  else
+    env "$@" "$bin/tao" gateway --config "$config" --data "$work/data" > "$work/gateway.log" 2>&1 &
+  fi
   pid=$!
+}
+
+# tao_cli BIN: the tao binary for commands other than the gateway — BIN's own, or for a native gateway's folder the
+# CLI built beside it (artifacts/bin/Tao.Cli/release_linux-x64).
+tao_cli() {
+  if [ -x "$1/tao" ]; then echo "$1/tao"; else echo "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/artifacts/bin/Tao.Cli/release_linux-x64/tao"; fi
 }
 
 # stop_gateway: ends the process $pid and waits for it.

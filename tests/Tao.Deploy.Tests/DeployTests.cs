@@ -68,7 +68,7 @@ public sealed class DeployTests
         var dockerfile = File.ReadAllText(Path.Combine(Manifests.Deploy, "Dockerfile"));
         Assert.Contains("ENTRYPOINT [\"/opt/tao/tao\"]", dockerfile);
         // The gateway services run the native gateway, which the image publishes beside the CLI (COPY /app → /opt/tao).
-        Assert.Contains("dotnet publish src/GatewayServer/Tao.GatewayServer.csproj -c Release -r linux-x64 -o /app", dockerfile);
+        Assert.Contains("dotnet publish src/GatewayServer/Tao.GatewayServer.csproj -c Release -r linux-x64 -o /app ", dockerfile);
         Assert.All(healthChecks, check => Assert.Empty(TaoCli.Create().Parse(check.Skip(2).ToArray()).Errors));
         Assert.Contains(containers, c => c.Arguments[0] == "gateway");
         Assert.Contains(containers, c => c.Arguments is ["flywheel", "run", ..]);

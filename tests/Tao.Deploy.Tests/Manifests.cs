@@ -66,7 +66,11 @@ internal static partial class Manifests
                 continue;
             }
 
-            var arguments = Arguments(value.Strings("entrypoint").ToList(), value.Strings("command").ToList());
+            // Compose also takes a command line as one string: split it, so a string form is not read as "no entry point".
+            var entrypoint = value.At("entrypoint") is YamlScalarNode line
+                ? line.Value!.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList()
+                : value.Strings("entrypoint").ToList();
+            var arguments = Arguments(entrypoint, value.Strings("command").ToList());
             var mounts = value.Strings("volumes").Select(v => v.Split(':')).Where(p => p.Length >= 2)
                 .ToDictionary(p => p[1], p => p[0], StringComparer.Ordinal);
             var files = ConfigArguments(arguments).Select(f => Path.GetFullPath(Path.Combine(Deploy, mounts[f]))).ToList();

@@ -109,6 +109,7 @@ public sealed class NativeGatewayTests
         var output = await File.ReadAllTextAsync(log);
         Assert.DoesNotContain("warmed up", output, StringComparison.Ordinal); // no JIT to warm: configured, and skipped
         Assert.DoesNotContain("Exception", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Proxying to", output, StringComparison.Ordinal); // the built-in defaults (appsettings.json) were read: YARP logs at warning
     }
 
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");

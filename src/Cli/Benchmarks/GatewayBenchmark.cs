@@ -235,9 +235,15 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
 
     private static string RowName(string? program, string name) => program is null ? name : NativeName(name);
 
-    /// <summary>The native gateway `./tao test` and `./tao bench` publish: artifacts/publish/tao-gateway, beside this CLI's artifacts/bin.</summary>
-    public static string NativeGatewayPath { get; } =
-        Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "publish", "tao-gateway", "tao-gateway"));
+    /// <summary>
+    /// The native gateway: beside this CLI (the container image puts both in /opt/tao), else where `./tao test` and
+    /// `./tao bench` publish it, artifacts/publish/tao-gateway beside this CLI's artifacts/bin.
+    /// </summary>
+    public static string NativeGatewayPath { get; } = new[]
+    {
+        Path.Combine(AppContext.BaseDirectory, "tao-gateway"),
+        Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "publish", "tao-gateway", "tao-gateway")),
+    }.FirstOrDefault(File.Exists) ?? Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "publish", "tao-gateway", "tao-gateway"));
 
     private async Task StaticGatewayAsync(GatewayBenchmarkReport report, string name, string work, Uri upstream, Capture capture,
         StoreBehindProxy? storeProcess, string? program, CancellationToken cancellationToken)

@@ -173,7 +173,9 @@ internal static class GatewayBenchmarkPrinter
             foreach (var cold in report.ColdStarts)
             {
                 text.AppendLine(string.Create(Inv, $"| {Build(cold)} | {cold.WarmUpSeconds:0.#} s | {cold.Healthy.TotalSeconds:0.0} s | ") +
-                                string.Join(" | ", ColdWindows.Select(w => string.Create(Inv, $"{cold.Mean(w.From, w.To):0} ({cold.Mean(w.From, w.To) / Warm(cold):P0})"))) + " |");
+                                string.Join(" | ", ColdWindows.Select(w => Warm(cold) > 0
+                                    ? string.Create(Inv, $"{cold.Mean(w.From, w.To):0} ({cold.Mean(w.From, w.To) / Warm(cold):P0})")
+                                    : string.Create(Inv, $"{cold.Mean(w.From, w.To):0}"))) + " |");
             }
         }
 
