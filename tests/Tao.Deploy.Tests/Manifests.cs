@@ -129,7 +129,7 @@ internal static partial class Manifests
 
     /// <summary>
     /// A container's command line as `tao` arguments: the image's entry point is `tao`; one that runs the native gateway
-    /// (/opt/tao/tao-gateway, whose options are `tao gateway`'s: both take them from CommonOptions) reads as `tao gateway`.
+    /// (/opt/tao/tao-gateway, whose command line is `tao gateway`'s: both are made by GatewayCommandLine) reads as `tao gateway`.
     /// </summary>
     private static List<string> Arguments(IReadOnlyList<string> entrypoint, IReadOnlyList<string> arguments) => entrypoint switch
     {
