@@ -230,8 +230,11 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
     public const string CaptureEmbeddedName = "tao, capture to embedded ClickHouse";
     public const string CaptureStoreProcessName = "tao, capture to a store process (tao store serve)";
 
-    /// <summary>What a row of the native gateway is called: its JIT row's name with "tao" as "tao-gateway (native)".</summary>
-    public static string NativeName(string name) => "tao-gateway (native)" + name["tao".Length..];
+    /// <summary>How the native gateway's rows and cold starts are named.</summary>
+    public const string NativeLabel = "tao-gateway (native)";
+
+    /// <summary>What a row of the native gateway is called: its JIT row's name with "tao" as <see cref="NativeLabel"/>.</summary>
+    public static string NativeName(string name) => NativeLabel + name["tao".Length..];
 
     private static string RowName(string? program, string name) => program is null ? name : NativeName(name);
 
@@ -239,11 +242,11 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
     /// The native gateway: beside this CLI (the container image puts both in /opt/tao), else where `./tao test` and
     /// `./tao bench` publish it, artifacts/publish/tao-gateway beside this CLI's artifacts/bin.
     /// </summary>
-    public static string NativeGatewayPath { get; } = new[]
-    {
+    public static string NativeGatewayPath { get; } = ExistingOr(
         Path.Combine(AppContext.BaseDirectory, "tao-gateway"),
-        Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "publish", "tao-gateway", "tao-gateway")),
-    }.FirstOrDefault(File.Exists) ?? Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "publish", "tao-gateway", "tao-gateway"));
+        Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "publish", "tao-gateway", "tao-gateway")));
+
+    private static string ExistingOr(string path, string otherwise) => File.Exists(path) ? path : otherwise;
 
     private async Task StaticGatewayAsync(GatewayBenchmarkReport report, string name, string work, Uri upstream, Capture capture,
         StoreBehindProxy? storeProcess, string? program, CancellationToken cancellationToken)

@@ -120,7 +120,7 @@ internal static class GatewayBenchmarkPrinter
         var embedded = Find(GatewayBenchmark.CaptureEmbeddedName);
         var nativeOff = Find(GatewayBenchmark.NativeName(GatewayBenchmark.CaptureOffName));
         var nativeEmbedded = Find(GatewayBenchmark.NativeName(GatewayBenchmark.CaptureEmbeddedName));
-        bool IsNative(StaticRow row) => row.Name.StartsWith("tao-gateway", StringComparison.Ordinal);
+        bool IsNative(StaticRow row) => row.Name.StartsWith(GatewayBenchmark.NativeLabel, StringComparison.Ordinal);
         text.AppendLine();
         text.AppendLine($"### Static upstream: nginx `return 200` with a fixed 30-word chat completion (closed loop, {o.StaticConnections} connections)");
         text.AppendLine();
@@ -149,7 +149,7 @@ internal static class GatewayBenchmarkPrinter
         var warm = embedded?.Load.RequestsPerSecond ?? 0;
         // A new process is measured against the warm throughput of its own build's row.
         double Warm(ColdStart start) => start.Native ? nativeEmbedded?.Load.RequestsPerSecond ?? 0 : warm;
-        string Build(ColdStart start) => start.Native ? "tao-gateway (native)" : "tao gateway (JIT)";
+        string Build(ColdStart start) => start.Native ? GatewayBenchmark.NativeLabel : "tao gateway (JIT)";
         if (report.ColdStarts.Count > 0 && warm > 0)
         {
             text.AppendLine();

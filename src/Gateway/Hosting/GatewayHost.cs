@@ -60,8 +60,7 @@ public sealed class GatewayHost : IAsyncDisposable
             System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             await app.StartAsync(cancellationToken);
-            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
-            return new GatewayHost(store, app, addresses);
+            return new GatewayHost(store, app, AddressesOf(app));
         }
         catch
         {
@@ -128,6 +127,10 @@ public sealed class GatewayHost : IAsyncDisposable
         using var registration = cancellationToken.Register(() => stop.TrySetResult());
         await stop.Task;
     }
+
+    /// <summary>Where a started app listens (with port 0 configured: the ports it was given).</summary>
+    internal static IReadOnlyList<string> AddressesOf(WebApplication app) =>
+        [.. app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses];
 
     public ValueTask DisposeAsync() => new(CloseAsync(App, Store));
 

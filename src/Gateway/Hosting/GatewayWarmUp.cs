@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Tao.Hosting;
 using Tao.Storage;
 
@@ -166,6 +164,5 @@ public static class GatewayWarmUp
         return app;
     }
 
-    private static string Address(WebApplication app) =>
-        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+    private static string Address(WebApplication app) => GatewayHost.AddressesOf(app)[0];
 }
