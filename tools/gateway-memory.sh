@@ -7,6 +7,9 @@
 # GCDUMP=1 it also prints the largest live objects by type (dotnet-gcdump, installed as a .NET tool into
 # .tao/tools when missing; collecting it forces a full collection, so the figures after it are printed too).
 #
+# With SOAK=seconds it loads the gateway at a fixed rate instead (RATE, default 1000 requests/s) and prints its RSS
+# every 10 s and the drift after the first minute.
+#
 #   tools/gateway-memory.sh BIN embedded|store|off [ENV=value ...]
 #   e.g. GCDUMP=1 tools/gateway-memory.sh artifacts/bin/Tao.Cli/release_linux-x64 store
 #        tools/gateway-memory.sh artifacts/publish/tao-gateway store      (the native gateway)
@@ -37,6 +40,29 @@ fi
 start_gateway "$bin" "$work/tao.json" DOTNET_TC_CallCountingDelayMs=0 DOTNET_GCgen0size=0x1000000 "$@"
 wait_ready "$gateway_port"
 url="http://127.0.0.1:$gateway_port/v1/chat/completions"
+if [ -n "${SOAK:-}" ]; then
+  # Soak: a fixed rate (RATE, default 1000 requests/s, over 64 connections) for SOAK seconds; the gateway's RSS (and
+  # the store process's) every 10 s, then the drift after the first minute as a least-squares slope.
+  "$(tao_cli "$bin")" bench load --url "http://127.0.0.1:$gateway_port" --rate "${RATE:-1000}" --duration "$SOAK" --warmup 0 \
+    > "$work/soak.txt" 2>&1 &
+  load=$!
+  start=$(date +%s)
+  : > "$work/rss.txt"
+  while kill -0 "$load" 2> /dev/null; do
+    store_kib=$(pgrep -f "store serve --port $store_port" | head -1 | xargs -r -I{} awk '/^VmRSS/{print $2}' /proc/{}/status)
+    echo "$(($(date +%s) - start)) $(awk '/^VmRSS/{print $2}' "/proc/$pid/status") ${store_kib:-0}" >> "$work/rss.txt"
+    sleep 10
+  done
+  wait "$load" || true
+  [ -n "${OUT:-}" ] && mkdir -p "$OUT" && cp "$work/rss.txt" "$work/soak.txt" "$OUT/"
+  grep -o 'latency p50 [^;]*\|[0-9]* errors\|requests [^;]*' "$work/soak.txt" | head -3
+  awk '{printf "%s%d", (NR > 1 ? ", " : "gateway RSS MiB every 10 s: "), $2/1024} END {print ""}' "$work/rss.txt"
+  [ "$mode" = store ] && awk '{printf "%s%d", (NR > 1 ? ", " : "store process RSS MiB: "), $3/1024} END {print ""}' "$work/rss.txt"
+  awk '$1 >= 60 {n++; x+=$1/60; y+=$2/1024; xx+=($1/60)^2; xy+=($1/60)*$2/1024; if (min == "" || $2 < min) min=$2; if ($2 > max) max=$2}
+    END {b=(n*xy-x*y)/(n*xx-x*x); printf "after the first minute: %d samples, %d-%d MiB, slope %+.1f MiB/min\n", n, min/1024, max/1024, b}' "$work/rss.txt"
+  stop_gateway
+  exit 0
+fi
 echo "load ${LOAD:-30} s: $(wrk -t2 -c64 -d"${LOAD:-30}"s --latency -s "$work/body.lua" "$url" | wrk_summary)"
 wrk -t2 -c64 -d60s -s "$work/body.lua" "$url" > /dev/null &
 load=$!

@@ -351,26 +351,49 @@ internal sealed class GatewayBenchmark(GatewayBenchmarkOptions options, TextWrit
         }
     }
 
-    /// <summary>Capture on, fixed rate, for the soak duration: the gateway's resident memory every 10 s.</summary>
+    /// <summary>
+    /// Capture on, fixed rate, for the soak duration, the gateway's resident memory every 10 s: first `tao gateway` with
+    /// the embedded store (what `tao up` runs), then, when published, the native gateway with the store in its own process
+    /// (what the containers run, beside a ClickHouse server), the store's memory sampled apart.
+    /// </summary>
     private async Task SoakAsync(GatewayBenchmarkReport report, string work, Uri upstream, CancellationToken cancellationToken)
     {
-        var (gateway, address, _) = await StartGatewayAsync(Path.Combine(work, "soak"),
-            port => GatewayConfig(port, LoopbackStore.Create(), upstream, Capture.Embedded, null), cancellationToken);
+        report.Soaks.Add(await SoakOnceAsync(SoakEmbeddedName, Path.Combine(work, "soak"), upstream, null, null, cancellationToken));
+        if (File.Exists(NativeGatewayPath))
+        {
+            await using var store = await StoreBehindProxy.StartAsync(Path.Combine(work, "soak-native-store-process"));
+            report.Soaks.Add(await SoakOnceAsync(NativeName(CaptureStoreProcessName), Path.Combine(work, "soak-native"), upstream, store, NativeGatewayPath,
+                cancellationToken));
+        }
+    }
+
+    public const string SoakEmbeddedName = "tao, capture to the embedded store";
+
+    private async Task<SoakRun> SoakOnceAsync(string name, string folder, Uri upstream, StoreBehindProxy? store, string? program,
+        CancellationToken cancellationToken)
+    {
+        var server = store is null ? ((LoopbackStore, int)?)null : (store.Store, store.Store.Port);
+        var (gateway, address, _) = await StartGatewayAsync(folder,
+            port => GatewayConfig(port, LoopbackStore.Create(), upstream, store is null ? Capture.Embedded : Capture.Server, null, server), cancellationToken,
+            program: program);
         await using var process = gateway;
-        output.WriteLine($"  soak: capture to the embedded store at {options.Rate:0} requests/s for {options.Soak.TotalMinutes:0.#} min ...");
+        output.WriteLine($"  soak: {name} at {options.Rate:0} requests/s for {options.Soak.TotalMinutes:0.#} min ...");
         var headers = new Dictionary<string, string> { ["x-fake-words"] = options.Words.ToString() };
         var running = new LoadGenerator(address, "/v1/chat/completions", Body, headers)
             .RunAsync("soak", options.LatencyConnections, options.Soak, TimeSpan.Zero, options.Rate, cancellationToken);
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        var samples = new List<SoakSample>();
+        void Sample() => samples.Add(new SoakSample(clock.Elapsed, gateway.ResidentBytes / 1048576.0, store?.Process.ResidentBytes / 1048576.0));
         while (!running.IsCompleted)
         {
-            report.Soak.Add((clock.Elapsed, gateway.ResidentBytes / 1048576.0));
+            Sample();
             await Task.WhenAny(running, Task.Delay(TimeSpan.FromSeconds(10), cancellationToken));
         }
 
-        report.SoakLoad = await running;
-        report.Soak.Add((clock.Elapsed, gateway.ResidentBytes / 1048576.0));
+        var load = await running;
+        Sample();
         await gateway.StopAsync();
+        return new SoakRun(name, samples, load);
     }
 
     private async Task WithGatewayAsync(GatewayBenchmarkReport report, string name, string work, Uri upstream, Capture capture,
@@ -638,6 +661,36 @@ internal sealed record PipelineRow(string Name, double OfferedPerSecond, long Ba
 
 internal sealed record ThroughputRow(string Name, LoadResult Load, double? ProxyCores, long? ProxyResidentBytes, double? ShippedPerSecond);
 
+/// <summary>One soak: the gateway's resident memory (and its store process's, when it has one) every 10 s under a fixed rate.</summary>
+internal sealed record SoakRun(string Name, IReadOnlyList<SoakSample> Samples, LoadResult Load)
+{
+    /// <summary>The samples after the first minute, which the drift is read over (the first minute is the process settling).</summary>
+    public IReadOnlyList<SoakSample> Settled => Samples.Where(s => s.At >= TimeSpan.FromSeconds(60)).ToList();
+
+    /// <summary>The least-squares slope of the gateway's RSS after the first minute, in MiB a minute.</summary>
+    public double DriftMiBPerMinute => Slope(Settled.Select(s => (s.At.TotalMinutes, s.RssMiB)).ToList());
+
+    /// <summary>The same for the store process, when there is one.</summary>
+    public double? StoreDriftMiBPerMinute => Settled.All(s => s.StoreRssMiB is not null)
+        ? Slope(Settled.Select(s => (s.At.TotalMinutes, s.StoreRssMiB!.Value)).ToList())
+        : null;
+
+    private static double Slope(IReadOnlyList<(double X, double Y)> points)
+    {
+        if (points.Count < 2)
+        {
+            return double.NaN;
+        }
+
+        var meanX = points.Average(p => p.X);
+        var meanY = points.Average(p => p.Y);
+        var spread = points.Sum(p => (p.X - meanX) * (p.X - meanX));
+        return spread == 0 ? double.NaN : points.Sum(p => (p.X - meanX) * (p.Y - meanY)) / spread;
+    }
+}
+
+internal sealed record SoakSample(TimeSpan At, double RssMiB, double? StoreRssMiB);
+
 internal sealed record CaptureCheck(string Name, int Answered, int Stored, int Missing, TimeSpan DrainAfterLoad);
 
 internal sealed class GatewayBenchmarkReport(string folder, GatewayBenchmarkOptions options)
@@ -652,8 +705,7 @@ internal sealed class GatewayBenchmarkReport(string folder, GatewayBenchmarkOpti
     public List<LoadResult> ResponsesStreaming { get; } = [];
     public List<CaptureCheck> CaptureChecks { get; } = [];
     public List<PipelineRow> Pipeline { get; } = [];
-    public List<(TimeSpan At, double RssMiB)> Soak { get; } = [];
-    public LoadResult? SoakLoad { get; set; }
+    public List<SoakRun> Soaks { get; } = [];
 
     /// <summary>The static-upstream mode's rows (nginx return 200 as the upstream).</summary>
     public List<StaticRow> Static { get; } = [];

@@ -84,18 +84,23 @@ internal static class GatewayBenchmarkPrinter
             }
         }
 
-        if (report.Soak.Count > 1)
+        foreach (var soak in report.Soaks.Where(s => s.Samples.Count > 1))
         {
-            var samples = report.Soak;
-            var settled = samples.Where(s => s.At >= TimeSpan.FromSeconds(60)).ToList();
-            var slope = settled.Count >= 2 ? (settled[^1].RssMiB - settled[0].RssMiB) / Math.Max((settled[^1].At - settled[0].At).TotalMinutes, 0.01) : double.NaN;
+            var settled = soak.Settled;
             text.AppendLine();
-            text.AppendLine(string.Create(Inv, $"### Soak: capture to the embedded store, {o.Rate:0} requests/s for {o.Soak.TotalMinutes:0.#} min"));
+            text.AppendLine(string.Create(Inv, $"### Soak: {soak.Name}, {o.Rate:0} requests/s for {o.Soak.TotalMinutes:0.#} min"));
             text.AppendLine();
             text.AppendLine(string.Create(Inv,
-                $"Gateway resident memory (MiB) every 10 s: {string.Join(", ", samples.Select(s => s.RssMiB.ToString("0", Inv)))}. After the first minute it moved {slope:+0.0;-0.0} MiB/min " +
-                $"(first {settled.FirstOrDefault().RssMiB:0}, last {samples[^1].RssMiB:0}, max {samples.Max(s => s.RssMiB):0}). " +
-                $"{report.SoakLoad?.Requests ?? 0} calls answered, {report.SoakLoad?.Errors ?? 0} errors, p99 {report.SoakLoad?.Latency(99) ?? double.NaN:0.00} ms."));
+                $"Gateway resident memory (MiB) every 10 s: {string.Join(", ", soak.Samples.Select(s => s.RssMiB.ToString("0", Inv)))}. After the first minute " +
+                $"{settled.Min(s => s.RssMiB):0}–{settled.Max(s => s.RssMiB):0} MiB, drift {soak.DriftMiBPerMinute:+0.0;-0.0} MiB/min (least squares). " +
+                $"{soak.Load.Requests} calls answered, {soak.Load.Errors} errors, p99 {soak.Load.Latency(99):0.00} ms."));
+            if (soak.StoreDriftMiBPerMinute is { } storeDrift)
+            {
+                text.AppendLine();
+                text.AppendLine(string.Create(Inv,
+                    $"Its store process (MiB): {string.Join(", ", soak.Samples.Select(s => s.StoreRssMiB!.Value.ToString("0", Inv)))}; " +
+                    $"drift after the first minute {storeDrift:+0.0;-0.0} MiB/min."));
+            }
         }
 
         if (report.Static.Count > 0)
@@ -226,7 +231,18 @@ internal static class GatewayBenchmarkPrinter
         {
             Target(text, "≥ 10× Portkey's open-source gateway with capture on", embedded.Load.RequestsPerSecond / portkey.Load.RequestsPerSecond, 10, "×");
         }
+
+        // Flat: a least-squares drift after the first minute within ±1 MiB a minute (a soak this short cannot tell a
+        // slower leak from settling; the absolute bound keeps a large process from reading flatter than a small one).
+        foreach (var soak in report.Soaks.Where(s => s.Settled.Count >= 2))
+        {
+            Target(text, $"gateway RSS flat over the soak ({soak.Name})", FlatDrift / Math.Max(Math.Abs(soak.DriftMiBPerMinute), 1e-9), 1, "",
+                string.Create(Inv, $"{soak.DriftMiBPerMinute:+0.0;-0.0} MiB/min after the first minute, {soak.Settled.Min(x => x.RssMiB):0}–{soak.Settled.Max(x => x.RssMiB):0} MiB"));
+        }
     }
+
+    /// <summary>The drift (MiB a minute, either way) a soak's RSS may show after its first minute and still read as flat.</summary>
+    public const double FlatDrift = 1.0;
 
     private static readonly (int From, int To)[] ColdWindows = [(0, 5), (5, 10), (10, 30)];
 
