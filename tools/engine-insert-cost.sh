@@ -3,18 +3,18 @@
 # A gateway of the build in BIN captures ROWS calls on the static upstream (capture on, no sink reached: the records
 # stay in its spool); those records, as the spool holds them, are read out of the spool's segment and inserted into a
 # store process of their own (`tao store serve`), eight inserts of ROWS rows each per variant, as the ClickHouse sink
-# ships them (one second of calls at ~15k requests/s is ~15k rows). Prints the store process's CPU a row (its
+# ships them (at most 10,000 records a batch, ClickHouseSinkOptions.MaxBatchRecords). Prints the store process's CPU a row (its
 # user+system time over the inserts, every thread) and the wall time a row; "+ after" is the CPU of the next 6 s
 # (background merges). Variants: the captures table as created (ReplacingMergeTree, the traffic rollup's view), the
-# same table without the view, a Null table (parsing alone), and the same rows as RowBinary and Native (ClickHouse's
+# same table without the view, a Null table (the rows received and read, nothing stored), and the same rows as RowBinary and Native (ClickHouse's
 # own encodings, exported from the table), which the spool does not hold and the sink would have to encode.
 #
 #   tools/engine-insert-cost.sh [BIN]        e.g. tools/engine-insert-cost.sh artifacts/bin/Tao.Cli/release_linux-x64
 #
-# ROWS=15000 by default. Needs nginx, wrk and python3.
+# ROWS=10000 by default. Needs nginx, curl and python3.
 set -euo pipefail
 bin=$(cd "${1:-artifacts/bin/Tao.Cli/release_linux-x64}" && pwd)
-rows=${ROWS:-15000}
+rows=${ROWS:-10000}
 upstream_port=18500 gateway_port=18501 store_port=18502
 # shellcheck source=tools/static-upstream.sh
 . "$(dirname "$0")/static-upstream.sh"
@@ -86,9 +86,9 @@ echo "| table | format | store CPU µs a row | wall µs a row | + after (merges)
 echo "|---|---|---:|---:|---:|"
 measure "captures (as created)" tao.captures JSONEachRow "$work/rows.jsonl" "$json_settings"
 measure "captures without the rollup view" tao.captures_no_view JSONEachRow "$work/rows.jsonl" "$json_settings"
-measure "Null (parsing alone)" tao.captures_null JSONEachRow "$work/rows.jsonl" "$json_settings"
+measure "Null (rows read, nothing stored)" tao.captures_null JSONEachRow "$work/rows.jsonl" "$json_settings"
 for format in RowBinary Native; do
   measure "captures without the rollup view" tao.captures_no_view "$format" "$work/rows.$format" ""
-  measure "Null (parsing alone)" tao.captures_null "$format" "$work/rows.$format" ""
+  measure "Null (rows read, nothing stored)" tao.captures_null "$format" "$work/rows.$format" ""
 done
 measure "captures (as created), again" tao.captures JSONEachRow "$work/rows.jsonl" "$json_settings"

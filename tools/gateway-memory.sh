@@ -27,6 +27,7 @@ tao_config "$work/tao.json" "$gateway_port" "$upstream_port" "$([ "$mode" = off 
 if [ "$mode" = store ]; then
   password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
   Tao__ClickHouse__EmbeddedHttpPassword=$password "$(tao_cli "$bin")" store serve --port "$store_port" --data "$work/store" > "$work/store.log" 2>&1 &
+  store_pid=$!
   for _ in $(seq 1 1200); do curl -sf "http://127.0.0.1:$store_port/ping" > /dev/null && break; sleep 0.1; done
   python3 - "$work/tao.json" "$store_port" "$password" <<'PY'
 import json, sys
@@ -49,7 +50,7 @@ if [ -n "${SOAK:-}" ]; then
   start=$(date +%s)
   : > "$work/rss.txt"
   while kill -0 "$load" 2> /dev/null; do
-    store_kib=$(pgrep -f "store serve --port $store_port" | head -1 | xargs -r -I{} awk '/^VmRSS/{print $2}' /proc/{}/status)
+    store_kib=$([ -n "${store_pid:-}" ] && awk '/^VmRSS/{print $2}' "/proc/$store_pid/status" || echo 0)
     echo "$(($(date +%s) - start)) $(awk '/^VmRSS/{print $2}' "/proc/$pid/status") ${store_kib:-0}" >> "$work/rss.txt"
     sleep 10
   done
@@ -59,7 +60,8 @@ if [ -n "${SOAK:-}" ]; then
   awk '{printf "%s%d", (NR > 1 ? ", " : "gateway RSS MiB every 10 s: "), $2/1024} END {print ""}' "$work/rss.txt"
   [ "$mode" = store ] && awk '{printf "%s%d", (NR > 1 ? ", " : "store process RSS MiB: "), $3/1024} END {print ""}' "$work/rss.txt"
   awk '$1 >= 60 {n++; x+=$1/60; y+=$2/1024; xx+=($1/60)^2; xy+=($1/60)*$2/1024; if (min == "" || $2 < min) min=$2; if ($2 > max) max=$2}
-    END {b=(n*xy-x*y)/(n*xx-x*x); printf "after the first minute: %d samples, %d-%d MiB, slope %+.1f MiB/min\n", n, min/1024, max/1024, b}' "$work/rss.txt"
+    END {if (n < 2 || n*xx == x*x) {print "after the first minute: too few samples for a drift"; exit}
+      b=(n*xy-x*y)/(n*xx-x*x); printf "after the first minute: %d samples, %d-%d MiB, slope %+.1f MiB/min\n", n, min/1024, max/1024, b}' "$work/rss.txt"
   stop_gateway
   exit 0
 fi

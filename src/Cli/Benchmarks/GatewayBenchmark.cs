@@ -671,7 +671,7 @@ internal sealed record SoakRun(string Name, IReadOnlyList<SoakSample> Samples, L
     public double DriftMiBPerMinute => Slope(Settled.Select(s => (s.At.TotalMinutes, s.RssMiB)).ToList());
 
     /// <summary>The same for the store process, when there is one.</summary>
-    public double? StoreDriftMiBPerMinute => Settled.All(s => s.StoreRssMiB is not null)
+    public double? StoreDriftMiBPerMinute => Settled.Count >= 2 && Settled.All(s => s.StoreRssMiB is not null)
         ? Slope(Settled.Select(s => (s.At.TotalMinutes, s.StoreRssMiB!.Value)).ToList())
         : null;
 

@@ -90,16 +90,18 @@ internal static class GatewayBenchmarkPrinter
             text.AppendLine();
             text.AppendLine(string.Create(Inv, $"### Soak: {soak.Name}, {o.Rate:0} requests/s for {o.Soak.TotalMinutes:0.#} min"));
             text.AppendLine();
+            var drift = settled.Count >= 2
+                ? string.Create(Inv, $"After the first minute {settled.Min(s => s.RssMiB):0}–{settled.Max(s => s.RssMiB):0} MiB, drift {soak.DriftMiBPerMinute:+0.0;-0.0} MiB/min (least squares). ")
+                : "Too short to read a drift after the first minute. ";
             text.AppendLine(string.Create(Inv,
-                $"Gateway resident memory (MiB) every 10 s: {string.Join(", ", soak.Samples.Select(s => s.RssMiB.ToString("0", Inv)))}. After the first minute " +
-                $"{settled.Min(s => s.RssMiB):0}–{settled.Max(s => s.RssMiB):0} MiB, drift {soak.DriftMiBPerMinute:+0.0;-0.0} MiB/min (least squares). " +
+                $"Gateway resident memory (MiB) every 10 s: {string.Join(", ", soak.Samples.Select(s => s.RssMiB.ToString("0", Inv)))}. {drift}" +
                 $"{soak.Load.Requests} calls answered, {soak.Load.Errors} errors, p99 {soak.Load.Latency(99):0.00} ms."));
-            if (soak.StoreDriftMiBPerMinute is { } storeDrift)
+            if (soak.Samples.All(s => s.StoreRssMiB is not null))
             {
                 text.AppendLine();
                 text.AppendLine(string.Create(Inv,
-                    $"Its store process (MiB): {string.Join(", ", soak.Samples.Select(s => s.StoreRssMiB!.Value.ToString("0", Inv)))}; " +
-                    $"drift after the first minute {storeDrift:+0.0;-0.0} MiB/min."));
+                    $"Its store process (MiB): {string.Join(", ", soak.Samples.Select(s => s.StoreRssMiB!.Value.ToString("0", Inv)))}" +
+                    (soak.StoreDriftMiBPerMinute is { } storeDrift ? $"; drift after the first minute {storeDrift:+0.0;-0.0} MiB/min." : ".")));
             }
         }
 
@@ -236,7 +238,7 @@ internal static class GatewayBenchmarkPrinter
         // slower leak from settling; the absolute bound keeps a large process from reading flatter than a small one).
         foreach (var soak in report.Soaks.Where(s => s.Settled.Count >= 2))
         {
-            Target(text, $"gateway RSS flat over the soak ({soak.Name})", FlatDrift / Math.Max(Math.Abs(soak.DriftMiBPerMinute), 1e-9), 1, "",
+            Target(text, $"gateway RSS flat over the soak ({soak.Name}; the gateway's process alone)", FlatDrift / Math.Max(Math.Abs(soak.DriftMiBPerMinute), 1e-9), 1, "",
                 string.Create(Inv, $"{soak.DriftMiBPerMinute:+0.0;-0.0} MiB/min after the first minute, {soak.Settled.Min(x => x.RssMiB):0}–{soak.Settled.Max(x => x.RssMiB):0} MiB"));
         }
     }
