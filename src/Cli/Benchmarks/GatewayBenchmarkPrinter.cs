@@ -98,10 +98,9 @@ internal static class GatewayBenchmarkPrinter
                 $"{soak.Load.Requests} calls answered, {soak.Load.Errors} errors, p99 {soak.Load.Latency(99):0.00} ms."));
             if (soak.Samples.All(s => s.StoreRssMiB is not null))
             {
+                var storeDrift = soak.StoreDriftMiBPerMinute is { } d ? string.Create(Inv, $"; drift after the first minute {d:+0.0;-0.0} MiB/min") : string.Empty;
                 text.AppendLine();
-                text.AppendLine(string.Create(Inv,
-                    $"Its store process (MiB): {string.Join(", ", soak.Samples.Select(s => s.StoreRssMiB!.Value.ToString("0", Inv)))}" +
-                    (soak.StoreDriftMiBPerMinute is { } storeDrift ? $"; drift after the first minute {storeDrift:+0.0;-0.0} MiB/min." : ".")));
+                text.AppendLine($"Its store process (MiB): {string.Join(", ", soak.Samples.Select(s => s.StoreRssMiB!.Value.ToString("0", Inv)))}{storeDrift}.");
             }
         }
 
