@@ -52,13 +52,10 @@ open(out, "w").write("\n".join(found) + "\n")
 print(f"{len(found)} records from the spool, {sum(map(len, found)) / len(found):.0f} bytes each on average")
 PY
 
-password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-Tao__ClickHouse__EmbeddedHttpPassword=$password "$(tao_cli "$bin")" store serve --port "$store_port" --data "$work/store" > "$work/store.log" 2>&1 &
-store=$!
+start_store_process "$bin" "$store_port"
+store=$store_pid password=$store_password
 trap 'kill $(jobs -p) 2> /dev/null || true; wait "$store" 2> /dev/null || true; rm -rf "$work"' EXIT
 q() { curl -sS --fail-with-body -u "tao:$password" "http://127.0.0.1:$store_port/" --data-binary "$1"; }
-# Ready once its schema is migrated (it answers /ping before).
-for _ in $(seq 1 1200); do [ "$(q "EXISTS TABLE tao.captures" 2> /dev/null)" = 1 ] && break; sleep 0.1; done
 q "CREATE TABLE tao.captures_no_view AS tao.captures"
 q "CREATE TABLE tao.captures_null AS tao.captures ENGINE = Null"
 json_settings='input_format_json_read_objects_as_strings=1&input_format_json_read_arrays_as_strings=1&input_format_skip_unknown_fields=1&date_time_input_format=best_effort'

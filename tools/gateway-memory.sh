@@ -25,11 +25,8 @@ bench_work
 start_static_upstream "$work" "$upstream_port"
 tao_config "$work/tao.json" "$gateway_port" "$upstream_port" "$([ "$mode" = off ] && echo false || echo true)" memory
 if [ "$mode" = store ]; then
-  password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  Tao__ClickHouse__EmbeddedHttpPassword=$password "$(tao_cli "$bin")" store serve --port "$store_port" --data "$work/store" > "$work/store.log" 2>&1 &
-  store_pid=$!
-  for _ in $(seq 1 1200); do curl -sf "http://127.0.0.1:$store_port/ping" > /dev/null && break; sleep 0.1; done
-  python3 - "$work/tao.json" "$store_port" "$password" <<'PY'
+  start_store_process "$bin" "$store_port"
+  python3 - "$work/tao.json" "$store_port" "$store_password" <<'PY'
 import json, sys
 path, port, password = sys.argv[1], sys.argv[2], sys.argv[3]
 config = json.load(open(path))

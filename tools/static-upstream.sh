@@ -1,6 +1,7 @@
-# Sourced (not run) by tools/gateway-ab.sh, tools/gateway-profile.sh and tools/proxy-ceiling.sh: the static upstream
-# they measure against (nginx `return 200` with a fixed 30-word chat completion, as `./tao bench gateway --upstream
-# static`), wrk's request body, a Tao gateway's configuration, and what each does with a started process and wrk.
+# Sourced (not run) by the harnesses in tools/ (gateway-ab, gateway-profile, gateway-memory, gateway-openloop,
+# proxy-ceiling, engine-insert-cost): the static upstream they measure against (nginx `return 200` with a fixed 30-word
+# chat completion, as `./tao bench gateway --upstream static`), wrk's request body, a Tao gateway's configuration, a
+# store process of its own, and what each does with a started process and wrk.
 
 static_answer='{"id":"chatcmpl-static","object":"chat.completion","created":1764633600,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty twenty-one twenty-two twenty-three twenty-four twenty-five twenty-six twenty-seven twenty-eight twenty-nine thirty"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42}}'
 
@@ -64,6 +65,19 @@ start_gateway() {
 # CLI built beside it (artifacts/bin/Tao.Cli/release_linux-x64).
 tao_cli() {
   if [ -x "$1/tao" ]; then echo "$1/tao"; else echo "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/artifacts/bin/Tao.Cli/release_linux-x64/tao"; fi
+}
+
+# start_store_process BIN PORT: a store of its own (`tao store serve` of BIN's CLI, data in $work/store, output in
+# $work/store.log) on PORT, started as a job of the calling shell with a fresh password; its process id in $store_pid,
+# the password in $store_password. Returns once its schema is migrated (it answers /ping before that).
+start_store_process() {
+  store_password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  Tao__ClickHouse__EmbeddedHttpPassword=$store_password "$(tao_cli "$1")" store serve --port "$2" --data "$work/store" > "$work/store.log" 2>&1 &
+  store_pid=$!
+  for _ in $(seq 1 1200); do
+    [ "$(curl -s -u "tao:$store_password" "http://127.0.0.1:$2/" --data-binary "EXISTS TABLE tao.captures" 2> /dev/null)" = 1 ] && return
+    sleep 0.1
+  done
 }
 
 # stop_gateway: ends the process $pid and waits for it.

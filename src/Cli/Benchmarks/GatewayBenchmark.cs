@@ -665,7 +665,7 @@ internal sealed record ThroughputRow(string Name, LoadResult Load, double? Proxy
 internal sealed record SoakRun(string Name, IReadOnlyList<SoakSample> Samples, LoadResult Load)
 {
     /// <summary>The samples after the first minute, which the drift is read over (the first minute is the process settling).</summary>
-    public IReadOnlyList<SoakSample> Settled => Samples.Where(s => s.At >= TimeSpan.FromSeconds(60)).ToList();
+    public IReadOnlyList<SoakSample> Settled { get; } = Samples.Where(s => s.At >= TimeSpan.FromSeconds(60)).ToList();
 
     /// <summary>The least-squares slope of the gateway's RSS after the first minute, in MiB a minute.</summary>
     public double DriftMiBPerMinute => Slope(Settled.Select(s => (s.At.TotalMinutes, s.RssMiB)).ToList());
